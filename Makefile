@@ -1,0 +1,56 @@
+# Epilogue: make OpenWhisk safe for async I/O.
+# `make demo` runs the main job; `make test` runs every test.
+
+SHELL        := /bin/bash
+VERSION      := $(shell cat VERSION)
+GO           ?= go
+GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X github.com/epilogue-dev/epilogue/proxy.Version=$(VERSION)"
+IMAGE        ?= epilogue/action-go
+STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME     ?= 15s
+
+.PHONY: all build test lint image demo bench fuzz clean
+
+all: build
+
+## build: the binaries, static, into bin/
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/epilogue-proxy ./cmd/epilogue-proxy
+
+## test: every test, with the race detector; needs a Docker engine (the image test)
+test: image
+	$(GO) test -race -count=1 ./...
+
+## lint: go vet, staticcheck, gofmt
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## image: epilogue/action-go, FROM scratch with the static proxy built here (no registry needed)
+image: build
+	rm -rf out/image && mkdir -p out/image/rootfs/bin out/image/rootfs/tmp out/image/rootfs/epilogue out/image/rootfs/etc/ssl/certs
+	chmod 1777 out/image/rootfs/tmp
+	cp bin/epilogue-proxy out/image/rootfs/bin/
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp /etc/ssl/certs/ca-certificates.crt out/image/rootfs/etc/ssl/certs/; fi
+	docker build -q -f deploy/docker/Dockerfile -t $(IMAGE):latest -t $(IMAGE):$(VERSION) out/image
+
+## demo: start the proxy, initialise an action, run it, show the response and when it was done
+demo: build
+	CGO_ENABLED=0 $(GO) build -o out/demo/exec ./tests/testaction
+	./scripts/demo.sh
+
+## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json
+bench: build
+	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
+	$(GO) run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -json out/bench/proxy.json
+
+## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzExtract -fuzztime=$(FUZZTIME) ./proxy/archive
+	$(GO) test -run='^$$' -fuzz=FuzzInit -fuzztime=$(FUZZTIME) ./proxy
+	$(GO) test -run='^$$' -fuzz=FuzzParseFrame -fuzztime=$(FUZZTIME) ./actionloop
+	$(GO) test -run='^$$' -fuzz=FuzzRequestLine -fuzztime=$(FUZZTIME) ./actionloop
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,207 @@
+package actionloop
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Sentinel is the line OpenWhisk's log collector waits for on both stdout and
+// stderr at the end of every activation.
+const Sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+
+// Version is the version of the Epilogue extension this package speaks.
+const Version = 1
+
+// Environment variables the proxy sets for the executable.
+const (
+	// EnvExtension announces the extension version the proxy speaks.
+	EnvExtension = "__OW_EPILOGUE"
+	// EnvWaitForAck is set (upstream convention) when the proxy waits for an ack.
+	EnvWaitForAck = "__OW_WAIT_FOR_ACK"
+)
+
+// SeqKey is the top-level request key carrying the proxy's sequence number in
+// extended mode.
+const SeqKey = "epilogue_seq"
+
+// Errors a caller may branch on.
+var (
+	// ErrNotInitialized is upstream's message for an ack whose "ok" is not true.
+	ErrNotInitialized = errors.New("The action did not initialize properly.")
+	// ErrNotFrame means an extended executable wrote a line that is not a frame.
+	ErrNotFrame = errors.New("actionloop: line on fd 3 is not an Epilogue frame")
+)
+
+// Ack is the start-up line an executable writes on fd 3.
+type Ack struct {
+	OK bool `json:"ok"`
+	// Epilogue is the extension version the executable speaks; 0 means none.
+	Epilogue int `json:"epilogue,omitempty"`
+}
+
+// ParseAck decodes an ack line. The errors match upstream's wording, because
+// OpenWhisk users see them in /init responses.
+func ParseAck(line []byte) (Ack, error) {
+	var a Ack
+	if err := json.Unmarshal(line, &a); err != nil {
+		return Ack{}, err
+	}
+	if !a.OK {
+		return Ack{}, ErrNotInitialized
+	}
+	return a, nil
+}
+
+// Extended reports whether the executable announced a version of the
+// extension this package understands.
+func (a Ack) Extended() bool { return a.Epilogue >= 1 }
+
+// AppendLine appends v's JSON encoding and a newline to dst. Encoding never
+// emits a raw newline, so the result is exactly one line.
+func AppendLine(dst []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, b...)
+	return append(dst, '\n'), nil
+}
+
+// Request holds what the proxy needs from a /run body.
+type Request struct {
+	// ActivationID is the platform's activation id; empty when not sent.
+	ActivationID string
+	// Deadline is the activation deadline; zero when not sent or not positive.
+	Deadline time.Time
+}
+
+type requestFields struct {
+	ActivationID string          `json:"activation_id"`
+	Deadline     json.RawMessage `json:"deadline"`
+}
+
+// ParseRequest validates a /run body (a JSON object) and extracts the
+// activation id and deadline. OpenWhisk sends the deadline as a string of
+// epoch milliseconds although its documentation says number; both are
+// accepted.
+func ParseRequest(body []byte) (Request, error) {
+	var f requestFields
+	if err := json.Unmarshal(body, &f); err != nil {
+		return Request{}, err
+	}
+	r := Request{ActivationID: f.ActivationID}
+	if len(f.Deadline) > 0 {
+		raw := bytes.Trim(f.Deadline, `"`)
+		if ms, err := strconv.ParseFloat(string(raw), 64); err == nil && ms > 0 {
+			r.Deadline = time.UnixMilli(int64(ms))
+		}
+	}
+	return r, nil
+}
+
+// RequestLine turns a /run body into the line written on the executable's
+// stdin. Raw newlines are whitespace in valid JSON, so removing them keeps the
+// value and makes the body one line (upstream does the same). In extended mode
+// (seq > 0) the sequence number is spliced in as the first key; body must then
+// be a JSON object, as ParseRequest has checked.
+func RequestLine(body []byte, seq uint64) []byte {
+	if bytes.IndexByte(body, '\n') >= 0 {
+		body = bytes.ReplaceAll(body, []byte{'\n'}, nil)
+	}
+	body = bytes.TrimSpace(body)
+	line := make([]byte, 0, len(body)+32)
+	if seq == 0 {
+		line = append(line, body...)
+		return append(line, '\n')
+	}
+	line = append(line, `{"`+SeqKey+`":`...)
+	line = strconv.AppendUint(line, seq, 10)
+	rest := bytes.TrimLeft(body[1:], " \t\r")
+	if len(rest) > 0 && rest[0] != '}' {
+		line = append(line, ',')
+	}
+	line = append(line, rest...)
+	return append(line, '\n')
+}
+
+// FrameKind names what a frame says.
+type FrameKind string
+
+// Frame kinds. Response, Pending and Done travel on fd 3; Cancel on stdin.
+const (
+	KindResponse FrameKind = "response"
+	KindPending  FrameKind = "pending"
+	KindDone     FrameKind = "done"
+	KindCancel   FrameKind = "cancel"
+)
+
+// DoneStatus is how an activation's post-response work ended.
+type DoneStatus string
+
+// Done statuses.
+const (
+	StatusOK      DoneStatus = "ok"
+	StatusError   DoneStatus = "error"
+	StatusExpired DoneStatus = "expired"
+)
+
+// Frame is one line of the extension.
+type Frame struct {
+	Kind FrameKind `json:"epilogue"`
+	Seq  uint64    `json:"seq"`
+	// Done on a response frame means nothing is pending.
+	Done bool `json:"done,omitempty"`
+	// Pending names the work still outstanding (response and pending frames).
+	Pending []string `json:"pending,omitempty"`
+	// Untracked describes work the executable noticed but does not track,
+	// e.g. goroutines started during the activation that are still running.
+	Untracked []string `json:"untracked,omitempty"`
+	// Status, Error, Errors, Unfinished and PostResponseMs describe a done frame.
+	Status         DoneStatus `json:"status,omitempty"`
+	Error          string     `json:"error,omitempty"`
+	Errors         []string   `json:"errors,omitempty"`
+	Unfinished     []string   `json:"unfinished,omitempty"`
+	PostResponseMs float64    `json:"postResponseMs,omitempty"`
+	// Result is the activation's result on a response frame.
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// ParseFrame decodes one extension line and checks that it is well formed.
+func ParseFrame(line []byte) (Frame, error) {
+	var f Frame
+	if err := json.Unmarshal(line, &f); err != nil {
+		return Frame{}, fmt.Errorf("%w: %v", ErrNotFrame, err)
+	}
+	if f.Seq == 0 {
+		return Frame{}, fmt.Errorf("%w: missing seq", ErrNotFrame)
+	}
+	switch f.Kind {
+	case KindResponse:
+		if len(f.Result) == 0 {
+			return Frame{}, fmt.Errorf("%w: response without result", ErrNotFrame)
+		}
+	case KindPending, KindCancel:
+	case KindDone:
+		switch f.Status {
+		case StatusOK, StatusError, StatusExpired:
+		default:
+			return Frame{}, fmt.Errorf("%w: done status %q is not ok, error or expired", ErrNotFrame, f.Status)
+		}
+	default:
+		return Frame{}, fmt.Errorf("%w: unknown kind %q", ErrNotFrame, f.Kind)
+	}
+	return f, nil
+}
+
+// IsControl reports whether a stdin line is a control frame rather than a
+// request. It looks only at the top-level "epilogue" key.
+func IsControl(line []byte) bool {
+	var probe struct {
+		Kind FrameKind `json:"epilogue"`
+	}
+	return json.Unmarshal(line, &probe) == nil && probe.Kind != ""
+}

@@ -1,0 +1,80 @@
+// Command epilogue-proxy is Epilogue's OpenWhisk action proxy. It is the
+// entry point of the epilogue/action-go image and speaks the /init and /run
+// contract on :8080, plus /epilogue/status and /epilogue/await.
+//
+// Configuration is by environment, as upstream's proxy:
+//
+//	EPILOGUE_LISTEN        host:port to listen on (default :8080)
+//	EPILOGUE_SEMANTICS     isolated (default) or overlap
+//	EPILOGUE_NOTIFY_URL    where to POST completion events (optional)
+//	EPILOGUE_NOTIFY_TOKEN  HMAC-SHA256 key for X-Epilogue-Signature
+//	EPILOGUE_INSTANCE      this runtime's name in status and events (default hostname)
+//	EPILOGUE_ACTION_DIR    where /init unpacks code (default ./action)
+//	OW_WAIT_FOR_ACK        wait for the action's ack (needed for the Epilogue extension)
+//	OW_LOG_INIT_ERROR      log init errors and answer generically
+//	OW_EXECUTION_ENV       require bin/exec.env to match
+//	__OW_*                 passed to the action
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/epilogue-dev/epilogue/proxy"
+)
+
+func main() {
+	version := flag.Bool("version", false, "print the version and exit")
+	flag.Parse()
+	if *version {
+		fmt.Println("epilogue-proxy", proxy.Version)
+		return
+	}
+	cfg, err := configFromEnv(os.Environ())
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = proxy.Run(ctx, cfg)
+		stop()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "epilogue-proxy:", err)
+		os.Exit(1)
+	}
+}
+
+func configFromEnv(environ []string) (proxy.Config, error) {
+	env := map[string]string{}
+	actionEnv := map[string]string{}
+	for _, kv := range environ {
+		// Split at the first '=' only: values may contain '=' (upstream cut them).
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		env[k] = v
+		if strings.HasPrefix(k, "__OW_") {
+			actionEnv[k] = v
+		}
+	}
+	sem, err := proxy.ParseSemantics(env["EPILOGUE_SEMANTICS"])
+	if err != nil {
+		return proxy.Config{}, err
+	}
+	return proxy.Config{
+		Listen:       env["EPILOGUE_LISTEN"],
+		ActionDir:    env["EPILOGUE_ACTION_DIR"],
+		Semantics:    sem,
+		WaitForAck:   env["OW_WAIT_FOR_ACK"] != "",
+		LogInitError: env["OW_LOG_INIT_ERROR"] != "",
+		ExecutionEnv: env["OW_EXECUTION_ENV"],
+		ActionEnv:    actionEnv,
+		NotifyURL:    env["EPILOGUE_NOTIFY_URL"],
+		NotifyToken:  env["EPILOGUE_NOTIFY_TOKEN"],
+		Instance:     env["EPILOGUE_INSTANCE"],
+	}, nil
+}

@@ -1,0 +1,429 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/actionloop"
+)
+
+// Errors whose text OpenWhisk users see; the wording is upstream's.
+var (
+	// ErrExited: the action process is gone.
+	ErrExited = errors.New("command exited")
+	// ErrExitedAtInit: the process exited before acking.
+	ErrExitedAtInit = errors.New("Command exited abruptly during initialization.")
+	// ErrAckTimeout: the process did not ack in time.
+	ErrAckTimeout = errors.New("the action did not send its start-up ack on fd 3 in time; check that it writes {\"ok\":true} when __OW_WAIT_FOR_ACK is set")
+	// ErrBusy: Exchange was called while another exchange was in progress.
+	ErrBusy = errors.New("executor: another request is in progress")
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultStartProbe = 5 * time.Millisecond
+	DefaultAckTimeout = time.Minute
+	DefaultMaxLine    = 32 << 20
+	// sentinelWait bounds how long a response waits for its sentinel to be
+	// written; only a stuck log consumer can make it expire.
+	sentinelWait = time.Second
+)
+
+// Config describes the executable to run. Path is required.
+type Config struct {
+	// Path is the executable; Args0 is its argv[0] (default Path).
+	Path, Args0 string
+	// Dir is the working directory; "" = the proxy's.
+	Dir string
+	// Env is the whole environment of the process.
+	Env []string
+	// WaitForAck makes Start wait for the ack line on fd 3.
+	WaitForAck bool
+	// AckTimeout bounds the ack wait; 0 = DefaultAckTimeout.
+	AckTimeout time.Duration
+	// StartProbe is how long a process must stay up to count as started when
+	// no ack is expected; 0 = DefaultStartProbe (upstream's 5 ms).
+	StartProbe time.Duration
+	// Stdout and Stderr receive the action's logs; nil = os.Stdout, os.Stderr.
+	Stdout, Stderr io.Writer
+	// MaxLine caps one fd 3 line; 0 = DefaultMaxLine.
+	MaxLine int
+	// OnFrame receives every frame, in order, from the single fd 3 reader:
+	// in upstream mode each answer arrives as a response frame with Done set.
+	// It runs before the answer is handed to Exchange, so an owner sees an
+	// activation's response before its done frame. It must not block.
+	OnFrame func(actionloop.Frame)
+	// OnStray receives a line that belongs to no request (or a malformed
+	// frame), which is dropped so it can never be taken for a later result.
+	OnStray func(line []byte, err error)
+}
+
+// Process is a running action executable.
+type Process struct {
+	cfg      Config
+	cmd      *exec.Cmd
+	stdin    *os.File
+	stdout   *relay
+	stderr   *relay
+	extended bool
+
+	writeMu sync.Mutex // serialises writes to stdin (requests and cancels)
+	turn    chan struct{}
+
+	mu      sync.Mutex
+	waiting *call // guarded by mu; the exchange awaiting an answer
+
+	exited     chan struct{} // closed when the process has exited
+	exitErr    error         // set before exited is closed
+	ack        chan ackResult
+	readerDone chan struct{}
+}
+
+type call struct {
+	seq    uint64
+	answer chan actionloop.Frame // buffered(1)
+}
+
+type ackResult struct {
+	ack actionloop.Ack
+	err error
+}
+
+// Start starts the executable and waits until it counts as started: its ack
+// (WaitForAck) or surviving the start probe. The errors are upstream's
+// messages so that /init answers the same.
+func Start(ctx context.Context, cfg Config) (*Process, error) {
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.StartProbe <= 0 {
+		cfg.StartProbe = DefaultStartProbe
+	}
+	if cfg.MaxLine <= 0 {
+		cfg.MaxLine = DefaultMaxLine
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.Args0 == "" {
+		cfg.Args0 = cfg.Path
+	}
+	var opened []*os.File
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			opened = append(opened, r, w)
+		}
+		return
+	}
+	closeAll := func() {
+		for _, f := range opened {
+			_ = f.Close()
+		}
+	}
+	inR, inW, err1 := pipe()
+	fd3R, fd3W, err2 := pipe()
+	outR, outW, err3 := pipe()
+	errR, errW, err4 := pipe()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("executor: creating pipes: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path: cfg.Path, Args: []string{cfg.Args0}, Dir: cfg.Dir, Env: cfg.Env,
+		Stdin: inR, Stdout: outW, Stderr: errW, ExtraFiles: []*os.File{fd3W},
+		// Own process group, so the whole tree can be stopped; killed with the proxy.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	}
+	if err := cmd.Start(); err != nil {
+		// Upstream reports an unrunnable file (no ELF, no #!) as this, and
+		// OpenWhisk users match on the text.
+		closeAll()
+		return nil, ErrExited
+	}
+	// The child has its copies; keep only our ends (and the log write ends,
+	// which carry the markers). Closing fd3W lets the reader see EOF on exit.
+	_ = inR.Close()
+	_ = fd3W.Close()
+	p := &Process{
+		cfg: cfg, cmd: cmd, stdin: inW,
+		stdout: newRelay(outR, outW, cfg.Stdout), stderr: newRelay(errR, errW, cfg.Stderr),
+		turn: make(chan struct{}, 1), exited: make(chan struct{}), ack: make(chan ackResult, 1),
+		readerDone: make(chan struct{}),
+	}
+	go p.wait()
+	go p.read(fd3R)
+
+	if err := p.started(ctx); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Process) started(ctx context.Context) error {
+	if !p.cfg.WaitForAck {
+		select {
+		case <-p.exited:
+			return ErrExited
+		case <-time.After(p.cfg.StartProbe):
+			return nil
+		}
+	}
+	t := time.NewTimer(p.cfg.AckTimeout)
+	defer t.Stop()
+	select {
+	case a := <-p.ack:
+		if a.err != nil {
+			return a.err
+		}
+		p.extended = a.ack.Extended()
+		return nil
+	case <-p.exited:
+		// The ack may have arrived just before the exit.
+		select {
+		case a := <-p.ack:
+			if a.err == nil {
+				return ErrExited
+			}
+			return a.err
+		default:
+			return ErrExitedAtInit
+		}
+	case <-t.C:
+		return ErrAckTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Process) wait() {
+	p.exitErr = p.cmd.Wait()
+	close(p.exited)
+}
+
+// read is the single long-lived fd 3 reader.
+func (p *Process) read(fd3 *os.File) {
+	defer close(p.readerDone)
+	defer fd3.Close()
+	r := actionloop.NewReader(fd3, p.cfg.MaxLine)
+	first := p.cfg.WaitForAck
+	for {
+		line, err := r.ReadLine()
+		if first {
+			first = false
+			var a actionloop.Ack
+			if err == nil {
+				a, err = actionloop.ParseAck(line)
+			}
+			p.ack <- ackResult{a, err}
+			if err != nil {
+				return
+			}
+			// p.extended is written by Start before any exchange; the reader
+			// learns it the same way, from the ack.
+			p.readFrames(r, a.Extended())
+			return
+		}
+		if err != nil {
+			if errors.Is(err, actionloop.ErrLineTooLong) {
+				p.answerTooLong(err)
+				continue
+			}
+			return
+		}
+		p.dispatchPlain(line)
+	}
+}
+
+func (p *Process) readFrames(r *actionloop.Reader, extended bool) {
+	for {
+		line, err := r.ReadLine()
+		if err != nil {
+			if errors.Is(err, actionloop.ErrLineTooLong) {
+				p.answerTooLong(err)
+				continue
+			}
+			return
+		}
+		if !extended {
+			p.dispatchPlain(line)
+			continue
+		}
+		f, err := actionloop.ParseFrame(line)
+		if err != nil {
+			p.stray(line, err)
+			continue
+		}
+		if f.Kind != actionloop.KindResponse {
+			p.cfg.OnFrame(f)
+			continue
+		}
+		p.mu.Lock()
+		c := p.waiting
+		if c != nil && c.seq == f.Seq {
+			p.waiting = nil
+		} else {
+			c = nil
+		}
+		p.mu.Unlock()
+		if c == nil {
+			p.stray(line, fmt.Errorf("response for request %d, which is not waiting", f.Seq))
+			continue
+		}
+		p.cfg.OnFrame(f)
+		c.answer <- f
+	}
+}
+
+// dispatchPlain hands an upstream-protocol line to the waiting request.
+func (p *Process) dispatchPlain(line []byte) {
+	p.mu.Lock()
+	c := p.waiting
+	p.waiting = nil
+	p.mu.Unlock()
+	if c == nil {
+		p.stray(line, errors.New("no request was waiting"))
+		return
+	}
+	f := actionloop.Frame{Kind: actionloop.KindResponse, Seq: c.seq, Done: true, Result: append([]byte(nil), line...)}
+	p.cfg.OnFrame(f)
+	c.answer <- f
+}
+
+// answerTooLong fails the waiting request; an oversized line is never a result.
+func (p *Process) answerTooLong(err error) {
+	p.mu.Lock()
+	c := p.waiting
+	p.waiting = nil
+	p.mu.Unlock()
+	if c != nil {
+		c.answer <- actionloop.Frame{Kind: actionloop.KindResponse, Seq: c.seq, Error: err.Error()}
+	}
+}
+
+func (p *Process) stray(line []byte, err error) {
+	if p.cfg.OnStray != nil {
+		p.cfg.OnStray(append([]byte(nil), line...), err)
+	}
+}
+
+// Extended reports whether the executable speaks the Epilogue extension.
+func (p *Process) Extended() bool { return p.extended }
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// ExitError returns how the process ended; valid once Exited is closed.
+func (p *Process) ExitError() error { return p.exitErr }
+
+// Exchange writes one request line and waits for the answer to request seq.
+// A Frame with a non-empty Error and no Result means the answer was unusable.
+// Only one exchange may be in progress; a second gets ErrBusy at once,
+// because the protocol has no way to pair answers with overlapping requests.
+func (p *Process) Exchange(ctx context.Context, seq uint64, line []byte) (actionloop.Frame, error) {
+	select {
+	case p.turn <- struct{}{}:
+	default:
+		return actionloop.Frame{}, ErrBusy
+	}
+	defer func() { <-p.turn }()
+	c := &call{seq: seq, answer: make(chan actionloop.Frame, 1)}
+	p.mu.Lock()
+	p.waiting = c
+	p.mu.Unlock()
+	forget := func() {
+		p.mu.Lock()
+		if p.waiting == c {
+			p.waiting = nil
+		}
+		p.mu.Unlock()
+	}
+	if err := p.Send(line); err != nil {
+		forget()
+		return actionloop.Frame{}, ErrExited
+	}
+	select {
+	case f := <-c.answer:
+		return f, nil
+	case <-p.exited:
+		// Drain: the reader may still hold the answer written just before exit.
+		select {
+		case f := <-c.answer:
+			return f, nil
+		case <-p.readerDone:
+		case <-time.After(10 * time.Millisecond):
+		}
+		select {
+		case f := <-c.answer:
+			return f, nil
+		default:
+		}
+		forget()
+		return actionloop.Frame{}, ErrExited
+	case <-ctx.Done():
+		forget()
+		return actionloop.Frame{}, ctx.Err()
+	}
+}
+
+// Send writes one line to the process's stdin.
+func (p *Process) Send(line []byte) error {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	select {
+	case <-p.exited:
+		return ErrExited
+	default:
+	}
+	_, err := p.stdin.Write(line)
+	return err
+}
+
+// BeginLogs marks the start of an activation's log, ending the post-response
+// tagging of the previous one.
+func (p *Process) BeginLogs() {
+	_, _ = p.stdout.mark(markBegin, "")
+	_, _ = p.stderr.mark(markBegin, "")
+}
+
+// EndLogs writes the sentinel on stdout and stderr after everything the
+// action wrote so far, then tags later output with activationID. It returns
+// once both sentinels are out (or a bound passes).
+func (p *Process) EndLogs(activationID string) {
+	n1, err1 := p.stdout.mark(markSentinel, activationID)
+	n2, err2 := p.stderr.mark(markSentinel, activationID)
+	if err1 == nil {
+		p.stdout.waitPassed(n1, sentinelWait)
+	}
+	if err2 == nil {
+		p.stderr.waitPassed(n2, sentinelWait)
+	}
+}
+
+// Kill stops the whole process group and releases everything. It is safe to
+// call more than once and returns after the process has exited.
+func (p *Process) Kill() {
+	if p.cmd.Process != nil {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+	}
+	p.writeMu.Lock()
+	_ = p.stdin.Close()
+	p.writeMu.Unlock()
+	p.stdout.close()
+	p.stderr.close()
+}
