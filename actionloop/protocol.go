@@ -31,6 +31,7 @@ const SeqKey = "epilogue_seq"
 // Errors a caller may branch on.
 var (
 	// ErrNotInitialized is upstream's message for an ack whose "ok" is not true.
+	//lint:ignore ST1005 upstream's wording, which OpenWhisk users see and match on
 	ErrNotInitialized = errors.New("The action did not initialize properly.")
 	// ErrNotFrame means an extended executable wrote a line that is not a frame.
 	ErrNotFrame = errors.New("actionloop: line on fd 3 is not an Epilogue frame")

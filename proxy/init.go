@@ -231,6 +231,7 @@ func (s *Server) checkExecutionEnv(binDir string) error {
 	}
 	if got := strings.TrimSpace(string(b)); got != s.cfg.ExecutionEnv {
 		fmt.Fprintf(s.cfg.Stdout, "Expected exec.env should start with %s\nActual value: %s", s.cfg.ExecutionEnv, got)
+		//lint:ignore ST1005 upstream's wording
 		return errors.New(msgExecEnvMismatch)
 	}
 	return nil

@@ -46,9 +46,6 @@ type relay struct {
 	prefix    []byte
 }
 
-// markerLen is len(tag) + 16 hex digits + kind.
-const tokenLen = 2 + 16
-
 func newRelay(src, sink *os.File, out io.Writer) *relay {
 	tok := make([]byte, 8)
 	_, _ = rand.Read(tok)
@@ -59,6 +56,7 @@ func newRelay(src, sink *os.File, out io.Writer) *relay {
 	return r
 }
 
+// markerLen is len(tag) + 16 hex digits of the marker number + the kind.
 func (r *relay) markerLen() int { return len(r.tag) + 16 + 1 }
 
 // mark writes a marker into the pipe and returns its number.

@@ -19,6 +19,7 @@ var (
 	// ErrExited: the action process is gone.
 	ErrExited = errors.New("command exited")
 	// ErrExitedAtInit: the process exited before acking.
+	//lint:ignore ST1005 upstream's wording, which OpenWhisk users see and match on
 	ErrExitedAtInit = errors.New("Command exited abruptly during initialization.")
 	// ErrAckTimeout: the process did not ack in time.
 	ErrAckTimeout = errors.New("the action did not send its start-up ack on fd 3 in time; check that it writes {\"ok\":true} when __OW_WAIT_FOR_ACK is set")
