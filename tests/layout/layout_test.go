@@ -1,0 +1,54 @@
+// Package layout checks that imports point one way: the runtime core stays
+// small and never pulls in the heavy dependencies of the features built on it.
+package layout
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/epilogue-dev/epilogue"
+
+// deps lists the non-standard-library packages pkg depends on.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", module+"/"+pkg).Output()
+	require.NoError(t, err, "go list %s", pkg)
+	var list []string
+	for _, p := range strings.Fields(string(out)) {
+		if p != module+"/"+pkg {
+			list = append(list, p)
+		}
+	}
+	return list
+}
+
+func TestImportsPointOneWay(t *testing.T) {
+	tests := []struct {
+		pkg     string
+		allowed []string // prefixes (within the module or outside) pkg may depend on
+	}{
+		{"actionloop", nil},
+		{"completion", nil},
+		{"proxy/archive", nil},
+		{"proxy/activation", []string{module + "/completion"}},
+		{"proxy/executor", []string{module + "/actionloop"}},
+		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/"}},
+		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			for _, d := range deps(t, tt.pkg) {
+				ok := false
+				for _, a := range tt.allowed {
+					ok = ok || strings.HasPrefix(d, a)
+				}
+				assert.True(t, ok, "%s must not depend on %s", tt.pkg, d)
+			}
+		})
+	}
+}
