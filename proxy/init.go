@@ -104,6 +104,7 @@ func (s *Server) init(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.checkExecutionEnv(binDir); err != nil {
+		_ = os.RemoveAll(dir)
 		s.initFailed(w, "cannot start action: "+err.Error(), msgInitLogged)
 		return
 	}

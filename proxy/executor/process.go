@@ -226,6 +226,9 @@ func (p *Process) read(fd3 *os.File) {
 			var a actionloop.Ack
 			if err == nil {
 				a, err = actionloop.ParseAck(line)
+			} else {
+				// fd 3 closed before any line: the process is gone.
+				err = ErrExitedAtInit
 			}
 			p.ack <- ackResult{a, err}
 			if err != nil {
