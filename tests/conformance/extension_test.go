@@ -1,0 +1,319 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
+)
+
+// The Epilogue extension, black-box: the proxy runs with OW_WAIT_FOR_ACK=1,
+// so the fixture acks with {"ok":true,"epilogue":1} and speaks frames.
+
+// record is the part of an activation record the tests read.
+type record struct {
+	ID             string    `json:"id"`
+	Seq            uint64    `json:"seq"`
+	Phase          string    `json:"phase"`
+	Pending        []string  `json:"pending"`
+	Start          time.Time `json:"start"`
+	ResponseMs     float64   `json:"responseMs"`
+	PostResponseMs float64   `json:"postResponseMs"`
+	Error          string    `json:"error"`
+	Errors         []string  `json:"errors"`
+	Unfinished     []string  `json:"unfinished"`
+}
+
+// doneAt is when the activation became terminal, by the proxy's clock.
+func (r record) doneAt() time.Time {
+	return r.Start.Add(time.Duration((r.ResponseMs + r.PostResponseMs) * float64(time.Millisecond)))
+}
+
+type snapshot struct {
+	State       string   `json:"state"`
+	Semantics   string   `json:"semantics"`
+	Protocol    string   `json:"protocol"`
+	Activations []record `json:"activations"`
+	StrayLines  uint64   `json:"strayLines"`
+}
+
+func (s snapshot) find(id string) (record, bool) {
+	for i := len(s.Activations) - 1; i >= 0; i-- {
+		if s.Activations[i].ID == id {
+			return s.Activations[i], true
+		}
+	}
+	return record{}, false
+}
+
+// status reads GET /epilogue/status.
+func status(t *testing.T, p *proxy) snapshot {
+	t.Helper()
+	r := p.get(t, "/epilogue/status")
+	r.requireOK(t)
+	r.requireFramed(t)
+	var s snapshot
+	require.NoErrorf(t, json.Unmarshal(r.Body, &s), "status body: %q", r.Body)
+	return s
+}
+
+// awaitActivation reads GET /epilogue/await?activation=id&timeout=timeout and
+// requires 200.
+func awaitActivation(t *testing.T, p *proxy, id, timeout string) record {
+	t.Helper()
+	r := p.get(t, "/epilogue/await?activation="+id+"&timeout="+timeout)
+	require.Equalf(t, http.StatusOK, r.Status, "await %s: got %s; want 200", id, r)
+	r.requireFramed(t)
+	var rec record
+	require.NoErrorf(t, json.Unmarshal(r.Body, &rec), "await body: %q", r.Body)
+	require.Equal(t, id, rec.ID)
+	return rec
+}
+
+// extendedProxy starts a proxy in ack mode with the fixture initialised.
+func extendedProxy(t *testing.T, opts ...option) *proxy {
+	t.Helper()
+	p := startProxy(t, append([]option{withEnv("OW_WAIT_FOR_ACK=1")}, opts...)...)
+	p.mustInit(t, fixtureInit(t, nil))
+	return p
+}
+
+func TestEpilogueExtension(t *testing.T) {
+	t.Parallel()
+
+	t.Run("the fixture speaks the extension", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		assert.Equal(t, "epilogue/1", status(t, p).Protocol)
+		r := p.run(t, obj{"quiet": true}, "activation_id=plain")
+		r.requireJSON(t, `{"quiet":true}`)
+		assert.Equal(t, "done", r.Header.Get("X-Epilogue-Phase"))
+		assert.Equal(t, "plain", r.Header.Get("X-Epilogue-Activation"))
+	})
+
+	t.Run("run answers at once while work lingers; status and await follow it", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		r := p.run(t, obj{"linger_ms": 300, "quiet": true}, "activation_id=ling-1")
+		r.requireJSON(t, `{"accepted":true,"linger_ms":300}`)
+		assert.Lessf(t, r.Elapsed, 300*time.Millisecond, "run with linger_ms 300 took %s; want it answered before the work ends (~100 ms)", r.Elapsed)
+		assert.Equal(t, "responded", r.Header.Get("X-Epilogue-Phase"))
+		assert.Equal(t, "ling-1", r.Header.Get("X-Epilogue-Activation"))
+
+		s := status(t, p)
+		assert.Equalf(t, "lingering", s.State, "state: got %q; want lingering", s.State)
+		rec, found := s.find("ling-1")
+		require.Truef(t, found, "ling-1 not in status %+v", s)
+		assert.Equal(t, "responded", rec.Phase)
+		assert.NotEmptyf(t, rec.Pending, "pending of ling-1: got %q; want the lingering work", rec.Pending)
+
+		done := awaitActivation(t, p, "ling-1", "5s")
+		assert.Equal(t, "done", done.Phase)
+		// 300 ms of post-response work; 10 ms of slack for the two
+		// timestamps' scheduling.
+		assert.GreaterOrEqualf(t, done.PostResponseMs, 290.0, "postResponseMs: got %v; want >= 300", done.PostResponseMs)
+		assert.Equal(t, "idle", status(t, p).State)
+	})
+
+	t.Run("await with a short timeout on a lingering activation gets 504 JSON", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		p.run(t, obj{"linger_ms": 2000, "quiet": true}, "activation_id=slow").requireOK(t)
+		r := p.get(t, "/epilogue/await?activation=slow&timeout=50ms")
+		assert.Equalf(t, http.StatusGatewayTimeout, r.Status, "await timeout=50ms: got %s; want 504", r)
+		assert.NotEmpty(t, r.errorText(t))
+		r.requireFramed(t)
+		assert.Lessf(t, r.Elapsed, time.Second, "await timeout=50ms took %s", r.Elapsed)
+	})
+
+	t.Run("await for an unknown activation gets 404 JSON", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		r := p.get(t, "/epilogue/await?activation=nobody&timeout=1s")
+		assert.Equalf(t, http.StatusNotFound, r.Status, "await unknown: got %s; want 404", r)
+		assert.NotEmpty(t, r.errorText(t))
+		r.requireFramed(t)
+	})
+
+	t.Run("await without an activation waits for quiescence", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		r := p.run(t, obj{"linger_ms": 300, "quiet": true}, "activation_id=q-1")
+		r.requireOK(t)
+		responded := time.Now()
+		w := p.get(t, "/epilogue/await?timeout=5s")
+		require.Equalf(t, http.StatusOK, w.Status, "await quiescence: got %s; want 200", w)
+		w.requireFramed(t)
+		assert.GreaterOrEqualf(t, time.Since(responded), 200*time.Millisecond, "await returned %s after the response; want it to wait for the 300 ms of work", time.Since(responded))
+		var s snapshot
+		require.NoError(t, json.Unmarshal(w.Body, &s))
+		assert.Equal(t, "idle", s.State)
+		rec, found := s.find("q-1")
+		require.True(t, found)
+		assert.Equal(t, "done", rec.Phase)
+
+		// Already quiescent: it answers at once.
+		w = p.get(t, "/epilogue/await?timeout=5s")
+		require.Equal(t, http.StatusOK, w.Status)
+		assert.Less(t, w.Elapsed, time.Second)
+	})
+
+	t.Run("isolated semantics: the next run starts only after the lingering one is done", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		first := p.run(t, obj{"linger_ms": 400, "quiet": true}, "activation_id=iso-1")
+		first.requireOK(t)
+		firstAt := time.Now()
+		second := p.run(t, obj{"quiet": true}, "activation_id=iso-2")
+		second.requireJSON(t, `{"quiet":true}`)
+		assert.GreaterOrEqualf(t, time.Since(firstAt), 300*time.Millisecond, "the second run answered %s after the first; want it to wait for the first's 400 ms of work", time.Since(firstAt))
+
+		s := status(t, p)
+		assert.Equal(t, "isolated", s.Semantics)
+		r1, ok1 := s.find("iso-1")
+		r2, ok2 := s.find("iso-2")
+		require.True(t, ok1 && ok2, "status: %+v", s)
+		assert.Equal(t, "done", r1.Phase)
+		assert.Falsef(t, r2.Start.Before(r1.doneAt().Add(-time.Millisecond)), "iso-2 started at %s, before iso-1 was done at %s", r2.Start, r1.doneAt())
+	})
+
+	t.Run("overlap semantics: the next run does not wait", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t, withEnv("EPILOGUE_SEMANTICS=overlap"))
+		p.run(t, obj{"linger_ms": 2000, "quiet": true}, "activation_id=ov-1").requireOK(t)
+		second := p.run(t, obj{"quiet": true}, "activation_id=ov-2")
+		second.requireJSON(t, `{"quiet":true}`)
+		assert.Lessf(t, second.Elapsed, 1500*time.Millisecond, "the second run took %s; under overlap it must not wait for the first's 2 s of work", second.Elapsed)
+		s := status(t, p)
+		assert.Equal(t, "overlap", s.Semantics)
+		r1, ok1 := s.find("ov-1")
+		r2, ok2 := s.find("ov-2")
+		require.True(t, ok1 && ok2, "status: %+v", s)
+		assert.Equalf(t, "responded", r1.Phase, "ov-1 after ov-2 answered: got phase %q; want still responded", r1.Phase)
+		assert.Equal(t, "done", r2.Phase)
+	})
+
+	t.Run("fail_after ends in phase failed with errors", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		p.run(t, obj{"linger_ms": 100, "fail_after": true, "quiet": true}, "activation_id=fail-1").requireOK(t)
+		rec := awaitActivation(t, p, "fail-1", "5s")
+		assert.Equal(t, "failed", rec.Phase)
+		assert.NotEmptyf(t, rec.Errors, "errors: got %q; want the post-response errors", rec.Errors)
+	})
+
+	t.Run("a deadline during lingering work ends in phase expired", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		start := time.Now()
+		r := p.run(t, obj{"linger_ms": 5000, "quiet": true}, "activation_id=exp-1", "deadline="+epochMs(start.Add(200*time.Millisecond)))
+		r.requireOK(t)
+		rec := awaitActivation(t, p, "exp-1", "5s")
+		assert.Equal(t, "expired", rec.Phase)
+		assert.NotEmptyf(t, rec.Unfinished, "unfinished: got %q; want the cancelled work", rec.Unfinished)
+		assert.Lessf(t, time.Since(start), 2*time.Second, "expired after %s; want within ~1 s of a 200 ms deadline (linger was 5 s)", time.Since(start))
+	})
+
+	t.Run("output after the response follows the activation's sentinel, tagged", func(t *testing.T) {
+		t.Parallel()
+		p := extendedProxy(t)
+		p.run(t, obj{"linger_ms": 100, "quiet": true}, "activation_id=post-1").requireOK(t)
+		awaitActivation(t, p, "post-1", "5s")
+		line := "[activation post-1] lingering post-1\n"
+		ok := waitFor(logSettle, func() bool { return strings.Contains(p.stdout.String(), line) })
+		require.Truef(t, ok, "stdout: got %q; want it to contain %q", p.stdout.String(), line)
+		out := p.stdout.String()
+		assert.Equalf(t, sentinel+"\n"+line, out, "stdout: got %q; want the sentinel, then the tagged line", out)
+	})
+
+	t.Run("push notifications are signed and the run never waits for them", func(t *testing.T) {
+		t.Parallel()
+		const token = "s3cret-token"
+		type event struct {
+			body []byte
+			sig  string
+		}
+		var mu sync.Mutex
+		var events []event
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			events = append(events, event{b, r.Header.Get(completion.SignatureHeader)})
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(srv.Close)
+		p := extendedProxy(t, withEnv("EPILOGUE_NOTIFY_URL="+srv.URL, "EPILOGUE_NOTIFY_TOKEN="+token))
+		p.run(t, obj{"linger_ms": 100, "quiet": true}, "activation_id=note-1").requireOK(t)
+
+		decoded := func() []completion.Event {
+			mu.Lock()
+			defer mu.Unlock()
+			var out []completion.Event
+			for _, e := range events {
+				var ev completion.Event
+				if json.Unmarshal(e.body, &ev) == nil {
+					out = append(out, ev)
+				}
+			}
+			return out
+		}
+		sawQuiescent := func() bool {
+			for _, ev := range decoded() {
+				if ev.Type == completion.Quiescent {
+					return true
+				}
+			}
+			return false
+		}
+		require.Truef(t, waitFor(5*time.Second, sawQuiescent), "no quiescent event within 5 s; got %d events", len(decoded()))
+
+		mu.Lock()
+		for _, e := range events {
+			assert.Truef(t, completion.Verify([]byte(token), e.body, e.sig), "signature %q does not verify for %q", e.sig, e.body)
+			assert.Falsef(t, completion.Verify([]byte("wrong"), e.body, e.sig), "signature %q verifies under a wrong token", e.sig)
+		}
+		mu.Unlock()
+		var phases []string
+		for _, ev := range decoded() {
+			if ev.Type == completion.PhaseChanged && ev.Activation != nil && ev.Activation.ID == "note-1" {
+				phases = append(phases, string(ev.Activation.Phase))
+			}
+		}
+		assert.Equalf(t, []string{"running", "responded", "done"}, phases, "phase events for note-1: got %q", phases)
+		evs := decoded()
+		assert.Equalf(t, completion.Quiescent, evs[len(evs)-1].Type, "last event: got %q; want quiescent after done", evs[len(evs)-1].Type)
+	})
+
+	t.Run("a slow notify receiver does not delay run", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(func() {
+			srv.CloseClientConnections()
+			srv.Close()
+		})
+		p := extendedProxy(t, withEnv("EPILOGUE_NOTIFY_URL="+srv.URL, "EPILOGUE_NOTIFY_TOKEN=t"))
+		for i := 0; i < 3; i++ {
+			id := fmt.Sprintf("slow-note-%d", i)
+			r := p.run(t, obj{"id": id, "quiet": true}, "activation_id="+id)
+			r.requireJSON(t, fmt.Sprintf(`{"id":%q,"quiet":true}`, id))
+			// Synchronous pushes would cost 2 s per event (running, done, quiescent).
+			assert.Lessf(t, r.Elapsed, time.Second, "run %s took %s with a notify receiver that takes 2 s", id, r.Elapsed)
+		}
+	})
+}
