@@ -7,12 +7,10 @@
 //
 // # Log ordering
 //
-// The executable writes its logs and then its answer. To put the sentinel
-// after those logs, the executor writes a marker into the same stdout and
-// stderr pipes once the answer has arrived: pipes are FIFO and a write of at
-// most PIPE_BUF bytes is atomic, so everything the action wrote before
-// answering is ahead of the marker. The relay replaces the marker with the
-// sentinel. A second marker, written just before the next request, ends the
-// stretch in which output is tagged as post-response output of the previous
-// activation.
+// The executable writes its logs and then its answer, and a pipe is FIFO: once
+// the answer has arrived, everything the action logged before it is either
+// relayed already or still in the pipe. At that boundary the executor drains
+// the pipe itself, under the relay's lock, and only then writes the sentinel,
+// so the sentinel always follows the activation's own output. Output that
+// comes later is tagged with the activation's id until the next request.
 package executor

@@ -3,6 +3,8 @@ package executor
 import (
 	"bytes"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,26 +35,32 @@ func (s *syncBuffer) String() string {
 
 const sentinel = actionloop.Sentinel + "\n"
 
-func TestRelayOrdersSentinelAndTagsLateOutput(t *testing.T) {
+func newTestRelay(t *testing.T) (*relay, *os.File, *syncBuffer) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	out := &syncBuffer{}
-	rel := newRelay(r, w, out)
-	defer rel.close()
+	// The test writes as the action would; the relay's sink is a second
+	// handle on the same write end.
+	sink, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(w.Fd())), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	rel, err := newRelay(r, sink, out)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close(); rel.close() })
+	return rel, w, out
+}
 
+func TestRelayOrdersSentinelAndTagsLateOutput(t *testing.T) {
+	rel, w, out := newTestRelay(t)
 	write := func(s string) { _, err := w.Write([]byte(s)); require.NoError(t, err) }
-	mark := func(kind byte, owner string) {
-		n, err := rel.mark(kind, owner)
-		require.NoError(t, err)
-		require.True(t, rel.waitPassed(n, 5*time.Second))
-	}
-	mark(markBegin, "")
+
+	rel.begin()
 	write("hello\npartial")
-	mark(markSentinel, "a1")
+	rel.end("a1") // the bytes are still in the pipe or in flight: end must drain them first
 	write("late one\nlate two\n")
-	mark(markBegin, "")
+	rel.begin()
 	write("next\n")
-	mark(markSentinel, "a2")
+	rel.end("a2")
 
 	want := "hello\npartial\n" + sentinel +
 		"[activation a1] late one\n[activation a1] late two\n" +
@@ -60,38 +68,26 @@ func TestRelayOrdersSentinelAndTagsLateOutput(t *testing.T) {
 	assert.Equal(t, want, out.String())
 }
 
-// TestRelayScanSplitsAnywhere feeds the same stream cut at every position:
-// a marker split across two reads must still be recognised.
-func TestRelayScanSplitsAnywhere(t *testing.T) {
-	rel := &relay{tag: []byte("\x00\x1btoken"), owners: map[uint64]string{1: "a1"}, advance: make(chan struct{}), lineStart: true}
-	marker := string(rel.tag) + padHex(1) + string(rune(markSentinel))
-	stream := []byte("out\x00put\n" + marker + "after\n")
-	want := "out\x00put\n" + sentinel + "[activation a1] after\n"
-	for cut := 0; cut <= len(stream); cut++ {
-		out := &syncBuffer{}
-		r := &relay{tag: rel.tag, owners: map[uint64]string{1: "a1"}, advance: make(chan struct{}), lineStart: true, out: out}
-		carry := r.scan(append([]byte(nil), stream[:cut]...))
-		rest := append(carry, stream[cut:]...)
-		if carry := r.scan(rest); len(carry) > 0 {
-			r.emit(carry)
-		}
-		require.Equal(t, want, out.String(), "cut at %d", cut)
-	}
+func TestRelayCopiesOutputAsItComes(t *testing.T) {
+	_, w, out := newTestRelay(t)
+	_, err := w.Write([]byte("streamed\n"))
+	require.NoError(t, err)
+	assert.Eventually(t, func() bool { return out.String() == "streamed\n" }, 5*time.Second, time.Millisecond)
 }
 
-func TestPartialTagSuffix(t *testing.T) {
-	tag := []byte("\x00\x1babc")
-	tests := []struct {
-		data string
-		want int
-	}{
-		{"xyz", 0},
-		{"xyz\x00", 1},
-		{"xyz\x00\x1bab", 4},
-		{"\x00\x1babc", 0}, // a whole tag is not a partial one
-		{"xyz\x00q", 0},
+// TestRelayManyBoundaries races the relay goroutine against boundaries: every
+// activation's lines must come before its sentinel, whoever reads them.
+func TestRelayManyBoundaries(t *testing.T) {
+	rel, w, out := newTestRelay(t)
+	const n = 300
+	var want strings.Builder
+	for i := range n {
+		rel.begin()
+		line := "activation " + strconv.Itoa(i) + " says hi\n"
+		_, err := w.Write([]byte(line))
+		require.NoError(t, err)
+		rel.end(strconv.Itoa(i))
+		want.WriteString(line + sentinel)
 	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, partialTagSuffix([]byte(tt.data), tag), "%q", tt.data)
-	}
+	assert.Equal(t, want.String(), out.String())
 }

@@ -32,9 +32,6 @@ const (
 	DefaultStartProbe = 5 * time.Millisecond
 	DefaultAckTimeout = time.Minute
 	DefaultMaxLine    = 32 << 20
-	// sentinelWait bounds how long a response waits for its sentinel to be
-	// written; only a stuck log consumer can make it expire.
-	sentinelWait = time.Second
 )
 
 // Config describes the executable to run. Path is required.
@@ -158,9 +155,16 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	_ = fd3W.Close()
 	p := &Process{
 		cfg: cfg, cmd: cmd, stdin: inW,
-		stdout: newRelay(outR, outW, cfg.Stdout), stderr: newRelay(errR, errW, cfg.Stderr),
 		turn: make(chan struct{}, 1), exited: make(chan struct{}), ack: make(chan ackResult, 1),
 		readerDone: make(chan struct{}),
+	}
+	var errOut, errErr error
+	p.stdout, errOut = newRelay(outR, outW, cfg.Stdout)
+	p.stderr, errErr = newRelay(errR, errW, cfg.Stderr)
+	if err := errors.Join(errOut, errErr); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		closeAll()
+		return nil, fmt.Errorf("executor: relaying the action's output: %w", err)
 	}
 	go p.wait()
 	go p.read(fd3R)
@@ -397,22 +401,15 @@ func (p *Process) Send(line []byte) error {
 // BeginLogs marks the start of an activation's log, ending the post-response
 // tagging of the previous one.
 func (p *Process) BeginLogs() {
-	_, _ = p.stdout.mark(markBegin, "")
-	_, _ = p.stderr.mark(markBegin, "")
+	p.stdout.begin()
+	p.stderr.begin()
 }
 
 // EndLogs writes the sentinel on stdout and stderr after everything the
-// action wrote so far, then tags later output with activationID. It returns
-// once both sentinels are out (or a bound passes).
+// action wrote so far, then tags later output with activationID.
 func (p *Process) EndLogs(activationID string) {
-	n1, err1 := p.stdout.mark(markSentinel, activationID)
-	n2, err2 := p.stderr.mark(markSentinel, activationID)
-	if err1 == nil {
-		p.stdout.waitPassed(n1, sentinelWait)
-	}
-	if err2 == nil {
-		p.stderr.waitPassed(n2, sentinelWait)
-	}
+	p.stdout.end(activationID)
+	p.stderr.end(activationID)
 }
 
 // Kill stops the whole process group and releases everything. It is safe to

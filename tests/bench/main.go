@@ -1,0 +1,774 @@
+// Command bench measures epilogue-proxy's per-activation overhead the way
+// the OpenWhisk invoker drives a container: one client issuing requests
+// strictly sequentially, over loopback, on this machine.
+//
+//	go run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -json out/bench/proxy.json [-short] [-n N]
+//
+// It follows the method of reference doc §6.3 (openwhisk-runtime-contract.md):
+// POST /run with the body
+//
+//	{"value":{"name":"bench","quiet":true},"activation_id":"b","namespace":"ns","action_name":"/ns/a","deadline":"0"}
+//
+// ("quiet" keeps the fixture action from logging), a 5 s timeout on every
+// HTTP call, latency from just before the request is sent to the end of
+// reading the response body, percentiles at index ⌊(n−1)·p⌋ of the sorted
+// samples, and two connection modes: keep-alive (http.DefaultTransport's
+// settings with MaxIdleConnsPerHost 256) and a new TCP connection per request
+// (DisableKeepAlives, as the invoker's ApacheBlockingContainerClient).
+// Every mode starts with 500 warm-up requests that are not counted.
+//
+// This machine may be shared, so by default the six POST /run modes below
+// are interleaved: all their targets are started first, each gets its
+// warm-up, then the modes take turns in blocks of 1000 requests (-block),
+// the order rotating every round, so that a change in the machine's load
+// during the run hits every mode alike. A mode's elapsed time is the sum of
+// its blocks. Requests are still issued one at a time by one goroutine;
+// -block 0 runs the modes one after the other instead, as the reference did.
+//
+// Modes, each n requests (default 20000; -short: 2000):
+//
+//   - floor: a minimal net/http server inside this process that reads the
+//     body and answers the same small JSON: the cost of HTTP over loopback
+//     (a lower bound: a server in another process also pays cross-process
+//     wake-ups, which the proxy does);
+//   - tracking on: a fresh proxy (OW_WAIT_FOR_ACK=1) running the fixture
+//     action tests/testaction, which then speaks the Epilogue extension, so
+//     every activation is tracked until done;
+//   - tracking off: the same, with TESTACTION_UPSTREAM=1 in the /init env, so
+//     the fixture behaves like an unmodified upstream ActionLoop executable;
+//   - await: a fresh tracking-on proxy; for each activation (a distinct
+//     activation_id) POST /run, then GET /epilogue/await?activation=ID&timeout=5s
+//     with nothing pending, keep-alive: the await alone and run + await.
+//
+// Every proxy runs in its own temp dir with its output in files there, and is
+// stopped (SIGTERM, then SIGKILL after 5 s) when the benchmark is done with
+// it, on error and on ^C.
+// Every /run response must be 200 with the echoed value as its body (checked
+// byte for byte on every response, and decoded with its headers on every
+// 100th); anything else counts as an error, and the exit status is 1.
+//
+// The output is a table, ratios (tracking on vs off, proxy vs HTTP floor, and
+// against the upstream proxy's numbers from reference doc §6.3, which were
+// measured on another 2 vCPU machine and are not same-run), and a JSON file
+// with the same numbers and the machine's description.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	defaultN = 20000
+	shortN   = 2000
+	// checkEvery: every this many responses are decoded and checked in full.
+	checkEvery = 100
+	// giveUpAfter consecutive errors end a mode: the target is broken.
+	giveUpAfter = 50
+)
+
+// value is what /run sends and the action echoes.
+var value = []byte(`{"name":"bench","quiet":true}`)
+
+// runBody is the /run body of reference doc §6.3 (plus "quiet") for activation id.
+func runBody(id string) []byte {
+	idJSON, _ := json.Marshal(id)
+	return []byte(`{"value":` + string(value) + `,"activation_id":` + string(idJSON) + `,"namespace":"ns","action_name":"/ns/a","deadline":"0"}`)
+}
+
+// refLabel labels numbers that are not from this run.
+const refLabel = "upstream, measured elsewhere on 2 vCPU (reference doc §6.3)"
+
+// upstreamRef is the upstream proxy's baseline from reference doc §6.3.
+var upstreamRef = map[string]Stats{
+	keepAlive: {Requests: 20000, ElapsedS: 6.284, ReqPerS: 3183, P50Us: 301, P90Us: 399, P99Us: 618, MaxUs: 5650, Samples: 20000},
+	newConn:   {Requests: 20000, ElapsedS: 9.572, ReqPerS: 2089, P50Us: 452, P90Us: 614, P99Us: 988, MaxUs: 6760, Samples: 20000},
+}
+
+// Connection modes.
+const (
+	keepAlive = "keep-alive"
+	newConn   = "new-connection"
+)
+
+// modeResult is one row of the table.
+type modeResult struct {
+	Label string `json:"label"`
+	// Target is "floor" (net/http server in this process) or "proxy".
+	Target string `json:"target"`
+	// Tracking is "on" (extended action), "off" (upstream-mode action) or "n/a".
+	Tracking   string `json:"tracking"`
+	Connection string `json:"connection"`
+	// Measures says which interval the latencies are.
+	Measures string `json:"measures"`
+	// Protocol is what /epilogue/status reported after /init.
+	Protocol string `json:"protocol,omitempty"`
+	Stats
+	WarmupRequests int `json:"warmup_requests"`
+	WarmupErrors   int `json:"warmup_errors"`
+	// Dials counts the TCP connections the client opened in the measured phase.
+	Dials         int64    `json:"dials"`
+	ErrorExamples []string `json:"error_examples,omitempty"`
+	// CPU is the CPU time per measured request, in µs.
+	CPU *cpuUse `json:"cpu_us_per_request,omitempty"`
+	// Note explains a row whose elapsed and req/s are not its own.
+	Note string `json:"note,omitempty"`
+}
+
+type cpuUse struct {
+	Proxy  float64 `json:"proxy"`
+	Action float64 `json:"action"`
+	// Bench is this process: the client, plus the server for the floor.
+	Bench float64 `json:"bench_process"`
+}
+
+type machineInfo struct {
+	NumCPU       int    `json:"num_cpu"`
+	GOMAXPROCS   int    `json:"gomaxprocs"`
+	GOOS         string `json:"goos"`
+	GOARCH       string `json:"goarch"`
+	GoVersion    string `json:"go_version"`
+	Time         string `json:"time"`
+	CPUModel     string `json:"cpu_model,omitempty"`
+	Kernel       string `json:"kernel,omitempty"`
+	LoadAvgStart string `json:"loadavg_start,omitempty"`
+	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
+}
+
+type benchConfig struct {
+	N            int      `json:"n"`
+	Warmup       int      `json:"warmup"`
+	TimeoutS     float64  `json:"timeout_s"`
+	RunBody      string   `json:"run_body"`
+	Proxy        string   `json:"proxy"`
+	ProxyVersion string   `json:"proxy_version,omitempty"`
+	Action       string   `json:"action"`
+	ActionBytes  int      `json:"action_bytes"`
+	Client       string   `json:"client"`
+	Block        int      `json:"block"`
+	Schedule     string   `json:"schedule"`
+	Order        []string `json:"order"`
+}
+
+type report struct {
+	Machine   machineInfo            `json:"machine"`
+	Config    benchConfig            `json:"config"`
+	Modes     map[string]*modeResult `json:"modes"`
+	Reference map[string]any         `json:"upstream_reference"`
+	Ratios    map[string]any         `json:"ratios"`
+	Errors    int                    `json:"errors"`
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	proxyBin := flag.String("proxy", "bin/epilogue-proxy", "the epilogue-proxy binary")
+	actionBin := flag.String("action", "out/bench/exec", "the fixture action executable (CGO_ENABLED=0 go build ./tests/testaction)")
+	jsonPath := flag.String("json", "out/bench/proxy.json", "where to write the results as JSON")
+	n := flag.Int("n", defaultN, "measured requests per mode")
+	short := flag.Bool("short", false, fmt.Sprintf("%d requests per mode (unless -n is given)", shortN))
+	warmup := flag.Int("warmup", 500, "warm-up requests per mode, not counted")
+	timeout := flag.Duration("timeout", 5*time.Second, "timeout of every HTTP call")
+	block := flag.Int("block", 1000, "the /run modes take turns in blocks of this many requests; 0 = one mode after the other")
+	flag.Parse()
+	nSet := false
+	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+	if *short && !nSet {
+		*n = shortN
+	}
+	if *n < 1 || *warmup < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -n must be at least 1 and -warmup not negative")
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rep, err := benchAll(ctx, *proxyBin, *actionBin, *n, *warmup, *block, *timeout)
+	if rep != nil {
+		printReport(os.Stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if err := writeJSON(*jsonPath, rep); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	fmt.Printf("\nresults written to %s\n", *jsonPath)
+	if rep.Errors > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d requests failed\n", rep.Errors)
+		return 1
+	}
+	return 0
+}
+
+// benchAll runs every mode in turn. On error it returns what it has so far.
+func benchAll(ctx context.Context, proxyBin, actionBin string, n, warmup, block int, timeout time.Duration) (*report, error) {
+	proxyAbs, err := filepath.Abs(proxyBin)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(proxyAbs); err != nil {
+		return nil, fmt.Errorf("%w (run make build)", err)
+	}
+	action, err := os.ReadFile(actionBin)
+	if err != nil {
+		return nil, fmt.Errorf("%w (run CGO_ENABLED=0 go build -o %s ./tests/testaction)", err, actionBin)
+	}
+	rep := &report{
+		Machine: machine(),
+		Config: benchConfig{
+			N: n, Warmup: warmup, TimeoutS: timeout.Seconds(), RunBody: string(runBody("b")),
+			Proxy: proxyBin, ProxyVersion: proxyVersion(ctx, proxyAbs), Action: actionBin, ActionBytes: len(action),
+			Client: "one goroutine, strictly sequential; net/http client with http.DefaultTransport's settings (no proxy); " +
+				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives",
+		},
+		Modes: map[string]*modeResult{},
+	}
+	b := &bencher{n: n, warmup: warmup, timeout: timeout}
+
+	sched := "interleaved: after its warm-up, the /run modes take turns in blocks of " + strconv.Itoa(block) +
+		" requests, the order rotating each round; elapsed and req/s are the sums over a mode's blocks"
+	if block <= 0 || block >= n {
+		sched = "sequential: each /run mode's warm-up and n requests in one go, one mode after the other"
+	}
+	rep.Config.Block, rep.Config.Schedule = block, sched
+	fmt.Fprintf(os.Stderr, "bench: POST /run modes (%s) ...\n", strings.SplitN(sched, ":", 2)[0])
+	rows, err := b.runModes(ctx, proxyAbs, action, block)
+	for _, r := range rows {
+		rep.Modes[r.key] = r.m
+		rep.Config.Order = append(rep.Config.Order, r.key)
+	}
+	if err != nil {
+		return rep, err
+	}
+	fmt.Fprintln(os.Stderr, "bench: await ...")
+	rows, err = b.await(ctx, proxyAbs, action)
+	for _, r := range rows {
+		rep.Modes[r.key] = r.m
+		rep.Config.Order = append(rep.Config.Order, r.key)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("await: %w", err)
+	}
+	rep.Machine.LoadAvgEnd = loadAvg()
+	for _, m := range rep.Modes {
+		if m.Measures != "GET /epilogue/await" && m.Measures != "POST /run (in the await loop)" {
+			rep.Errors += m.Errors
+		}
+	}
+	rep.Reference = map[string]any{"label": refLabel, "same_run": false, keepAlive: upstreamRef[keepAlive], newConn: upstreamRef[newConn]}
+	rep.Ratios = ratios(rep.Modes)
+	return rep, nil
+}
+
+// bencher holds the settings shared by every mode.
+type bencher struct {
+	n, warmup int
+	timeout   time.Duration
+}
+
+// client returns a client for conn mode, counting the connections it dials.
+func (b *bencher) client(mode string, dials *atomic.Int64) *http.Client {
+	d := &net.Dialer{Timeout: b.timeout, KeepAlive: 30 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // never proxied; loopback is not proxied anyway
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return d.DialContext(ctx, network, addr)
+	}
+	if mode == keepAlive {
+		tr.MaxIdleConnsPerHost = 256
+	} else {
+		tr.DisableKeepAlives = true
+	}
+	return &http.Client{Timeout: b.timeout, Transport: tr}
+}
+
+// checkRun checks one /run response: 200 and the echoed value, byte for
+// byte; in full, also the decoded JSON, Content-Length and the phase header.
+func checkRun(resp *http.Response, body, want []byte, wantPhase string, full bool) error {
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, clip(body))
+	}
+	if !bytes.Equal(body, want) {
+		return fmt.Errorf("body %s, want the echoed value %s", clip(body), bytes.TrimSpace(want))
+	}
+	if !full {
+		return nil
+	}
+	var got, exp any
+	if err := json.Unmarshal(body, &got); err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	_ = json.Unmarshal(value, &exp)
+	if !reflect.DeepEqual(got, exp) {
+		return fmt.Errorf("body decodes to %v, want %v", got, exp)
+	}
+	if resp.ContentLength != int64(len(body)) {
+		return fmt.Errorf("Content-Length %d for a %d-byte body", resp.ContentLength, len(body))
+	}
+	if wantPhase != "" && resp.Header.Get("X-Epilogue-Phase") != wantPhase {
+		return fmt.Errorf("X-Epilogue-Phase %q, want %q", resp.Header.Get("X-Epilogue-Phase"), wantPhase)
+	}
+	return nil
+}
+
+type keyedMode struct {
+	key string
+	m   *modeResult
+}
+
+// await measures GET /epilogue/await for activations with nothing pending:
+// for each of warmup+n distinct activation ids, POST /run, then GET
+// /epilogue/await?activation=ID&timeout=5s, keep-alive, on a fresh
+// tracking-on proxy.
+func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyedMode, error) {
+	p, err := startProxy(ctx, "await", bin, action, false, b.timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	var dials atomic.Int64
+	c := b.client(keepAlive, &dials)
+	defer c.CloseIdleConnections()
+	want := append(append([]byte(nil), value...), '\n')
+	runs := make([]time.Duration, 0, b.n)
+	awaits := make([]time.Duration, 0, b.n)
+	both := make([]time.Duration, 0, b.n)
+	var buf bytes.Buffer
+	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
+	ahdr := http.Header{"Accept": {"application/json"}}
+	doneMark := []byte(`"phase":"done"`)
+
+	step := func(i int, measured bool) error {
+		id := fmt.Sprintf("bench-await-%07d", i)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/run", bytes.NewReader(runBody(id)))
+		if err != nil {
+			return err
+		}
+		req.Header = hdr.Clone()
+		areq, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/epilogue/await?activation="+id+"&timeout=5s", nil)
+		if err != nil {
+			return err
+		}
+		areq.Header = ahdr.Clone()
+		full := i%checkEvery == 0
+
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		buf.Reset()
+		_, err = buf.ReadFrom(resp.Body)
+		t1 := time.Now()
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("reading the /run response: %w", err)
+		}
+		if err := checkRun(resp, buf.Bytes(), want, "done", full); err != nil {
+			return err
+		}
+		if got := resp.Header.Get("X-Epilogue-Activation"); full && got != id {
+			return fmt.Errorf("X-Epilogue-Activation %q, want %q", got, id)
+		}
+
+		t1b := time.Now()
+		aresp, err := c.Do(areq)
+		if err != nil {
+			return fmt.Errorf("await: %w", err)
+		}
+		buf.Reset()
+		_, err = buf.ReadFrom(aresp.Body)
+		t2 := time.Now()
+		_ = aresp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("reading the /epilogue/await response: %w", err)
+		}
+		if aresp.StatusCode != http.StatusOK || !bytes.Contains(buf.Bytes(), doneMark) {
+			return fmt.Errorf("await: status %d: %s", aresp.StatusCode, clip(buf.Bytes()))
+		}
+		if full {
+			var rec struct {
+				ID    string `json:"id"`
+				Phase string `json:"phase"`
+			}
+			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || rec.ID != id || rec.Phase != "done" {
+				return fmt.Errorf("await: record %s (%v), want id %q phase done", clip(buf.Bytes()), err, id)
+			}
+		}
+		if measured {
+			runs = append(runs, t1.Sub(t0))
+			awaits = append(awaits, t2.Sub(t1b))
+			// The gap between t1 and t1b (the check above) is not the
+			// client's wait, so it is left out of run + await.
+			both = append(both, t1.Sub(t0)+t2.Sub(t1b))
+		}
+		return nil
+	}
+	meter := newMeter(p)
+	lr, err := loop(ctx, b.warmup, b.n, func() { dials.Store(0); meter.start() }, step)
+	mk := func(label, measures string, samples []time.Duration) *modeResult {
+		m := &modeResult{
+			Label: label, Target: "proxy", Tracking: "on", Connection: keepAlive, Measures: measures, Protocol: p.protocol,
+			Stats:          summarize(lr.measured, lr.errs, lr.elapsed, samples),
+			WarmupRequests: b.warmup, WarmupErrors: lr.warmupErrs, ErrorExamples: lr.examples, Dials: dials.Load(),
+		}
+		return m
+	}
+	pair := mk("proxy, run + await (nothing pending), keep-alive", "POST /run + GET /epilogue/await", both)
+	pair.Note = "requests are activations (one /run and one /epilogue/await each); req/s is activations per second"
+	if err == nil {
+		pair.CPU = meter.perRequest(b.n)
+	}
+	aw := mk("proxy, await alone (nothing pending), keep-alive", "GET /epilogue/await", awaits)
+	rn := mk("proxy, run (in the await loop), keep-alive", "POST /run (in the await loop)", runs)
+	for _, m := range []*modeResult{aw, rn} {
+		m.ElapsedS, m.ReqPerS = 0, 0
+		m.Note = "latencies of one part of the run + await loop; its elapsed time and rate are the run + await row's"
+	}
+	rows := []keyedMode{{"await_run_plus_await", pair}, {"await_await_only", aw}, {"await_run_only", rn}}
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w; %s", err, p.stderrTail())
+	}
+	return rows, err
+}
+
+type loopResult struct {
+	elapsed          time.Duration
+	measured         int // measured requests attempted
+	errs, warmupErrs int
+	examples         []string
+}
+
+// loop runs step warmup+n times, strictly sequentially. atStart runs just
+// before the first measured step. A step's error counts as a failed
+// request; giveUpAfter of them in a row end the loop.
+func loop(ctx context.Context, warmup, n int, atStart func(), step func(i int, measured bool) error) (loopResult, error) {
+	var lr loopResult
+	var start time.Time
+	consecutive := 0
+	stop := func() {
+		if !start.IsZero() {
+			lr.elapsed = time.Since(start)
+		}
+	}
+	for i := 0; i < warmup+n; i++ {
+		if err := ctx.Err(); err != nil {
+			stop()
+			return lr, err
+		}
+		measured := i >= warmup
+		if i == warmup {
+			atStart()
+			start = time.Now()
+		}
+		if measured {
+			lr.measured++
+		}
+		err := step(i, measured)
+		if err == nil {
+			consecutive = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			lr.measured-- // interrupted, not failed
+			stop()
+			return lr, ctx.Err()
+		}
+		consecutive++
+		if measured {
+			lr.errs++
+		} else {
+			lr.warmupErrs++
+		}
+		if len(lr.examples) < 5 {
+			lr.examples = append(lr.examples, fmt.Sprintf("request %d: %v", i, err))
+		}
+		if consecutive >= giveUpAfter {
+			stop()
+			return lr, fmt.Errorf("%d errors in a row, the last: %v", consecutive, err)
+		}
+	}
+	stop()
+	return lr, nil
+}
+
+// meter measures CPU time over the measured phase.
+type meter struct {
+	p                    *proxyProc
+	proxy0, action0, us0 time.Duration
+}
+
+func newMeter(p *proxyProc) *meter { return &meter{p: p} }
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (m *meter) start() {
+	if m.p != nil {
+		m.proxy0, m.action0 = m.p.cpu()
+	}
+	m.us0 = selfCPU()
+}
+
+func (m *meter) perRequest(n int) *cpuUse {
+	c := &cpuUse{Bench: us(selfCPU()-m.us0) / float64(n)}
+	if m.p != nil {
+		pr, ac := m.p.cpu()
+		c.Proxy = us(pr-m.proxy0) / float64(n)
+		c.Action = us(ac-m.action0) / float64(n)
+	}
+	return c
+}
+
+// comparison compares a to b: ratios above 1 mean a is slower (latency) or
+// faster (throughput).
+type comparison struct {
+	P50Ratio        float64 `json:"p50_ratio"`
+	P50DeltaUs      float64 `json:"p50_delta_us"`
+	P99Ratio        float64 `json:"p99_ratio"`
+	P99DeltaUs      float64 `json:"p99_delta_us"`
+	ThroughputRatio float64 `json:"throughput_ratio"`
+}
+
+func compare(a, b Stats) comparison {
+	return comparison{
+		P50Ratio: ratio(a.P50Us, b.P50Us), P50DeltaUs: a.P50Us - b.P50Us,
+		P99Ratio: ratio(a.P99Us, b.P99Us), P99DeltaUs: a.P99Us - b.P99Us,
+		ThroughputRatio: ratio(a.ReqPerS, b.ReqPerS),
+	}
+}
+
+func ratios(modes map[string]*modeResult) map[string]any {
+	st := func(k string) Stats { return modes[k].Stats }
+	r := map[string]any{
+		"definition": "p50_ratio, p99_ratio = latency of the first / the second (above 1: first slower); " +
+			"throughput_ratio = req/s of the first / the second (below 1: first slower); deltas in µs",
+		"tracking_on_vs_off": map[string]comparison{
+			keepAlive: compare(st("tracking_on_keepalive"), st("tracking_off_keepalive")),
+			newConn:   compare(st("tracking_on_newconn"), st("tracking_off_newconn")),
+		},
+		"proxy_vs_floor": map[string]comparison{
+			"tracking_on_keepalive":  compare(st("tracking_on_keepalive"), st("floor_keepalive")),
+			"tracking_off_keepalive": compare(st("tracking_off_keepalive"), st("floor_keepalive")),
+			"tracking_on_newconn":    compare(st("tracking_on_newconn"), st("floor_newconn")),
+			"tracking_off_newconn":   compare(st("tracking_off_newconn"), st("floor_newconn")),
+		},
+		"vs_upstream_reference": map[string]any{
+			"label":                  refLabel + "; not same-run",
+			"tracking_on_keepalive":  compare(st("tracking_on_keepalive"), upstreamRef[keepAlive]),
+			"tracking_off_keepalive": compare(st("tracking_off_keepalive"), upstreamRef[keepAlive]),
+			"tracking_on_newconn":    compare(st("tracking_on_newconn"), upstreamRef[newConn]),
+			"tracking_off_newconn":   compare(st("tracking_off_newconn"), upstreamRef[newConn]),
+			"floor_keepalive":        compare(st("floor_keepalive"), upstreamRef[keepAlive]),
+			"floor_newconn":          compare(st("floor_newconn"), upstreamRef[newConn]),
+		},
+	}
+	pair, aw, rn, on := st("await_run_plus_await"), st("await_await_only"), st("await_run_only"), st("tracking_on_keepalive")
+	r["await"] = map[string]float64{
+		"await_p50_us":                            aw.P50Us,
+		"await_p99_us":                            aw.P99Us,
+		"run_plus_await_p50_us":                   pair.P50Us,
+		"run_plus_await_p99_us":                   pair.P99Us,
+		"run_p50_us_same_loop":                    rn.P50Us,
+		"run_p99_us_same_loop":                    rn.P99Us,
+		"added_p50_us":                            pair.P50Us - rn.P50Us,
+		"added_p99_us":                            pair.P99Us - rn.P99Us,
+		"run_plus_await_vs_run_p50_ratio":         ratio(pair.P50Us, rn.P50Us),
+		"added_p50_us_vs_tracking_on_keepalive":   pair.P50Us - on.P50Us,
+		"run_plus_await_vs_tracking_on_p50_ratio": ratio(pair.P50Us, on.P50Us),
+	}
+	return r
+}
+
+func printReport(w io.Writer, rep *report) {
+	m := rep.Machine
+	fmt.Fprintf(w, "\nepilogue-proxy /run benchmark: one sequential client over loopback; %d requests per mode (+%d warm-up)\n",
+		rep.Config.N, rep.Config.Warmup)
+	end := m.LoadAvgEnd
+	if end == "" {
+		end = "–"
+	}
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %s/%s, %s, %s; load average at start %s, at end %s\n",
+		m.NumCPU, m.CPUModel, m.GOOS, m.GOARCH, m.GoVersion, m.Time, m.LoadAvgStart, end)
+	if busy(m.LoadAvgStart, m.NumCPU) || busy(m.LoadAvgEnd, m.NumCPU+2) {
+		fmt.Fprintln(w, "warning: other processes were busy on this machine (load average above the CPU count); expect noisy numbers")
+	}
+	fmt.Fprintln(w)
+	const lw = 52
+	dash := func(v float64, f string) string {
+		if v == 0 {
+			return "–"
+		}
+		return fmt.Sprintf(f, v)
+	}
+	row := func(label string, s Stats) {
+		fmt.Fprintf(w, "%-*s %8d %6d %9s %7s %9s %9s %9s %9s\n", lw, label, s.Requests, s.Errors,
+			dash(s.ElapsedS, "%.3f s"), dash(s.ReqPerS, "%.0f"),
+			fmtUs(s.P50Us), fmtUs(s.P90Us), fmtUs(s.P99Us), fmtUs(s.MaxUs))
+	}
+	fmt.Fprintf(w, "%-*s %8s %6s %9s %7s %9s %9s %9s %9s\n", lw, "mode", "requests", "errors", "elapsed", "req/s", "p50", "p90", "p99", "max")
+	for _, k := range rep.Config.Order {
+		row(rep.Modes[k].Label, rep.Modes[k].Stats)
+	}
+	fmt.Fprintf(w, "%s, not this run:\n", refLabel)
+	row("upstream proxy, keep-alive", upstreamRef[keepAlive])
+	row("upstream proxy, new-connection", upstreamRef[newConn])
+
+	fmt.Fprintf(w, "\nCPU time per measured request, from /proc/PID/stat (10 ms ticks) and getrusage:\n")
+	fmt.Fprintf(w, "%-*s %9s %9s %13s %7s\n", lw, "mode", "proxy", "action", "bench process", "dials")
+	for _, k := range rep.Config.Order {
+		md := rep.Modes[k]
+		if md.CPU == nil {
+			continue
+		}
+		if md.Target == "floor" {
+			fmt.Fprintf(w, "%-*s %9s %9s %10.1f µs %7d\n", lw, md.Label, "–", "–", md.CPU.Bench, md.Dials)
+			continue
+		}
+		fmt.Fprintf(w, "%-*s %6.1f µs %6.1f µs %10.1f µs %7d\n", lw, md.Label, md.CPU.Proxy, md.CPU.Action, md.CPU.Bench, md.Dials)
+	}
+	if rep.Ratios == nil {
+		return
+	}
+
+	fmt.Fprintf(w, "\nRatios (latency ratio >1 = first slower; throughput ratio <1 = first slower):\n")
+	const cw = 64
+	fmt.Fprintf(w, "%-*s %9s %9s %9s %10s\n", cw, "comparison", "p50", "p50 Δ", "p99", "throughput")
+	cmpRow := func(label string, c comparison) {
+		fmt.Fprintf(w, "%-*s %8.2f× %6.0f µs %8.2f× %9.2f×\n", cw, label, c.P50Ratio, c.P50DeltaUs, c.P99Ratio, c.ThroughputRatio)
+	}
+	onOff := rep.Ratios["tracking_on_vs_off"].(map[string]comparison)
+	cmpRow("tracking on vs off, keep-alive", onOff[keepAlive])
+	cmpRow("tracking on vs off, new-connection", onOff[newConn])
+	pf := rep.Ratios["proxy_vs_floor"].(map[string]comparison)
+	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn"} {
+		cmpRow("proxy "+modeWords(k)+" vs HTTP floor (same run)", pf[k])
+	}
+	up := rep.Ratios["vs_upstream_reference"].(map[string]any)
+	fmt.Fprintf(w, "vs %s, NOT same-run:\n", refLabel)
+	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn", "floor_keepalive", "floor_newconn"} {
+		name := "proxy " + modeWords(k)
+		if strings.HasPrefix(k, "floor") {
+			name = "HTTP floor, " + strings.TrimPrefix(modeWords(k), "floor, ")
+		}
+		cmpRow("  "+name+" vs upstream", up[k].(comparison))
+	}
+
+	a := rep.Ratios["await"].(map[string]float64)
+	fmt.Fprintf(w, "\n/epilogue/await with nothing pending (keep-alive): p50 %s, p99 %s alone\n",
+		fmtUs(a["await_p50_us"]), fmtUs(a["await_p99_us"]))
+	fmt.Fprintf(w, "run + await p50 %s vs run p50 %s in the same loop: %+.0f µs (%.2f×); vs the tracking-on keep-alive run p50: %+.0f µs\n",
+		fmtUs(a["run_plus_await_p50_us"]), fmtUs(a["run_p50_us_same_loop"]), a["added_p50_us"],
+		a["run_plus_await_vs_run_p50_ratio"], a["added_p50_us_vs_tracking_on_keepalive"])
+}
+
+// modeWords turns "tracking_on_keepalive" into "tracking on, keep-alive".
+func modeWords(key string) string {
+	switch {
+	case strings.HasSuffix(key, "_keepalive"):
+		return strings.ReplaceAll(strings.TrimSuffix(key, "_keepalive"), "_", " ") + ", keep-alive"
+	case strings.HasSuffix(key, "_newconn"):
+		return strings.ReplaceAll(strings.TrimSuffix(key, "_newconn"), "_", " ") + ", new-connection"
+	}
+	return key
+}
+
+func writeJSON(path string, rep *report) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func machine() machineInfo {
+	m := machineInfo{
+		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		GoVersion: runtime.Version(), Time: time.Now().UTC().Format(time.RFC3339), LoadAvgStart: loadAvg(),
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// busy reports whether the 1-minute load average in loadavg exceeds limit.
+func busy(loadavg string, limit int) bool {
+	f := strings.Fields(loadavg)
+	if len(f) == 0 {
+		return false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return err == nil && v > float64(limit)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func proxyVersion(ctx context.Context, bin string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// clip shortens a body for an error message.
+func clip(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > 200 {
+		return string(b[:200]) + "…"
+	}
+	return string(b)
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proxyProc is one epilogue-proxy process started by the benchmark, with its
+// action initialised.
+type proxyProc struct {
+	name     string
+	base     string // http://127.0.0.1:port
+	dir      string // its working directory (a temp dir)
+	cmd      *exec.Cmd
+	cancel   context.CancelFunc
+	exited   chan struct{}
+	waitErr  error
+	stdout   *os.File
+	stderr   *os.File
+	protocol string // from /epilogue/status after /init
+
+	actionPID   int    // the action process the proxy started, 0 if unknown
+	actionStart uint64 // its start time (field 22 of /proc/PID/stat), to recognise it
+}
+
+// startProxy starts bin (an absolute path) in a fresh temp dir, listening on
+// a free loopback port, waits until it serves, and initialises it with the
+// action executable. upstream makes the fixture behave like an unmodified
+// ActionLoop executable (TESTACTION_UPSTREAM=1 in the init env). The proxy
+// is stopped with stop, and also when ctx ends.
+func startProxy(ctx context.Context, name, bin string, action []byte, upstream bool, timeout time.Duration) (*proxyProc, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		p, err := startProxyOnce(ctx, name, bin, timeout)
+		if err == nil {
+			if err = p.init(ctx, action, upstream, timeout); err == nil {
+				return p, nil
+			}
+			p.stop()
+			return nil, err
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func startProxyOnce(ctx context.Context, name, bin string, timeout time.Duration) (_ *proxyProc, err error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "epilogue-bench-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxyProc{name: name, dir: dir, base: "http://127.0.0.1:" + strconv.Itoa(port), exited: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			p.stop()
+		}
+	}()
+	// The proxy's own output (sentinels, the action's logs) goes to files, so
+	// that a failure can be explained; with quiet activations it is only the
+	// two sentinel lines per activation.
+	if p.stdout, err = os.Create(filepath.Join(dir, "proxy.stdout")); err != nil {
+		return nil, err
+	}
+	if p.stderr, err = os.Create(filepath.Join(dir, "proxy.stderr")); err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	p.cancel = cancel
+	cmd := exec.CommandContext(pctx, bin)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(os.Environ()),
+		"EPILOGUE_LISTEN=127.0.0.1:"+strconv.Itoa(port),
+		"EPILOGUE_INSTANCE=bench-"+name,
+		"OW_WAIT_FOR_ACK=1",
+	)
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	// Ask for the proxy's graceful shutdown first (it then kills its action);
+	// exec kills it outright if it has not exited after WaitDelay.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	if err = cmd.Start(); err != nil {
+		cancel()
+		close(p.exited)
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	p.cmd = cmd
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+
+	// Wait until it serves.
+	c := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	until := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("proxy %s exited at start (%v): %s", name, p.waitErr, p.stderrTail())
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		default:
+		}
+		resp, gerr := c.Get(p.base + "/epilogue/status")
+		if gerr == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
+			gerr = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(until) {
+			return nil, fmt.Errorf("proxy %s does not serve %s/epilogue/status after 10 s: %v; %s", name, p.base, gerr, p.stderrTail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// init posts /init with the action and checks which protocol it speaks.
+func (p *proxyProc) init(ctx context.Context, action []byte, upstream bool, timeout time.Duration) error {
+	value := map[string]any{
+		"name": "bench", "main": "main", "binary": true,
+		"code": base64.StdEncoding.EncodeToString(action),
+	}
+	if upstream {
+		value["env"] = map[string]string{"TESTACTION_UPSTREAM": "1"}
+	}
+	body, err := json.Marshal(map[string]any{"value": value})
+	if err != nil {
+		return err
+	}
+	c := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	status, resp, err := do(ctx, c, http.MethodPost, p.base+"/init", body)
+	if err != nil {
+		return fmt.Errorf("proxy %s: POST /init: %w; %s", p.name, err, p.stderrTail())
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("proxy %s: POST /init: %d %s; %s", p.name, status, bytes.TrimSpace(resp), p.stderrTail())
+	}
+	status, resp, err = do(ctx, c, http.MethodGet, p.base+"/epilogue/status", nil)
+	if err != nil || status != http.StatusOK {
+		return fmt.Errorf("proxy %s: GET /epilogue/status after /init: %d %v", p.name, status, err)
+	}
+	var snap struct {
+		Protocol string `json:"protocol"`
+	}
+	if err := json.Unmarshal(resp, &snap); err != nil {
+		return fmt.Errorf("proxy %s: /epilogue/status: %w", p.name, err)
+	}
+	p.protocol = snap.Protocol
+	if extended := strings.HasPrefix(p.protocol, "epilogue/"); extended == upstream || p.protocol == "" {
+		want := "epilogue/N (the Epilogue extension)"
+		if upstream {
+			want = "actionloop (upstream)"
+		}
+		return fmt.Errorf("proxy %s: the action speaks protocol %q after /init, want %s", p.name, p.protocol, want)
+	}
+	p.actionPID, p.actionStart = findChild(p.cmd.Process.Pid)
+	return nil
+}
+
+// stop stops the proxy (SIGTERM, then SIGKILL after 5 s), makes sure the
+// action it started is gone, and removes its directory. It is idempotent.
+func (p *proxyProc) stop() {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	if p.cmd != nil {
+		select {
+		case <-p.exited:
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	// The proxy kills its action on shutdown; if it was killed itself, the
+	// action may survive it. Kill only the very process it started.
+	if p.actionPID > 0 {
+		if _, start, ok := procStat(p.actionPID); ok && start == p.actionStart {
+			_ = syscall.Kill(p.actionPID, syscall.SIGKILL)
+		}
+		p.actionPID = 0
+	}
+	for _, f := range []*os.File{p.stdout, p.stderr} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	p.stdout, p.stderr = nil, nil
+	if p.dir != "" {
+		_ = os.RemoveAll(p.dir)
+		p.dir = ""
+	}
+}
+
+// stderrTail returns the last lines of the proxy's stderr other than
+// sentinels, for error messages.
+func (p *proxyProc) stderrTail() string {
+	if p.dir == "" {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, "proxy.stderr"))
+	if err != nil {
+		return "proxy stderr: " + err.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && l != sentinel {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return "proxy stderr: (nothing but sentinels)"
+	}
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return "proxy stderr: " + strings.Join(lines, " | ")
+}
+
+// sentinel is the line the proxy writes on stdout and stderr after every activation.
+const sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+
+// cpu returns the CPU time used so far by the proxy and by its action.
+func (p *proxyProc) cpu() (proxy, action time.Duration) {
+	if p.cmd != nil && p.cmd.Process != nil {
+		proxy, _, _ = procStat(p.cmd.Process.Pid)
+	}
+	if p.actionPID > 0 {
+		action, _, _ = procStat(p.actionPID)
+	}
+	return proxy, action
+}
+
+// cleanEnv drops every variable that configures the proxy or is passed to
+// the action, so that only what the benchmark sets applies.
+func cleanEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "EPILOGUE_") || strings.HasPrefix(k, "OW_") || strings.HasPrefix(k, "__OW_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat times; 100 on Linux.
+const clockTick = 100
+
+// procStat reads utime+stime and the start time of process pid.
+func procStat(pid int) (cpu time.Duration, start uint64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name (field 2) may contain spaces; fields resume after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state): utime is field 14, stime 15, starttime 22.
+	if len(f) < 20 {
+		return 0, 0, false
+	}
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	start, _ = strconv.ParseUint(f[19], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTick, start, true
+}
+
+// findChild returns a child process of pid (the proxy has exactly one: its
+// action) and its start time.
+func findChild(pid int) (int, uint64) {
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, s := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(s); err == nil {
+				if _, start, ok := procStat(c); ok {
+					return c, start
+				}
+			}
+		}
+	}
+	return 0, 0
+}
+
+// do makes one request and reads the whole response.
+func do(ctx context.Context, c *http.Client, method, url string, body []byte) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, b, err
+	}
+	return resp.StatusCode, b, nil
+}
