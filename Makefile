@@ -16,6 +16,7 @@ all: build
 ## build: the binaries, static, into bin/
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/epilogue-proxy ./cmd/epilogue-proxy
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue ./cmd/epilogue
 
 ## test: every test, with the race detector; needs a Docker engine (the image test)
 test: image

@@ -39,6 +39,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"proxy/executor", []string{module + "/actionloop"}},
 		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/"}},
 		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy"}},
+		// The SDK is linked into every action: the standard library and the wire format only.
+		{"sdk", []string{module + "/actionloop"}},
+		{"actionbuild", nil},
+		{"cmd/epilogue", []string{module + "/actionbuild"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -1,0 +1,370 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/actionloop"
+)
+
+// Bounds.
+const (
+	// expireGrace is how long cancelled work may take to return at the
+	// deadline before the activation is reported expired anyway. The proxy
+	// waits longer (its cancel grace), so the report reaches it in time.
+	expireGrace = 250 * time.Millisecond
+	// drainTimeout bounds how long the process waits, once stdin closes, for
+	// activations without a deadline to finish.
+	drainTimeout   = 10 * time.Second
+	maxRequestLine = 64 << 20
+)
+
+// Option configures Run.
+type Option func(*options)
+
+// Strict makes goroutines that the handler started without tracking count
+// as pending work until they exit.
+func Strict() Option { return func(o *options) { o.strict = true } }
+
+// IgnoreGoroutines excludes goroutines created by functions whose name starts
+// with one of the prefixes (e.g. a client library's pool) from untracked-work
+// detection.
+func IgnoreGoroutines(prefixes ...string) Option {
+	return func(o *options) { o.ignore = append(o.ignore, prefixes...) }
+}
+
+type options struct {
+	strict bool
+	ignore []string
+	stdin  io.Reader
+	fd3    io.Writer
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	setenv func(k, v string)
+	unset  func(k string)
+}
+
+// Handler is what Run calls for every activation: In is decoded from the
+// request's value (an object or an array), Out is encoded as the result (an
+// object or an array). A returned error becomes the application error
+// {"error": "..."}.
+type Handler[In, Out any] func(ctx context.Context, in In) (Out, error)
+
+// Run serves activations with h until the proxy closes stdin, then exits the
+// process. Call it from main.
+func Run[In, Out any](h Handler[In, Out], opts ...Option) {
+	o := options{
+		stdin: os.Stdin, fd3: os.NewFile(3, "fd3"), stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, setenv: func(k, v string) { _ = os.Setenv(k, v) }, unset: func(k string) { _ = os.Unsetenv(k) },
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := serve(o, adapt(h)); err != nil {
+		fmt.Fprintln(o.stderr, "epilogue sdk:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// handlerFunc is a Handler with its types erased.
+type handlerFunc func(ctx context.Context, value json.RawMessage) (any, error)
+
+func adapt[In, Out any](h Handler[In, Out]) handlerFunc {
+	return func(ctx context.Context, value json.RawMessage) (any, error) {
+		var in In
+		if len(value) > 0 {
+			if err := json.Unmarshal(value, &in); err != nil {
+				return nil, fmt.Errorf("the parameters do not fit the action's input type %T: %v", in, err)
+			}
+		}
+		return h(ctx, in)
+	}
+}
+
+// loop is one action process's side of the protocol.
+type loop struct {
+	o        options
+	h        handlerFunc
+	extended bool
+	log      *slog.Logger
+	// sdkGoroutines counts the goroutines this package runs for handlers and
+	// tracked work, so they are not taken for untracked work.
+	sdkGoroutines atomic.Int64
+
+	writeMu sync.Mutex // serialises fd 3 writes: responses and done frames interleave
+
+	mu      sync.Mutex
+	active  map[uint64]*Activation // guarded by mu; not yet finished
+	envKeys []string               // guarded by mu; context variables set by the last request
+	noSeq   uint64                 // guarded by mu; sequence for upstream-mode activations
+}
+
+func serve(o options, h handlerFunc) error {
+	l := &loop{o: o, h: h, active: map[uint64]*Activation{}}
+	l.log = slog.New(slog.NewTextHandler(o.stdout, nil))
+	wantsAck := o.getenv(actionloop.EnvWaitForAck) != ""
+	ext, _ := strconv.Atoi(o.getenv(actionloop.EnvExtension))
+	l.extended = wantsAck && ext >= 1
+	if wantsAck {
+		ack := actionloop.Ack{OK: true}
+		if l.extended {
+			ack.Epilogue = actionloop.Version
+		}
+		line, _ := actionloop.AppendLine(nil, ack)
+		if _, err := o.fd3.Write(line); err != nil {
+			return fmt.Errorf("cannot write the ack on fd 3 (is this running under an OpenWhisk action proxy?): %w", err)
+		}
+	}
+	if !l.extended {
+		fmt.Fprintln(o.stderr, "epilogue sdk: the action proxy does not speak the Epilogue extension, so each activation counts as done when it responds and work still running then is not awaited; run the action on the epilogue/action-go image for completion tracking")
+	}
+	r := actionloop.NewReader(o.stdin, maxRequestLine)
+	for {
+		line, err := r.ReadLine()
+		if errors.Is(err, actionloop.ErrLineTooLong) {
+			return fmt.Errorf("a request line was too long: %w", err)
+		}
+		if err != nil {
+			break // stdin closed: the proxy is done with us
+		}
+		if l.extended && actionloop.IsControl(line) {
+			l.control(line)
+			continue
+		}
+		l.start(line)
+	}
+	l.drain()
+	return nil
+}
+
+func (l *loop) control(line []byte) {
+	f, err := actionloop.ParseFrame(line)
+	if err != nil || f.Kind != actionloop.KindCancel {
+		return
+	}
+	l.mu.Lock()
+	a := l.active[f.Seq]
+	l.mu.Unlock()
+	if a != nil {
+		go a.expire("the deadline passed with work pending; the proxy cancelled it")
+	}
+}
+
+type request struct {
+	value json.RawMessage
+	seq   uint64
+	env   map[string]string
+}
+
+func parseRequest(line []byte) (request, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(line, &fields); err != nil {
+		return request{}, err
+	}
+	req := request{value: fields["value"], env: map[string]string{}}
+	for k, raw := range fields {
+		switch k {
+		case "value":
+		case actionloop.SeqKey:
+			if err := json.Unmarshal(raw, &req.seq); err != nil {
+				return request{}, fmt.Errorf("bad %s: %w", actionloop.SeqKey, err)
+			}
+		default:
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				s = string(raw)
+			}
+			req.env["__OW_"+strings.ToUpper(k)] = s
+		}
+	}
+	return req, nil
+}
+
+func (l *loop) start(line []byte) {
+	req, err := parseRequest(line)
+	if err != nil || (l.extended && req.seq == 0) {
+		// The proxy only sends JSON objects, so this is not an activation we
+		// can answer in extended mode; in upstream mode answer with an error.
+		if !l.extended {
+			l.writeLine(mustJSON(map[string]string{"error": fmt.Sprintf("epilogue sdk: cannot read the request: %v", err)}))
+		}
+		return
+	}
+	l.mu.Lock()
+	if req.seq == 0 {
+		l.noSeq++
+		req.seq = l.noSeq
+	}
+	l.setContextEnvLocked(req.env)
+	l.mu.Unlock()
+
+	a := &Activation{
+		ID: req.env["__OW_ACTIVATION_ID"], ActionName: req.env["__OW_ACTION_NAME"], ActionVersion: req.env["__OW_ACTION_VERSION"],
+		Namespace: req.env["__OW_NAMESPACE"], TransactionID: req.env["__OW_TRANSACTION_ID"], APIKey: req.env["__OW_API_KEY"],
+		APIHost: l.o.getenv("__OW_API_HOST"), Params: req.value,
+		seq: req.seq, loop: l, start: time.Now(), work: map[*Work]string{}, goids: map[uint64]bool{}, finishedCh: make(chan struct{}),
+	}
+	if ms, err := strconv.ParseFloat(req.env["__OW_DEADLINE"], 64); err == nil && ms > 0 {
+		a.Deadline = time.UnixMilli(int64(ms))
+	}
+	a.logger = l.log.With("activation", a.ID)
+	// The deadline is enforced by a timer rather than context.WithDeadline:
+	// work must see its context end only after the activation has recorded
+	// what was pending, or work that returns on cancellation would pass for
+	// finished.
+	actx := &activationContext{deadline: a.Deadline}
+	actx.Context, a.cancel = context.WithCancel(context.WithValue(context.Background(), ctxKey{}, a))
+	a.ctx, a.expired = actx, &actx.expired
+	if !a.Deadline.IsZero() {
+		a.deadlineTimer = time.AfterFunc(time.Until(a.Deadline), func() { a.expire("the deadline passed with work pending") })
+	}
+	l.mu.Lock()
+	l.active[a.seq] = a
+	l.mu.Unlock()
+
+	handler := a.track("handler")
+	a.baseline = runtime.NumGoroutine() - int(l.sdkGoroutines.Load())
+	l.goTracked(func() {
+		a.adopt()
+		v, err := l.call(a)
+		handler.Done()
+		a.respond(v, err)
+	})
+}
+
+// activationContext reports the activation deadline and, once the deadline
+// has ended it, context.DeadlineExceeded.
+type activationContext struct {
+	context.Context
+	deadline time.Time
+	expired  atomic.Bool
+}
+
+func (c *activationContext) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }
+
+func (c *activationContext) Err() error {
+	err := c.Context.Err()
+	if err != nil && c.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// goTracked runs f in a goroutine counted as the SDK's own.
+func (l *loop) goTracked(f func()) {
+	l.sdkGoroutines.Add(1)
+	go func() {
+		defer l.sdkGoroutines.Add(-1)
+		f()
+	}()
+}
+
+// call runs the handler; a panic becomes an application error.
+func (l *loop) call(a *Activation) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.logger.Error("the handler panicked", "panic", r, "stack", string(debug.Stack()))
+			v, err = nil, fmt.Errorf("the action panicked: %v", r)
+		}
+	}()
+	return l.h(a.ctx, a.Params)
+}
+
+// setContextEnvLocked exports the request's context values as __OW_*
+// variables, unsetting those the previous request had and this one lacks.
+func (l *loop) setContextEnvLocked(env map[string]string) {
+	for _, k := range l.envKeys {
+		if _, ok := env[k]; !ok {
+			l.o.unset(k)
+		}
+	}
+	l.envKeys = l.envKeys[:0]
+	for k, v := range env {
+		l.o.setenv(k, v)
+		l.envKeys = append(l.envKeys, k)
+	}
+}
+
+// send writes one frame; in upstream mode only a response's result is written.
+func (l *loop) send(f actionloop.Frame) {
+	if !l.extended {
+		if f.Kind == actionloop.KindResponse {
+			l.writeLine(f.Result)
+		}
+		return
+	}
+	line, err := actionloop.AppendLine(nil, f)
+	if err != nil {
+		fmt.Fprintln(l.o.stderr, "epilogue sdk: cannot encode a frame:", err)
+		return
+	}
+	l.writeMu.Lock()
+	defer l.writeMu.Unlock()
+	_, _ = l.o.fd3.Write(line)
+}
+
+func (l *loop) writeLine(b []byte) {
+	l.writeMu.Lock()
+	defer l.writeMu.Unlock()
+	_, _ = l.o.fd3.Write(append(append([]byte(nil), b...), '\n'))
+}
+
+func (l *loop) forget(a *Activation) {
+	l.mu.Lock()
+	delete(l.active, a.seq)
+	l.mu.Unlock()
+}
+
+// drain waits, once stdin has closed, for activations still finishing.
+func (l *loop) drain() {
+	limit := time.Now().Add(drainTimeout)
+	l.mu.Lock()
+	var waits []*Activation
+	for _, a := range l.active {
+		waits = append(waits, a)
+		if a.Deadline.After(limit) {
+			limit = a.Deadline
+		}
+	}
+	l.mu.Unlock()
+	t := time.NewTimer(time.Until(limit) + expireGrace)
+	defer t.Stop()
+	for _, a := range waits {
+		select {
+		case <-a.finishedCh:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// encodeResult turns the handler's outcome into the result JSON.
+func encodeResult(v any, herr error) json.RawMessage {
+	if herr != nil {
+		return mustJSON(map[string]string{"error": herr.Error()})
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return mustJSON(map[string]string{"error": "epilogue sdk: cannot encode the result: " + err.Error()})
+	}
+	return b
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

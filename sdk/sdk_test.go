@@ -1,0 +1,406 @@
+package sdk_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/sdk"
+)
+
+// env is a fake process environment.
+type env struct {
+	mu   sync.Mutex
+	vars map[string]string
+}
+
+func (e *env) get(k string) string { e.mu.Lock(); defer e.mu.Unlock(); return e.vars[k] }
+func (e *env) set(k, v string)     { e.mu.Lock(); defer e.mu.Unlock(); e.vars[k] = v }
+func (e *env) unset(k string)      { e.mu.Lock(); defer e.mu.Unlock(); delete(e.vars, k) }
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// action runs a handler behind test pipes, as the proxy would.
+type action struct {
+	t      *testing.T
+	stdin  *io.PipeWriter
+	lines  chan string
+	served chan error
+	env    *env
+	stdout *lockedBuf
+	stderr *lockedBuf
+	seq    uint64
+}
+
+func start[In, Out any](t *testing.T, extended bool, h sdk.Handler[In, Out], opts ...sdk.Option) *action {
+	t.Helper()
+	inR, inW := io.Pipe()
+	fd3R, fd3W := io.Pipe()
+	a := &action{t: t, stdin: inW, lines: make(chan string, 64), served: make(chan error, 1),
+		env: &env{vars: map[string]string{actionloop.EnvWaitForAck: "1"}}, stdout: &lockedBuf{}, stderr: &lockedBuf{}}
+	if extended {
+		a.env.vars[actionloop.EnvExtension] = "1"
+	}
+	go func() {
+		sc := bufio.NewScanner(fd3R)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			a.lines <- sc.Text()
+		}
+		close(a.lines)
+	}()
+	go func() {
+		a.served <- sdk.ServeForTest(sdk.TestOptions{Stdin: inR, FD3: fd3W, Stdout: a.stdout, Stderr: a.stderr,
+			Getenv: a.env.get, Setenv: a.env.set, Unsetenv: a.env.unset}, h, opts...)
+		_ = fd3W.Close()
+	}()
+	t.Cleanup(func() {
+		_ = inW.Close()
+		select {
+		case <-a.served:
+		case <-time.After(15 * time.Second):
+			t.Error("the action loop did not stop after stdin closed")
+		}
+	})
+	ack := a.line()
+	if extended {
+		require.Equal(t, `{"ok":true,"epilogue":1}`, ack)
+	} else {
+		require.Equal(t, `{"ok":true}`, ack)
+	}
+	return a
+}
+
+func (a *action) line() string {
+	a.t.Helper()
+	select {
+	case l, ok := <-a.lines:
+		require.True(a.t, ok, "fd 3 closed")
+		return l
+	case <-time.After(5 * time.Second):
+		a.t.Fatal("no line on fd 3 within 5s")
+		return ""
+	}
+}
+
+func (a *action) frame() actionloop.Frame {
+	a.t.Helper()
+	f, err := actionloop.ParseFrame([]byte(a.line()))
+	require.NoError(a.t, err)
+	return f
+}
+
+// run sends a request and returns its seq; extra holds context keys.
+func (a *action) run(value any, extra map[string]any) uint64 {
+	a.t.Helper()
+	a.seq++
+	req := map[string]any{"value": value, actionloop.SeqKey: a.seq}
+	for k, v := range extra {
+		req[k] = v
+	}
+	b, err := json.Marshal(req)
+	require.NoError(a.t, err)
+	_, err = a.stdin.Write(append(b, '\n'))
+	require.NoError(a.t, err)
+	return a.seq
+}
+
+func (a *action) send(line string) {
+	_, err := a.stdin.Write([]byte(line + "\n"))
+	require.NoError(a.t, err)
+}
+
+type obj = map[string]any
+
+func echo(ctx context.Context, in obj) (obj, error) { return in, nil }
+
+func TestDoneAtResponse(t *testing.T) {
+	a := start(t, true, echo)
+	seq := a.run(obj{"name": "x"}, nil)
+	f := a.frame()
+	assert.Equal(t, actionloop.KindResponse, f.Kind)
+	assert.Equal(t, seq, f.Seq)
+	assert.True(t, f.Done)
+	assert.JSONEq(t, `{"name":"x"}`, string(f.Result))
+}
+
+func TestWaysToFinish(t *testing.T) {
+	const work = 60 * time.Millisecond
+	tests := []struct {
+		name    string
+		handler sdk.Handler[obj, obj]
+		pending []string
+		status  actionloop.DoneStatus
+		errSub  string
+	}{
+		{"tracked work", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Go(ctx, "write", func(ctx context.Context) error { time.Sleep(work); return nil })
+			return obj{"accepted": true}, nil
+		}, []string{"write"}, actionloop.StatusOK, ""},
+		{"respond early, then return", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Respond(ctx, obj{"accepted": true})
+			time.Sleep(work)
+			return obj{"ignored": true}, nil
+		}, []string{"handler"}, actionloop.StatusOK, ""},
+		{"explicit done, called twice", func(ctx context.Context, in obj) (obj, error) {
+			done := sdk.Done(ctx)
+			sdk.Go(ctx, "helper", func(ctx context.Context) error {
+				time.Sleep(work)
+				done()
+				done()
+				return nil
+			})
+			return obj{"accepted": true}, nil
+		}, []string{"done()", "helper"}, actionloop.StatusOK, ""},
+		{"generic tracked handle", func(ctx context.Context, in obj) (obj, error) {
+			w := sdk.Track(ctx, "queue publish")
+			c := sdk.Closer(ctx, "db conn", io.NopCloser(nil))
+			sdk.Go(ctx, "closer", func(ctx context.Context) error {
+				time.Sleep(work)
+				w.Done()
+				return c.Close()
+			})
+			return obj{"accepted": true}, nil
+		}, []string{"closer", "db conn", "queue publish"}, actionloop.StatusOK, ""},
+		{"error in tracked work", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Go(ctx, "write", func(ctx context.Context) error { time.Sleep(work); return errors.New("connection reset") })
+			return obj{"accepted": true}, nil
+		}, []string{"write"}, actionloop.StatusError, "write: connection reset"},
+		{"panic in tracked work", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Go(ctx, "write", func(ctx context.Context) error { time.Sleep(work); panic("boom") })
+			return obj{"accepted": true}, nil
+		}, []string{"write"}, actionloop.StatusError, "write: panic: boom"},
+		{"tracked work failing a handle", func(ctx context.Context, in obj) (obj, error) {
+			w := sdk.Track(ctx, "publish")
+			sdk.Go(ctx, "x", func(ctx context.Context) error { time.Sleep(work); w.Fail(errors.New("nack")); return nil })
+			return obj{"accepted": true}, nil
+		}, []string{"publish", "x"}, actionloop.StatusError, "publish: nack"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := start(t, true, tt.handler)
+			began := time.Now()
+			seq := a.run(obj{}, nil)
+			resp := a.frame()
+			require.Equal(t, actionloop.KindResponse, resp.Kind)
+			assert.Less(t, time.Since(began), work, "the response does not wait for the work")
+			assert.False(t, resp.Done)
+			assert.Equal(t, tt.pending, resp.Pending)
+			assert.JSONEq(t, `{"accepted":true}`, string(resp.Result))
+
+			done := a.frame()
+			require.Equal(t, actionloop.KindDone, done.Kind)
+			assert.Equal(t, seq, done.Seq)
+			assert.Equal(t, tt.status, done.Status)
+			assert.GreaterOrEqual(t, time.Since(began), work)
+			assert.GreaterOrEqual(t, done.PostResponseMs, float64(work.Milliseconds())-5)
+			if tt.errSub != "" {
+				require.NotEmpty(t, done.Errors)
+				assert.Contains(t, done.Errors[0], tt.errSub)
+			}
+		})
+	}
+}
+
+func TestHTTPInFlightUntilBodyClosed(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, "flushed")
+	}))
+	defer srv.Close()
+	a := start(t, true, func(ctx context.Context, in obj) (obj, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/traces", strings.NewReader("spans"))
+		resp, err := sdk.HTTPClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		sdk.Go(ctx, "read body", func(ctx context.Context) error {
+			_, err := io.ReadAll(resp.Body)
+			time.Sleep(20 * time.Millisecond) // read to the end but not yet closed: still pending
+			_ = resp.Body.Close()
+			return err
+		})
+		return obj{"accepted": true}, nil
+	})
+	a.run(obj{}, nil)
+	resp := a.frame()
+	assert.False(t, resp.Done)
+	assert.Equal(t, []string{"http POST " + srv.URL + "/v1/traces", "read body"}, resp.Pending)
+	close(release)
+	done := a.frame()
+	assert.Equal(t, actionloop.StatusOK, done.Status)
+}
+
+func TestUntrackedGoroutines(t *testing.T) {
+	tests := []struct {
+		name   string
+		strict bool
+	}{{"reported", false}, {"strict: pending until they exit", true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []sdk.Option
+			if tt.strict {
+				opts = append(opts, sdk.Strict())
+			}
+			stop := make(chan struct{})
+			a := start(t, true, func(ctx context.Context, in obj) (obj, error) {
+				go func() { <-stop }() // fire and forget: the bug Epilogue is about
+				return obj{"accepted": true}, nil
+			}, opts...)
+			a.run(obj{}, map[string]any{"activation_id": "act-1"})
+			resp := a.frame()
+			require.Len(t, resp.Untracked, 1)
+			assert.Contains(t, resp.Untracked[0], "sdk_test.TestUntrackedGoroutines")
+			assert.Contains(t, resp.Untracked[0], "sdk_test.go:")
+			assert.Contains(t, a.stdout.String(), "activation=act-1")
+			assert.Contains(t, a.stdout.String(), "not tracked")
+			if !tt.strict {
+				assert.True(t, resp.Done, "not strict: reported, not awaited")
+				close(stop)
+				return
+			}
+			assert.False(t, resp.Done)
+			require.Len(t, resp.Pending, 1)
+			assert.Contains(t, resp.Pending[0], "untracked goroutine")
+			time.Sleep(30 * time.Millisecond)
+			close(stop)
+			done := a.frame()
+			assert.Equal(t, actionloop.KindDone, done.Kind)
+			assert.Equal(t, actionloop.StatusOK, done.Status)
+		})
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler sdk.Handler[obj, obj]
+		cancel  bool // the proxy's cancel frame instead of the deadline
+		want    []string
+	}{
+		{"done never called", func(ctx context.Context, in obj) (obj, error) {
+			_ = sdk.Done(ctx)
+			return obj{"accepted": true}, nil
+		}, false, []string{"done()"}},
+		{"work that ignores cancellation", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Go(ctx, "stuck", func(context.Context) error { time.Sleep(2 * time.Second); return nil })
+			return obj{"accepted": true}, nil
+		}, false, []string{"stuck"}},
+		{"work that stops when cancelled is still unfinished", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Go(ctx, "polite", func(ctx context.Context) error { <-ctx.Done(); return nil })
+			return obj{"accepted": true}, nil
+		}, false, []string{"polite"}},
+		{"cancelled by the proxy", func(ctx context.Context, in obj) (obj, error) {
+			sdk.Go(ctx, "polite", func(ctx context.Context) error { <-ctx.Done(); return nil })
+			return obj{"accepted": true}, nil
+		}, true, []string{"polite"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := start(t, true, tt.handler)
+			extra := map[string]any{"deadline": strconv.FormatInt(time.Now().Add(100*time.Millisecond).UnixMilli(), 10)}
+			if tt.cancel {
+				extra["deadline"] = strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
+			}
+			seq := a.run(obj{}, extra)
+			resp := a.frame()
+			require.False(t, resp.Done)
+			if tt.cancel {
+				a.send(`{"epilogue":"cancel","seq":` + strconv.FormatUint(seq, 10) + `}`)
+			}
+			done := a.frame()
+			assert.Equal(t, actionloop.KindDone, done.Kind)
+			assert.Equal(t, actionloop.StatusExpired, done.Status)
+			assert.Equal(t, tt.want, done.Unfinished)
+		})
+	}
+}
+
+func TestContextAndEnvironment(t *testing.T) {
+	got := make(chan *sdk.Activation, 2)
+	a := start(t, true, func(ctx context.Context, in obj) (obj, error) {
+		got <- sdk.From(ctx)
+		dl, ok := ctx.Deadline()
+		return obj{"hasDeadline": ok, "deadline": dl.UnixMilli()}, nil
+	})
+	a.env.set("__OW_API_HOST", "https://api.example")
+	a.run(obj{"p": 1}, map[string]any{"activation_id": "a1", "action_name": "/ns/act", "namespace": "ns", "api_key": "k", "deadline": "4102444800000"})
+	resp := a.frame()
+	assert.JSONEq(t, `{"hasDeadline":true,"deadline":4102444800000}`, string(resp.Result))
+	act := <-got
+	assert.Equal(t, "a1", act.ID)
+	assert.Equal(t, "/ns/act", act.ActionName)
+	assert.Equal(t, "ns", act.Namespace)
+	assert.Equal(t, "k", act.APIKey)
+	assert.Equal(t, "https://api.example", act.APIHost)
+	assert.JSONEq(t, `{"p":1}`, string(act.Params))
+	assert.Equal(t, "k", a.env.get("__OW_API_KEY"))
+
+	a.run(obj{}, map[string]any{"activation_id": "a2"})
+	a.frame()
+	assert.Equal(t, "", a.env.get("__OW_API_KEY"), "context variables absent from a request are reset")
+	assert.Equal(t, "a2", a.env.get("__OW_ACTIVATION_ID"))
+}
+
+func TestBadInputIsAnApplicationError(t *testing.T) {
+	a := start(t, true, echo)
+	a.run([]string{"a", "b"}, nil)
+	f := a.frame()
+	assert.True(t, f.Done)
+	assert.Contains(t, string(f.Result), "do not fit the action's input type")
+
+	b := start(t, true, func(ctx context.Context, in []string) ([]string, error) { return in, nil })
+	b.run([]string{"a", "b"}, nil)
+	assert.JSONEq(t, `["a","b"]`, string(b.frame().Result))
+}
+
+func TestHandlerPanicAndError(t *testing.T) {
+	a := start(t, true, func(ctx context.Context, in obj) (obj, error) {
+		if in["panic"] == true {
+			panic("kaboom")
+		}
+		return nil, errors.New("sorry")
+	})
+	a.run(obj{"panic": true}, nil)
+	assert.JSONEq(t, `{"error":"the action panicked: kaboom"}`, string(a.frame().Result))
+	a.run(obj{}, nil)
+	assert.JSONEq(t, `{"error":"sorry"}`, string(a.frame().Result))
+}
+
+func TestUpstreamProxy(t *testing.T) {
+	a := start(t, false, func(ctx context.Context, in obj) (obj, error) {
+		sdk.Go(ctx, "write", func(ctx context.Context) error { return nil })
+		return in, nil
+	})
+	a.send(`{"value":{"n":1}}`)
+	assert.Equal(t, `{"n":1}`, a.line(), "a plain result line")
+	a.send(`{"value":{"n":2}}`)
+	assert.Equal(t, `{"n":2}`, a.line())
+	assert.Equal(t, 1, strings.Count(a.stderr.String(), "does not speak the Epilogue extension"), "said once")
+}
