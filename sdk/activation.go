@@ -35,6 +35,7 @@ type Activation struct {
 	start         time.Time
 	// baseline counts the goroutines not run by this package at the start.
 	baseline int
+	handler  *Work // the handler itself, pending until it returns
 
 	mu           sync.Mutex
 	responded    bool             // guarded by mu; the response is claimed

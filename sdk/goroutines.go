@@ -144,7 +144,9 @@ func (l *loop) noticeUntracked(a *Activation) {
 	for grew := true; grew; {
 		grew = false
 		for _, g := range all {
-			if ours[g.id] || !ours[g.parent] {
+			// The SDK's own goroutines (the next stdin reader) belong to no
+			// activation; its tracked work is in goids already.
+			if ours[g.id] || !ours[g.parent] || strings.HasPrefix(g.createdBy, sdkPackage) {
 				continue
 			}
 			ours[g.id], grew = true, true

@@ -132,32 +132,42 @@ func serve(o options, h handlerFunc) error {
 	if !l.extended {
 		fmt.Fprintln(o.stderr, "epilogue sdk: the action proxy does not speak the Epilogue extension, so each activation counts as done when it responds and work still running then is not awaited; run the action on the epilogue/action-go image for completion tracking")
 	}
-	r := actionloop.NewReader(o.stdin, maxRequestLine)
+	end := make(chan error, 1)
+	l.read(actionloop.NewReader(o.stdin, maxRequestLine), end)
+	err := <-end
+	l.drain()
+	return err
+}
+
+// read reads stdin until a request arrives, then hands reading over to a new
+// goroutine and runs the handler itself: the handler starts at once on a
+// goroutine that is already running, and reading goes on (for cancel frames
+// and, under overlap semantics, the next request) while it works. Only one
+// goroutine reads at a time. end receives the outcome when stdin closes.
+func (l *loop) read(r *actionloop.Reader, end chan<- error) {
 	for {
 		line, err := r.ReadLine()
 		if errors.Is(err, actionloop.ErrLineTooLong) {
-			return fmt.Errorf("a request line was too long: %w", err)
+			end <- fmt.Errorf("a request line was too long: %w", err)
+			return
 		}
 		if err != nil {
-			break // stdin closed: the proxy is done with us
+			end <- nil // stdin closed: the proxy is done with us
+			return
 		}
-		if l.extended && actionloop.IsControl(line) {
-			l.control(line)
+		a := l.accept(line)
+		if a == nil {
 			continue
 		}
-		l.start(line)
-	}
-	l.drain()
-	return nil
-}
-
-func (l *loop) control(line []byte) {
-	f, err := actionloop.ParseFrame(line)
-	if err != nil || f.Kind != actionloop.KindCancel {
+		l.goTracked(func() { l.read(r, end) })
+		l.runHandler(a)
 		return
 	}
+}
+
+func (l *loop) cancel(seq uint64) {
 	l.mu.Lock()
-	a := l.active[f.Seq]
+	a := l.active[seq]
 	l.mu.Unlock()
 	if a != nil {
 		go a.expire("the deadline passed with work pending; the proxy cancelled it")
@@ -165,9 +175,10 @@ func (l *loop) control(line []byte) {
 }
 
 type request struct {
-	value json.RawMessage
-	seq   uint64
-	env   map[string]string
+	value   json.RawMessage
+	seq     uint64
+	env     map[string]string
+	control actionloop.FrameKind // set for a control frame, not a request
 }
 
 func parseRequest(line []byte) (request, error) {
@@ -179,6 +190,11 @@ func parseRequest(line []byte) (request, error) {
 	for k, raw := range fields {
 		switch k {
 		case "value":
+		case "epilogue":
+			// A control frame; OpenWhisk never sends this key at the top level.
+			if err := json.Unmarshal(raw, &req.control); err != nil {
+				return request{}, fmt.Errorf("bad control frame: %w", err)
+			}
 		case actionloop.SeqKey:
 			if err := json.Unmarshal(raw, &req.seq); err != nil {
 				return request{}, fmt.Errorf("bad %s: %w", actionloop.SeqKey, err)
@@ -191,18 +207,33 @@ func parseRequest(line []byte) (request, error) {
 			req.env["__OW_"+strings.ToUpper(k)] = s
 		}
 	}
+	if req.control != "" {
+		// A control frame names its activation with "seq"; it is not a context key.
+		delete(req.env, "__OW_SEQ")
+		if err := json.Unmarshal(fields["seq"], &req.seq); err != nil {
+			return request{}, fmt.Errorf("bad control frame seq: %w", err)
+		}
+	}
 	return req, nil
 }
 
-func (l *loop) start(line []byte) {
+// accept turns a stdin line into an activation ready to run, or handles it
+// (a control frame, an unreadable line) and returns nil.
+func (l *loop) accept(line []byte) *Activation {
 	req, err := parseRequest(line)
+	if l.extended && err == nil && req.control != "" {
+		if req.control == actionloop.KindCancel {
+			l.cancel(req.seq)
+		}
+		return nil
+	}
 	if err != nil || (l.extended && req.seq == 0) {
 		// The proxy only sends JSON objects, so this is not an activation we
 		// can answer in extended mode; in upstream mode answer with an error.
 		if !l.extended {
 			l.writeLine(mustJSON(map[string]string{"error": fmt.Sprintf("epilogue sdk: cannot read the request: %v", err)}))
 		}
-		return
+		return nil
 	}
 	l.mu.Lock()
 	if req.seq == 0 {
@@ -236,14 +267,17 @@ func (l *loop) start(line []byte) {
 	l.active[a.seq] = a
 	l.mu.Unlock()
 
-	handler := a.track("handler")
+	a.handler = a.track("handler")
 	a.baseline = runtime.NumGoroutine() - int(l.sdkGoroutines.Load())
-	l.goTracked(func() {
-		a.adopt()
-		v, err := l.call(a)
-		handler.Done()
-		a.respond(v, err)
-	})
+	return a
+}
+
+// runHandler runs the handler on the calling goroutine and responds.
+func (l *loop) runHandler(a *Activation) {
+	a.adopt()
+	v, err := l.call(a)
+	a.handler.Done()
+	a.respond(v, err)
 }
 
 // activationContext reports the activation deadline and, once the deadline
