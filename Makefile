@@ -44,7 +44,8 @@ demo: build
 ## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json
 bench: build
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
-	$(GO) run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -json out/bench/proxy.json
+	CGO_ENABLED=0 $(GO) build -o out/bench/sdkexec ./tests/bench/sdkaction
+	$(GO) run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -sdk-action out/bench/sdkexec -json out/bench/proxy.json
 
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:

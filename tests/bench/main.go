@@ -2,7 +2,8 @@
 // the OpenWhisk invoker drives a container: one client issuing requests
 // strictly sequentially, over loopback, on this machine.
 //
-//	go run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -json out/bench/proxy.json [-short] [-n N]
+//	go run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec [-sdk-action out/bench/sdkexec] \
+//		-json out/bench/proxy.json [-short] [-n N] [-sdk-n N]
 //
 // It follows the method of reference doc §6.3 (openwhisk-runtime-contract.md):
 // POST /run with the body
@@ -17,13 +18,14 @@
 // (DisableKeepAlives, as the invoker's ApacheBlockingContainerClient).
 // Every mode starts with 500 warm-up requests that are not counted.
 //
-// This machine may be shared, so by default the six POST /run modes below
-// are interleaved: all their targets are started first, each gets its
-// warm-up, then the modes take turns in blocks of 1000 requests (-block),
-// the order rotating every round, so that a change in the machine's load
-// during the run hits every mode alike. A mode's elapsed time is the sum of
-// its blocks. Requests are still issued one at a time by one goroutine;
-// -block 0 runs the modes one after the other instead, as the reference did.
+// This machine may be shared, so by default the POST /run modes below (six,
+// eleven with -sdk-action) are interleaved: all their targets are started
+// first, each gets its warm-up, then the modes take turns in blocks of 1000
+// requests (-block), the order rotating every round, so that a change in the
+// machine's load during the run hits every mode alike. A mode's elapsed time
+// is the sum of its blocks. Requests are still issued one at a time by one
+// goroutine; -block 0 runs the modes one after the other instead, as the
+// reference did.
 //
 // Modes, each n requests (default 20000; -short: 2000):
 //
@@ -38,7 +40,30 @@
 //     the fixture behaves like an unmodified upstream ActionLoop executable;
 //   - await: a fresh tracking-on proxy; for each activation (a distinct
 //     activation_id) POST /run, then GET /epilogue/await?activation=ID&timeout=5s
-//     with nothing pending, keep-alive: the await alone and run + await.
+//     with nothing pending, keep-alive: the await alone and run + await (after
+//     the interleaved modes, not interleaved).
+//
+// With -sdk-action (tests/bench/sdkaction, an action written with package sdk
+// that echoes its input), issue #3's measurement, interleaved with the above
+// (-sdk-n requests each, default -n):
+//
+//   - SDK tracking on: a proxy with OW_WAIT_FOR_ACK=1; the SDK acks with the
+//     extension (/epilogue/status must say "epilogue/1"), so every activation
+//     sends a response frame (done at once) and runs the SDK's
+//     untracked-goroutine check; keep-alive and new-connection;
+//   - SDK tracking off: the same binary under a proxy started without
+//     OW_WAIT_FOR_ACK; the SDK then speaks the plain upstream protocol (the
+//     status must say "actionloop"): done at the response, nothing tracked;
+//   - SDK + sdk.Go: tracking on, the value {"name":"bench","quiet":true,"work":true},
+//     which makes the handler start one tracked sdk.Go that returns nil at
+//     once, so the response frame lists it pending and a done frame follows;
+//     as in the await mode, each activation (a distinct id) is POST /run, then
+//     GET /epilogue/await for it, keep-alive: run alone, await alone, and
+//     run → done (run + await), plus the done records' postResponseMs.
+//
+// The verdict (table and "sdkTracking" in the JSON) is on the p50 of tracking
+// on − off, in both connection modes, against the target of 200 µs added per
+// activation.
 //
 // Every proxy runs in its own temp dir with its output in files there, and is
 // stopped (SIGTERM, then SIGKILL after 5 s) when the benchmark is done with
@@ -68,6 +93,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -87,11 +113,22 @@ const (
 // value is what /run sends and the action echoes.
 var value = []byte(`{"name":"bench","quiet":true}`)
 
+// workValue makes the SDK action start one tracked sdk.Go. The SDK action
+// echoes its input re-encoded (keys sorted, compact): these are already so.
+var workValue = []byte(`{"name":"bench","quiet":true,"work":true}`)
+
 // runBody is the /run body of reference doc §6.3 (plus "quiet") for activation id.
-func runBody(id string) []byte {
+func runBody(id string) []byte { return runBodyFor(value, id) }
+
+// runBodyFor is runBody with val as the value.
+func runBodyFor(val []byte, id string) []byte {
 	idJSON, _ := json.Marshal(id)
-	return []byte(`{"value":` + string(value) + `,"activation_id":` + string(idJSON) + `,"namespace":"ns","action_name":"/ns/a","deadline":"0"}`)
+	return []byte(`{"value":` + string(val) + `,"activation_id":` + string(idJSON) + `,"namespace":"ns","action_name":"/ns/a","deadline":"0"}`)
 }
+
+// sdkTargetMicros is issue #3's budget for completion tracking: at most this
+// much added per activation (p50, tracking on − off, the same SDK action).
+const sdkTargetMicros = 200
 
 // refLabel labels numbers that are not from this run.
 const refLabel = "upstream, measured elsewhere on 2 vCPU (reference doc §6.3)"
@@ -130,6 +167,17 @@ type modeResult struct {
 	CPU *cpuUse `json:"cpu_us_per_request,omitempty"`
 	// Note explains a row whose elapsed and req/s are not its own.
 	Note string `json:"note,omitempty"`
+	// PostResponse (run + await modes) is the distribution of the done
+	// records' postResponseMs: response → done as the proxy saw it, 0 when
+	// the response already said done.
+	PostResponse *Stats `json:"post_response,omitempty"`
+	// PhaseAtRun (run + await modes) counts the X-Epilogue-Phase of the
+	// measured /run responses: "done" when the tracked work had ended before
+	// the response went out, "responded" when a done frame followed.
+	PhaseAtRun map[string]int `json:"phase_at_run,omitempty"`
+	// part marks a row that is one part of another row's loop: its errors
+	// are that row's, so they are not counted again.
+	part bool
 }
 
 type cpuUse struct {
@@ -153,18 +201,21 @@ type machineInfo struct {
 }
 
 type benchConfig struct {
-	N            int      `json:"n"`
-	Warmup       int      `json:"warmup"`
-	TimeoutS     float64  `json:"timeout_s"`
-	RunBody      string   `json:"run_body"`
-	Proxy        string   `json:"proxy"`
-	ProxyVersion string   `json:"proxy_version,omitempty"`
-	Action       string   `json:"action"`
-	ActionBytes  int      `json:"action_bytes"`
-	Client       string   `json:"client"`
-	Block        int      `json:"block"`
-	Schedule     string   `json:"schedule"`
-	Order        []string `json:"order"`
+	N              int      `json:"n"`
+	Warmup         int      `json:"warmup"`
+	TimeoutS       float64  `json:"timeout_s"`
+	RunBody        string   `json:"run_body"`
+	Proxy          string   `json:"proxy"`
+	ProxyVersion   string   `json:"proxy_version,omitempty"`
+	Action         string   `json:"action"`
+	ActionBytes    int      `json:"action_bytes"`
+	Client         string   `json:"client"`
+	SDKAction      string   `json:"sdk_action,omitempty"`
+	SDKActionBytes int      `json:"sdk_action_bytes,omitempty"`
+	SDKN           int      `json:"sdk_n,omitempty"`
+	Block          int      `json:"block"`
+	Schedule       string   `json:"schedule"`
+	Order          []string `json:"order"`
 }
 
 type report struct {
@@ -173,7 +224,9 @@ type report struct {
 	Modes     map[string]*modeResult `json:"modes"`
 	Reference map[string]any         `json:"upstream_reference"`
 	Ratios    map[string]any         `json:"ratios"`
-	Errors    int                    `json:"errors"`
+	// SDKTracking is issue #3's measurement, when the SDK action was given.
+	SDKTracking *sdkTracking `json:"sdkTracking,omitempty"`
+	Errors      int          `json:"errors"`
 }
 
 func main() {
@@ -189,21 +242,26 @@ func run() int {
 	warmup := flag.Int("warmup", 500, "warm-up requests per mode, not counted")
 	timeout := flag.Duration("timeout", 5*time.Second, "timeout of every HTTP call")
 	block := flag.Int("block", 1000, "the /run modes take turns in blocks of this many requests; 0 = one mode after the other")
+	sdkActionBin := flag.String("sdk-action", "", "the SDK benchmark action executable (CGO_ENABLED=0 go build ./tests/bench/sdkaction); \"\" = no SDK modes")
+	sdkN := flag.Int("sdk-n", 0, "measured requests per SDK mode; 0 = the same as -n")
 	flag.Parse()
 	nSet := false
 	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
 	if *short && !nSet {
 		*n = shortN
 	}
-	if *n < 1 || *warmup < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -n must be at least 1 and -warmup not negative")
+	if *sdkN == 0 {
+		*sdkN = *n
+	}
+	if *n < 1 || *warmup < 0 || *sdkN < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -n and -sdk-n must be at least 1 and -warmup not negative")
 		return 2
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	rep, err := benchAll(ctx, *proxyBin, *actionBin, *n, *warmup, *block, *timeout)
+	rep, err := benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *n, *sdkN, *warmup, *block, *timeout)
 	if rep != nil {
 		printReport(os.Stdout, rep)
 	}
@@ -224,7 +282,7 @@ func run() int {
 }
 
 // benchAll runs every mode in turn. On error it returns what it has so far.
-func benchAll(ctx context.Context, proxyBin, actionBin string, n, warmup, block int, timeout time.Duration) (*report, error) {
+func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, sdkN, warmup, block int, timeout time.Duration) (*report, error) {
 	proxyAbs, err := filepath.Abs(proxyBin)
 	if err != nil {
 		return nil, err
@@ -236,6 +294,12 @@ func benchAll(ctx context.Context, proxyBin, actionBin string, n, warmup, block 
 	if err != nil {
 		return nil, fmt.Errorf("%w (run CGO_ENABLED=0 go build -o %s ./tests/testaction)", err, actionBin)
 	}
+	var sdkAction []byte
+	if sdkActionBin != "" {
+		if sdkAction, err = os.ReadFile(sdkActionBin); err != nil {
+			return nil, fmt.Errorf("%w (run CGO_ENABLED=0 go build -o %s ./tests/bench/sdkaction)", err, sdkActionBin)
+		}
+	}
 	rep := &report{
 		Machine: machine(),
 		Config: benchConfig{
@@ -246,16 +310,19 @@ func benchAll(ctx context.Context, proxyBin, actionBin string, n, warmup, block 
 		},
 		Modes: map[string]*modeResult{},
 	}
+	if sdkAction != nil {
+		rep.Config.SDKAction, rep.Config.SDKActionBytes, rep.Config.SDKN = sdkActionBin, len(sdkAction), sdkN
+	}
 	b := &bencher{n: n, warmup: warmup, timeout: timeout}
 
 	sched := "interleaved: after its warm-up, the /run modes take turns in blocks of " + strconv.Itoa(block) +
 		" requests, the order rotating each round; elapsed and req/s are the sums over a mode's blocks"
-	if block <= 0 || block >= n {
+	if block <= 0 || (block >= n && (sdkAction == nil || block >= sdkN)) {
 		sched = "sequential: each /run mode's warm-up and n requests in one go, one mode after the other"
 	}
 	rep.Config.Block, rep.Config.Schedule = block, sched
 	fmt.Fprintf(os.Stderr, "bench: POST /run modes (%s) ...\n", strings.SplitN(sched, ":", 2)[0])
-	rows, err := b.runModes(ctx, proxyAbs, action, block)
+	rows, err := b.runModes(ctx, proxyAbs, action, sdkAction, sdkN, block)
 	for _, r := range rows {
 		rep.Modes[r.key] = r.m
 		rep.Config.Order = append(rep.Config.Order, r.key)
@@ -274,12 +341,15 @@ func benchAll(ctx context.Context, proxyBin, actionBin string, n, warmup, block 
 	}
 	rep.Machine.LoadAvgEnd = loadAvg()
 	for _, m := range rep.Modes {
-		if m.Measures != "GET /epilogue/await" && m.Measures != "POST /run (in the await loop)" {
+		if !m.part {
 			rep.Errors += m.Errors
 		}
 	}
 	rep.Reference = map[string]any{"label": refLabel, "same_run": false, keepAlive: upstreamRef[keepAlive], newConn: upstreamRef[newConn]}
 	rep.Ratios = ratios(rep.Modes)
+	if sdkAction != nil {
+		rep.SDKTracking = sdkVerdict(rep.Modes)
+	}
 	return rep, nil
 }
 
@@ -307,8 +377,9 @@ func (b *bencher) client(mode string, dials *atomic.Int64) *http.Client {
 }
 
 // checkRun checks one /run response: 200 and the echoed value, byte for
-// byte; in full, also the decoded JSON, Content-Length and the phase header.
-func checkRun(resp *http.Response, body, want []byte, wantPhase string, full bool) error {
+// byte; in full, also the decoded JSON, Content-Length and the phase header
+// (one of phases; nil = not checked).
+func checkRun(resp *http.Response, body, want []byte, phases []string, full bool) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %d: %s", resp.StatusCode, clip(body))
 	}
@@ -322,15 +393,15 @@ func checkRun(resp *http.Response, body, want []byte, wantPhase string, full boo
 	if err := json.Unmarshal(body, &got); err != nil {
 		return fmt.Errorf("body is not JSON: %w", err)
 	}
-	_ = json.Unmarshal(value, &exp)
+	_ = json.Unmarshal(want, &exp)
 	if !reflect.DeepEqual(got, exp) {
 		return fmt.Errorf("body decodes to %v, want %v", got, exp)
 	}
 	if resp.ContentLength != int64(len(body)) {
 		return fmt.Errorf("Content-Length %d for a %d-byte body", resp.ContentLength, len(body))
 	}
-	if wantPhase != "" && resp.Header.Get("X-Epilogue-Phase") != wantPhase {
-		return fmt.Errorf("X-Epilogue-Phase %q, want %q", resp.Header.Get("X-Epilogue-Phase"), wantPhase)
+	if got := resp.Header.Get("X-Epilogue-Phase"); phases != nil && !slices.Contains(phases, got) {
+		return fmt.Errorf("X-Epilogue-Phase %q, want one of %q", got, phases)
 	}
 	return nil
 }
@@ -345,7 +416,7 @@ type keyedMode struct {
 // /epilogue/await?activation=ID&timeout=5s, keep-alive, on a fresh
 // tracking-on proxy.
 func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyedMode, error) {
-	p, err := startProxy(ctx, "await", bin, action, false, b.timeout)
+	p, err := startProxy(ctx, "await", bin, action, proxySpec{}, b.timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -359,8 +430,6 @@ func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyed
 	both := make([]time.Duration, 0, b.n)
 	var buf bytes.Buffer
 	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
-	ahdr := http.Header{"Accept": {"application/json"}}
-	doneMark := []byte(`"phase":"done"`)
 
 	step := func(i int, measured bool) error {
 		id := fmt.Sprintf("bench-await-%07d", i)
@@ -369,11 +438,6 @@ func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyed
 			return err
 		}
 		req.Header = hdr.Clone()
-		areq, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/epilogue/await?activation="+id+"&timeout=5s", nil)
-		if err != nil {
-			return err
-		}
-		areq.Header = ahdr.Clone()
 		full := i%checkEvery == 0
 
 		t0 := time.Now()
@@ -388,43 +452,22 @@ func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyed
 		if err != nil {
 			return fmt.Errorf("reading the /run response: %w", err)
 		}
-		if err := checkRun(resp, buf.Bytes(), want, "done", full); err != nil {
+		if err := checkRun(resp, buf.Bytes(), want, []string{"done"}, full); err != nil {
 			return err
 		}
 		if got := resp.Header.Get("X-Epilogue-Activation"); full && got != id {
 			return fmt.Errorf("X-Epilogue-Activation %q, want %q", got, id)
 		}
-
-		t1b := time.Now()
-		aresp, err := c.Do(areq)
+		alat, _, err := awaitDone(ctx, c, p.base, id, &buf)
 		if err != nil {
-			return fmt.Errorf("await: %w", err)
-		}
-		buf.Reset()
-		_, err = buf.ReadFrom(aresp.Body)
-		t2 := time.Now()
-		_ = aresp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("reading the /epilogue/await response: %w", err)
-		}
-		if aresp.StatusCode != http.StatusOK || !bytes.Contains(buf.Bytes(), doneMark) {
-			return fmt.Errorf("await: status %d: %s", aresp.StatusCode, clip(buf.Bytes()))
-		}
-		if full {
-			var rec struct {
-				ID    string `json:"id"`
-				Phase string `json:"phase"`
-			}
-			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || rec.ID != id || rec.Phase != "done" {
-				return fmt.Errorf("await: record %s (%v), want id %q phase done", clip(buf.Bytes()), err, id)
-			}
+			return err
 		}
 		if measured {
 			runs = append(runs, t1.Sub(t0))
-			awaits = append(awaits, t2.Sub(t1b))
-			// The gap between t1 and t1b (the check above) is not the
-			// client's wait, so it is left out of run + await.
-			both = append(both, t1.Sub(t0)+t2.Sub(t1b))
+			awaits = append(awaits, alat)
+			// The checks between the two calls are not the client's wait,
+			// so they are left out of run + await.
+			both = append(both, t1.Sub(t0)+alat)
 		}
 		return nil
 	}
@@ -446,7 +489,7 @@ func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyed
 	aw := mk("proxy, await alone (nothing pending), keep-alive", "GET /epilogue/await", awaits)
 	rn := mk("proxy, run (in the await loop), keep-alive", "POST /run (in the await loop)", runs)
 	for _, m := range []*modeResult{aw, rn} {
-		m.ElapsedS, m.ReqPerS = 0, 0
+		m.ElapsedS, m.ReqPerS, m.part = 0, 0, true
 		m.Note = "latencies of one part of the run + await loop; its elapsed time and rate are the run + await row's"
 	}
 	rows := []keyedMode{{"await_run_plus_await", pair}, {"await_await_only", aw}, {"await_run_only", rn}}
@@ -606,8 +649,18 @@ func ratios(modes map[string]*modeResult) map[string]any {
 		"added_p50_us_vs_tracking_on_keepalive":   pair.P50Us - on.P50Us,
 		"run_plus_await_vs_tracking_on_p50_ratio": ratio(pair.P50Us, on.P50Us),
 	}
+	if _, ok := modes["sdk_tracking_on_keepalive"]; ok {
+		sf := map[string]comparison{}
+		for _, k := range sdkFixtureKeys {
+			sf[k] = compare(st("sdk_"+k), st(k))
+		}
+		r["sdk_vs_fixture"] = sf
+	}
 	return r
 }
+
+// sdkFixtureKeys are the modes the SDK action and the fixture both run.
+var sdkFixtureKeys = []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn"}
 
 func printReport(w io.Writer, rep *report) {
 	m := rep.Machine
@@ -673,6 +726,11 @@ func printReport(w io.Writer, rep *report) {
 	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn"} {
 		cmpRow("proxy "+modeWords(k)+" vs HTTP floor (same run)", pf[k])
 	}
+	if sf, ok := rep.Ratios["sdk_vs_fixture"].(map[string]comparison); ok {
+		for _, k := range sdkFixtureKeys {
+			cmpRow("SDK action vs fixture, "+modeWords(k)+" (same run)", sf[k])
+		}
+	}
 	up := rep.Ratios["vs_upstream_reference"].(map[string]any)
 	fmt.Fprintf(w, "vs %s, NOT same-run:\n", refLabel)
 	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn", "floor_keepalive", "floor_newconn"} {
@@ -689,6 +747,9 @@ func printReport(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "run + await p50 %s vs run p50 %s in the same loop: %+.0f µs (%.2f×); vs the tracking-on keep-alive run p50: %+.0f µs\n",
 		fmtUs(a["run_plus_await_p50_us"]), fmtUs(a["run_p50_us_same_loop"]), a["added_p50_us"],
 		a["run_plus_await_vs_run_p50_ratio"], a["added_p50_us_vs_tracking_on_keepalive"])
+	if rep.SDKTracking != nil {
+		printSDK(w, rep.SDKTracking)
+	}
 }
 
 // modeWords turns "tracking_on_keepalive" into "tracking on, keep-alive".

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/epilogue-dev/epilogue/actionloop"
 )
 
 // proxyProc is one epilogue-proxy process started by the benchmark, with its
@@ -36,17 +38,36 @@ type proxyProc struct {
 	actionStart uint64 // its start time (field 22 of /proc/PID/stat), to recognise it
 }
 
+// proxySpec says how a proxy is started and which protocol its action must
+// then speak.
+type proxySpec struct {
+	// upstream makes the fixture behave like an unmodified ActionLoop
+	// executable (TESTACTION_UPSTREAM=1 in the init env).
+	upstream bool
+	// noAck starts the proxy without OW_WAIT_FOR_ACK: it waits for no ack,
+	// so no action can speak the Epilogue extension (the SDK then falls back
+	// to the upstream protocol).
+	noAck bool
+}
+
+// protocol is what /epilogue/status must report after /init.
+func (s proxySpec) protocol() string {
+	if s.upstream || s.noAck {
+		return "actionloop"
+	}
+	return "epilogue/" + strconv.Itoa(actionloop.Version)
+}
+
 // startProxy starts bin (an absolute path) in a fresh temp dir, listening on
-// a free loopback port, waits until it serves, and initialises it with the
-// action executable. upstream makes the fixture behave like an unmodified
-// ActionLoop executable (TESTACTION_UPSTREAM=1 in the init env). The proxy
-// is stopped with stop, and also when ctx ends.
-func startProxy(ctx context.Context, name, bin string, action []byte, upstream bool, timeout time.Duration) (*proxyProc, error) {
+// a free loopback port, waits until it serves, initialises it with the
+// action executable and checks the protocol the action speaks. The proxy is
+// stopped with stop, and also when ctx ends.
+func startProxy(ctx context.Context, name, bin string, action []byte, spec proxySpec, timeout time.Duration) (*proxyProc, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		p, err := startProxyOnce(ctx, name, bin, timeout)
+		p, err := startProxyOnce(ctx, name, bin, spec, timeout)
 		if err == nil {
-			if err = p.init(ctx, action, upstream, timeout); err == nil {
+			if err = p.init(ctx, action, spec, timeout); err == nil {
 				return p, nil
 			}
 			p.stop()
@@ -60,7 +81,7 @@ func startProxy(ctx context.Context, name, bin string, action []byte, upstream b
 	return nil, lastErr
 }
 
-func startProxyOnce(ctx context.Context, name, bin string, timeout time.Duration) (_ *proxyProc, err error) {
+func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeout time.Duration) (_ *proxyProc, err error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -91,8 +112,10 @@ func startProxyOnce(ctx context.Context, name, bin string, timeout time.Duration
 	cmd.Env = append(cleanEnv(os.Environ()),
 		"EPILOGUE_LISTEN=127.0.0.1:"+strconv.Itoa(port),
 		"EPILOGUE_INSTANCE=bench-"+name,
-		"OW_WAIT_FOR_ACK=1",
 	)
+	if !spec.noAck {
+		cmd.Env = append(cmd.Env, "OW_WAIT_FOR_ACK=1")
+	}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	// Ask for the proxy's graceful shutdown first (it then kills its action);
 	// exec kills it outright if it has not exited after WaitDelay.
@@ -137,12 +160,12 @@ func startProxyOnce(ctx context.Context, name, bin string, timeout time.Duration
 }
 
 // init posts /init with the action and checks which protocol it speaks.
-func (p *proxyProc) init(ctx context.Context, action []byte, upstream bool, timeout time.Duration) error {
+func (p *proxyProc) init(ctx context.Context, action []byte, spec proxySpec, timeout time.Duration) error {
 	value := map[string]any{
 		"name": "bench", "main": "main", "binary": true,
 		"code": base64.StdEncoding.EncodeToString(action),
 	}
-	if upstream {
+	if spec.upstream {
 		value["env"] = map[string]string{"TESTACTION_UPSTREAM": "1"}
 	}
 	body, err := json.Marshal(map[string]any{"value": value})
@@ -168,12 +191,8 @@ func (p *proxyProc) init(ctx context.Context, action []byte, upstream bool, time
 		return fmt.Errorf("proxy %s: /epilogue/status: %w", p.name, err)
 	}
 	p.protocol = snap.Protocol
-	if extended := strings.HasPrefix(p.protocol, "epilogue/"); extended == upstream || p.protocol == "" {
-		want := "epilogue/N (the Epilogue extension)"
-		if upstream {
-			want = "actionloop (upstream)"
-		}
-		return fmt.Errorf("proxy %s: the action speaks protocol %q after /init, want %s", p.name, p.protocol, want)
+	if want := spec.protocol(); p.protocol != want {
+		return fmt.Errorf("proxy %s: the action speaks protocol %q after /init, want %q", p.name, p.protocol, want)
 	}
 	p.actionPID, p.actionStart = findChild(p.cmd.Process.Pid)
 	return nil

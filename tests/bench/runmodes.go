@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -17,11 +19,17 @@ import (
 // The modes' measured requests are issued in blocks, interleaved (see
 // runModes), by one goroutine: never two requests at once.
 type runMode struct {
-	key       string
-	m         *modeResult
-	url       string
-	wantPhase string     // X-Epilogue-Phase every checked response must carry; "" = none
-	proxy     *proxyProc // nil for the floor
+	key    string
+	m      *modeResult
+	url    string
+	n      int        // measured requests
+	val    []byte     // the value sent, which the action echoes
+	phases []string   // X-Epilogue-Phase values a checked response may carry; nil = not checked
+	proxy  *proxyProc // nil for the floor
+	// await, if not nil, makes every request an activation of its own (a
+	// distinct activation id) followed by GET /epilogue/await for it; the
+	// samples are then run + await.
+	await *awaitPart
 
 	client *http.Client
 	dials  atomic.Int64
@@ -46,13 +54,28 @@ type cpuTotals struct {
 	proxy, action, bench time.Duration
 }
 
-func (b *bencher) newRunMode(key, url, conn, wantPhase string, p *proxyProc, m *modeResult) *runMode {
+// awaitPart is what a run + await mode measures besides run + await.
+type awaitPart struct {
+	idPrefix string
+	runs     []time.Duration // POST /run alone
+	awaits   []time.Duration // GET /epilogue/await alone
+	// postResponse is the done records' postResponseMs: response → done as
+	// the proxy saw it (0 when the response frame already said done).
+	postResponse []time.Duration
+	// phaseAtRun counts the X-Epilogue-Phase of the measured /run responses.
+	phaseAtRun map[string]int
+	runRow     *modeResult // rows for the parts, filled in by finish
+	awaitRow   *modeResult
+}
+
+// newRunMode prepares a mode of n measured requests whose action echoes val.
+func (b *bencher) newRunMode(key, url, conn string, n int, val []byte, phases []string, p *proxyProc, m *modeResult) *runMode {
 	r := &runMode{
-		key: key, m: m, url: url, wantPhase: wantPhase, proxy: p,
-		body:    runBody("b"),
-		want:    append(append([]byte(nil), value...), '\n'),
+		key: key, m: m, url: url, n: n, val: val, phases: phases, proxy: p,
+		body:    runBodyFor(val, "b"),
+		want:    append(append([]byte(nil), val...), '\n'),
 		hdr:     http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}},
-		samples: make([]time.Duration, 0, b.n),
+		samples: make([]time.Duration, 0, n),
 	}
 	r.client = b.client(conn, &r.dials)
 	return r
@@ -62,7 +85,13 @@ func (b *bencher) newRunMode(key, url, conn, wantPhase string, p *proxyProc, m *
 func (r *runMode) one(ctx context.Context, measured bool) error {
 	i := r.next
 	r.next++
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.body))
+	full := i%checkEvery == 0
+	body, id := r.body, ""
+	if r.await != nil {
+		id = fmt.Sprintf("%s-%07d", r.await.idPrefix, i)
+		body = runBodyFor(r.val, id)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -79,13 +108,76 @@ func (r *runMode) one(ctx context.Context, measured bool) error {
 	if err != nil {
 		return fmt.Errorf("reading the response: %w", err)
 	}
-	if err := checkRun(resp, r.buf.Bytes(), r.want, r.wantPhase, i%checkEvery == 0); err != nil {
+	if err := checkRun(resp, r.buf.Bytes(), r.want, r.phases, full); err != nil {
 		return err
 	}
+	if r.await == nil {
+		if measured {
+			r.samples = append(r.samples, lat)
+		}
+		return nil
+	}
+	if got := resp.Header.Get("X-Epilogue-Activation"); full && got != id {
+		return fmt.Errorf("X-Epilogue-Activation %q, want %q", got, id)
+	}
+	phase := resp.Header.Get("X-Epilogue-Phase")
+	alat, rec, err := awaitDone(ctx, r.client, r.proxy.base, id, &r.buf)
+	if err != nil {
+		return err
+	}
+	if len(rec.Errors) > 0 || rec.Error != "" {
+		return fmt.Errorf("await: activation %s reported errors: %s %v", id, rec.Error, rec.Errors)
+	}
 	if measured {
-		r.samples = append(r.samples, lat)
+		a := r.await
+		a.runs = append(a.runs, lat)
+		a.awaits = append(a.awaits, alat)
+		// The checks between the two calls are not the client's wait, so
+		// they are left out of run + await.
+		r.samples = append(r.samples, lat+alat)
+		a.postResponse = append(a.postResponse, time.Duration(rec.PostResponseMs*float64(time.Millisecond)))
+		a.phaseAtRun[phase]++
 	}
 	return nil
+}
+
+// awaitRecord is the part of /epilogue/await's done record that is checked.
+type awaitRecord struct {
+	ID             string   `json:"id"`
+	Phase          string   `json:"phase"`
+	PostResponseMs float64  `json:"postResponseMs"`
+	Error          string   `json:"error"`
+	Errors         []string `json:"errors"`
+}
+
+// awaitDone issues GET /epilogue/await?activation=ID&timeout=5s and checks
+// that it answers activation id's done record. lat is from just before the
+// request is sent to the end of reading the response body.
+func awaitDone(ctx context.Context, c *http.Client, base, id string, buf *bytes.Buffer) (lat time.Duration, rec awaitRecord, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/epilogue/await?activation="+id+"&timeout=5s", nil)
+	if err != nil {
+		return 0, rec, err
+	}
+	req.Header = http.Header{"Accept": {"application/json"}}
+	t0 := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, rec, fmt.Errorf("await: %w", err)
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	lat = time.Since(t0)
+	_ = resp.Body.Close()
+	if err != nil {
+		return 0, rec, fmt.Errorf("reading the /epilogue/await response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, rec, fmt.Errorf("await: status %d: %s", resp.StatusCode, clip(buf.Bytes()))
+	}
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || rec.ID != id || rec.Phase != "done" {
+		return 0, rec, fmt.Errorf("await: record %s (%v), want id %q phase done", clip(buf.Bytes()), err, id)
+	}
+	return lat, rec, nil
 }
 
 // block issues count requests in a row. Errors are counted; giveUpAfter of
@@ -146,7 +238,8 @@ func (r *runMode) cpuNow() cpuTotals {
 	return c
 }
 
-// finish fills in r.m from what was measured.
+// finish fills in r.m (and, for a run + await mode, its parts' rows) from
+// what was measured.
 func (r *runMode) finish(warmup int, complete bool) {
 	m := r.m
 	m.Stats = summarize(r.measured, r.errs, r.elapsed, r.samples)
@@ -160,16 +253,35 @@ func (r *runMode) finish(warmup int, complete bool) {
 			m.CPU.Action = us(r.cpu.action) / n
 		}
 	}
+	if a := r.await; a != nil {
+		m.Note = "requests are activations (one /run and one /epilogue/await each); req/s is activations per second"
+		for _, part := range []struct {
+			row     *modeResult
+			samples []time.Duration
+		}{{a.runRow, a.runs}, {a.awaitRow, a.awaits}} {
+			part.row.Stats = summarize(r.measured, r.errs, 0, part.samples)
+			part.row.WarmupRequests, part.row.WarmupErrors = warmup, r.warmupErrs
+			part.row.Dials = m.Dials
+			part.row.Note = "latencies of one part of the run + await loop; its elapsed time and rate are the run + await row's"
+		}
+		m.PostResponse = ptr(summarize(len(a.postResponse), 0, 0, a.postResponse))
+		m.PhaseAtRun = a.phaseAtRun
+	}
 	r.client.CloseIdleConnections()
 }
 
-// runModes measures POST /run on the floor and on four fresh proxies
-// (tracking on and off, keep-alive and new connection). Each mode gets its
+func ptr[T any](v T) *T { return &v }
+
+// runModes measures POST /run on the floor and on fresh proxies, one per
+// mode: the fixture with tracking on and off, and, when sdkAction is not
+// nil, the SDK action with tracking on and off and with one tracked sdk.Go
+// per activation (run + await), each with its own n. Each mode gets its
 // warm-up first; then, unless block is 0, the modes take turns in blocks of
-// block requests (the order rotating every round), so that a change in the
-// machine's load during the run hits every mode alike. block 0 runs each
-// mode's n requests in one go, one mode after the other.
-func (b *bencher) runModes(ctx context.Context, bin string, action []byte, block int) ([]keyedMode, error) {
+// block requests (the order rotating every round; a mode whose n is reached
+// sits the remaining rounds out), so that a change in the machine's load
+// during the run hits every mode alike. block 0 runs each mode's n requests
+// in one go, one mode after the other.
+func (b *bencher) runModes(ctx context.Context, bin string, action, sdkAction []byte, sdkN, block int) ([]keyedMode, error) {
 	var modes []*runMode
 	var rows []keyedMode
 	collect := func(complete bool) []keyedMode {
@@ -178,6 +290,9 @@ func (b *bencher) runModes(ctx context.Context, bin string, action []byte, block
 			r.finish(b.warmup, complete)
 			if complete || r.measured > 0 {
 				rows = append(rows, keyedMode{r.key, r.m})
+				if r.await != nil {
+					rows = append(rows, keyedMode{r.key + "_run_only", r.await.runRow}, keyedMode{r.key + "_await_only", r.await.awaitRow})
+				}
 			}
 		}
 		return rows
@@ -213,27 +328,68 @@ func (b *bencher) runModes(ctx context.Context, bin string, action []byte, block
 	for _, conn := range []string{keepAlive, newConn} {
 		m := &modeResult{Label: "HTTP floor (net/http in-process), " + conn, Target: "floor", Tracking: "n/a",
 			Connection: conn, Measures: "POST /run"}
-		modes = append(modes, b.newRunMode("floor_"+connKey(conn), floorURL, conn, "", nil, m))
+		modes = append(modes, b.newRunMode("floor_"+connKey(conn), floorURL, conn, b.n, value, nil, nil, m))
 	}
 
 	// One fresh proxy per proxy mode.
-	for _, spec := range []struct {
-		tracking bool
-		conn     string
-	}{{true, keepAlive}, {false, keepAlive}, {true, newConn}, {false, newConn}} {
-		name, label := "off", "proxy, tracking off (upstream mode), "
-		if spec.tracking {
-			name, label = "on", "proxy, tracking on (extended), "
+	type proxyMode struct {
+		key, label, tracking, conn string
+		action                     []byte
+		n                          int
+		val                        []byte
+		phases                     []string
+		spec                       proxySpec
+		awaitEach                  bool
+	}
+	var specs []proxyMode
+	for _, conn := range []string{keepAlive, newConn} {
+		specs = append(specs,
+			proxyMode{key: "tracking_on_" + connKey(conn), label: "proxy, tracking on (extended), " + conn, tracking: "on",
+				conn: conn, action: action, n: b.n, val: value, phases: []string{"done"}},
+			proxyMode{key: "tracking_off_" + connKey(conn), label: "proxy, tracking off (upstream mode), " + conn, tracking: "off",
+				conn: conn, action: action, n: b.n, val: value, phases: []string{"done"}, spec: proxySpec{upstream: true}})
+	}
+	if sdkAction != nil {
+		for _, conn := range []string{keepAlive, newConn} {
+			specs = append(specs,
+				proxyMode{key: "sdk_tracking_on_" + connKey(conn), label: "SDK action, tracking on, " + conn, tracking: "on",
+					conn: conn, action: sdkAction, n: sdkN, val: value, phases: []string{"done"}},
+				proxyMode{key: "sdk_tracking_off_" + connKey(conn), label: "SDK action, tracking off (no ack), " + conn, tracking: "off",
+					conn: conn, action: sdkAction, n: sdkN, val: value, phases: []string{"done"}, spec: proxySpec{noAck: true}})
 		}
-		key := "tracking_" + name + "_" + connKey(spec.conn)
-		p, err := startProxy(ctx, "tracking-"+name+"-"+connKey(spec.conn), bin, action, !spec.tracking, b.timeout)
+		// The tracked piece may end before or after the response goes out.
+		specs = append(specs, proxyMode{key: "sdk_work", label: "SDK + sdk.Go, run → done (run + await), keep-alive",
+			tracking: "on", conn: keepAlive, action: sdkAction, n: sdkN, val: workValue,
+			phases: []string{"responded", "done"}, awaitEach: true})
+	}
+	for _, spec := range specs {
+		p, err := startProxy(ctx, strings.ReplaceAll(spec.key, "_", "-"), bin, spec.action, spec.spec, b.timeout)
 		if err != nil {
-			return collect(false), fmt.Errorf("%s: %w", key, err)
+			return collect(false), fmt.Errorf("%s: %w", spec.key, err)
 		}
 		defer p.stop()
-		m := &modeResult{Label: label + spec.conn, Target: "proxy", Tracking: name, Connection: spec.conn,
-			Measures: "POST /run", Protocol: p.protocol}
-		modes = append(modes, b.newRunMode(key, p.base+"/run", spec.conn, "done", p, m))
+		measures := "POST /run"
+		if spec.awaitEach {
+			measures = "POST /run + GET /epilogue/await"
+		}
+		m := &modeResult{Label: spec.label, Target: "proxy", Tracking: spec.tracking, Connection: spec.conn,
+			Measures: measures, Protocol: p.protocol}
+		r := b.newRunMode(spec.key, p.base+"/run", spec.conn, spec.n, spec.val, spec.phases, p, m)
+		if spec.awaitEach {
+			part := func(label, measures string) *modeResult {
+				return &modeResult{Label: label, Target: "proxy", Tracking: spec.tracking, Connection: spec.conn,
+					Measures: measures, Protocol: p.protocol, part: true}
+			}
+			r.await = &awaitPart{
+				idPrefix:   "bench-" + strings.ReplaceAll(spec.key, "_", "-"),
+				runs:       make([]time.Duration, 0, spec.n),
+				awaits:     make([]time.Duration, 0, spec.n),
+				phaseAtRun: map[string]int{},
+				runRow:     part("SDK + sdk.Go, run alone, keep-alive", "POST /run (in the run + await loop)"),
+				awaitRow:   part("SDK + sdk.Go, await alone, keep-alive", "GET /epilogue/await (in the run + await loop)"),
+			}
+		}
+		modes = append(modes, r)
 	}
 
 	fail := func(r *runMode, err error) ([]keyedMode, error) {
@@ -248,16 +404,24 @@ func (b *bencher) runModes(ctx context.Context, bin string, action []byte, block
 		}
 		r.dials.Store(0)
 	}
-	if block <= 0 || block > b.n {
-		block = b.n
-	}
-	for round := 0; round*block < b.n; round++ {
-		count := min(block, b.n-round*block)
+	for round := 0; ; round++ {
+		left := false
 		for k := range modes {
 			r := modes[(k+round)%len(modes)]
+			count := r.n - r.measured
+			if block > 0 {
+				count = min(count, block)
+			}
+			if count <= 0 {
+				continue
+			}
+			left = true
 			if err := r.block(ctx, count, true); err != nil {
 				return fail(r, err)
 			}
+		}
+		if !left {
+			break
 		}
 	}
 	return collect(true), nil
