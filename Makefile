@@ -9,7 +9,7 @@ IMAGE        ?= epilogue/action-go
 STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME     ?= 15s
 
-.PHONY: all build test lint image demo bench fuzz clean
+.PHONY: all build test lint image demo bench fuzz deps clean
 
 all: build
 
@@ -18,9 +18,17 @@ build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/epilogue-proxy ./cmd/epilogue-proxy
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue ./cmd/epilogue
 
-## test: every test, with the race detector; needs a Docker engine (the image test)
-test: image
+## test: every test, with the race detector; needs a Docker engine (the image test) and redis-server (installed by `deps`)
+test: deps image
 	$(GO) test -race -count=1 ./...
+
+## deps: what the tests need beyond Go and Docker: a real redis-server (Debian package)
+deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "installing redis-server (the examples' end-to-end tests write to a real one)"; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 1; }
 
 ## lint: go vet, staticcheck, gofmt
 lint:
@@ -38,7 +46,7 @@ image: build
 
 ## demo: start the proxy, initialise an action, run it, show the response and when it was done
 demo: build
-	CGO_ENABLED=0 $(GO) build -o out/demo/exec ./tests/testaction
+	bin/epilogue build examples/linger -o out/demo/linger.zip
 	./scripts/demo.sh
 
 ## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json

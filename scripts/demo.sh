@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Epilogue demo: start the proxy as OpenWhisk would, initialise an action
-# that answers at once and keeps writing for 1.5 s, run it, and show the
-# response arriving long before the activation is done.
+# The Epilogue demo: start the proxy as OpenWhisk would, initialise the
+# examples/linger action (built with `epilogue build`), which answers at once
+# and keeps working for 1.5 s, run it, and show the response arriving long
+# before the activation is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,13 +20,13 @@ show "OW_WAIT_FOR_ACK=1 EPILOGUE_LISTEN=127.0.0.1:$port bin/epilogue-proxy"
 pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "$url/epilogue/status" && break; sleep 0.05; done
 
-step "POST /init: a precompiled action (an ActionLoop executable that speaks the Epilogue extension)"
-printf '{"value":{"name":"linger","main":"main","binary":true,"code":"%s"}}' "$(base64 -w0 out/demo/exec)" >"$work/init.json"
+step "POST /init: examples/linger, built with: bin/epilogue build examples/linger -o linger.zip"
+printf '{"value":{"name":"linger","main":"main","binary":true,"code":"%s"}}' "$(base64 -w0 out/demo/linger.zip)" >"$work/init.json"
 show "curl -X POST $url/init -d @init.json"
 curl -sS -X POST "$url/init" -H 'Content-Type: application/json' --data-binary @"$work/init.json"
 
 deadline=$(( $(date +%s%3N) + 60000 ))
-step "POST /run: the action answers at once, then keeps working for 1500 ms"
+step "POST /run: the action answers at once, then its tracked work (sdk.Go) runs for 1500 ms"
 show "curl -i -X POST $url/run -d '{\"value\":{\"linger_ms\":1500},\"activation_id\":\"demo-1\",\"deadline\":\"$deadline\"}'"
 curl -sS -i -X POST "$url/run" -H 'Content-Type: application/json' \
   -d "{\"value\":{\"linger_ms\":1500},\"activation_id\":\"demo-1\",\"deadline\":\"$deadline\"}" \

@@ -201,7 +201,22 @@ func (a *Activation) trackLocked(name string) *Work {
 		return &Work{}
 	}
 	a.work[w] = name
+	a.reportPendingLocked()
 	return w
+}
+
+// reportPendingLocked tells the proxy what is pending now, once the response
+// is out, so /epilogue/status names the work actually running. When nothing
+// is left the done frame says so instead.
+func (a *Activation) reportPendingLocked() {
+	if !a.responseSent || a.finished {
+		return
+	}
+	pending := a.pendingLocked()
+	if len(pending) == 0 {
+		return
+	}
+	a.loop.send(actionloop.Frame{Kind: actionloop.KindPending, Seq: a.seq, Pending: pending})
 }
 
 func (a *Activation) endWork(w *Work, err error) {
@@ -211,6 +226,9 @@ func (a *Activation) endWork(w *Work, err error) {
 	if ok && err != nil {
 		a.errs = append(a.errs, name+": "+err.Error())
 		a.logger.Error("tracked work failed", "work", name, "error", err)
+	}
+	if ok {
+		a.reportPendingLocked()
 	}
 	a.mu.Unlock()
 	a.maybeFinish()

@@ -192,9 +192,12 @@ func (l *loop) watchUntracked(a *Activation) {
 				still = append(still, g)
 			}
 		}
+		changed := len(still) != len(a.untracked)
 		a.untracked = still
 		if len(still) == 0 {
 			a.strictWait = false
+		} else if changed {
+			a.reportPendingLocked()
 		}
 		a.mu.Unlock()
 		if len(still) == 0 {

@@ -114,6 +114,20 @@ func (a *action) frame() actionloop.Frame {
 	return f
 }
 
+// done returns the next done frame and the pending lists reported before it.
+func (a *action) done() (actionloop.Frame, [][]string) {
+	a.t.Helper()
+	var progress [][]string
+	for {
+		f := a.frame()
+		if f.Kind != actionloop.KindPending {
+			require.Equal(a.t, actionloop.KindDone, f.Kind)
+			return f, progress
+		}
+		progress = append(progress, f.Pending)
+	}
+}
+
 // run sends a request and returns its seq; extra holds context keys.
 func (a *action) run(value any, extra map[string]any) uint64 {
 	a.t.Helper()
@@ -212,8 +226,7 @@ func TestWaysToFinish(t *testing.T) {
 			assert.Equal(t, tt.pending, resp.Pending)
 			assert.JSONEq(t, `{"accepted":true}`, string(resp.Result))
 
-			done := a.frame()
-			require.Equal(t, actionloop.KindDone, done.Kind)
+			done, _ := a.done()
 			assert.Equal(t, seq, done.Seq)
 			assert.Equal(t, tt.status, done.Status)
 			assert.GreaterOrEqual(t, time.Since(began), work)
@@ -253,8 +266,10 @@ func TestHTTPInFlightUntilBodyClosed(t *testing.T) {
 	assert.False(t, resp.Done)
 	assert.Equal(t, []string{"http POST " + srv.URL + "/v1/traces", "read body"}, resp.Pending)
 	close(release)
-	done := a.frame()
+	done, progress := a.done()
 	assert.Equal(t, actionloop.StatusOK, done.Status)
+	require.NotEmpty(t, progress)
+	assert.Equal(t, []string{"read body"}, progress[0], "the request ended when its body was closed; the reader goes on")
 }
 
 func TestUntrackedGoroutines(t *testing.T) {
@@ -290,8 +305,7 @@ func TestUntrackedGoroutines(t *testing.T) {
 			assert.Contains(t, resp.Pending[0], "untracked goroutine")
 			time.Sleep(30 * time.Millisecond)
 			close(stop)
-			done := a.frame()
-			assert.Equal(t, actionloop.KindDone, done.Kind)
+			done, _ := a.done()
 			assert.Equal(t, actionloop.StatusOK, done.Status)
 		})
 	}
@@ -334,8 +348,7 @@ func TestDeadline(t *testing.T) {
 			if tt.cancel {
 				a.send(`{"epilogue":"cancel","seq":` + strconv.FormatUint(seq, 10) + `}`)
 			}
-			done := a.frame()
-			assert.Equal(t, actionloop.KindDone, done.Kind)
+			done, _ := a.done()
 			assert.Equal(t, actionloop.StatusExpired, done.Status)
 			assert.Equal(t, tt.want, done.Unfinished)
 		})

@@ -1,0 +1,111 @@
+// Command async-write acknowledges a request at once and writes to Redis
+// after its response: the write is tracked work (sdk.Go) under the
+// activation's context, so the platform does not freeze or reuse the
+// instance before the write has landed. This is the workload of the
+// consistency suite: an acknowledged id must always end up written.
+//
+//	{"id":"42"} → {"acknowledged":"42"}, then SET epilogue:ack:42 1
+//
+// Parameters: id (required); redis, the server's host:port (else the
+// REDIS_ADDR environment variable, e.g. from the action's init env, else
+// 127.0.0.1:6379); delay_ms, a pause before the write that simulates slow
+// I/O.
+//
+// Deploy it with:
+//
+//	epilogue build examples/async-write -o async-write.zip && wsk action create async-write --docker epilogue/action-go async-write.zip
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/epilogue-dev/epilogue/sdk"
+)
+
+// keyPrefix is prepended to the id to name the key written.
+const keyPrefix = "epilogue:ack:"
+
+const defaultAddr = "127.0.0.1:6379"
+
+type params struct {
+	ID      string `json:"id"`
+	Redis   string `json:"redis"`
+	DelayMs int    `json:"delay_ms"`
+}
+
+type result struct {
+	Acknowledged string `json:"acknowledged"`
+}
+
+// An action process serves many activations: one client (and its connection
+// pool) per Redis address, for the life of the process.
+var (
+	clientsMu sync.Mutex
+	clients   = map[string]*redis.Client{} // guarded by clientsMu
+)
+
+func client(addr string) *redis.Client {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	c, ok := clients[addr]
+	if !ok {
+		c = redis.NewClient(&redis.Options{Addr: addr})
+		clients[addr] = c
+	}
+	return c
+}
+
+// redisAddr picks the server: the parameter, else REDIS_ADDR, else the default.
+func redisAddr(param string) string {
+	if param != "" {
+		return param
+	}
+	if env := os.Getenv("REDIS_ADDR"); env != "" {
+		return env
+	}
+	return defaultAddr
+}
+
+func acknowledge(ctx context.Context, in params) (result, error) {
+	if in.ID == "" {
+		return result{}, errors.New(`the "id" parameter is required, e.g. {"id":"42"}`)
+	}
+	ack := result{Acknowledged: in.ID}
+	sdk.Respond(ctx, ack) // the acknowledgement goes out now; the write follows it
+
+	rdb, key, delay := client(redisAddr(in.Redis)), keyPrefix+in.ID, time.Duration(in.DelayMs)*time.Millisecond
+	sdk.Go(ctx, "redis SET "+key, func(ctx context.Context) error {
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+		return rdb.Set(ctx, key, "1", 0).Err()
+	})
+	return ack, nil
+}
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func main() {
+	// go-redis runs background goroutines per client (its pool's
+	// maintenance); they belong to the process, not to an activation.
+	sdk.Run(acknowledge, sdk.IgnoreGoroutines("github.com/redis/go-redis/"))
+}
