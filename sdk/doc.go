@@ -36,8 +36,10 @@
 // Goroutines the handler starts without tracking them are noticed: when the
 // response goes out, goroutines created since the activation began (outside
 // the standard library and this package) that are still running are reported
-// with a stack sample, in /epilogue/status and on stderr. With the Strict
-// option they also count as pending until they exit.
+// with a stack sample, in /epilogue/status and on the logs. With the Strict
+// option they also count as pending until they exit. A library that starts
+// long-lived goroutines of its own when a client is created (go-redis does)
+// is excluded with IgnoreGoroutines.
 //
 // Under the upstream ActionLoop proxy (no Epilogue extension) the same binary
 // works as a plain ActionLoop action: it is done at its response, and it says

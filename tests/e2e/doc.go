@@ -1,9 +1,11 @@
-// Package e2e holds end-to-end tests that run the shipped artefacts in real
-// external components: the epilogue/action-go image (built by `make image`)
-// in a Docker engine, started and driven the way the OpenWhisk invoker does.
+// Package e2e holds end-to-end tests that run the shipped artefacts against
+// real components: the epilogue/action-go image (built by `make image`) in a
+// Docker engine, started and driven the way the OpenWhisk invoker does; and
+// every example action, built with actionbuild as `epilogue build` does, run
+// under the real proxy, writing to a real redis-server where it needs one.
 //
-// Without a Docker engine or the image the tests skip; with CI=true they fail
-// (see package testenv). Run them with:
+// Without a Docker engine, the image or redis-server those tests skip; with
+// CI=true they fail (see package testenv). Run them with:
 //
 //	make image && go test -race -count=1 ./tests/e2e
 //

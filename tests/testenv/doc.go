@@ -1,6 +1,7 @@
 // Package testenv owns the shared plumbing of tests that need real external
-// components: a Docker engine, an image built by `make image`, static builds
-// of the module's commands and fixtures.
+// components: a Docker engine, an image built by `make image`, a real
+// redis-server on a free loopback port, static builds of the module's
+// commands and fixtures.
 //
 // A missing component skips the test, except when CI is "true": there the
 // test fails, so that a CI job cannot pass by silently skipping what it is
