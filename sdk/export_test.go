@@ -1,10 +1,6 @@
 package sdk
 
-import (
-	"context"
-	"encoding/json"
-	"io"
-)
+import "io"
 
 // TestOptions wires the loop to test pipes instead of the process's files.
 type TestOptions struct {
@@ -24,8 +20,3 @@ func ServeForTest[In, Out any](t TestOptions, h Handler[In, Out], opts ...Option
 	}
 	return serve(o, adapt(h))
 }
-
-// Raw is a handler input that keeps the value as sent.
-type Raw = json.RawMessage
-
-var _ = context.Background
