@@ -43,6 +43,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"sdk", []string{module + "/actionloop"}},
 		{"actionbuild", nil},
 		{"cmd/epilogue", []string{module + "/actionbuild"}},
+		{"standalone/entity", nil},
+		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

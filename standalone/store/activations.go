@@ -1,0 +1,246 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+)
+
+// Sub-buckets of activations/<ns>/ (see doc.go).
+var (
+	bucketByStart = []byte("start")
+	bucketByID    = []byte("id")
+	bucketByName  = []byte("name")
+)
+
+// Bounds on what PutActivation accepts as keys.
+const (
+	maxActivationIDLength = 256
+	maxFilterNameLength   = 1024
+)
+
+// ActivationFilter selects activations for ListActivations, as the query of
+// GET /activations does.
+type ActivationFilter struct {
+	// Name keeps the activations of one action: "act", or "pkg/act" for an
+	// action in a package (entity.Activation.FilterName). Empty keeps all.
+	Name string
+	// Since and Upto are inclusive bounds on Start in epoch ms; 0 means
+	// unbounded.
+	Since, Upto int64
+	// Limit ≤ 0 means DefaultListLimit; it is capped at MaxListLimit.
+	Limit int
+	// Skip drops that many matching activations first.
+	Skip int
+}
+
+// PutActivation inserts a, or replaces the record with the same namespace and
+// id (a record is written at the response and again when post-response work
+// completes). Its Start may change on replacement.
+func (s *Store) PutActivation(a entity.Activation) error {
+	if err := entity.ValidateName(a.Namespace); err != nil {
+		return fmt.Errorf("store: activation namespace: %w", err)
+	}
+	if a.ActivationID == "" || len(a.ActivationID) > maxActivationIDLength {
+		return fmt.Errorf("store: activation id %q must be 1–%d bytes; use entity.NewActivationID", a.ActivationID, maxActivationIDLength)
+	}
+	if a.Start < 0 {
+		return fmt.Errorf("store: activation %s has a negative start %d; start is epoch milliseconds", a.ActivationID, a.Start)
+	}
+	name := a.FilterName()
+	if len(name) > maxFilterNameLength {
+		return fmt.Errorf("store: activation %s has a %d-byte name; at most %d", a.ActivationID, len(name), maxFilterNameLength)
+	}
+	doc, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("store: encode activation %s: %w", a.ActivationID, err)
+	}
+	id := []byte(a.ActivationID)
+	// Batch coalesces concurrent writers into one transaction and one fsync;
+	// the function may run more than once, and is idempotent.
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		nsb, err := tx.Bucket(bucketActivations).CreateBucketIfNotExists([]byte(a.Namespace))
+		if err != nil {
+			return err
+		}
+		byStart, byID, byName, err := subBuckets(nsb, true)
+		if err != nil {
+			return err
+		}
+		if prev := byID.Get(id); prev != nil {
+			oldStart, oldName, err := decodeIDEntry(prev)
+			if err != nil {
+				return fmt.Errorf("activation %s: %w", a.ActivationID, err)
+			}
+			if err := byStart.Delete(startKey(oldStart, id)); err != nil {
+				return err
+			}
+			if err := byName.Delete(nameKey(oldName, oldStart, id)); err != nil {
+				return err
+			}
+		}
+		if err := byStart.Put(startKey(a.Start, id), doc); err != nil {
+			return err
+		}
+		if err := byID.Put(id, idEntry(a.Start, name)); err != nil {
+			return err
+		}
+		return byName.Put(nameKey(name, a.Start, id), nil)
+	})
+	return s.wrapTx(err)
+}
+
+// GetActivation returns the activation with id in namespace, or ErrNotFound.
+func (s *Store) GetActivation(namespace, id string) (entity.Activation, error) {
+	var a entity.Activation
+	err := s.db.View(func(tx *bolt.Tx) error {
+		notFound := fmt.Errorf("%w: activation %s in namespace %s; list recent ones with `wsk activation list`", ErrNotFound, id, namespace)
+		nsb := tx.Bucket(bucketActivations).Bucket([]byte(namespace))
+		if nsb == nil {
+			return notFound
+		}
+		byStart, byID, _, err := subBuckets(nsb, false)
+		if err != nil {
+			return err
+		}
+		entry := byID.Get([]byte(id))
+		if entry == nil {
+			return notFound
+		}
+		start, _, err := decodeIDEntry(entry)
+		if err != nil {
+			return fmt.Errorf("activation %s: %w", id, err)
+		}
+		doc := byStart.Get(startKey(start, []byte(id)))
+		if doc == nil {
+			return fmt.Errorf("activation %s: the id index points at a missing record", id)
+		}
+		return decodeActivation(doc, &a)
+	})
+	return a, s.wrapTx(err)
+}
+
+// ListActivations returns the activations in namespace that match f, newest
+// first (by Start; ties by id). Without a name it walks the start index from
+// Upto; with one, that name's index; either way it reads only the keys it
+// skips and decodes only the records it returns.
+func (s *Store) ListActivations(namespace string, f ActivationFilter) ([]entity.Activation, error) {
+	limit, skip := listBounds(f.Limit, f.Skip)
+	out := []entity.Activation{}
+	if f.Since > 0 && f.Upto > 0 && f.Since > f.Upto {
+		return out, nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		nsb := tx.Bucket(bucketActivations).Bucket([]byte(namespace))
+		if nsb == nil {
+			return nil
+		}
+		byStart, _, byName, err := subBuckets(nsb, false)
+		if err != nil {
+			return err
+		}
+		index, prefix := byStart, []byte(nil)
+		if f.Name != "" {
+			index, prefix = byName, namePrefix(f.Name)
+		}
+		seek := prefix
+		if f.Upto > 0 {
+			seek = append(append([]byte(nil), prefix...), invStart(f.Upto)...)
+		}
+		c := index.Cursor()
+		for k, v := c.Seek(seek); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
+			rest := k[len(prefix):]
+			if len(rest) < 8 {
+				return fmt.Errorf("malformed index key %q", k)
+			}
+			start := int64(^binary.BigEndian.Uint64(rest[:8]))
+			if start < f.Since {
+				break
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if f.Name != "" {
+				v = byStart.Get(rest)
+				if v == nil {
+					return fmt.Errorf("name index entry %q points at a missing record", k)
+				}
+			}
+			var a entity.Activation
+			if err := decodeActivation(v, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrapTx(err)
+	}
+	return out, nil
+}
+
+// subBuckets returns the three index buckets of one namespace, creating them
+// when create is set.
+func subBuckets(nsb *bolt.Bucket, create bool) (byStart, byID, byName *bolt.Bucket, err error) {
+	get := func(name []byte) (*bolt.Bucket, error) {
+		if create {
+			return nsb.CreateBucketIfNotExists(name)
+		}
+		if b := nsb.Bucket(name); b != nil {
+			return b, nil
+		}
+		return nil, fmt.Errorf("namespace bucket without %s index", name)
+	}
+	if byStart, err = get(bucketByStart); err != nil {
+		return
+	}
+	if byID, err = get(bucketByID); err != nil {
+		return
+	}
+	byName, err = get(bucketByName)
+	return
+}
+
+// invStart is the 8-byte key part that sorts later starts first.
+func invStart(start int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, ^uint64(start))
+}
+
+func startKey(start int64, id []byte) []byte {
+	return append(invStart(start), id...)
+}
+
+// namePrefix is the length-prefixed name, so that no name is a prefix of another's entries.
+func namePrefix(name string) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(len(name))), name...)
+}
+
+func nameKey(name string, start int64, id []byte) []byte {
+	return append(append(namePrefix(name), invStart(start)...), id...)
+}
+
+func idEntry(start int64, name string) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, uint64(start)), name...)
+}
+
+func decodeIDEntry(v []byte) (int64, string, error) {
+	if len(v) < 8 {
+		return 0, "", errors.New("malformed id index entry")
+	}
+	return int64(binary.BigEndian.Uint64(v[:8])), string(v[8:]), nil
+}
+
+func decodeActivation(doc []byte, a *entity.Activation) error {
+	if err := json.Unmarshal(doc, a); err != nil {
+		return fmt.Errorf("decode activation: %w", err)
+	}
+	return nil
+}

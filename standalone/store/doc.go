@@ -1,0 +1,24 @@
+// Package store owns the persistence of standalone OpenWhisk's actions and
+// activations: one bbolt database file, DIR/epilogue.db, under the directory
+// given by `epilogue standalone --data DIR`, so that a restart loses nothing.
+// It decides the key layout, the version and update time an action gets when
+// it is written, and the order, filters and bounds of the list queries, which
+// follow OpenWhisk's controller (newest first; limit default 30, at most 200).
+//
+// It does not own the documents' shapes or validation (standalone/entity),
+// HTTP, authentication or the default namespace "_" (the REST layer), or
+// running actions. It does not expire old activations.
+//
+// Layout (all integers big-endian):
+//
+//	meta/schema                         "1"
+//	actions/<ns>/<name>                 entity.Action JSON; <name> may be <pkg>/<act>
+//	activations/<ns>/start/<^start><id> entity.Activation JSON; ^start = inverted start ms,
+//	                                     so a forward cursor yields the newest first
+//	activations/<ns>/id/<id>            <start> <filter name>: the way from an id to its record
+//	activations/<ns>/name/<len><filter name><^start><id>
+//	                                     empty; the same order per name, for ?name=
+//
+// A Store is safe for concurrent use. Only one process may have the file open:
+// a second Open fails after Options.OpenTimeout with ErrLocked.
+package store
