@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"net"
 	"time"
 )
 
@@ -61,6 +62,9 @@ const (
 type Config struct {
 	// Listen is the address for Run; "" = DefaultListen (OpenWhisk requires 8080).
 	Listen string
+	// Listener, if set, is what Run serves on instead of listening on Listen
+	// (e.g. a socket handed over by the process that started the proxy).
+	Listener net.Listener
 	// ActionDir is where /init unpacks code; "" = DefaultActionDir.
 	ActionDir string
 	// Semantics: "" = Isolated.

@@ -179,9 +179,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.Close()
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("proxy: cannot listen on %s: %w (set EPILOGUE_LISTEN to another host:port)", s.cfg.Listen, err)
+	ln := cfg.Listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", s.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("proxy: cannot listen on %s: %w (set EPILOGUE_LISTEN to another host:port)", s.cfg.Listen, err)
+		}
 	}
 	return s.Serve(ctx, ln)
 }

@@ -5,6 +5,8 @@
 // Configuration is by environment, as upstream's proxy:
 //
 //	EPILOGUE_LISTEN        host:port to listen on (default :8080)
+//	EPILOGUE_LISTEN_FD     serve on this inherited, already listening socket instead
+//	                       (how the standalone process backend starts proxies without port races)
 //	EPILOGUE_SEMANTICS     isolated (default) or overlap
 //	EPILOGUE_NOTIFY_URL    where to POST completion events (optional)
 //	EPILOGUE_NOTIFY_TOKEN  HMAC-SHA256 key for X-Epilogue-Signature
@@ -20,8 +22,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -65,7 +69,14 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 	if err != nil {
 		return proxy.Config{}, err
 	}
+	var ln net.Listener
+	if v := env["EPILOGUE_LISTEN_FD"]; v != "" {
+		if ln, err = inheritedListener(v); err != nil {
+			return proxy.Config{}, err
+		}
+	}
 	return proxy.Config{
+		Listener:     ln,
 		Listen:       env["EPILOGUE_LISTEN"],
 		ActionDir:    env["EPILOGUE_ACTION_DIR"],
 		Semantics:    sem,
@@ -77,4 +88,21 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 		NotifyToken:  env["EPILOGUE_NOTIFY_TOKEN"],
 		Instance:     env["EPILOGUE_INSTANCE"],
 	}, nil
+}
+
+// inheritedListener turns an inherited listening socket into a listener. The
+// listener holds a close-on-exec duplicate, so the original descriptor is
+// closed and the action process never inherits it.
+func inheritedListener(fdText string) (net.Listener, error) {
+	fd, err := strconv.Atoi(fdText)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("EPILOGUE_LISTEN_FD=%q is not an inherited descriptor number (3 or more)", fdText)
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("EPILOGUE_LISTEN_FD=%d is not a listening socket: %w", fd, err)
+	}
+	return ln, nil
 }

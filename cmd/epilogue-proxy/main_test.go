@@ -1,7 +1,13 @@
 package main
 
 import (
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,4 +28,42 @@ func TestConfigFromEnv(t *testing.T) {
 
 	_, err = configFromEnv([]string{"EPILOGUE_SEMANTICS=eventual"})
 	assert.ErrorContains(t, err, `use "isolated" or "overlap"`)
+}
+
+// TestInheritedListener starts the proxy the way the standalone process
+// backend does: with an already listening socket as fd 3.
+func TestInheritedListener(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "epilogue-proxy")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	lnFile, err := ln.(*net.TCPListener).File()
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // the duplicate in lnFile keeps the socket listening
+
+	cmd := exec.Command(bin)
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"EPILOGUE_LISTEN_FD=3"}
+	cmd.ExtraFiles = []*os.File{lnFile}
+	require.NoError(t, cmd.Start())
+	_ = lnFile.Close()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + "/epilogue/status")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestInheritedListenerErrors(t *testing.T) {
+	for _, v := range []string{"x", "1", "-3"} {
+		_, err := configFromEnv([]string{"EPILOGUE_LISTEN_FD=" + v})
+		assert.ErrorContains(t, err, "not an inherited descriptor", v)
+	}
+	_, err := configFromEnv([]string{"EPILOGUE_LISTEN_FD=99"})
+	assert.ErrorContains(t, err, "not a listening socket")
 }
