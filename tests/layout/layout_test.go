@@ -43,6 +43,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"sdk", []string{module + "/actionloop"}},
 		{"actionbuild", nil},
 		{"cmd/epilogue", []string{module + "/actionbuild"}},
+		{"reclaim", []string{module + "/completion"}},
 		{"standalone/entity", nil},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 	}

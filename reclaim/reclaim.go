@@ -1,0 +1,206 @@
+package reclaim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/completion"
+)
+
+// Policy is how reclaim decisions treat pending work.
+type Policy string
+
+const (
+	// Epilogue (the default) waits for pending work, within the bounds.
+	Epilogue Policy = "epilogue"
+	// Vanilla ignores pending work, as stock OpenWhisk does.
+	Vanilla Policy = "vanilla"
+)
+
+// ParsePolicy accepts "epilogue", "vanilla" or "" (epilogue).
+func ParsePolicy(s string) (Policy, error) {
+	switch Policy(s) {
+	case "", Epilogue:
+		return Epilogue, nil
+	case Vanilla:
+		return Vanilla, nil
+	}
+	return "", fmt.Errorf("reclaim: unknown semantics %q: use %q or %q", s, Epilogue, Vanilla)
+}
+
+// Op is what the caller wants to do to the instance.
+type Op string
+
+// Operations. Kill, stop and eviction are removals.
+const (
+	Pause  Op = "pause"
+	Remove Op = "remove"
+)
+
+// Defaults for Bounds' zero values.
+const (
+	// DefaultMaxLinger caps lingering after a response whatever the deadline
+	// says: OpenWhisk's longest action time limit.
+	DefaultMaxLinger = 5 * time.Minute
+	// DefaultCancelGrace is how long past a deadline a runtime may take to
+	// report the cancelled work (the proxy expires it after 500 ms).
+	DefaultCancelGrace = time.Second
+	// DefaultUnreachable bounds the wait on a runtime that does not answer.
+	DefaultUnreachable = 10 * time.Second
+)
+
+// Bounds limit how long a reclaim may wait. The zero value means the defaults.
+type Bounds struct {
+	MaxLinger   time.Duration
+	CancelGrace time.Duration
+	// Unreachable: how long to wait for a runtime that does not answer at all.
+	Unreachable time.Duration
+}
+
+func (b Bounds) withDefaults() Bounds {
+	if b.MaxLinger <= 0 {
+		b.MaxLinger = DefaultMaxLinger
+	}
+	if b.CancelGrace <= 0 {
+		b.CancelGrace = DefaultCancelGrace
+	}
+	if b.Unreachable <= 0 {
+		b.Unreachable = DefaultUnreachable
+	}
+	return b
+}
+
+// Decision is the answer to "may I reclaim now?".
+type Decision struct {
+	// Allow: go ahead now.
+	Allow bool
+	// Forced: allowed only because the bound passed; Activations are cut.
+	Forced bool
+	// Until is, when not allowed, the moment the bound passes; ask again by then.
+	Until time.Time
+	// Activations names the activations still running or lingering.
+	Activations []string
+	// Reason says why, for logs and records.
+	Reason string
+}
+
+// Decide answers for one snapshot of the runtime taken at snap.Time.
+func Decide(p Policy, op Op, snap completion.Snapshot, now time.Time, b Bounds) Decision {
+	if p == Vanilla {
+		return Decision{Allow: true, Reason: "vanilla semantics: pending work is not consulted"}
+	}
+	b = b.withDefaults()
+	var ids []string
+	var bound time.Time
+	for _, a := range snap.Activations {
+		if a.Phase.Terminal() {
+			continue
+		}
+		ids = append(ids, a.ID)
+		limit := a.Deadline.Add(b.CancelGrace)
+		if a.Phase == completion.PhaseResponded {
+			responded := snap.Time.Add(-time.Duration(a.SinceResponseMs * float64(time.Millisecond)))
+			if capped := responded.Add(b.MaxLinger); a.Deadline.IsZero() || capped.Before(limit) {
+				limit = capped
+			}
+		} else if a.Deadline.IsZero() {
+			limit = a.Start.Add(b.MaxLinger)
+		}
+		if limit.After(bound) {
+			bound = limit
+		}
+	}
+	if len(ids) == 0 {
+		return Decision{Allow: true, Reason: "the runtime is idle"}
+	}
+	if !now.Before(bound) {
+		return Decision{Allow: true, Forced: true, Activations: ids,
+			Reason: fmt.Sprintf("%s forced: activations %v were still pending at their bound %s", op, ids, bound.UTC().Format(time.RFC3339Nano))}
+	}
+	return Decision{Until: bound, Activations: ids,
+		Reason: fmt.Sprintf("%s deferred: activations %v are %s", op, ids, snap.State)}
+}
+
+// Source is a live runtime's completion state.
+type Source interface {
+	Status(ctx context.Context) (completion.Snapshot, error)
+	// AwaitQuiescent blocks until the runtime is quiescent or timeout passes.
+	AwaitQuiescent(ctx context.Context, timeout time.Duration) (completion.Snapshot, error)
+}
+
+var _ Source = (*completion.Client)(nil)
+
+// Gate waits until a reclaim is allowed.
+type Gate struct {
+	Policy Policy
+	Bounds Bounds
+	Source Source
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+}
+
+// Wait blocks until op is allowed on the gate's runtime and returns the
+// decision that allowed it. It always returns by the bound; it returns early
+// only when ctx ends (with ctx's error).
+func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
+	if g.Policy == Vanilla {
+		return Decide(Vanilla, op, completion.Snapshot{}, time.Time{}, g.Bounds), nil
+	}
+	now := g.Now
+	if now == nil {
+		now = time.Now
+	}
+	b := g.Bounds.withDefaults()
+	firstFailure := time.Time{}
+	for {
+		snap, err := g.Source.Status(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Decision{}, ctx.Err()
+			}
+			// Not trusted: wait for the bound, polling in case it comes back.
+			if firstFailure.IsZero() {
+				firstFailure = now()
+			}
+			if now().Sub(firstFailure) >= b.Unreachable {
+				return Decision{Allow: true, Forced: true, Reason: fmt.Sprintf("%s forced: the runtime did not answer for %s: %v", op, b.Unreachable, err)}, nil
+			}
+			if err := sleep(ctx, 100*time.Millisecond); err != nil {
+				return Decision{}, err
+			}
+			continue
+		}
+		firstFailure = time.Time{}
+		d := Decide(Epilogue, op, snap, now(), b)
+		if d.Allow {
+			return d, nil
+		}
+		// Block in the runtime until it is quiescent or the bound passes,
+		// then confirm with a fresh status: a lost answer never allows a reclaim.
+		wait := d.Until.Sub(now())
+		if _, err := g.Source.AwaitQuiescent(ctx, wait); err != nil {
+			if ctx.Err() != nil {
+				return Decision{}, ctx.Err()
+			}
+			if !errors.Is(err, completion.ErrNotDone) {
+				// The await failed outright; do not spin on it.
+				if err := sleep(ctx, 50*time.Millisecond); err != nil {
+					return Decision{}, err
+				}
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,182 @@
+package reclaim
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
+)
+
+var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func act(id string, phase completion.Phase, deadline time.Time, sinceResponse time.Duration) completion.Activation {
+	return completion.Activation{ID: id, Phase: phase, Start: t0.Add(-time.Second), Deadline: deadline,
+		SinceResponseMs: float64(sinceResponse) / float64(time.Millisecond)}
+}
+
+func TestDecide(t *testing.T) {
+	b := Bounds{MaxLinger: time.Minute, CancelGrace: time.Second}
+	tests := []struct {
+		name   string
+		policy Policy
+		acts   []completion.Activation
+		now    time.Time
+		allow  bool
+		forced bool
+		until  time.Time
+	}{
+		{"idle", Epilogue, nil, t0, true, false, time.Time{}},
+		{"finished activations only", Epilogue, []completion.Activation{act("a", completion.PhaseDone, t0, 0)}, t0, true, false, time.Time{}},
+		{"vanilla ignores lingering work", Vanilla, []completion.Activation{act("a", completion.PhaseResponded, t0.Add(time.Hour), 0)}, t0, true, false, time.Time{}},
+		{"lingering: wait for its deadline plus the grace", Epilogue,
+			[]completion.Activation{act("a", completion.PhaseResponded, t0.Add(10*time.Second), time.Second)}, t0,
+			false, false, t0.Add(11 * time.Second)},
+		{"lingering: MaxLinger caps a far deadline", Epilogue,
+			[]completion.Activation{act("a", completion.PhaseResponded, t0.Add(time.Hour), 10*time.Second)}, t0,
+			false, false, t0.Add(50 * time.Second)},
+		{"lingering without a deadline: MaxLinger", Epilogue,
+			[]completion.Activation{act("a", completion.PhaseResponded, time.Time{}, 0)}, t0,
+			false, false, t0.Add(time.Minute)},
+		{"running: its deadline", Epilogue,
+			[]completion.Activation{act("a", completion.PhaseRunning, t0.Add(5*time.Second), 0)}, t0,
+			false, false, t0.Add(6 * time.Second)},
+		{"the latest bound of several wins", Epilogue, []completion.Activation{
+			act("a", completion.PhaseResponded, t0.Add(5*time.Second), 0),
+			act("b", completion.PhaseResponded, t0.Add(20*time.Second), 0)}, t0,
+			false, false, t0.Add(21 * time.Second)},
+		{"past the bound: forced", Epilogue,
+			[]completion.Activation{act("a", completion.PhaseResponded, t0.Add(10*time.Second), 0)}, t0.Add(11 * time.Second),
+			true, true, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := completion.Snapshot{State: completion.StateLingering, Activations: tt.acts, Time: t0}
+			d := Decide(tt.policy, Pause, snap, tt.now, b)
+			assert.Equal(t, tt.allow, d.Allow, d.Reason)
+			assert.Equal(t, tt.forced, d.Forced, d.Reason)
+			assert.True(t, tt.until.Equal(d.Until), "until %v; want %v", d.Until, tt.until)
+			if tt.forced {
+				assert.Equal(t, []string{"a"}, d.Activations)
+				assert.Contains(t, d.Reason, "forced")
+			}
+		})
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	for in, want := range map[string]Policy{"": Epilogue, "epilogue": Epilogue, "vanilla": Vanilla} {
+		got, err := ParsePolicy(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	_, err := ParsePolicy("eventual")
+	assert.ErrorContains(t, err, `use "epilogue" or "vanilla"`)
+}
+
+// scripted is a Source whose answers the test sets; AwaitQuiescent blocks
+// until the test makes the runtime quiescent or the timeout passes.
+type scripted struct {
+	mu      sync.Mutex
+	snap    completion.Snapshot
+	err     error
+	quiet   chan struct{}
+	awaited int
+}
+
+func (s *scripted) Status(context.Context) (completion.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap, s.err
+}
+
+func (s *scripted) AwaitQuiescent(ctx context.Context, timeout time.Duration) (completion.Snapshot, error) {
+	s.mu.Lock()
+	s.awaited++
+	quiet := s.quiet
+	s.mu.Unlock()
+	select {
+	case <-quiet:
+		return s.Status(ctx)
+	case <-time.After(timeout):
+		return completion.Snapshot{}, completion.ErrNotDone
+	case <-ctx.Done():
+		return completion.Snapshot{}, ctx.Err()
+	}
+}
+
+func (s *scripted) finish() {
+	s.mu.Lock()
+	s.snap = completion.Snapshot{State: completion.StateIdle, Time: time.Now()}
+	close(s.quiet)
+	s.mu.Unlock()
+}
+
+func lingering(deadline time.Time) completion.Snapshot {
+	return completion.Snapshot{State: completion.StateLingering, Time: time.Now(),
+		Activations: []completion.Activation{{ID: "a1", Phase: completion.PhaseResponded, Deadline: deadline}}}
+}
+
+func TestGateWaitsForDone(t *testing.T) {
+	src := &scripted{snap: lingering(time.Now().Add(time.Hour)), quiet: make(chan struct{})}
+	g := &Gate{Policy: Epilogue, Source: src}
+	got := make(chan Decision, 1)
+	go func() {
+		d, err := g.Wait(context.Background(), Pause)
+		assert.NoError(t, err)
+		got <- d
+	}()
+	require.Eventually(t, func() bool { src.mu.Lock(); defer src.mu.Unlock(); return src.awaited > 0 }, 5*time.Second, time.Millisecond)
+	select {
+	case <-got:
+		t.Fatal("the gate opened while work was pending")
+	default:
+	}
+	src.finish()
+	select {
+	case d := <-got:
+		assert.True(t, d.Allow)
+		assert.False(t, d.Forced)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the gate did not open once the runtime was done")
+	}
+}
+
+func TestGateForcesAtTheBound(t *testing.T) {
+	src := &scripted{snap: lingering(time.Now().Add(50 * time.Millisecond)), quiet: make(chan struct{})}
+	g := &Gate{Policy: Epilogue, Source: src, Bounds: Bounds{CancelGrace: 10 * time.Millisecond}}
+	start := time.Now()
+	d, err := g.Wait(context.Background(), Remove)
+	require.NoError(t, err)
+	assert.True(t, d.Forced)
+	assert.Equal(t, []string{"a1"}, d.Activations)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+}
+
+func TestGateDoesNotTrustASilentRuntime(t *testing.T) {
+	src := &scripted{err: errors.New("connection refused"), quiet: make(chan struct{})}
+	g := &Gate{Policy: Epilogue, Source: src, Bounds: Bounds{Unreachable: 150 * time.Millisecond}}
+	start := time.Now()
+	d, err := g.Wait(context.Background(), Pause)
+	require.NoError(t, err)
+	assert.True(t, d.Forced)
+	assert.Contains(t, d.Reason, "did not answer")
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
+}
+
+func TestGateVanillaAndCancel(t *testing.T) {
+	src := &scripted{snap: lingering(time.Now().Add(time.Hour)), quiet: make(chan struct{})}
+	d, err := (&Gate{Policy: Vanilla, Source: src}).Wait(context.Background(), Pause)
+	require.NoError(t, err)
+	assert.True(t, d.Allow)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err = (&Gate{Policy: Epilogue, Source: src}).Wait(ctx, Pause)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
