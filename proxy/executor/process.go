@@ -149,8 +149,9 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		closeAll()
 		return nil, ErrExited
 	}
-	// The child has its copies; keep only our ends (and the log write ends,
-	// which carry the markers). Closing fd3W lets the reader see EOF on exit.
+	// The child has its copies; keep only our ends. The log write ends stay
+	// open so the relays never see EOF while the process runs; closing fd3W
+	// lets the fd 3 reader see EOF when the process exits.
 	_ = inR.Close()
 	_ = fd3W.Close()
 	p := &Process{
