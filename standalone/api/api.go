@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+	"github.com/epilogue-dev/epilogue/standalone/store"
+)
+
+// Invoker runs an activation; the container pool implements it.
+type Invoker interface {
+	// Invoke starts action a with params (a JSON object: the action's
+	// parameters overridden by the request's). It returns at once; the
+	// Invocation's Done is closed when the activation record is complete
+	// (its response is known and it is in the store) and Record then
+	// returns it. ctx carries request values only: it is not cancelled when
+	// the caller goes away, so a non-blocking activation keeps running.
+	Invoke(ctx context.Context, a entity.Action, params json.RawMessage) (Invocation, error)
+}
+
+// Invocation is one started activation.
+type Invocation interface {
+	// ID is the activation id, known at once (32 lower-case hex digits).
+	ID() string
+	// Done is closed when Record is complete.
+	Done() <-chan struct{}
+	// Record returns the activation record; valid after Done is closed.
+	Record() entity.Activation
+}
+
+// Default limits; a zero Config field means the default.
+const (
+	// DefaultBlockingLimit is the controller's max-wait-for-blocking-activation.
+	DefaultBlockingLimit = 60 * time.Second
+	// DefaultMaxInvokeBody caps a POST invoke body: OpenWhisk's 1 MiB
+	// payload limit plus room for the JSON around it.
+	DefaultMaxInvokeBody int64 = 1<<20 + 64<<10
+	// DefaultMaxActionBody caps a PUT action body (exec.code holds a base64 zip).
+	DefaultMaxActionBody int64 = 64 << 20
+)
+
+// The default credentials of OpenWhisk's standalone, ansible and deploy-kube
+// set-ups (reference §4).
+const (
+	GuestUUID  = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
+	GuestKey   = "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+	SystemUUID = "789c46b1-71f6-4ed5-8c54-816aa4f8c502"
+)
+
+// Config configures the handler New returns.
+type Config struct {
+	// Store holds actions and activations. Required.
+	Store *store.Store
+	// Invoker runs actions. nil: every invoke answers 503.
+	Invoker Invoker
+	// Keys maps a user's uuid to its key (Basic auth user and password).
+	// The guest uuid's namespace is "guest", whisk.system's uuid's is
+	// "whisk.system", any other uuid's is the uuid itself.
+	// nil: only the guest key (GuestUUID:GuestKey).
+	Keys map[string]string
+	// BlockingLimit is the longest a blocking invoke waits before it
+	// answers 202. 0: DefaultBlockingLimit.
+	BlockingLimit time.Duration
+	// MaxBody caps every request body. 0: DefaultMaxInvokeBody for invoke,
+	// DefaultMaxActionBody for action PUT.
+	MaxBody int64
+}
+
+// ErrConfig is returned by New for an unusable Config.
+var ErrConfig = errors.New("api: invalid config")
+
+type server struct {
+	store         *store.Store
+	invoker       Invoker
+	keys          map[string]string
+	blockingLimit time.Duration
+	maxInvoke     int64
+	maxAction     int64
+}
+
+// New returns the /api/v1 handler.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.Join(ErrConfig, errors.New("api: Config.Store is nil; open one with store.Open(dir)"))
+	}
+	if cfg.BlockingLimit < 0 || cfg.MaxBody < 0 {
+		return nil, errors.Join(ErrConfig, errors.New("api: Config.BlockingLimit and Config.MaxBody must not be negative; use 0 for the defaults"))
+	}
+	s := &server{
+		store: cfg.Store, invoker: cfg.Invoker, keys: cfg.Keys,
+		blockingLimit: cfg.BlockingLimit, maxInvoke: cfg.MaxBody, maxAction: cfg.MaxBody,
+	}
+	if s.keys == nil {
+		s.keys = map[string]string{GuestUUID: GuestKey}
+	}
+	if s.blockingLimit == 0 {
+		s.blockingLimit = DefaultBlockingLimit
+	}
+	if s.maxInvoke == 0 {
+		s.maxInvoke, s.maxAction = DefaultMaxInvokeBody, DefaultMaxActionBody
+	}
+	return s.routes(), nil
+}
+
+// routes builds the router. Authentication wraps the namespaces subtree as a
+// whole, so an unknown path under it still needs valid credentials.
+func (s *server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
+
+	ns := func(path string, h http.HandlerFunc, method string) {
+		r.HandleFunc(namespacesPrefix+path, h).Methods(method)
+	}
+	ns("/{ns}/actions", s.listActions, http.MethodGet)
+	ns("/{ns}/actions/{name:.+}", s.putAction, http.MethodPut)
+	ns("/{ns}/actions/{name:.+}", s.getAction, http.MethodGet)
+	ns("/{ns}/actions/{name:.+}", s.deleteAction, http.MethodDelete)
+	ns("/{ns}/actions/{name:.+}", s.invoke, http.MethodPost)
+	ns("/{ns}/activations", s.listActivations, http.MethodGet)
+	ns("/{ns}/activations/{id}", s.getActivation, http.MethodGet)
+	ns("/{ns}/activations/{id}/logs", s.activationLogs, http.MethodGet)
+	ns("/{ns}/activations/{id}/result", s.activationResult, http.MethodGet)
+	return s.authenticate(r)
+}
+
+func (s *server) info(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"description":      "OpenWhisk API (Epilogue standalone)",
+		"api_version":      "1.0.0",
+		"api_version_path": "v1",
+		"build":            "epilogue",
+	})
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+)
+
+const namespacesPrefix = "/api/v1/namespaces"
+
+type userKey struct{}
+
+// authenticate checks Basic auth on every request under /api/v1/namespaces,
+// matched route or not, and puts the caller's namespace in the context.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != namespacesPrefix && !strings.HasPrefix(r.URL.Path, namespacesPrefix+"/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ns, ok := s.user(r)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, msgUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, ns)))
+	})
+}
+
+// user returns the namespace of the request's Basic credentials.
+func (s *server) user(r *http.Request) (string, bool) {
+	uuid, key, ok := r.BasicAuth()
+	if !ok {
+		return "", false
+	}
+	want, known := s.keys[uuid]
+	if !known || subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
+		return "", false
+	}
+	switch uuid {
+	case GuestUUID:
+		return "guest", true
+	case SystemUUID:
+		return "whisk.system", true
+	}
+	return uuid, true
+}
+
+// namespace resolves the route's {ns}: "_" is the caller's own; another
+// user's answers 403. It writes the error itself and returns false.
+func namespace(w http.ResponseWriter, r *http.Request) (string, bool) {
+	own, _ := r.Context().Value(userKey{}).(string)
+	ns := mux.Vars(r)["ns"]
+	if ns == "_" || ns == own {
+		return own, true
+	}
+	writeErrorf(w, http.StatusForbidden, "The supplied authentication is not authorized to access '%s'.", ns)
+	return "", false
+}

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+)
+
+func TestInvokeOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     entity.Status
+		result     string
+		query      string
+		wantStatus int
+		wantHeader bool
+		wantBody   string // "" = an activation whose response.status is status
+	}{
+		{"success -b -r", entity.StatusSuccess, `{"a":1}`, "blocking=true&result=true", 200, true, `{"a":1}`},
+		{"success array result raw", entity.StatusSuccess, `[1,2]`, "blocking=true&result=true", 200, true, `[1,2]`},
+		{"success -b", entity.StatusSuccess, `{"a":1}`, "blocking=true", 200, true, ""},
+		{"application error -b", entity.StatusApplicationError, `{"error":"boom"}`, "blocking=true", 502, true, ""},
+		{"application error -b -r", entity.StatusApplicationError, `{"error":"boom"}`, "blocking=true&result=true", 502, true, `{"error":"boom"}`},
+		{"developer error -b", entity.StatusDeveloperError, `{"error":"crash"}`, "blocking=true", 502, true, ""},
+		{"whisk error -b", entity.StatusWhiskError, `{"error":"internal"}`, "blocking=true", 500, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Config{}, nil, tt.status, tt.result)
+			f.seedAction(t, "guest", "act", imgAction)
+			status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/act?"+tt.query, "{}")
+			assert.Equal(t, tt.wantStatus, status, body)
+			assert.Equal(t, tt.wantHeader, h.Get(HeaderActivationID) != "")
+			if tt.wantBody != "" {
+				assert.JSONEq(t, tt.wantBody, body)
+				return
+			}
+			m := decode(t, body)
+			assert.Equal(t, string(tt.status), m["response"].(map[string]any)["status"])
+			id := m["activationId"].(string)
+			got, err := f.st.GetActivation("guest", id)
+			require.NoError(t, err)
+			assert.Equal(t, id, got.ActivationID)
+		})
+	}
+}
+
+// TestInvokeBlockingTimeout: a blocking invoke whose activation is not done
+// within min(timeout, BlockingLimit) answers 202 with its id; the record
+// appears once the invoker finishes.
+func TestInvokeBlockingTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		limit time.Duration
+		query string
+	}{
+		{"blocking limit", 30 * time.Millisecond, "blocking=true&result=false"},
+		{"timeout parameter", time.Minute, "blocking=true&result=true&timeout=20"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			f := newFixture(t, Config{BlockingLimit: tt.limit}, release, entity.StatusSuccess, `{}`)
+			f.seedAction(t, "guest", "timeout", imgAction)
+			status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/timeout?"+tt.query, "{}")
+			assert.Equal(t, http.StatusAccepted, status)
+			m := decode(t, body)
+			assert.Equal(t, map[string]any{"activationId": h.Get(HeaderActivationID)}, m)
+			id := m["activationId"].(string)
+
+			status, _, _ = f.do(t, guestAuth, "GET", "/api/v1/namespaces/_/activations/"+id, "")
+			assert.Equal(t, http.StatusNotFound, status, "not written before the invoker finishes")
+			close(release)
+			f.inv.wg.Wait()
+			status, _, body = f.do(t, guestAuth, "GET", "/api/v1/namespaces/_/activations/"+id, "")
+			assert.Equal(t, http.StatusOK, status, body)
+		})
+	}
+}
+
+// TestInvokeParams: the action's parameters are defaults the request
+// overrides, unless the action is annotated final.
+func TestInvokeParams(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
+	f.seedAction(t, "guest", "p", `{"exec":{"kind":"blackbox","image":"i"},"parameters":[{"key":"a","value":1},{"key":"b","value":2}]}`)
+	f.seedAction(t, "guest", "fin", `{"exec":{"kind":"blackbox","image":"i"},"parameters":[{"key":"a","value":1}],"annotations":[{"key":"final","value":true}]}`)
+
+	status, _, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/p?blocking=true", `{"b":3,"c":{"d":4}}`)
+	require.Equal(t, http.StatusOK, status, body)
+	status, _, body = f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/p?blocking=true", "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, []string{`{"a":1,"b":3,"c":{"d":4}}`, `{"a":1,"b":2}`}, f.inv.params)
+
+	status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/fin?blocking=true", `{"a":5}`)
+	assertError(t, http.StatusBadRequest, "", status, h, body)
+	assert.Contains(t, body, "final")
+}
+
+func TestInvokeWithoutInvoker(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
+	f.seedAction(t, "guest", "act", imgAction)
+	h, err := New(Config{Store: f.st})
+	require.NoError(t, err)
+	rec := newRecorder(h, "POST", "/api/v1/namespaces/_/actions/act", "{}")
+	assertError(t, http.StatusServiceUnavailable, "", rec.Code, rec.Header(), rec.Body.String())
+	assert.True(t, strings.Contains(rec.Body.String(), "invoker"))
+}
