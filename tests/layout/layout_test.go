@@ -45,6 +45,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"cmd/epilogue", []string{module + "/actionbuild"}},
 		{"reclaim", []string{module + "/completion"}},
 		{"standalone/entity", nil},
+		{"standalone/backend", nil},
+		{"standalone/backend/process", []string{module + "/standalone/backend", "golang.org/x/sys"}},
 		{"standalone/api", []string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 	}
