@@ -96,7 +96,7 @@ func TestBuildWritesOneExecEntry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "no temporary file is left next to the zip")
 
-	second := filepath.Join(out, "second.zip")
+	second := filepath.Join(out, "missing", "dir", "second.zip") // created, as go build -o does
 	_, err = actionbuild.Build(context.Background(), actionbuild.Options{Dir: dir, Output: second})
 	require.NoError(t, err)
 	again, err := os.ReadFile(second)

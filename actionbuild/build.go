@@ -269,6 +269,10 @@ func writeZip(exe, output string) (size int64, err error) {
 		return 0, fmt.Errorf("actionbuild: %w", err)
 	}
 	defer func() { _ = in.Close() }()
+	// Like go build -o, create the output's directory when it is missing.
+	if err := os.MkdirAll(filepath.Dir(output), 0o755); err != nil {
+		return 0, fmt.Errorf("actionbuild: cannot create the directory for %s: %w", output, err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp-*")
 	if err != nil {
 		return 0, fmt.Errorf("actionbuild: cannot write %s: %w", output, err)
