@@ -186,15 +186,22 @@ func parseRequest(line []byte) (request, error) {
 	if err := json.Unmarshal(line, &fields); err != nil {
 		return request{}, err
 	}
+	if raw, ok := fields["epilogue"]; ok {
+		// A control frame; OpenWhisk never sends this key at the top level.
+		// It names its activation with "seq".
+		var req request
+		if err := json.Unmarshal(raw, &req.control); err != nil {
+			return request{}, fmt.Errorf("bad control frame: %w", err)
+		}
+		if err := json.Unmarshal(fields["seq"], &req.seq); err != nil {
+			return request{}, fmt.Errorf("bad control frame seq: %w", err)
+		}
+		return req, nil
+	}
 	req := request{value: fields["value"], env: map[string]string{}}
 	for k, raw := range fields {
 		switch k {
 		case "value":
-		case "epilogue":
-			// A control frame; OpenWhisk never sends this key at the top level.
-			if err := json.Unmarshal(raw, &req.control); err != nil {
-				return request{}, fmt.Errorf("bad control frame: %w", err)
-			}
 		case actionloop.SeqKey:
 			if err := json.Unmarshal(raw, &req.seq); err != nil {
 				return request{}, fmt.Errorf("bad %s: %w", actionloop.SeqKey, err)
@@ -205,13 +212,6 @@ func parseRequest(line []byte) (request, error) {
 				s = string(raw)
 			}
 			req.env["__OW_"+strings.ToUpper(k)] = s
-		}
-	}
-	if req.control != "" {
-		// A control frame names its activation with "seq"; it is not a context key.
-		delete(req.env, "__OW_SEQ")
-		if err := json.Unmarshal(fields["seq"], &req.seq); err != nil {
-			return request{}, fmt.Errorf("bad control frame seq: %w", err)
 		}
 	}
 	return req, nil
