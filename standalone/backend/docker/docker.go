@@ -300,15 +300,8 @@ func (b *Backend) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
-	created := make(chan struct{})
-	go func() {
-		b.creating.Wait()
-		close(created)
-	}()
-	select {
-	case <-created:
-	case <-ctx.Done():
-		return fmt.Errorf("backend/docker: close: waiting for containers being created: %w", ctx.Err())
+	if err := backend.WaitCreates(ctx, &b.creating); err != nil {
+		return fmt.Errorf("backend/docker: close: %w", err)
 	}
 
 	b.mu.Lock()
@@ -324,13 +317,7 @@ func (b *Backend) Close(ctx context.Context) error {
 			all = append(all, newContainer(b, s.ID, strings.TrimPrefix(firstOr(s.Names, s.ID), "/")))
 		}
 	}
-	results := make([]error, len(all))
-	var wg sync.WaitGroup
-	for i, c := range all {
-		wg.Go(func() { results[i] = c.Remove(ctx) })
-	}
-	wg.Wait()
-	errs = append(errs, results...)
+	errs = append(errs, backend.RemoveAll(ctx, all))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

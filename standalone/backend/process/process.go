@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -164,15 +163,8 @@ func (b *Backend) Close(ctx context.Context) error {
 	b.closed = true
 	b.mu.Unlock()
 
-	created := make(chan struct{})
-	go func() {
-		b.creating.Wait()
-		close(created)
-	}()
-	select {
-	case <-created:
-	case <-ctx.Done():
-		return fmt.Errorf("backend/process: close: waiting for containers being created: %w", ctx.Err())
+	if err := backend.WaitCreates(ctx, &b.creating); err != nil {
+		return fmt.Errorf("backend/process: close: %w", err)
 	}
 
 	b.mu.Lock()
@@ -181,11 +173,5 @@ func (b *Backend) Close(ctx context.Context) error {
 		all = append(all, c)
 	}
 	b.mu.Unlock()
-	errs := make([]error, len(all))
-	var wg sync.WaitGroup
-	for i, c := range all {
-		wg.Go(func() { errs[i] = c.Remove(ctx) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return backend.RemoveAll(ctx, all)
 }
