@@ -61,6 +61,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzInit -fuzztime=$(FUZZTIME) ./proxy
 	$(GO) test -run='^$$' -fuzz=FuzzParseFrame -fuzztime=$(FUZZTIME) ./actionloop
 	$(GO) test -run='^$$' -fuzz=FuzzRequestLine -fuzztime=$(FUZZTIME) ./actionloop
+	$(GO) test -run='^$$' -fuzz=FuzzPostResponseActivation -fuzztime=$(FUZZTIME) ./actionloop
+	$(GO) test -run='^$$' -fuzz=FuzzCollector -fuzztime=$(FUZZTIME) ./standalone/pool
 	$(GO) test -run='^$$' -fuzz=FuzzParseActionPut -fuzztime=$(FUZZTIME) ./standalone/entity
 	$(GO) test -run='^$$' -fuzz=FuzzIsBinaryCode -fuzztime=$(FUZZTIME) ./standalone/entity
 

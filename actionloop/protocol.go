@@ -13,6 +13,34 @@ import (
 // stderr at the end of every activation.
 const Sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 
+// PostResponsePrefix is what the proxy puts in front of every log line an
+// activation writes after its response (after its sentinel), so that a log
+// collector can still attribute the line: "[activation ID] ".
+func PostResponsePrefix(activationID string) string {
+	return "[activation " + activationID + "] "
+}
+
+// PostResponseActivation returns the activation id of a line that starts
+// with PostResponsePrefix, and the line without the prefix.
+func PostResponseActivation(line string) (id, rest string, ok bool) {
+	const open = "[activation "
+	if len(line) < len(open) || line[:len(open)] != open {
+		return "", line, false
+	}
+	for i := len(open); i < len(line); i++ {
+		switch c := line[i]; {
+		case c == ']':
+			if i == len(open) || i+1 >= len(line) || line[i+1] != ' ' {
+				return "", line, false
+			}
+			return line[len(open):i], line[i+2:], true
+		case c == ' ' || c == '[':
+			return "", line, false
+		}
+	}
+	return "", line, false
+}
+
 // Version is the version of the Epilogue extension this package speaks.
 const Version = 1
 

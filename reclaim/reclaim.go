@@ -51,6 +51,10 @@ const (
 	DefaultUnreachable = 10 * time.Second
 )
 
+// StatusTimeout bounds one status call, and an await beyond its own
+// timeout: a frozen or hung runtime counts as one that does not answer.
+const StatusTimeout = 2 * time.Second
+
 // Bounds limit how long a reclaim may wait. The zero value means the defaults.
 type Bounds struct {
 	MaxLinger   time.Duration
@@ -59,7 +63,8 @@ type Bounds struct {
 	Unreachable time.Duration
 }
 
-func (b Bounds) withDefaults() Bounds {
+// WithDefaults returns b with each zero field set to its default.
+func (b Bounds) WithDefaults() Bounds {
 	if b.MaxLinger <= 0 {
 		b.MaxLinger = DefaultMaxLinger
 	}
@@ -91,7 +96,7 @@ func Decide(p Policy, op Op, snap completion.Snapshot, now time.Time, b Bounds) 
 	if p == Vanilla {
 		return Decision{Allow: true, Reason: "vanilla semantics: pending work is not consulted"}
 	}
-	b = b.withDefaults()
+	b = b.WithDefaults()
 	var ids []string
 	var bound time.Time
 	for _, a := range snap.Activations {
@@ -152,10 +157,12 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 	if now == nil {
 		now = time.Now
 	}
-	b := g.Bounds.withDefaults()
+	b := g.Bounds.WithDefaults()
 	firstFailure := time.Time{}
 	for {
-		snap, err := g.Source.Status(ctx)
+		sctx, cancel := context.WithTimeout(ctx, StatusTimeout)
+		snap, err := g.Source.Status(sctx)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return Decision{}, ctx.Err()
@@ -180,7 +187,10 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 		// Block in the runtime until it is quiescent or the bound passes,
 		// then confirm with a fresh status: a lost answer never allows a reclaim.
 		wait := d.Until.Sub(now())
-		if _, err := g.Source.AwaitQuiescent(ctx, wait); err != nil {
+		actx, cancel := context.WithTimeout(ctx, wait+StatusTimeout)
+		_, err = g.Source.AwaitQuiescent(actx, wait)
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				return Decision{}, ctx.Err()
 			}

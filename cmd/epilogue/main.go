@@ -1,6 +1,7 @@
 // Command epilogue is Epilogue's command-line tool.
 //
 //	epilogue build [-o action.zip] DIR   compile the Go action in DIR into a zip
+//	epilogue standalone [flags]          run a single-machine OpenWhisk on 127.0.0.1:3233
 //	epilogue version                     print the version
 //
 // The zip holds one static linux/amd64 executable named exec, which the
@@ -37,6 +38,7 @@ const usage = `Usage: epilogue COMMAND [ARGS]
 
 Commands:
   build [-o action.zip] DIR   compile the Go action in DIR into a zip for the epilogue/action-go runtime
+  standalone [flags]          run a single-machine OpenWhisk that wsk talks to (epilogue standalone -h)
   version                     print the version
 `
 
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "build":
 		return runBuild(ctx, args[1:], stdout, stderr)
+	case "standalone":
+		return runStandalone(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "epilogue", version)
 		return exitOK

@@ -12,13 +12,6 @@ import (
 	"github.com/epilogue-dev/epilogue/actionloop"
 )
 
-// PostResponsePrefix is put in front of every log line an activation writes
-// after its response, so that the line can be attributed although it appears
-// after the activation's sentinel.
-func PostResponsePrefix(activationID string) string {
-	return "[activation " + activationID + "] "
-}
-
 // drainLimit bounds how much one boundary drains, so an action that writes
 // without pause cannot hold a response back. Everything written before the
 // answer is in the pipe (at most its capacity, 64 KiB by default) or was
@@ -142,7 +135,7 @@ func (r *relay) end(activationID string) {
 	r.drainLocked(drainLimit)
 	r.endLineLocked()
 	_, _ = r.out.Write([]byte(actionloop.Sentinel + "\n"))
-	r.prefix = []byte(PostResponsePrefix(activationID))
+	r.prefix = []byte(actionloop.PostResponsePrefix(activationID))
 }
 
 // endLineLocked terminates a partial line, so that a sentinel or the next

@@ -15,13 +15,26 @@ import (
 
 // Invoker runs an activation; the container pool implements it.
 type Invoker interface {
-	// Invoke starts action a with params (a JSON object: the action's
-	// parameters overridden by the request's). It returns at once; the
-	// Invocation's Done is closed when the activation record is complete
-	// (its response is known and it is in the store) and Record then
-	// returns it. ctx carries request values only: it is not cancelled when
-	// the caller goes away, so a non-blocking activation keeps running.
-	Invoke(ctx context.Context, a entity.Action, params json.RawMessage) (Invocation, error)
+	// Invoke starts req.Action. It returns at once; the Invocation's Done
+	// is closed when the activation record holds the response and is in
+	// the store, and Record then returns it. ctx carries request values
+	// only: it is not cancelled when the caller goes away, so a
+	// non-blocking activation keeps running.
+	Invoke(ctx context.Context, req InvokeRequest) (Invocation, error)
+}
+
+// InvokeRequest is one activation to start.
+type InvokeRequest struct {
+	Action entity.Action
+	// Params is a JSON object: the action's parameters overridden by the
+	// request's.
+	Params json.RawMessage
+	// Subject is the caller's namespace ("guest"): the activation's
+	// namespace and subject.
+	Subject string
+	// APIKey is the caller's "uuid:key", for actions annotated
+	// provide-api-key.
+	APIKey string
 }
 
 // Invocation is one started activation.

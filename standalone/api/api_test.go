@@ -32,8 +32,9 @@ type fakeInvoker struct {
 	result  json.RawMessage
 	wg      sync.WaitGroup
 
-	mu     sync.Mutex // guards params
-	params []string
+	mu       sync.Mutex // guards params and subjects
+	params   []string
+	subjects []string
 }
 
 type fakeInvocation struct {
@@ -46,9 +47,11 @@ func (i *fakeInvocation) ID() string                { return i.id }
 func (i *fakeInvocation) Done() <-chan struct{}     { return i.done }
 func (i *fakeInvocation) Record() entity.Activation { return i.rec }
 
-func (f *fakeInvoker) Invoke(_ context.Context, a entity.Action, params json.RawMessage) (Invocation, error) {
+func (f *fakeInvoker) Invoke(_ context.Context, req InvokeRequest) (Invocation, error) {
+	a := req.Action
 	f.mu.Lock()
-	f.params = append(f.params, string(params))
+	f.params = append(f.params, string(req.Params))
+	f.subjects = append(f.subjects, req.Subject+" "+req.APIKey)
 	f.mu.Unlock()
 	inv := &fakeInvocation{id: entity.NewActivationID(), done: make(chan struct{})}
 	f.wg.Add(1)

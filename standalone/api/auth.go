@@ -13,6 +13,12 @@ const namespacesPrefix = "/api/v1/namespaces"
 
 type userKey struct{}
 
+// caller is who sent a request: its namespace and its credentials.
+type caller struct {
+	namespace string
+	apiKey    string // "uuid:key"
+}
+
 // authenticate checks Basic auth on every request under /api/v1/namespaces,
 // matched route or not, and puts the caller's namespace in the context.
 func (s *server) authenticate(next http.Handler) http.Handler {
@@ -21,38 +27,45 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ns, ok := s.user(r)
+		c, ok := s.user(r)
 		if !ok {
 			writeError(w, http.StatusUnauthorized, msgUnauthorized)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, ns)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, c)))
 	})
 }
 
-// user returns the namespace of the request's Basic credentials.
-func (s *server) user(r *http.Request) (string, bool) {
+// user returns the caller of the request's Basic credentials.
+func (s *server) user(r *http.Request) (caller, bool) {
 	uuid, key, ok := r.BasicAuth()
 	if !ok {
-		return "", false
+		return caller{}, false
 	}
 	want, known := s.keys[uuid]
 	if !known || subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
-		return "", false
+		return caller{}, false
 	}
+	c := caller{namespace: uuid, apiKey: uuid + ":" + key}
 	switch uuid {
 	case GuestUUID:
-		return "guest", true
+		c.namespace = "guest"
 	case SystemUUID:
-		return "whisk.system", true
+		c.namespace = "whisk.system"
 	}
-	return uuid, true
+	return c, true
+}
+
+// callerOf returns the authenticated caller of r.
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(userKey{}).(caller)
+	return c
 }
 
 // namespace resolves the route's {ns}: "_" is the caller's own; another
 // user's answers 403. It writes the error itself and returns false.
 func namespace(w http.ResponseWriter, r *http.Request) (string, bool) {
-	own, _ := r.Context().Value(userKey{}).(string)
+	own := callerOf(r).namespace
 	ns := mux.Vars(r)["ns"]
 	if ns == "_" || ns == own {
 		return own, true

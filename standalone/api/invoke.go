@@ -64,7 +64,8 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "This server runs no invoker, so actions cannot be invoked; start it with a container pool")
 		return
 	}
-	inv, err := s.invoker.Invoke(context.WithoutCancel(r.Context()), a, params)
+	c := callerOf(r)
+	inv, err := s.invoker.Invoke(context.WithoutCancel(r.Context()), InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey})
 	if err != nil {
 		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
 		return

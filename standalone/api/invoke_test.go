@@ -95,6 +95,9 @@ func TestInvokeParams(t *testing.T) {
 	status, _, body = f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/p?blocking=true", "")
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Equal(t, []string{`{"a":1,"b":3,"c":{"d":4}}`, `{"a":1,"b":2}`}, f.inv.params)
+	// The invoker learns who called: the namespace and the key (for
+	// provide-api-key actions).
+	assert.Equal(t, []string{"guest " + GuestUUID + ":" + GuestKey, "guest " + GuestUUID + ":" + GuestKey}, f.inv.subjects)
 
 	status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/fin?blocking=true", `{"a":5}`)
 	assertError(t, http.StatusBadRequest, "", status, h, body)

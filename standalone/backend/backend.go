@@ -18,6 +18,9 @@ var (
 	// ErrUnsupportedImage: the backend cannot run this image (the process
 	// backend runs only epilogue/action-go).
 	ErrUnsupportedImage = errors.New("backend: unsupported image")
+	// ErrImageMissing: the image is not where the backend looks for it
+	// and the backend never pulls (docker).
+	ErrImageMissing = errors.New("backend: image missing")
 	// ErrRemoved: the container was removed; it cannot be paused, unpaused
 	// or have its logs read any more.
 	ErrRemoved = errors.New("backend: container removed")

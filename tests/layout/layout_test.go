@@ -42,13 +42,17 @@ func TestImportsPointOneWay(t *testing.T) {
 		// The SDK is linked into every action: the standard library and the wire format only.
 		{"sdk", []string{module + "/actionloop"}},
 		{"actionbuild", nil},
-		{"cmd/epilogue", []string{module + "/actionbuild"}},
 		{"reclaim", []string{module + "/completion"}},
 		{"standalone/entity", nil},
 		{"standalone/backend", nil},
 		{"standalone/backend/process", []string{module + "/standalone/backend", "golang.org/x/sys"}},
 		{"standalone/api", []string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+		{"standalone/containerclient", nil},
+		// The pool runs on any backend: it never pulls in Docker.
+		{"standalone/pool", []string{module + "/actionloop", module + "/completion", module + "/reclaim",
+			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
+			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -32,6 +32,14 @@ const (
 // Without redis-server in PATH the test is skipped, or fails under CI=true.
 func RequireRedis(t testing.TB) (addr string) {
 	t.Helper()
+	return RequireRedisOn(t, "127.0.0.1")
+}
+
+// RequireRedisOn is RequireRedis with the server listening on host too (as
+// well as on loopback), e.g. the Docker bridge's gateway address so that
+// containers reach it; it returns host:port.
+func RequireRedisOn(t testing.TB, host string) (addr string) {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		missing(t, "install it: apt-get install -y redis-server", "redis-server is not installed: %v", err)
@@ -39,7 +47,7 @@ func RequireRedis(t testing.TB) (addr string) {
 	}
 	var failures []error
 	for range redisStartAttempts {
-		addr, err := startRedis(t, bin)
+		addr, err := startRedis(t, bin, host)
 		if err == nil {
 			return addr
 		}
@@ -51,15 +59,21 @@ func RequireRedis(t testing.TB) (addr string) {
 
 // startRedis starts one server and waits for it; on failure the server is
 // gone and the error holds its output.
-func startRedis(t testing.TB, bin string) (string, error) {
+func startRedis(t testing.TB, bin, host string) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	bind := []string{"127.0.0.1"}
+	if host != "127.0.0.1" {
+		// Not only loopback: protected mode would refuse the clients.
+		bind = append(bind, host, "--protected-mode", "no")
+	}
 	out := &lockedBuffer{}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	args := append([]string{"--port", strconv.Itoa(port), "--bind"}, bind...)
+	args = append(args, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start %s: %w", bin, err)

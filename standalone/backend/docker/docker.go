@@ -233,8 +233,8 @@ func (b *Backend) create(ctx context.Context, spec backend.Spec) (*dockerContain
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			if _, ierr := b.eng.ImageInspect(ctx, spec.Image); cerrdefs.IsNotFound(ierr) {
-				return nil, fmt.Errorf("backend/docker: image %q is not in %s and this backend never pulls: run `make image` for epilogue/action-go, or pull or build %q first: %w",
-					spec.Image, b.host, spec.Image, err)
+				return nil, fmt.Errorf("backend/docker: image %q is not in %s and this backend never pulls (%w): run `make image` for epilogue/action-go, or pull or build %q first: %w",
+					spec.Image, b.host, backend.ErrImageMissing, spec.Image, err)
 			}
 		}
 		return nil, fmt.Errorf("backend/docker: create container %s: %w", name, err)
@@ -334,4 +334,26 @@ func firstOr(names []string, def string) string {
 		return names[0]
 	}
 	return def
+}
+
+// RemoveLeftovers removes the containers that another, earlier backend with
+// this one's name prefix left behind (one that was killed before its
+// Close), as OpenWhisk's invoker removes every wsk<N>_ container when it
+// starts. Two live backends must therefore not share a prefix. It returns
+// how many containers it removed.
+func (b *Backend) RemoveLeftovers(ctx context.Context) (int, error) {
+	list, err := b.eng.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelBackend+"=docker"), filters.Arg("name", b.prefix))})
+	if err != nil {
+		return 0, fmt.Errorf("backend/docker: list leftover containers: %w", err)
+	}
+	var stale []*dockerContainer
+	for _, s := range list {
+		name := strings.TrimPrefix(firstOr(s.Names, s.ID), "/")
+		// The engine's name filter matches anywhere in the name.
+		if s.Labels[LabelOwner] != b.owner && strings.HasPrefix(name, b.prefix) {
+			stale = append(stale, newContainer(b, s.ID, name))
+		}
+	}
+	return len(stale), backend.RemoveAll(ctx, stale)
 }

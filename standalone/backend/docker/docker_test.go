@@ -138,6 +138,7 @@ func TestMissingImage(t *testing.T) {
 	assert.Nil(t, c)
 	require.Error(t, err)
 	assert.True(t, cerrdefs.IsNotFound(err), "the engine's not-found error is wrapped: %v", err)
+	assert.ErrorIs(t, err, backend.ErrImageMissing)
 	assert.Contains(t, err.Error(), "run `make image`")
 	assert.Contains(t, err.Error(), `"epilogue/backend-no-such-image:none"`)
 }
@@ -208,4 +209,43 @@ func TestContainerName(t *testing.T) {
 	assert.Equal(t, "wsk0_3_guest_hello", b.ContainerName(backend.Spec{Name: "wsk0_3_guest_hello"}))
 	b = newBackend(nil, Config{NamePrefix: "wsk7_"})
 	assert.Equal(t, "wsk7_wsk0_3_guest_hello", b.ContainerName(backend.Spec{Name: "wsk0_3_guest_hello"}))
+}
+
+// TestRemoveLeftovers: a new backend removes what a dead one with its
+// prefix left (paused or not), and nothing of its own or of other prefixes.
+func TestRemoveLeftovers(t *testing.T) {
+	cli := requireEngine(t)
+	ctx := testCtx(t)
+	run := time.Now().UnixNano() % 1e9
+	prefix := fmt.Sprintf("wsk95_%d_", run)
+	newBackend := func(prefix string) *Backend {
+		b, err := New(ctx, Config{Client: cli, NamePrefix: prefix})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), testBound)
+			defer cancel()
+			assert.NoError(t, b.Close(ctx))
+		})
+		return b
+	}
+	labels := map[string]string{backendtest.LabelKey: "1"}
+	dead, unrelated := newBackend(prefix), newBackend(fmt.Sprintf("wsk94_%d_", run))
+	left, err := dead.Create(ctx, backend.Spec{Name: "left", Image: testImage, Labels: labels})
+	require.NoError(t, err)
+	require.NoError(t, left.Pause(ctx))
+	kept, err := unrelated.Create(ctx, backend.Spec{Name: "kept", Image: testImage, Labels: labels})
+	require.NoError(t, err)
+
+	live := newBackend(prefix)
+	own, err := live.Create(ctx, backend.Spec{Name: "own", Image: testImage, Labels: labels})
+	require.NoError(t, err)
+	n, err := live.RemoveLeftovers(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, err = cli.ContainerInspect(ctx, left.ID())
+	assert.True(t, cerrdefs.IsNotFound(err), "the leftover is gone: %v", err)
+	for _, c := range []backend.Container{own, kept} {
+		_, err := cli.ContainerInspect(ctx, c.ID())
+		assert.NoError(t, err, "%s is kept", c.Name())
+	}
 }

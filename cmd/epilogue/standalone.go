@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/standalone"
+	"github.com/epilogue-dev/epilogue/standalone/api"
+	"github.com/epilogue-dev/epilogue/standalone/pool"
+)
+
+const standaloneUsage = `Usage: epilogue standalone [flags]
+
+Runs a single-machine OpenWhisk on 127.0.0.1:PORT that wsk and
+openwhisk-client-go talk to unchanged, with OpenWhisk's container pool
+(cold and warm starts, pause after the pause grace, removal when idle,
+eviction under the memory budget, stem cells), and Epilogue's rule: under
+--semantics epilogue no container is paused, evicted or removed while an
+activation's work is still pending.
+
+  epilogue standalone &
+  wsk property set --apihost http://127.0.0.1:3233 --auth ` + api.GuestUUID + `:` + api.GuestKey + `
+  wsk action create hello --docker epilogue/action-go hello.zip
+  wsk action invoke hello -r
+
+Flags:
+`
+
+// parseStandaloneArgs turns the command line into a Config.
+func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, error) {
+	fs := flag.NewFlagSet("epilogue standalone", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, standaloneUsage)
+		fs.PrintDefaults()
+	}
+	port := fs.Int("port", standalone.DefaultPort, "the API's port on 127.0.0.1")
+	data := fs.String("data", standalone.DefaultDataDir(), "the directory of the database (actions and activations survive a restart)")
+	backendName := fs.String("backend", standalone.BackendProcess, "where containers run: process (epilogue/action-go only, no Docker needed) or docker")
+	semantics := fs.String("semantics", string(reclaim.Epilogue), "epilogue (never reclaim a container whose work is pending) or vanilla (stock OpenWhisk)")
+	pauseGrace := fs.Duration("pause-grace", pool.DefaultPauseGrace, "how long an idle container stays unpaused (0: pause at once)")
+	idle := fs.Duration("idle-timeout", pool.DefaultIdleTimeout, "how long a paused container lives")
+	memory := fs.String("memory", strconv.Itoa(pool.DefaultMemoryMB)+"m", "the memory budget of all containers (e.g. 2048m, 2g)")
+	prewarm := fs.Int("prewarm", 1, "how many stem cells of "+pool.DefaultPrewarmImage+" ("+strconv.Itoa(pool.DefaultPrewarmMemoryMB)+" MB) to keep ready")
+	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may keep its container after the response, whatever its deadline")
+	proxy := fs.String("proxy", "", "the process backend's epilogue-proxy (default: next to this program, then in PATH)")
+	network := fs.String("docker-network", "", "the docker backend's network (default bridge)")
+	prefix := fs.String("docker-prefix", "", "the docker backend's container name prefix (default wsk0_); containers with it that an earlier server left are removed at start")
+	verbose := fs.Bool("v", false, "log every reclaim decision")
+	if err := fs.Parse(args); err != nil {
+		return standalone.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return standalone.Config{}, usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	policy, err := reclaim.ParsePolicy(*semantics)
+	if err != nil {
+		return standalone.Config{}, usageError(fs, "--semantics: "+err.Error())
+	}
+	mb, err := parseMemory(*memory)
+	if err != nil {
+		return standalone.Config{}, usageError(fs, "--memory: "+err.Error())
+	}
+	switch {
+	case *port < 1 || *port > 65535:
+		return standalone.Config{}, usageError(fs, fmt.Sprintf("--port %d is not a port (1–65535)", *port))
+	case *pauseGrace < 0 || *idle <= 0 || *maxLinger <= 0:
+		return standalone.Config{}, usageError(fs, "--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
+	case *prewarm < 0:
+		return standalone.Config{}, usageError(fs, "--prewarm must not be negative")
+	case *backendName != standalone.BackendProcess && *backendName != standalone.BackendDocker:
+		return standalone.Config{}, usageError(fs, fmt.Sprintf("--backend %q: use %s or %s", *backendName, standalone.BackendProcess, standalone.BackendDocker))
+	}
+	grace := *pauseGrace
+	if grace == 0 {
+		grace = pool.Immediately
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	return standalone.Config{
+		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy,
+		DockerNetwork: *network, DockerNamePrefix: *prefix,
+		Pool: pool.Config{
+			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
+			Bounds: reclaim.Bounds{MaxLinger: *maxLinger},
+		},
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}, nil
+}
+
+// parseMemory reads "1024", "1024m", "1024MB" or "2g" as megabytes.
+func parseMemory(s string) (int, error) {
+	v := strings.ToLower(strings.TrimSpace(s))
+	mult := 1
+	switch {
+	case strings.HasSuffix(v, "mb"):
+		v = strings.TrimSuffix(v, "mb")
+	case strings.HasSuffix(v, "m"):
+		v = strings.TrimSuffix(v, "m")
+	case strings.HasSuffix(v, "gb"):
+		v, mult = strings.TrimSuffix(v, "gb"), 1024
+	case strings.HasSuffix(v, "g"):
+		v, mult = strings.TrimSuffix(v, "g"), 1024
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 || n > 1<<20 {
+		return 0, fmt.Errorf("%q is not a memory size: use megabytes such as 2048m, or 2g", s)
+	}
+	return n * mult, nil
+}
+
+func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseStandaloneArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	cfg.Ready = func(url string) {
+		fmt.Fprintf(stdout, "epilogue standalone: OpenWhisk's API at %s (backend %s, semantics %s, data %s)\n", url, backendOr(cfg.Backend), cfg.Pool.Policy, cfg.DataDir)
+		fmt.Fprintf(stdout, "  wsk property set --apihost %s --auth %s:%s\n", url, api.GuestUUID, api.GuestKey)
+	}
+	if err := standalone.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(stderr, "epilogue standalone:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func backendOr(b string) string {
+	if b == "" {
+		return standalone.BackendProcess
+	}
+	return b
+}

@@ -1,0 +1,129 @@
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/standalone/backend"
+	"github.com/epilogue-dev/epilogue/standalone/store"
+)
+
+// Defaults for Config's zero values: OpenWhisk's invoker defaults
+// (reference: openwhisk-invoker.md §1.2).
+const (
+	// DefaultPauseGrace is whisk.container-proxy.timeouts.pause-grace.
+	DefaultPauseGrace = 10 * time.Second
+	// DefaultIdleTimeout is whisk.container-proxy.timeouts.idle-container.
+	DefaultIdleTimeout = 10 * time.Minute
+	// DefaultMemoryMB is whisk.container-pool.user-memory.
+	DefaultMemoryMB = 1024
+	// DefaultPrewarmImage is the image of the stem cells: the runtime
+	// Epilogue ships. A blackbox action of this image and of the stem cells'
+	// memory starts on a stem cell.
+	DefaultPrewarmImage = "epilogue/action-go:latest"
+	// DefaultPrewarmMemoryMB is the stem cells' memory.
+	DefaultPrewarmMemoryMB = 256
+	// DefaultMaxQueueWait bounds how long an activation waits for a
+	// container when the pool is full (OpenWhisk's run buffer has no bound).
+	DefaultMaxQueueWait = 5 * time.Minute
+	// DefaultShutdownWait bounds, in Close, the wait for running and
+	// lingering activations when the caller's context has no deadline.
+	DefaultShutdownWait = time.Minute
+)
+
+// Immediately, as Config.PauseGrace, pauses a container as soon as it is
+// idle (the command line's --pause-grace 0).
+const Immediately time.Duration = -1
+
+// Config configures a Pool. Zero values are the defaults above.
+type Config struct {
+	// Backend creates the containers. Required.
+	Backend backend.Backend
+	// Store receives every activation record. Required.
+	Store *store.Store
+	// Policy is how pause, removal and eviction treat pending work:
+	// reclaim.Epilogue (""; wait for it, within Bounds) or reclaim.Vanilla
+	// (stock OpenWhisk: ignore it).
+	Policy reclaim.Policy
+	// Bounds limit how long a reclaim waits for pending work.
+	Bounds reclaim.Bounds
+	// PauseGrace is how long an idle container stays unpaused; 0 =
+	// DefaultPauseGrace, Immediately (or any negative value) = no grace.
+	PauseGrace time.Duration
+	// IdleTimeout is how long a paused container lives; 0 = DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MemoryMB is the memory budget of all containers; 0 = DefaultMemoryMB.
+	MemoryMB int
+	// Prewarm is the number of stem cells kept ready; 0 = none.
+	Prewarm int
+	// PrewarmImage and PrewarmMemoryMB describe the stem cells; "" and 0 =
+	// the defaults.
+	PrewarmImage    string
+	PrewarmMemoryMB int
+	// MaxQueueWait bounds the wait for a container; 0 = DefaultMaxQueueWait.
+	MaxQueueWait time.Duration
+	// Logger receives the pool's decisions (reclaims, forced reclaims,
+	// failures); nil = discard.
+	Logger *slog.Logger
+}
+
+// ErrConfig is returned by New for an unusable Config.
+var ErrConfig = errors.New("pool: invalid config")
+
+// withDefaults checks cfg and fills in its defaults.
+func (cfg Config) withDefaults() (Config, error) {
+	var errs []error
+	if cfg.Backend == nil {
+		errs = append(errs, errors.New("pool: Config.Backend is nil: create one with process.New or docker.New"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("pool: Config.Store is nil: open one with store.Open(dir)"))
+	}
+	policy, err := reclaim.ParsePolicy(string(cfg.Policy))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Policy = policy
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"IdleTimeout", int64(cfg.IdleTimeout)}, {"MemoryMB", int64(cfg.MemoryMB)}, {"Prewarm", int64(cfg.Prewarm)},
+		{"PrewarmMemoryMB", int64(cfg.PrewarmMemoryMB)}, {"MaxQueueWait", int64(cfg.MaxQueueWait)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("pool: Config.%s must not be negative; use 0 for the default", f.name))
+		}
+	}
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	switch {
+	case cfg.PauseGrace == 0:
+		cfg.PauseGrace = DefaultPauseGrace
+	case cfg.PauseGrace < 0:
+		cfg.PauseGrace = 0
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MemoryMB == 0 {
+		cfg.MemoryMB = DefaultMemoryMB
+	}
+	if cfg.PrewarmImage == "" {
+		cfg.PrewarmImage = DefaultPrewarmImage
+	}
+	if cfg.PrewarmMemoryMB == 0 {
+		cfg.PrewarmMemoryMB = DefaultPrewarmMemoryMB
+	}
+	if cfg.MaxQueueWait == 0 {
+		cfg.MaxQueueWait = DefaultMaxQueueWait
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}

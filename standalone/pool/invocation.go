@@ -1,0 +1,543 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/standalone/backend"
+	"github.com/epilogue-dev/epilogue/standalone/containerclient"
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+)
+
+// Bounds of the record keeping.
+const (
+	// logSettle is how long, after an activation is done, the pool lets
+	// its last post-response lines arrive before it writes the final
+	// record; later lines still reach the record for lateLogWindow.
+	logSettle     = 100 * time.Millisecond
+	lateLogWindow = 10 * time.Second
+	// maxUnpauseAttempts: a container that fails to resume is removed and
+	// the activation tries another, at most this many times.
+	maxUnpauseAttempts = 3
+	// watchSlack is added to a lingering activation's bound for the await.
+	watchSlack = time.Second
+)
+
+// errBadAction: the action cannot run in this pool as configured.
+var errBadAction = errors.New("pool: the action cannot run here")
+
+// Request is one activation to run.
+type Request struct {
+	// Action is the stored action (limits complete, exec.kind blackbox).
+	Action entity.Action
+	// Params is a JSON object: the action's parameters overridden by the
+	// request's.
+	Params json.RawMessage
+	// Subject is the invoking user's namespace, e.g. "guest"; it names the
+	// activation's namespace and subject.
+	Subject string
+	// APIKey is the invoking user's "uuid:key", passed to the action only
+	// when the action's provide-api-key annotation is true.
+	APIKey string
+}
+
+// Invocation is one activation in the pool. Its record is written to the
+// store when the action answers (Done) and again when its post-response
+// work has finished (Completed).
+type Invocation struct {
+	p       *Pool
+	id      string
+	txID    string
+	action  entity.Action
+	params  json.RawMessage
+	subject string
+	apiKey  string
+	arrived time.Time
+
+	done      chan struct{} // closed when the record of the response is stored
+	completed chan struct{} // closed when the record is final
+
+	mu             sync.Mutex
+	rec            entity.Activation // guarded by mu
+	sink           *logSink          // guarded by mu; nil before a container
+	persistPending bool              // guarded by mu
+	persistMu      sync.Mutex        // serialises store writes of this record
+}
+
+// ID returns the activation id.
+func (inv *Invocation) ID() string { return inv.id }
+
+// Done is closed once the record holds the response and is in the store.
+func (inv *Invocation) Done() <-chan struct{} { return inv.done }
+
+// Completed is closed once the record is final: its completion annotation
+// is set, or it is known that none will be (stock semantics reclaimed the
+// container, or the runtime does not report completion).
+func (inv *Invocation) Completed() <-chan struct{} { return inv.completed }
+
+// Record returns the activation record as it stands, with the logs so far.
+func (inv *Invocation) Record() entity.Activation {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.recordLocked()
+}
+
+func (inv *Invocation) recordLocked() entity.Activation {
+	rec := inv.rec
+	rec.Annotations = append(entity.KeyValues(nil), rec.Annotations...)
+	if inv.sink != nil {
+		rec.Logs = inv.sink.snapshot()
+	}
+	return rec
+}
+
+// Invoke starts an activation and returns at once; the activation runs
+// until its record is complete, whatever happens to ctx (only its values
+// are used).
+func (p *Pool) Invoke(_ context.Context, req Request) (*Invocation, error) {
+	a := req.Action
+	if a.Exec.Kind != entity.KindBlackbox || a.Exec.Image == "" {
+		return nil, fmt.Errorf("%w: exec.kind %q with image %q: only blackbox actions with an image run here", errBadAction, a.Exec.Kind, a.Exec.Image)
+	}
+	if req.Subject == "" {
+		return nil, errors.New("pool: Request.Subject is empty: name the invoking namespace")
+	}
+	if err := a.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadAction, err)
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	inv := &Invocation{
+		p: p, id: entity.NewActivationID(), txID: entity.NewActivationID(),
+		action: a, params: req.Params, subject: req.Subject, apiKey: req.APIKey,
+		arrived: time.Now(), done: make(chan struct{}), completed: make(chan struct{}),
+	}
+	inv.rec = entity.Activation{
+		Namespace: req.Subject, Name: a.Name, Version: a.Version, Subject: req.Subject,
+		ActivationID: inv.id, Start: inv.arrived.UnixMilli(),
+	}
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPath, a.Path())
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationKind, a.Exec.Kind)
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationLimits, a.Limits)
+	p.goBackground(func() { p.serve(inv) })
+	return inv, nil
+}
+
+// actionKey names the warm containers an activation may reuse: same
+// invoking namespace, same action, same revision.
+func actionKey(inv *Invocation) string {
+	a := inv.action
+	return inv.subject + "|" + a.Path() + "@" + a.Version + "@" + strconv.FormatInt(a.Updated, 10)
+}
+
+// serve finds the activation a container and runs it there.
+func (p *Pool) serve(inv *Invocation) {
+	j := &job{inv: inv, key: actionKey(inv)}
+	for attempt := 1; ; attempt++ {
+		pl := p.acquire(j)
+		if pl.err != nil {
+			inv.failBeforeStart(entity.StatusWhiskError, pl.err.Error())
+			return
+		}
+		m := pl.m
+		switch pl.kind {
+		case startCold:
+			p.mu.Lock()
+			m.key = j.key
+			p.mu.Unlock()
+			err := p.create(m)
+			p.mu.Lock()
+			switch {
+			case err != nil:
+				p.removeLocked(m, "it could not be created")
+			case m.state != stateStarting: // Close is removing it
+				err = ErrClosed
+			default:
+				p.moveLocked(m, stateBusy)
+			}
+			p.mu.Unlock()
+			if err != nil {
+				inv.failBeforeStart(createFailure(err))
+				return
+			}
+			p.runOn(m, inv, true)
+			return
+		case startPrewarm:
+			p.mu.Lock()
+			m.key = j.key
+			p.mu.Unlock()
+			p.runOn(m, inv, true)
+			return
+		}
+		if ok := p.resume(m); ok {
+			p.runOn(m, inv, false)
+			return
+		}
+		if attempt == maxUnpauseAttempts {
+			inv.failBeforeStart(entity.StatusWhiskError, "Failed to provision resources to run the action: no paused container could be resumed")
+			return
+		}
+	}
+}
+
+// createFailure classifies a backend's Create error: an image the backend
+// cannot run is the action developer's to fix; anything else is the
+// platform's.
+func createFailure(err error) (entity.Status, string) {
+	switch {
+	case errors.Is(err, backend.ErrUnsupportedImage), errors.Is(err, backend.ErrImageMissing):
+		return entity.StatusDeveloperError, err.Error()
+	}
+	return entity.StatusWhiskError, "Failed to provision resources to run the action: " + err.Error()
+}
+
+// resume unpauses a warm container that was paused; on failure it removes
+// it (OpenWhisk reschedules the job, and destroys the container).
+func (p *Pool) resume(m *member) bool {
+	p.mu.Lock()
+	wasPaused := m.wasPaused
+	m.wasPaused = false
+	p.mu.Unlock()
+	if !wasPaused {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, reclaimTimeout)
+	defer cancel()
+	err := m.c.Unpause(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.log.Error("unpause failed; removing the container and trying another", "container", m.name, "error", err)
+		p.removeLocked(m, "it could not be resumed")
+		return false
+	}
+	p.stats.Unpauses++
+	return true
+}
+
+// failBeforeStart records an activation that never reached a container.
+func (inv *Invocation) failBeforeStart(status entity.Status, msg string) {
+	now := time.Now()
+	inv.mu.Lock()
+	inv.rec.Start, inv.rec.End = now.UnixMilli(), now.UnixMilli()
+	inv.rec.Duration = 0
+	inv.rec.Response = entity.NewResponse(status, errorResult(msg))
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationTimeout, false)
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationWaitTime, now.Sub(inv.arrived).Milliseconds())
+	inv.mu.Unlock()
+	inv.persist()
+	close(inv.done)
+	close(inv.completed)
+}
+
+// runOn runs the activation in m: /init if m is new, then /run; it writes
+// the record, and either hands m back to the pool, keeps it lingering
+// while the runtime finishes the activation's work, or removes it.
+func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
+	a := inv.action
+	timeout := time.Duration(a.Limits.Timeout) * time.Millisecond
+	sink := newLogSink(a.Limits.Logs << 20)
+	inv.mu.Lock()
+	inv.sink = sink
+	inv.mu.Unlock()
+	m.logs.begin(inv.id, sink)
+
+	start := time.Now()
+	p.mu.Lock()
+	initialized := m.initialized
+	p.mu.Unlock()
+	var (
+		resp     entity.Response
+		initTime time.Duration
+		timedOut bool
+		phase    string
+		answered bool // a /run answer that keeps the container usable
+	)
+	deadline := start.Add(timeout)
+	if !initialized {
+		r, err := m.run.Init(p.ctx, inv.initRequest(deadline), timeout)
+		initTime = r.Elapsed
+		switch {
+		case errors.Is(err, containerclient.ErrTimeout):
+			resp, timedOut = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgTimedOut(a.Limits.Timeout, true))), true
+		case err != nil:
+			resp = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgAbnormalInit))
+		case !r.OK():
+			resp = initResponse(r)
+		default:
+			p.mu.Lock()
+			m.initialized = true
+			p.mu.Unlock()
+			initialized = true
+		}
+	}
+	runStart := time.Now()
+	if initialized {
+		r, err := m.run.Run(p.ctx, inv.runRequest(runStart.Add(timeout)), timeout)
+		switch {
+		case errors.Is(err, containerclient.ErrTimeout):
+			resp, timedOut = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgTimedOut(a.Limits.Timeout, false))), true
+		case err != nil:
+			resp = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgAbnormalRun))
+		default:
+			resp = runResponse(r)
+			phase = r.Phase
+			answered = resp.Status != entity.StatusDeveloperError
+		}
+	}
+	end := time.Now()
+
+	// Logs up to the activation's sentinels; a container that failed is
+	// not waited for (OpenWhisk warns instead).
+	if answered {
+		if !sink.awaitSentinels(p.ctx, SentinelWait) {
+			sink.note(msgLogFailure)
+		}
+	} else {
+		sink.note(msgLogDeveloperError)
+	}
+	m.logs.end()
+
+	lingering := answered && phase == string(completion.PhaseResponded)
+	inv.mu.Lock()
+	inv.rec.Start, inv.rec.End = start.UnixMilli(), end.UnixMilli()
+	inv.rec.Duration = inv.rec.End - inv.rec.Start
+	inv.rec.Response = resp
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationTimeout, timedOut)
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationWaitTime, start.Sub(inv.arrived).Milliseconds())
+	if cold {
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationInitTime, initTime.Milliseconds())
+	}
+	if answered && phase == string(completion.PhaseDone) {
+		// The runtime answered with nothing pending: done at the response.
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, entity.CompletionDone)
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, 0)
+	}
+	inv.mu.Unlock()
+
+	p.mu.Lock()
+	m.lastUsed = end
+	if answered {
+		m.epilogue = phase != ""
+	}
+	switch {
+	case m.state != stateBusy: // Close is removing it
+	case !answered:
+		p.removeLocked(m, "its activation failed as a developer error (OpenWhisk destroys such a container)")
+	case lingering:
+		m.lingering[inv.id] = inv
+		if p.cfg.Policy == reclaim.Epilogue {
+			p.moveLocked(m, stateLingering)
+		} else {
+			p.moveLocked(m, stateReady) // stock OpenWhisk: answered means finished
+		}
+	default:
+		p.moveLocked(m, stateReady)
+	}
+	p.mu.Unlock()
+
+	inv.persist()
+	sink.setOnLine(inv.logsChanged)
+	close(inv.done)
+	if !lingering {
+		inv.finish(m)
+		return
+	}
+	p.watch(m, inv, runStart.Add(timeout), end)
+}
+
+// finish closes Completed and stops routing the activation's late log
+// lines after lateLogWindow.
+func (inv *Invocation) finish(m *member) {
+	close(inv.completed)
+	time.AfterFunc(lateLogWindow, func() { m.logs.forget(inv.id) })
+}
+
+// watch waits for a lingering activation to finish (the runtime's
+// /epilogue/await), at most until its bound: the deadline, capped at
+// MaxLinger after the response, plus the cancellation grace. It then
+// records how the activation ended and, under the epilogue policy, hands
+// the container back, or removes it when the bound passed or the
+// container was lost.
+func (p *Pool) watch(m *member, inv *Invocation, deadline, responded time.Time) {
+	b := p.cfg.Bounds.WithDefaults()
+	bound := deadline
+	if capped := responded.Add(b.MaxLinger); capped.Before(bound) {
+		bound = capped
+	}
+	bound = bound.Add(b.CancelGrace)
+	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
+	rec, err := m.status.Await(ctx, inv.id, time.Until(bound))
+	cancel()
+
+	var outcome *completion.Activation // nil: nothing to record
+	p.mu.Lock()
+	delete(m.lingering, inv.id)
+	switch {
+	case err == nil:
+		outcome = &rec
+		if m.state == stateLingering && len(m.lingering) == 0 {
+			p.moveLocked(m, stateReady)
+		}
+	case p.ctx.Err() != nil:
+		outcome = &completion.Activation{Phase: completion.PhaseFailed,
+			Error: "the standalone server shut down while the activation's work was pending"}
+	case m.reclaimed && p.cfg.Policy == reclaim.Vanilla:
+		// Stock OpenWhisk paused or removed the container regardless of the
+		// work: it does not know how the activation ended, so neither does
+		// the record.
+	case errors.Is(err, completion.ErrNotDone) || errors.Is(err, context.DeadlineExceeded):
+		if p.cfg.Policy == reclaim.Epilogue {
+			outcome = &completion.Activation{Phase: completion.PhaseExpired,
+				Error: fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano))}
+			p.stats.ForcedReclaims++
+			if m.state == stateLingering {
+				p.removeLocked(m, "forced: work still pending at its bound")
+			}
+		}
+	default:
+		outcome = &completion.Activation{Phase: completion.PhaseFailed,
+			Error: "the container was lost while the activation's work was pending: " + err.Error()}
+		p.removeLocked(m, "it stopped answering while work was pending")
+	}
+	p.mu.Unlock()
+
+	if outcome != nil {
+		p.settle(inv)
+		inv.complete(*outcome, time.Since(responded))
+	}
+	inv.persist()
+	inv.finish(m)
+}
+
+// settle gives the activation's last post-response lines a moment to
+// arrive through the backend's log stream.
+func (p *Pool) settle(*Invocation) {
+	t := time.NewTimer(logSettle)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.ctx.Done():
+	}
+}
+
+// complete sets the completion annotations from the runtime's record.
+func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Duration) {
+	var c entity.Completion
+	switch rec.Phase {
+	case completion.PhaseDone:
+		c = entity.CompletionDone
+	case completion.PhaseExpired:
+		c = entity.CompletionExpired
+	default:
+		c = entity.CompletionFailed
+	}
+	post := sinceResponse
+	if rec.PostResponseMs > 0 {
+		post = time.Duration(rec.PostResponseMs * float64(time.Millisecond))
+	}
+	var errs []string
+	errs = append(errs, rec.Errors...)
+	for _, u := range rec.Unfinished {
+		errs = append(errs, "unfinished: "+u)
+	}
+	if rec.Error != "" && (len(rec.Errors) == 0 || rec.Errors[0] != rec.Error) {
+		errs = append(errs, rec.Error)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, c)
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, int64(math.Round(float64(post)/float64(time.Millisecond))))
+	if len(errs) > 0 {
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseErrors, errs)
+	}
+}
+
+// persist writes the record as it stands.
+func (inv *Invocation) persist() {
+	inv.persistMu.Lock()
+	defer inv.persistMu.Unlock()
+	rec := inv.Record()
+	if err := inv.p.cfg.Store.PutActivation(rec); err != nil {
+		inv.p.log.Error("the activation record could not be stored", "activation", inv.id, "error", err)
+	}
+}
+
+// logsChanged schedules a write of the record for lines that arrived after
+// it was stored, at most one write per logSettle.
+func (inv *Invocation) logsChanged() {
+	inv.mu.Lock()
+	if inv.persistPending {
+		inv.mu.Unlock()
+		return
+	}
+	inv.persistPending = true
+	inv.mu.Unlock()
+	inv.p.goBackground(func() {
+		t := time.NewTimer(logSettle)
+		select {
+		case <-t.C:
+		case <-inv.p.ctx.Done():
+			t.Stop()
+		}
+		inv.mu.Lock()
+		inv.persistPending = false
+		inv.mu.Unlock()
+		inv.persist()
+	})
+}
+
+// contextEnv is the __OW_* environment of the activation, as the invoker
+// builds it for /init (ContainerProxy).
+func (inv *Invocation) contextEnv(deadline time.Time) map[string]string {
+	a := inv.action
+	env := map[string]string{
+		"__OW_NAMESPACE":      inv.subject,
+		"__OW_ACTION_NAME":    "/" + a.Path(),
+		"__OW_ACTION_VERSION": a.Version,
+		"__OW_ACTIVATION_ID":  inv.id,
+		"__OW_TRANSACTION_ID": inv.txID,
+		"__OW_DEADLINE":       strconv.FormatInt(deadline.UnixMilli(), 10),
+	}
+	if key := inv.providedAPIKey(); key != "" {
+		env["__OW_API_KEY"] = key
+	}
+	return env
+}
+
+// providedAPIKey is the caller's key if the action asks for it.
+func (inv *Invocation) providedAPIKey() string {
+	if v, ok := inv.action.Annotations.Get(entity.AnnotationProvideAPIKey); ok && string(v) == "true" {
+		return inv.apiKey
+	}
+	return ""
+}
+
+func (inv *Invocation) initRequest(deadline time.Time) containerclient.InitRequest {
+	e := inv.action.Exec
+	main := e.Main
+	if main == "" {
+		main = "main"
+	}
+	return containerclient.InitRequest{Name: inv.action.Name, Main: main, Binary: e.Binary, Code: e.Code, Env: inv.contextEnv(deadline)}
+}
+
+func (inv *Invocation) runRequest(deadline time.Time) containerclient.RunRequest {
+	return containerclient.RunRequest{
+		Value: inv.params, Namespace: inv.subject, ActionName: "/" + inv.action.Path(),
+		ActionVersion: inv.action.Version, ActivationID: inv.id, TransactionID: inv.txID,
+		Deadline: deadline, APIKey: inv.providedAPIKey(),
+	}
+}

@@ -1,0 +1,79 @@
+package pool
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/reclaim"
+)
+
+// Stats counts what the pool did since it started.
+type Stats struct {
+	ColdStarts    int64 `json:"coldStarts"`
+	WarmStarts    int64 `json:"warmStarts"`
+	PrewarmStarts int64 `json:"prewarmStarts"`
+	// Queued counts activations that had to wait for a container.
+	Queued   int64 `json:"queued"`
+	Pauses   int64 `json:"pauses"`
+	Unpauses int64 `json:"unpauses"`
+	Removals int64 `json:"removals"`
+	// Evictions counts removals to make room under the memory budget.
+	Evictions int64 `json:"evictions"`
+	// ForcedReclaims counts reclaims allowed only because a bound passed
+	// while work was still pending.
+	ForcedReclaims int64 `json:"forcedReclaims"`
+}
+
+// ContainerInfo describes one container of the pool.
+type ContainerInfo struct {
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	Image    string `json:"image"`
+	MemoryMB int    `json:"memoryMB"`
+	// Action is "namespace/action" for a warm container, "" for a stem cell.
+	Action   string    `json:"action,omitempty"`
+	LastUsed time.Time `json:"lastUsed,omitzero"`
+	// Lingering lists the activations that answered with work pending.
+	Lingering []string `json:"lingering,omitempty"`
+	// Address is where its proxy serves, once created.
+	Address string `json:"address,omitempty"`
+}
+
+// Snapshot is the pool's state at one moment.
+type Snapshot struct {
+	Policy     reclaim.Policy  `json:"semantics"`
+	MemoryMB   int             `json:"memoryMB"`
+	UsedMB     int             `json:"usedMB"`
+	Waiting    int             `json:"waiting"`
+	Containers []ContainerInfo `json:"containers"`
+	Stats      Stats           `json:"stats"`
+}
+
+// Snapshot returns the pool's state, containers in name order.
+func (p *Pool) Snapshot() Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Snapshot{Policy: p.cfg.Policy, MemoryMB: p.cfg.MemoryMB, UsedMB: p.usedMB, Waiting: len(p.waiting), Stats: p.stats,
+		Containers: []ContainerInfo{}}
+	for m := range p.members {
+		info := ContainerInfo{Name: m.name, State: m.state.String(), Image: m.image, MemoryMB: m.memoryMB, LastUsed: m.lastUsed}
+		if _, path, ok := strings.Cut(m.key, "|"); ok {
+			info.Action, _, _ = strings.Cut(path, "@")
+		}
+		for id := range m.lingering {
+			info.Lingering = append(info.Lingering, id)
+		}
+		slices.Sort(info.Lingering)
+		select {
+		case <-m.created:
+			if m.c != nil {
+				info.Address = m.c.Addr()
+			}
+		default:
+		}
+		s.Containers = append(s.Containers, info)
+	}
+	slices.SortFunc(s.Containers, func(a, b ContainerInfo) int { return strings.Compare(a.Name, b.Name) })
+	return s
+}

@@ -1,0 +1,221 @@
+package standalone
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/standalone/api"
+	"github.com/epilogue-dev/epilogue/standalone/backend"
+	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
+	"github.com/epilogue-dev/epilogue/standalone/backend/process"
+	"github.com/epilogue-dev/epilogue/standalone/pool"
+	"github.com/epilogue-dev/epilogue/standalone/store"
+)
+
+// Defaults.
+const (
+	// DefaultPort is OpenWhisk standalone's API port.
+	DefaultPort = 3233
+	// DefaultHost is where the API listens: this machine only.
+	DefaultHost = "127.0.0.1"
+	// DefaultShutdownTimeout bounds the shutdown: in-flight requests, then
+	// running and lingering activations, then the containers' removal.
+	DefaultShutdownTimeout = time.Minute
+	// PoolPath serves the pool's snapshot.
+	PoolPath = "/epilogue/pool"
+)
+
+// Backends.
+const (
+	BackendProcess = "process"
+	BackendDocker  = "docker"
+)
+
+// Config configures Run. Zero values are the defaults.
+type Config struct {
+	// Listener, if set, is served instead of listening on Host:Port.
+	Listener net.Listener
+	// Host and Port: "" = DefaultHost, 0 = DefaultPort.
+	Host string
+	Port int
+	// DataDir holds the database; "" = DefaultDataDir().
+	DataDir string
+	// Backend is BackendProcess ("") or BackendDocker.
+	Backend string
+	// ProxyPath is the process backend's epilogue-proxy; "" = next to this
+	// executable, then in PATH.
+	ProxyPath string
+	// DockerNetwork and DockerNamePrefix configure the docker backend;
+	// "" = the backend's defaults (bridge, wsk0_).
+	DockerNetwork    string
+	DockerNamePrefix string
+	// Pool configures the container pool; its Backend and Store are set
+	// by Run.
+	Pool pool.Config
+	// Keys are the accepted credentials (uuid → key); nil = the guest key.
+	Keys map[string]string
+	// ShutdownTimeout: 0 = DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// Logger: nil = discard.
+	Logger *slog.Logger
+	// Ready, if set, is called once the API answers, with its base URL.
+	Ready func(url string)
+}
+
+// DefaultDataDir is ~/.epilogue/standalone (or a temporary directory's
+// when there is no home directory).
+func DefaultDataDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "epilogue-standalone-data")
+	}
+	return filepath.Join(home, ".epilogue", "standalone")
+}
+
+// Run serves until ctx ends, then shuts down: it stops taking requests,
+// lets running and lingering activations finish (within ShutdownTimeout),
+// removes every container and closes the database.
+func Run(ctx context.Context, cfg Config) (err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		host, port := cfg.Host, cfg.Port
+		if host == "" {
+			host = DefaultHost
+		}
+		if port == 0 {
+			port = DefaultPort
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("standalone: listen on %s: %w; is another server using the port? Pass --port N", addr, err)
+		}
+	}
+	defer ln.Close()
+	url := "http://" + ln.Addr().String()
+
+	st, err := store.Open(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+
+	shutdown := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	}
+	be, err := newBackend(ctx, cfg, url, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := shutdown()
+		defer cancel()
+		err = errors.Join(err, be.Close(sctx))
+	}()
+
+	pcfg := cfg.Pool
+	pcfg.Backend, pcfg.Store = be, st
+	if pcfg.Logger == nil {
+		pcfg.Logger = log
+	}
+	p, err := pool.New(pcfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := shutdown()
+		defer cancel()
+		err = errors.Join(err, p.Close(sctx))
+	}()
+
+	apiHandler, err := api.New(api.Config{Store: st, Invoker: invoker{p}, Keys: cfg.Keys})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", apiHandler)
+	mux.HandleFunc("GET "+PoolPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(p.Snapshot())
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		// A blocking invoke waits up to 60 s for its activation.
+		WriteTimeout: api.DefaultBlockingLimit + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving OpenWhisk's API", "url", url, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir)
+	if cfg.Ready != nil {
+		cfg.Ready(url)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("standalone: serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: waiting for running and lingering activations", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := shutdown()
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	<-served
+	return nil
+}
+
+// newBackend creates the configured backend.
+func newBackend(ctx context.Context, cfg Config, apiURL string, log *slog.Logger) (backend.Backend, error) {
+	switch cfg.Backend {
+	case "", BackendProcess:
+		return process.New(process.Config{ProxyPath: cfg.ProxyPath, APIHost: apiURL})
+	case BackendDocker:
+		b, err := docker.New(ctx, docker.Config{
+			Network: cfg.DockerNetwork, NamePrefix: cfg.DockerNamePrefix, APIHost: apiURL,
+			UserMemoryMB: cfg.Pool.MemoryMB,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n, err := b.RemoveLeftovers(ctx); err != nil {
+			log.Warn("could not remove the containers an earlier server left", "error", err)
+		} else if n > 0 {
+			log.Info("removed containers an earlier server left", "count", n)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("standalone: unknown backend %q: use %q (no Docker needed) or %q", cfg.Backend, BackendProcess, BackendDocker)
+}
+
+// invoker adapts the pool to the API's Invoker.
+type invoker struct{ p *pool.Pool }
+
+func (i invoker) Invoke(ctx context.Context, req api.InvokeRequest) (api.Invocation, error) {
+	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey})
+	if err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
