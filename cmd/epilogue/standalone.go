@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 
@@ -41,7 +42,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		fmt.Fprint(stderr, standaloneUsage)
 		fs.PrintDefaults()
 	}
-	port := fs.Int("port", standalone.DefaultPort, "the API's port on 127.0.0.1")
+	port := fs.Int("port", standalone.DefaultPort, "the API's port on 127.0.0.1 (0: any free port, printed at start)")
 	data := fs.String("data", standalone.DefaultDataDir(), "the directory of the database (actions and activations survive a restart)")
 	backendName := fs.String("backend", standalone.BackendProcess, "where containers run: process (epilogue/action-go only, no Docker needed) or docker")
 	semantics := fs.String("semantics", string(reclaim.Epilogue), "epilogue (never reclaim a container whose work is pending) or vanilla (stock OpenWhisk)")
@@ -69,8 +70,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, usageError(fs, "--memory: "+err.Error())
 	}
 	switch {
-	case *port < 1 || *port > 65535:
-		return standalone.Config{}, usageError(fs, fmt.Sprintf("--port %d is not a port (1–65535)", *port))
+	case *port < 0 || *port > 65535:
+		return standalone.Config{}, usageError(fs, fmt.Sprintf("--port %d is not a port (1–65535, or 0 for any free one)", *port))
 	case *pauseGrace < 0 || *idle <= 0 || *maxLinger <= 0:
 		return standalone.Config{}, usageError(fs, "--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
 	case *prewarm < 0:
@@ -125,6 +126,14 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if err != nil {
 		return exitUsage
+	}
+	if cfg.Port == 0 { // any free port (standalone.Config reads 0 as the default)
+		ln, err := net.Listen("tcp", net.JoinHostPort(standalone.DefaultHost, "0"))
+		if err != nil {
+			fmt.Fprintln(stderr, "epilogue standalone: listen on a free port:", err)
+			return exitError
+		}
+		cfg.Listener = ln
 	}
 	cfg.Ready = func(url string) {
 		fmt.Fprintf(stdout, "epilogue standalone: OpenWhisk's API at %s (backend %s, semantics %s, data %s)\n", url, backendOr(cfg.Backend), cfg.Pool.Policy, cfg.DataDir)

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -25,41 +24,48 @@ func lines(s *logSink) []string {
 	return out
 }
 
-// TestCollector: untagged lines go to the running activation, tagged ones
-// to the activation they name even after it ended, the rest is dropped.
-func TestCollector(t *testing.T) {
-	outR, outW := io.Pipe()
-	errR, errW := io.Pipe()
-	c := newCollector(outR, errR)
+// TestCollectorRoutes: untagged lines go to the running activation, tagged
+// ones to the activation they name even after it ended, the rest is
+// dropped.
+func TestCollectorRoutes(t *testing.T) {
+	c := &collector{byID: map[string]*logSink{}}
 	first, second := newLogSink(1<<20), newLogSink(1<<20)
-	write := func(w *io.PipeWriter, s string) {
-		_, err := io.WriteString(w, s)
-		require.NoError(t, err)
-	}
+	now := time.Now()
+	out := func(line string) { c.route(now, streamStdout, line) }
 
-	write(outW, "proxy starting\n") // before any activation: dropped
+	out("proxy starting") // before any activation: dropped
 	c.begin("a1", first)
-	write(outW, "one\n")
-	write(errW, "oops\n")
-	write(outW, actionloop.Sentinel+"\n")
-	write(errW, actionloop.Sentinel+"\n")
+	out("one")
+	c.route(now, streamStderr, "oops")
+	out(actionloop.Sentinel)
+	c.route(now, streamStderr, actionloop.Sentinel)
 	require.True(t, first.awaitSentinels(context.Background(), time.Second))
 	c.end()
 	c.begin("a2", second)
-	write(outW, actionloop.PostResponsePrefix("a1")+"late\n") // a1's, while a2 runs
-	write(outW, "two\n")
-	write(outW, actionloop.PostResponsePrefix("nobody")+"x\n")
+	out(actionloop.PostResponsePrefix("a1") + "late") // a1's, while a2 runs
+	out("two")
+	out(actionloop.PostResponsePrefix("nobody") + "x")
 	c.forget("a1")
-	write(outW, actionloop.PostResponsePrefix("a1")+"too late\n")
-	require.NoError(t, outW.Close())
-	require.NoError(t, errW.Close())
-	c.wait()
+	out(actionloop.PostResponsePrefix("a1") + "too late")
 
 	assert.Equal(t, []string{"stdout: one", "stderr: oops", "stdout: [activation a1] late"}, lines(first))
 	assert.Equal(t, []string{"stdout: two"}, lines(second))
-	c.mu.Lock()
 	assert.Equal(t, 3, c.dropped)
-	c.mu.Unlock()
+}
+
+// TestCollectorReads: both streams are read to their end, line by line; a
+// line longer than maxLogLine is split, a last line without newline kept.
+func TestCollectorReads(t *testing.T) {
+	long := strings.Repeat("x", maxLogLine+5)
+	sink := newLogSink(1 << 20)
+	c := &collector{byID: map[string]*logSink{}}
+	c.begin("a1", sink)
+	c.wg.Add(2)
+	go c.read(streamStdout, strings.NewReader("a\n"+long+"\nlast"))
+	go c.read(streamStderr, strings.NewReader("e\n"))
+	c.wait()
+	got := lines(sink)
+	assert.ElementsMatch(t, []string{"stdout: a", "stdout: " + long[:maxLogLine], "stdout: xxxxx", "stdout: last", "stderr: e"}, got)
 }
 
 func TestSinkLimit(t *testing.T) {
