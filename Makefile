@@ -17,6 +17,7 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/epilogue-proxy ./cmd/epilogue-proxy
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue ./cmd/epilogue
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue-shim ./cmd/epilogue-shim
 
 ## test: every test, with the race detector; needs a Docker engine (the image test) and redis-server (installed by `deps`)
 test: deps image
@@ -65,6 +66,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCollector -fuzztime=$(FUZZTIME) ./standalone/pool
 	$(GO) test -run='^$$' -fuzz=FuzzParseActionPut -fuzztime=$(FUZZTIME) ./standalone/entity
 	$(GO) test -run='^$$' -fuzz=FuzzIsBinaryCode -fuzztime=$(FUZZTIME) ./standalone/entity
+	$(GO) test -run='^$$' -fuzz=FuzzRewriteCreate -fuzztime=$(FUZZTIME) ./invoker-shim
+	$(GO) test -run='^$$' -fuzz=FuzzRoute -fuzztime=$(FUZZTIME) ./invoker-shim
+	$(GO) test -run='^$$' -fuzz=FuzzOpen -fuzztime=$(FUZZTIME) ./invoker-shim/journal
 
 clean:
 	rm -rf bin out

@@ -27,6 +27,11 @@ func deps(t *testing.T, pkg string) []string {
 	return list
 }
 
+// dockerClient is what github.com/docker/docker/client pulls in.
+var dockerClient = []string{"github.com/docker/", "github.com/containerd/", "github.com/distribution/",
+	"github.com/opencontainers/", "github.com/moby/", "github.com/pkg/errors", "github.com/felixge/httpsnoop",
+	"github.com/go-logr/", "go.opentelemetry.io/", "golang.org/x/sys"}
+
 func TestImportsPointOneWay(t *testing.T) {
 	tests := []struct {
 		pkg     string
@@ -53,6 +58,11 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"standalone/pool", []string{module + "/actionloop", module + "/completion", module + "/reclaim",
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
 			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+		{"invoker-shim/journal", nil},
+		// The shim owns Docker API semantics; the policy is reclaim's. It
+		// never reaches into the standalone server or the runtime.
+		{"invoker-shim", append([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient...)},
+		{"cmd/epilogue-shim", append([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim"}, dockerClient...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

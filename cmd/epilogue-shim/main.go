@@ -1,0 +1,133 @@
+// Command epilogue-shim puts Epilogue in front of a stock OpenWhisk
+// invoker: a Docker Engine API interposer that defers the pause and holds
+// the removal of containers running the Epilogue runtime until their work
+// is done.
+//
+//	epilogue-shim --listen unix:///run/epilogue/docker.sock \
+//	              --docker unix:///var/run/docker.sock --journal /var/lib/epilogue-shim
+//
+// Then run the invoker with DOCKER_HOST=unix:///run/epilogue/docker.sock and
+// whisk.docker.container-factory.use-runc=false.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
+	"github.com/epilogue-dev/epilogue/reclaim"
+)
+
+// version is set at link time.
+var version = "dev"
+
+const usage = `Usage: epilogue-shim --listen unix:///PATH/docker.sock [flags]
+
+A Docker Engine API interposer for an OpenWhisk invoker (DOCKER_HOST at it,
+use-runc=false). Calls are forwarded to --docker; for containers running the
+Epilogue runtime, a pause is deferred and a removal, kill or stop held until
+the runtime reports its work done, never past the activation's deadline or
+--max-linger. Only the endpoints an invoker uses are forwarded (--allow adds
+more).
+
+Flags:
+`
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if cfg.Listen == nil { // -version
+		fmt.Fprintln(stdout, "epilogue-shim", version)
+		return 0
+	}
+	if err := invokershim.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(stderr, "epilogue-shim:", err)
+		return 1
+	}
+	return 0
+}
+
+func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
+	fs := flag.NewFlagSet("epilogue-shim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	var listen, allow, images repeated
+	fs.Var(&listen, "listen", "where to serve the Docker API: unix:///PATH (mode 0660) or tcp://127.0.0.1:PORT; repeatable")
+	docker := fs.String("docker", invokershim.DefaultDocker, "the real Docker daemon")
+	journalDir := fs.String("journal", "", "the directory of the journal of deferred operations (required)")
+	fs.Var(&allow, "allow", "also forward this endpoint, e.g. 'POST /containers/{id}/exec'; repeatable")
+	fs.Var(&images, "runtime-image", "an image that runs the Epilogue runtime (default epilogue/action-go); repeatable")
+	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may hold its container after the response, whatever its deadline")
+	hold := fs.Duration("hold-timeout", invokershim.DefaultHoldTimeout, "the longest a removal, kill or stop holds the invoker's call (keep it below the invoker's 1 min docker timeout)")
+	notify := fs.String("notify-listen", "", "host:port where runtimes push their events, reachable from the containers (e.g. the bridge's gateway, 172.17.0.1:7543); default: no push")
+	notifyURL := fs.String("notify-url", "", "the base URL the containers push to (default http:// and --notify-listen)")
+	verbose := fs.Bool("v", false, "log debug details")
+	showVersion := fs.Bool("version", false, "print the version")
+	if err := fs.Parse(args); err != nil {
+		return invokershim.Config{}, err
+	}
+	if *showVersion {
+		return invokershim.Config{}, nil
+	}
+	fail := func(msg string) (invokershim.Config, error) {
+		fmt.Fprintln(stderr, "epilogue-shim:", msg)
+		fs.Usage()
+		return invokershim.Config{}, errors.New(msg)
+	}
+	if fs.NArg() > 0 {
+		return fail(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if len(listen) == 0 {
+		return fail("--listen is required, e.g. --listen unix:///run/epilogue/docker.sock")
+	}
+	if *journalDir == "" {
+		return fail("--journal DIR is required: deferred operations are journaled there")
+	}
+	var rules []invokershim.Rule
+	for _, a := range allow {
+		r, err := invokershim.ParseRule(a)
+		if err != nil {
+			return fail("--allow: " + err.Error())
+		}
+		rules = append(rules, r)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	return invokershim.Config{
+		Listen: listen, Docker: *docker, JournalDir: *journalDir, Allow: rules, RuntimeImages: images,
+		Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, HoldTimeout: *hold,
+		NotifyListen: *notify, NotifyURL: *notifyURL,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}, nil
+}

@@ -1,0 +1,175 @@
+package invokershim
+
+import (
+	"fmt"
+	"net/http"
+	pathpkg "path"
+	"regexp"
+	"strings"
+)
+
+// action is what the shim does with a call.
+type action int
+
+const (
+	forward action = iota
+	create
+	pause
+	unpause
+	remove
+	kill
+	stop
+)
+
+// Rule allows one endpoint: a method and a path pattern without the API
+// version prefix, where {id} is one path segment and {name} one or more
+// (an image reference has slashes), e.g. "POST /containers/{id}/exec".
+type Rule struct {
+	Method  string
+	Pattern string
+}
+
+func (r Rule) String() string { return r.Method + " " + r.Pattern }
+
+// ParseRule reads "METHOD /path/pattern".
+func ParseRule(s string) (Rule, error) {
+	method, pattern, ok := strings.Cut(strings.TrimSpace(s), " ")
+	pattern = strings.TrimSpace(pattern)
+	if !ok || method == "" || !strings.HasPrefix(pattern, "/") || method != strings.ToUpper(method) {
+		return Rule{}, fmt.Errorf("invokershim: %q is not an endpoint rule: write METHOD /path, e.g. %q", s, "POST /containers/{id}/exec")
+	}
+	r := Rule{Method: method, Pattern: pattern}
+	if _, err := r.compile(); err != nil {
+		return Rule{}, err
+	}
+	return r, nil
+}
+
+// compile turns the pattern into an anchored regexp.
+func (r Rule) compile() (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for _, seg := range strings.Split(strings.TrimPrefix(r.Pattern, "/"), "/") {
+		b.WriteString("/")
+		switch seg {
+		case "{id}":
+			b.WriteString(`([^/]+)`)
+		case "{name}":
+			b.WriteString(`(.+)`)
+		default:
+			if strings.ContainsAny(seg, "{}") {
+				return nil, fmt.Errorf("invokershim: %q: only {id} and {name} may stand for path segments", r)
+			}
+			b.WriteString(regexp.QuoteMeta(seg))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// DefaultRules are the endpoints an OpenWhisk invoker's docker CLI uses
+// (reference §1.3), plus the streaming ones a docker run may follow.
+var DefaultRules = []Rule{
+	{"HEAD", "/_ping"}, {"GET", "/_ping"}, {"GET", "/version"}, {"GET", "/info"},
+	{"POST", "/containers/create"},
+	{"GET", "/containers/json"},
+	{"GET", "/containers/{id}/json"},
+	{"POST", "/containers/{id}/start"},
+	{"POST", "/containers/{id}/wait"},
+	{"POST", "/containers/{id}/attach"},
+	{"POST", "/containers/{id}/resize"},
+	{"GET", "/containers/{id}/logs"},
+	{"POST", "/containers/{id}/pause"},
+	{"POST", "/containers/{id}/unpause"},
+	{"POST", "/containers/{id}/kill"},
+	{"POST", "/containers/{id}/stop"},
+	{"DELETE", "/containers/{id}"},
+	{"POST", "/images/create"},
+	{"GET", "/images/{name}/json"},
+	{"GET", "/events"},
+}
+
+// intercepted are the calls the shim handles itself.
+var intercepted = map[Rule]action{
+	{"POST", "/containers/create"}:       create,
+	{"POST", "/containers/{id}/pause"}:   pause,
+	{"POST", "/containers/{id}/unpause"}: unpause,
+	{"POST", "/containers/{id}/kill"}:    kill,
+	{"POST", "/containers/{id}/stop"}:    stop,
+	{"DELETE", "/containers/{id}"}:       remove,
+}
+
+// route is a compiled rule.
+type route struct {
+	rule   Rule
+	re     *regexp.Regexp
+	action action
+}
+
+// router matches calls against the allowlist.
+type router struct{ routes []route }
+
+func newRouter(extra []Rule) (*router, error) {
+	rt := &router{}
+	for _, r := range append(append([]Rule(nil), DefaultRules...), extra...) {
+		re, err := r.compile()
+		if err != nil {
+			return nil, err
+		}
+		rt.routes = append(rt.routes, route{rule: r, re: re, action: intercepted[r]})
+	}
+	return rt, nil
+}
+
+// versionRE is the API version prefix the docker CLI puts on every path
+// but /_ping's.
+var versionRE = regexp.MustCompile(`^/v[0-9]+(\.[0-9]+)?(/|$)`)
+
+// unversioned is path without its API version prefix.
+func unversioned(path string) string {
+	return versionRE.ReplaceAllString(path, "/")
+}
+
+// match returns the call's action and, for a container call, the
+// container named in the path.
+func (rt *router) match(r *http.Request) (a action, container string, ok bool) {
+	if !clean(r.URL.Path) {
+		// "..", "." and empty segments could make an allowed pattern
+		// name another endpoint once the daemon cleans the path.
+		return forward, "", false
+	}
+	path := unversioned(r.URL.Path)
+	for _, ro := range rt.routes {
+		if ro.rule.Method != r.Method {
+			continue
+		}
+		if m := ro.re.FindStringSubmatch(path); m != nil {
+			if strings.HasPrefix(ro.rule.Pattern, "/containers/{id}") && len(m) > 1 {
+				container = m[1]
+			}
+			return ro.action, container, true
+		}
+	}
+	return forward, "", false
+}
+
+// clean reports whether p is an absolute path without ".", ".." or empty
+// segments, as the docker CLI sends every path.
+func clean(p string) bool {
+	return strings.HasPrefix(p, "/") && pathpkg.Clean(p) == p
+}
+
+// suggest is the --allow rule that would forward a denied call: container
+// and exec ids become {id}.
+func suggest(r *http.Request) string {
+	segs := strings.Split(strings.TrimPrefix(unversioned(r.URL.Path), "/"), "/")
+	for i := 1; i < len(segs); i++ {
+		switch segs[i-1] {
+		case "containers", "exec", "networks", "volumes", "plugins":
+			if segs[i] != "json" && segs[i] != "create" && segs[i] != "prune" {
+				segs[i] = "{id}"
+			}
+		}
+	}
+	return r.Method + " /" + strings.Join(segs, "/")
+}

@@ -1,0 +1,323 @@
+package invokershim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
+)
+
+// Bounds of the shim's own calls.
+const (
+	// daemonTimeout bounds a call the shim makes to the daemon itself (an
+	// inspect, or a deferred operation it sends).
+	daemonTimeout = 30 * time.Second
+	// shutdownTimeout bounds the servers' shutdown.
+	shutdownTimeout = 5 * time.Second
+	// keyFile holds the key the notify tokens derive from.
+	keyFile = "notify.key"
+)
+
+// Shim is the interposer. Its handler is safe for concurrent use.
+type Shim struct {
+	cfg     Config
+	log     *slog.Logger
+	router  *router
+	docker  endpoint
+	daemon  *client.Client // typed calls: inspect, list
+	raw     *http.Client   // the shim's own calls, sent as the invoker's were
+	proxy   *httputil.ReverseProxy
+	journal *journal.Journal
+	key     []byte // notify tokens are HMAC(key, instance)
+
+	// ctx ends when the shim stops: it cancels every deferred operation's
+	// wait (which stays open in the journal for the next start).
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // deferred operations
+
+	mu         sync.Mutex
+	containers map[string]*runtimeContainer // guarded by mu; by full id
+	byInstance map[string]*runtimeContainer // guarded by mu
+}
+
+// New checks cfg, opens the journal and connects to the daemon; Run serves.
+func New(cfg Config) (*Shim, error) {
+	cfg, _, docker, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := newRouter(cfg.Allow)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	j, err := journal.Open(cfg.JournalDir)
+	if err != nil {
+		return nil, err
+	}
+	key, err := loadKey(cfg.JournalDir)
+	if err != nil {
+		_ = j.Close()
+		return nil, err
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, docker.network, docker.address)
+		},
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}
+	daemon, err := client.NewClientWithOpts(client.WithHost(docker.String()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		_ = j.Close()
+		return nil, fmt.Errorf("invokershim: a Docker client for %s: %w", docker, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Shim{
+		cfg: cfg, log: cfg.Logger, router: rt, docker: docker, daemon: daemon,
+		raw: &http.Client{Transport: tr}, journal: j, key: key, ctx: ctx, cancel: cancel,
+		containers: map[string]*runtimeContainer{}, byInstance: map[string]*runtimeContainer{},
+	}
+	s.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "docker"
+		},
+		Transport:     tr,
+		FlushInterval: -1, // streams (logs, events, wait, attach) flow as they come
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away
+			}
+			s.log.Error("forward failed", "call", r.Method+" "+r.URL.Path, "error", err)
+			dockerError(w, http.StatusBadGateway, fmt.Sprintf("epilogue-shim: the Docker daemon at %s did not answer: %v; is it running?", docker, err))
+		},
+	}
+	return s, nil
+}
+
+// loadKey reads, or creates, the notify key.
+func loadKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, keyFile)
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) >= 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("invokershim: read %s: %w", path, err)
+	}
+	key = make([]byte, 32)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("invokershim: write %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// Run serves the Docker API (and the events endpoint) until ctx ends. It
+// first reconciles the journal with the daemon.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// Run serves until ctx ends, then closes the shim.
+func (s *Shim) Run(ctx context.Context) error {
+	defer s.close()
+	_, listen, _, _ := s.cfg.withDefaults()
+	pingCtx, cancel := context.WithTimeout(ctx, daemonTimeout)
+	_, err := s.daemon.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("invokershim: the Docker daemon at %s is unreachable: %w; start it, or point --docker at it", s.docker, err)
+	}
+	s.reconcile()
+
+	var servers []*http.Server
+	errc := make(chan error, len(listen)+1)
+	serve := func(ln net.Listener, h http.Handler, what string) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		servers = append(servers, srv)
+		s.log.Info("serving", "what", what, "address", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("invokershim: serve %s: %w", what, err)
+			}
+		}()
+	}
+	// Events first: the create calls tell containers its address.
+	if s.cfg.NotifyListen != "" {
+		ln, err := net.Listen("tcp", s.cfg.NotifyListen)
+		if err != nil {
+			return fmt.Errorf("invokershim: listen for events on %s: %w", s.cfg.NotifyListen, err)
+		}
+		if s.cfg.NotifyURL == "" {
+			s.cfg.NotifyURL = "http://" + ln.Addr().String()
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST "+EventsPath, s.event)
+		serve(ln, mux, "runtime events")
+	}
+	for _, e := range listen {
+		ln, err := s.listen(e)
+		if err != nil {
+			return err
+		}
+		serve(ln, s, "Docker API on "+e.String())
+	}
+	if s.cfg.Ready != nil {
+		s.cfg.Ready()
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	s.cancel() // deferred operations stop waiting; they stay open in the journal
+	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer scancel()
+	for _, srv := range servers {
+		if serr := srv.Shutdown(sctx); serr != nil {
+			_ = srv.Close()
+		}
+	}
+	return err
+}
+
+// NotifyURL is where the containers push events ("" without pushes); set
+// once Run serves.
+func (s *Shim) NotifyURL() string { return s.cfg.NotifyURL }
+
+// listen opens one Docker API listener.
+func (s *Shim) listen(e endpoint) (net.Listener, error) {
+	if e.network == "tcp" {
+		ln, err := net.Listen("tcp", e.address)
+		if err != nil {
+			return nil, fmt.Errorf("invokershim: listen on %s: %w", e, err)
+		}
+		return ln, nil
+	}
+	// A socket left by an earlier shim is replaced; any other file is not.
+	if fi, err := os.Lstat(e.address); err == nil {
+		if fi.Mode()&fs.ModeSocket == 0 {
+			return nil, fmt.Errorf("invokershim: %s exists and is not a socket; remove it or choose another --listen path", e.address)
+		}
+		if err := os.Remove(e.address); err != nil {
+			return nil, fmt.Errorf("invokershim: replace the stale socket %s: %w", e.address, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(e.address), 0o755); err != nil {
+		return nil, fmt.Errorf("invokershim: %w", err)
+	}
+	ln, err := net.Listen("unix", e.address)
+	if err != nil {
+		return nil, fmt.Errorf("invokershim: listen on %s: %w", e, err)
+	}
+	if err := os.Chmod(e.address, s.cfg.SocketMode); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("invokershim: chmod %s: %w", e.address, err)
+	}
+	return ln, nil
+}
+
+// close waits for the deferred operations to notice the stop, then closes
+// the journal and the clients.
+func (s *Shim) close() {
+	s.cancel()
+	s.wg.Wait()
+	_ = s.journal.Close()
+	_ = s.daemon.Close()
+	s.raw.CloseIdleConnections()
+}
+
+// ServeHTTP is the Docker API: allowed calls are handled or forwarded,
+// others get 403.
+func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a, container, ok := s.router.match(r)
+	if !ok {
+		rule := suggest(r)
+		s.log.Warn("denied a call that is not allowed", "call", r.Method+" "+r.URL.Path, "allowWith", rule)
+		dockerError(w, http.StatusForbidden, fmt.Sprintf(
+			"epilogue-shim: %s %s is not on the allowlist (an OpenWhisk invoker does not use it); to forward it, start epilogue-shim with --allow '%s'",
+			r.Method, r.URL.Path, rule))
+		return
+	}
+	switch a {
+	case forward:
+		s.proxy.ServeHTTP(w, r)
+	case create:
+		s.create(w, r)
+	default:
+		s.containerCall(w, r, a, container)
+	}
+}
+
+// dockerError writes an error as the daemon does: {"message": …}, which
+// the docker CLI prints after "Error response from daemon: ".
+func dockerError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"message": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// daemonReply is an answer of the daemon to a call the shim sent itself.
+type daemonReply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send sends method path?query to the daemon, as the invoker's call was.
+func (s *Shim) send(ctx context.Context, method, path, query string) (daemonReply, error) {
+	u := "http://docker" + path
+	if query != "" {
+		u += "?" + query
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return daemonReply{}, err
+	}
+	resp, err := s.raw.Do(req)
+	if err != nil {
+		return daemonReply{}, fmt.Errorf("invokershim: %s %s to the daemon at %s: %w", method, path, s.docker, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return daemonReply{}, err
+	}
+	return daemonReply{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// write relays a daemon reply.
+func (r daemonReply) write(w http.ResponseWriter) {
+	for _, k := range []string{"Content-Type", "Api-Version", "Docker-Experimental", "Ostype", "Server"} {
+		if v := r.header.Get(k); v != "" {
+			w.Header().Set(k, v)
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(r.body)))
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body)
+}
