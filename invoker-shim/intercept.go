@@ -107,9 +107,19 @@ var journalOps = map[action]journal.Op{pause: journal.Pause, remove: journal.Rem
 
 // containerCall handles pause, unpause, removal, kill and stop.
 func (s *Shim) containerCall(w http.ResponseWriter, r *http.Request, a action, ref string) {
-	c, _, err := s.lookup(r.Context(), ref)
+	c, info, err := s.lookup(r.Context(), ref)
 	if err != nil || c == nil {
 		// Not a runtime, gone, or the daemon failed: the daemon answers.
+		s.proxy.ServeHTTP(w, r)
+		return
+	}
+	if a != unpause && info.State != nil && info.State.Paused {
+		// Frozen: its runtime cannot answer, and cannot make progress
+		// either (the shim pauses a runtime for real only once it is
+		// done). Waiting would only run into the bound.
+		if a == remove {
+			defer s.forget(c)
+		}
 		s.proxy.ServeHTTP(w, r)
 		return
 	}

@@ -153,6 +153,22 @@ func (rt *router) match(r *http.Request) (a action, container string, ok bool) {
 	return forward, "", false
 }
 
+// streaming reports whether r is a call whose answer may go on as long as
+// the container (or the daemon) does.
+func streaming(r *http.Request) bool {
+	path := unversioned(r.URL.Path)
+	switch {
+	case path == "/events":
+		return true
+	case strings.HasSuffix(path, "/logs"):
+		f := r.URL.Query().Get("follow")
+		return f == "1" || f == "true"
+	case strings.HasSuffix(path, "/wait"), strings.HasSuffix(path, "/attach"):
+		return true
+	}
+	return false
+}
+
 // clean reports whether p is an absolute path without ".", ".." or empty
 // segments, as the docker CLI sends every path.
 func clean(p string) bool {

@@ -263,6 +263,15 @@ func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch a {
 	case forward:
+		if streaming(r) {
+			// A stream (a followed log, events, a wait) may last for
+			// ever: it ends when the shim stops, so that a stop (or a
+			// restart) is prompt and the clients see the stream end.
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			defer context.AfterFunc(s.ctx, cancel)()
+			r = r.WithContext(ctx)
+		}
 		s.proxy.ServeHTTP(w, r)
 	case create:
 		s.create(w, r)

@@ -26,6 +26,7 @@ import (
 	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -62,7 +63,13 @@ func setup(t *testing.T) env {
 		if err != nil {
 			panic(err)
 		}
-		shared = env{code: base64.StdEncoding.EncodeToString(b), gw: testenv.DockerGateway(t, daemon, "bridge")}
+		ctx, cancel := context.WithTimeout(context.Background(), stateBound)
+		defer cancel()
+		gw, err := docker.Gateway(ctx, daemon, "bridge")
+		if err != nil {
+			panic(err)
+		}
+		shared = env{code: base64.StdEncoding.EncodeToString(b), gw: gw}
 	})
 	e := shared
 	e.daemon = daemon
@@ -345,6 +352,50 @@ func TestRemoveHeldUntilDone(t *testing.T) {
 	assert.False(t, exists(t, e, id))
 	done := <-doneAt
 	assert.False(t, removed.Before(done), "removed %s before the work was done", done.Sub(removed))
+}
+
+// TestRemovePausedIsForwarded: a container paused for real (here, once its
+// work was done) is removed at once: its frozen runtime cannot answer, and
+// waiting for it would only run into the bound.
+func TestRemovePausedIsForwarded(t *testing.T) {
+	e := setup(t)
+	t.Parallel()
+	sh := startShim(t, e, t.TempDir())
+	id, rt, act := sh.lingering(t, e, 300*time.Millisecond)
+	sh.mustDocker(t, "pause", id)
+	rt.awaitDone(t, act)
+	require.Eventually(t, func() bool { return paused(t, e, id) }, stateBound, poll)
+	sh.mustDocker(t, "rm", "-f", id) // as the standalone pool does; the invoker unpauses first
+	assert.False(t, exists(t, e, id))
+	assert.NotContains(t, sh.log.String(), "remove held")
+	assert.NotContains(t, sh.log.String(), "forced reclaim")
+}
+
+// TestStopEndsStreams: a stop (or restart) of the shim ends the streams it
+// forwards instead of waiting for them, so it is prompt.
+func TestStopEndsStreams(t *testing.T) {
+	e := setup(t)
+	t.Parallel()
+	sh := startShim(t, e, t.TempDir())
+	id := sh.openwhiskRun(t, e, image)
+	ctx, cancel := context.WithTimeout(context.Background(), cliBound)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "logs", "--follow", id)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sh.sock)
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	require.Eventually(t, func() bool { return strings.Contains(sh.log.String(), "serving") }, stateBound, poll)
+	time.Sleep(200 * time.Millisecond) // let the follow reach the daemon
+
+	start := time.Now()
+	sh.stop(t)
+	assert.Less(t, time.Since(start), 4*time.Second, "the stop waited for the stream (its shutdown timeout is 5 s)")
+	select {
+	case <-exited:
+	case <-time.After(stateBound):
+		t.Fatal("docker logs --follow did not end when the shim stopped")
+	}
 }
 
 func TestKillHeldUntilDone(t *testing.T) {
