@@ -58,6 +58,9 @@ type Config struct {
 	// "" = the backend's defaults (bridge, wsk0_).
 	DockerNetwork    string
 	DockerNamePrefix string
+	// DockerHost is the engine the docker backend talks to, e.g. an
+	// epilogue-shim's socket; "" = DOCKER_HOST, else the default.
+	DockerHost string
 	// Pool configures the container pool; its Backend and Store are set
 	// by Run.
 	Pool pool.Config
@@ -193,7 +196,7 @@ func newBackend(ctx context.Context, cfg Config, apiURL string, log *slog.Logger
 		return process.New(process.Config{ProxyPath: cfg.ProxyPath, APIHost: apiURL})
 	case BackendDocker:
 		b, err := docker.New(ctx, docker.Config{
-			Network: cfg.DockerNetwork, NamePrefix: cfg.DockerNamePrefix, APIHost: apiURL,
+			Network: cfg.DockerNetwork, NamePrefix: cfg.DockerNamePrefix, APIHost: apiURL, Host: cfg.DockerHost,
 			UserMemoryMB: cfg.Pool.MemoryMB,
 		})
 		if err != nil {

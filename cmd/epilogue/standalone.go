@@ -53,6 +53,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may keep its container after the response, whatever its deadline")
 	proxy := fs.String("proxy", "", "the process backend's epilogue-proxy (default: next to this program, then in PATH)")
 	network := fs.String("docker-network", "", "the docker backend's network (default bridge)")
+	dockerHost := fs.String("docker-host", "", "the Docker engine of the docker backend, e.g. unix:///run/epilogue/docker.sock for an epilogue-shim in front of it (default DOCKER_HOST, else the local daemon)")
 	prefix := fs.String("docker-prefix", "", "the docker backend's container name prefix (default wsk0_); containers with it that an earlier server left are removed at start")
 	verbose := fs.Bool("v", false, "log every reclaim decision")
 	if err := fs.Parse(args); err != nil {
@@ -89,7 +90,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	}
 	return standalone.Config{
 		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy,
-		DockerNetwork: *network, DockerNamePrefix: *prefix,
+		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
 		Pool: pool.Config{
 			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
 			Bounds: reclaim.Bounds{MaxLinger: *maxLinger},

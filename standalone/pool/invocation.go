@@ -389,15 +389,16 @@ func (p *Pool) watch(m *member, inv *Invocation, deadline, responded time.Time) 
 	case err == nil:
 		outcome = &rec
 		if m.state == stateLingering && len(m.lingering) == 0 {
+			m.doneAt = time.Now()
 			p.moveLocked(m, stateReady)
 		}
+	case p.cfg.Policy == reclaim.Vanilla && (m.reclaimed || p.ctx.Err() != nil):
+		// Stock OpenWhisk paused or removed the container (or shut down)
+		// regardless of the work: it does not know how the activation
+		// ended, so neither does the record.
 	case p.ctx.Err() != nil:
 		outcome = &completion.Activation{Phase: completion.PhaseFailed,
 			Error: "the standalone server shut down while the activation's work was pending"}
-	case m.reclaimed && p.cfg.Policy == reclaim.Vanilla:
-		// Stock OpenWhisk paused or removed the container regardless of the
-		// work: it does not know how the activation ended, so neither does
-		// the record.
 	case errors.Is(err, completion.ErrNotDone) || errors.Is(err, context.DeadlineExceeded):
 		if p.cfg.Policy == reclaim.Epilogue {
 			outcome = &completion.Activation{Phase: completion.PhaseExpired,

@@ -63,6 +63,9 @@ type member struct {
 	// reclaimed is set when the pool decided to pause or remove the
 	// container: a watcher that loses it then knows it was not a fault.
 	reclaimed bool
+	// doneAt is when its last lingering activation was done; the next
+	// pause measures its lag from there (Snapshot.PauseLagsMs).
+	doneAt time.Time
 }
 
 // create starts the member's container and its log collection.
@@ -226,6 +229,10 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 			p.moveLocked(m, stateRemoving)
 		case err == nil:
 			p.stats.Pauses++
+			if !m.doneAt.IsZero() {
+				p.recordPauseLagLocked(time.Since(m.doneAt))
+				m.doneAt = time.Time{}
+			}
 			if m.state == statePausing {
 				p.moveLocked(m, statePaused)
 			}

@@ -40,6 +40,8 @@ type Pool struct {
 	counter int                  // guarded by mu; container names
 	closed  bool                 // guarded by mu
 	stats   Stats                // guarded by mu
+	// pauseLags are the latest pause lags in ms, oldest first; guarded by mu.
+	pauseLags []float64
 	// prewarmRetry is when a failed stem cell may be tried again; guarded by mu.
 	prewarmRetry time.Time
 }

@@ -80,6 +80,7 @@ func runSuite(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		"LingeringIsNotReused": s.lingeringIsNotReused,
 		"PauseResumeIdle":      s.pauseResumeIdle,
 		"VanillaPausesLinger":  s.vanillaPausesLinger,
+		"VanillaCloseCuts":     s.vanillaCloseCuts,
 		"DeveloperErrors":      s.developerErrors,
 		"EvictLRU":             s.evictLRU,
 		"EvictionWaitsForDone": s.evictionWaitsForDone,
@@ -276,6 +277,9 @@ func (s *suite) lingeringIsNotReused(t *testing.T) {
 	assert.True(t, hasLine(final.Logs, "[activation "+inv.ID()+"] lingering "+inv.ID()), "post-response line in the record: %q", final.Logs)
 	eventuallyStates(t, p, "paused", "paused")
 	assert.Zero(t, p.Snapshot().Stats.ForcedReclaims)
+	lags := p.Snapshot().PauseLagsMs
+	require.Len(t, lags, 1, "one pause followed a lingering activation's done")
+	assert.GreaterOrEqual(t, lags[0], 0.0)
 }
 
 // stateOf returns the state of the container that ran inv.
@@ -360,6 +364,21 @@ func (s *suite) vanillaPausesLinger(t *testing.T) {
 	_, known := annotation(rec, entity.AnnotationCompletion)
 	assert.False(t, known, "stock OpenWhisk cannot know how the activation ended: %v", rec.Annotations)
 	assert.False(t, hasLine(rec.Logs, "lingering "+inv.ID()), "the work never finished: %q", rec.Logs)
+}
+
+// vanillaCloseCuts: stock semantics shut down with work pending in a
+// container that was never paused; the record still says nothing, as stock
+// OpenWhisk cannot know.
+func (s *suite) vanillaCloseCuts(t *testing.T) {
+	p := s.newPool(t, Config{Policy: reclaim.Vanilla})
+	inv := start(t, p, s.action("cut"), `{"linger_ms":20000}`)
+	wait(t, inv)
+	ctx, cancel := context.WithTimeout(context.Background(), activationBound)
+	defer cancel()
+	require.NoError(t, p.Close(ctx))
+	rec := completed(t, p, inv)
+	_, known := annotation(rec, entity.AnnotationCompletion)
+	assert.False(t, known, "stock OpenWhisk cannot know how the activation ended: %v", rec.Annotations)
 }
 
 // developerErrors: a timeout, a crash or an answer that is not a result

@@ -38,6 +38,9 @@ type ContainerInfo struct {
 	Lingering []string `json:"lingering,omitempty"`
 	// Address is where its proxy serves, once created.
 	Address string `json:"address,omitempty"`
+	// ID is the backend's identifier, once created: the proxy's pid
+	// (process) or the Docker container ID.
+	ID string `json:"id,omitempty"`
 }
 
 // Snapshot is the pool's state at one moment.
@@ -48,6 +51,22 @@ type Snapshot struct {
 	Waiting    int             `json:"waiting"`
 	Containers []ContainerInfo `json:"containers"`
 	Stats      Stats           `json:"stats"`
+	// PauseLagsMs are the latest times (at most maxPauseLags, oldest
+	// first) from a lingering activation's done to its container's pause,
+	// pause grace included: how promptly the pool reclaims after done.
+	PauseLagsMs []float64 `json:"pauseLagsMs,omitempty"`
+}
+
+// maxPauseLags bounds the pause lags a snapshot carries.
+const maxPauseLags = 1024
+
+// recordPauseLagLocked keeps one pause lag, dropping the oldest past
+// maxPauseLags. p.mu must be held.
+func (p *Pool) recordPauseLagLocked(d time.Duration) {
+	if len(p.pauseLags) == maxPauseLags {
+		p.pauseLags = p.pauseLags[1:]
+	}
+	p.pauseLags = append(p.pauseLags, float64(d.Microseconds())/1000)
 }
 
 // Snapshot returns the pool's state, containers in name order.
@@ -55,7 +74,7 @@ func (p *Pool) Snapshot() Snapshot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := Snapshot{Policy: p.cfg.Policy, MemoryMB: p.cfg.MemoryMB, UsedMB: p.usedMB, Waiting: len(p.waiting), Stats: p.stats,
-		Containers: []ContainerInfo{}}
+		Containers: []ContainerInfo{}, PauseLagsMs: slices.Clone(p.pauseLags)}
 	for m := range p.members {
 		info := ContainerInfo{Name: m.name, State: m.state.String(), Image: m.image, MemoryMB: m.memoryMB, LastUsed: m.lastUsed}
 		if _, path, ok := strings.Cut(m.key, "|"); ok {
@@ -68,7 +87,7 @@ func (p *Pool) Snapshot() Snapshot {
 		select {
 		case <-m.created:
 			if m.c != nil {
-				info.Address = m.c.Addr()
+				info.Address, info.ID = m.c.Addr(), m.c.ID()
 			}
 		default:
 		}

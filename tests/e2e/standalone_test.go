@@ -27,6 +27,7 @@ import (
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
+	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
@@ -446,7 +447,11 @@ func TestStandaloneSemantics(t *testing.T) {
 				t.Parallel()
 				redisHost := "127.0.0.1"
 				if be == standalone.BackendDocker {
-					redisHost = testenv.DockerGateway(t, testenv.RequireDocker(t), "bridge")
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					gw, err := docker.Gateway(ctx, testenv.RequireDocker(t), "bridge")
+					cancel()
+					require.NoError(t, err)
+					redisHost = gw
 				}
 				addr := testenv.RequireRedisOn(t, redisHost)
 				s := startServer(t, be, standalone.Config{Pool: pool.Config{

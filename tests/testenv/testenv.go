@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	networktypes "github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 )
 
@@ -131,36 +129,4 @@ func buildStatic(pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("go build: %w\n%s", err, msg)
 	}
 	return os.ReadFile(out)
-}
-
-// DockerGateway returns the gateway address of the engine's network: the
-// address at which containers on it reach this machine. The test fails if
-// the network has none.
-func DockerGateway(t testing.TB, cli *client.Client, network string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
-	defer cancel()
-	info, err := cli.NetworkInspect(ctx, network, networktypes.InspectOptions{})
-	if err != nil {
-		t.Fatalf("inspect Docker network %s: %v", network, err)
-	}
-	for _, c := range info.IPAM.Config {
-		if c.Gateway != "" && !strings.Contains(c.Gateway, ":") {
-			return c.Gateway
-		}
-	}
-	// The default bridge may not list its gateway: it is the address of the
-	// bridge interface on this machine.
-	if name := info.Options["com.docker.network.bridge.name"]; name != "" {
-		if ifc, err := net.InterfaceByName(name); err == nil {
-			addrs, _ := ifc.Addrs()
-			for _, a := range addrs {
-				if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
-					return ipn.IP.String()
-				}
-			}
-		}
-	}
-	t.Fatalf("Docker network %s has no IPv4 gateway (IPAM %+v, options %v)", network, info.IPAM.Config, info.Options)
-	return ""
 }

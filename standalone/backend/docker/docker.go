@@ -60,6 +60,10 @@ type Config struct {
 	// Client is the engine's client; nil = client.FromEnv with API version
 	// negotiation, closed by Close. A given client is not closed.
 	Client *client.Client
+	// Host is the engine's address when Client is nil, e.g.
+	// "unix:///run/epilogue/docker.sock" (an invoker shim in front of the
+	// daemon); "" = the environment's (DOCKER_HOST, else the default).
+	Host string
 	// Network is the network the containers join and are reached on;
 	// "" = DefaultNetwork. It must give containers an IP address reachable
 	// from this process (not "host" or "none").
@@ -102,7 +106,11 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	cli, owned := cfg.Client, (*client.Client)(nil)
 	if cli == nil {
 		var err error
-		cli, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+		if cfg.Host != "" {
+			opts = append(opts, client.WithHost(cfg.Host))
+		}
+		cli, err = client.NewClientWithOpts(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("backend/docker: configure the Docker client (check DOCKER_HOST, DOCKER_CERT_PATH): %w", err)
 		}
