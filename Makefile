@@ -8,8 +8,10 @@ GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X github.com/epilogue-dev/epilogue/pr
 IMAGE        ?= epilogue/action-go
 STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME     ?= 15s
+# REPORT_DURATION: how long each scenario of `make report` invokes.
+REPORT_DURATION ?= 3s
 
-.PHONY: all build test lint image demo bench fuzz deps clean
+.PHONY: all build test lint image demo bench fuzz deps chaos report clean
 
 all: build
 
@@ -55,6 +57,14 @@ bench: build
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
 	CGO_ENABLED=0 $(GO) build -o out/bench/sdkexec ./tests/bench/sdkaction
 	$(GO) run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -sdk-action out/bench/sdkexec -json out/bench/proxy.json
+
+## chaos: the full consistency fault-injection matrix on both backends (epilogue chaos -h)
+chaos: build image deps
+	bin/epilogue chaos --backend both
+
+## report: docs/report (Markdown tables and SVG charts) from a seeded run of the matrix on both backends
+report: build image deps
+	bin/epilogue chaos --backend both --seed 1 --duration $(REPORT_DURATION) --report docs/report
 
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:

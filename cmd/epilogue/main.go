@@ -2,6 +2,7 @@
 //
 //	epilogue build [-o action.zip] DIR   compile the Go action in DIR into a zip
 //	epilogue standalone [flags]          run a single-machine OpenWhisk on 127.0.0.1:3233
+//	epilogue chaos [flags]               run the consistency fault-injection suite
 //	epilogue version                     print the version
 //
 // The zip holds one static linux/amd64 executable named exec, which the
@@ -39,6 +40,7 @@ const usage = `Usage: epilogue COMMAND [ARGS]
 Commands:
   build [-o action.zip] DIR   compile the Go action in DIR into a zip for the epilogue/action-go runtime
   standalone [flags]          run a single-machine OpenWhisk that wsk talks to (epilogue standalone -h)
+  chaos [flags]               prove that no acknowledged write is lost: the fault-injection suite (epilogue chaos -h)
   version                     print the version
 `
 
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBuild(ctx, args[1:], stdout, stderr)
 	case "standalone":
 		return runStandalone(ctx, args[1:], stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "epilogue", version)
 		return exitOK

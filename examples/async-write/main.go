@@ -9,7 +9,8 @@
 // Parameters: id (required); redis, the server's host:port (else the
 // REDIS_ADDR environment variable, e.g. from the action's init env, else
 // 127.0.0.1:6379); delay_ms, a pause before the write that simulates slow
-// I/O.
+// I/O; sync, write before answering (the paper's Approach 1, for
+// comparison).
 //
 // Deploy it with:
 //
@@ -37,6 +38,10 @@ type params struct {
 	ID      string `json:"id"`
 	Redis   string `json:"redis"`
 	DelayMs int    `json:"delay_ms"`
+	// Sync writes before answering: the paper's Approach 1 (respond only
+	// when nothing is pending), the baseline Epilogue's latency is
+	// compared with.
+	Sync bool `json:"sync"`
 }
 
 type result struct {
@@ -77,15 +82,18 @@ func acknowledge(ctx context.Context, in params) (result, error) {
 		return result{}, errors.New(`the "id" parameter is required, e.g. {"id":"42"}`)
 	}
 	ack := result{Acknowledged: in.ID}
-	sdk.Respond(ctx, ack) // the acknowledgement goes out now; the write follows it
-
 	rdb, key, delay := client(redisAddr(in.Redis)), keyPrefix+in.ID, time.Duration(in.DelayMs)*time.Millisecond
-	sdk.Go(ctx, "redis SET "+key, func(ctx context.Context) error {
+	write := func(ctx context.Context) error {
 		if err := sleep(ctx, delay); err != nil {
 			return err
 		}
 		return rdb.Set(ctx, key, "1", 0).Err()
-	})
+	}
+	if in.Sync {
+		return ack, write(ctx)
+	}
+	sdk.Respond(ctx, ack) // the acknowledgement goes out now; the write follows it
+	sdk.Go(ctx, "redis SET "+key, write)
 	return ack, nil
 }
 

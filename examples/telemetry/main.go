@@ -7,6 +7,9 @@
 //
 //	{"collector":"http://collector:4318/spans"} → {"ok":true}, then POST {"activation":"…","spans":[…]}
 //
+// delay_ms holds the export back after the response, as a flush interval
+// would.
+//
 // Deploy it with:
 //
 //	epilogue build examples/telemetry -o telemetry.zip && wsk action create telemetry --docker epilogue/action-go telemetry.zip
@@ -30,6 +33,8 @@ const maxReply = 64 << 10
 
 type params struct {
 	Collector string `json:"collector"`
+	// DelayMs holds the export back, as a flush interval would.
+	DelayMs int `json:"delay_ms"`
 }
 
 // span is one timed step of the handler.
@@ -63,7 +68,11 @@ func handle(ctx context.Context, in params) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	delay := time.Duration(in.DelayMs) * time.Millisecond
 	sdk.Go(ctx, "export spans", func(ctx context.Context) error {
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
 		return post(ctx, in.Collector, body)
 	})
 	return map[string]bool{"ok": true}, nil
@@ -87,6 +96,18 @@ func post(ctx context.Context, url string, body []byte) error {
 		return fmt.Errorf("the collector answered %s", resp.Status)
 	}
 	return nil
+}
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func main() { sdk.Run(handle) }

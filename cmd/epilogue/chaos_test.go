@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/tests/consistency"
+)
+
+func TestParseChaosArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, o chaosOptions)
+		wantErr string // substring of stderr; "" = no error
+	}{
+		{name: "defaults", args: nil, check: func(t *testing.T, o chaosOptions) {
+			assert.Equal(t, []string{consistency.BackendProcess}, o.backends)
+			assert.Empty(t, o.cfg.Semantics, "both")
+			assert.Equal(t, int64(consistency.DefaultSeed), o.cfg.Seed)
+			assert.Equal(t, consistency.DefaultDuration, o.cfg.Duration)
+			assert.False(t, o.cfg.Short)
+			assert.False(t, o.cfg.Latency)
+		}},
+		{name: "replay one scenario", args: []string{"--backend", "docker", "--seed", "7", "--semantics", "vanilla",
+			"--workload", "ack-write", "--fault", "eviction,deadline", "--fault", "redis-stall"},
+			check: func(t *testing.T, o chaosOptions) {
+				assert.Equal(t, []string{consistency.BackendDocker}, o.backends)
+				assert.Equal(t, int64(7), o.cfg.Seed)
+				assert.Equal(t, []string{consistency.SemanticsVanilla}, o.cfg.Semantics)
+				assert.Equal(t, []string{"ack-write"}, o.cfg.Workloads)
+				assert.Equal(t, []string{"eviction", "deadline", "redis-stall"}, o.cfg.Faults)
+			}},
+		{name: "both backends, report", args: []string{"--backend", "both", "--report", "out", "--duration", "3s", "--json"},
+			check: func(t *testing.T, o chaosOptions) {
+				assert.Equal(t, []string{consistency.BackendProcess, consistency.BackendDocker}, o.backends)
+				assert.Equal(t, "out", o.report)
+				assert.True(t, o.cfg.Latency, "a report has the latency chart")
+				assert.True(t, o.json)
+				assert.Equal(t, 3*time.Second, o.cfg.Duration)
+			}},
+		{name: "short", args: []string{"--short"}, check: func(t *testing.T, o chaosOptions) { assert.True(t, o.cfg.Short) }},
+		{name: "bad backend", args: []string{"--backend", "k8s"}, wantErr: `--backend "k8s": use process, docker or both`},
+		{name: "bad semantics", args: []string{"--semantics", "strict"}, wantErr: `--semantics "strict"`},
+		{name: "bad duration", args: []string{"--duration", "0s"}, wantErr: "--duration must be positive"},
+		{name: "stray argument", args: []string{"now"}, wantErr: `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			o, err := parseChaosArgs(tt.args, &stderr)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, stderr.String(), tt.wantErr)
+				assert.Contains(t, stderr.String(), "Usage: epilogue chaos")
+				return
+			}
+			require.NoError(t, err, "%s", stderr.String())
+			tt.check(t, o)
+		})
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	ok := consistency.Result{Semantics: consistency.SemanticsEpilogue, Backend: "process", Workload: "ack-write", Fault: "eviction", Seed: 1}
+	vanillaLoss := ok
+	vanillaLoss.Semantics, vanillaLoss.Lost, vanillaLoss.Interference = consistency.SemanticsVanilla, 3, 2
+	lost := ok
+	lost.Lost, lost.Interference = 1, 1
+	broken := ok
+	broken.Errors = []string{"redis went away"}
+	assert.Empty(t, verdict([]consistency.Report{{Scenarios: []consistency.Result{ok, vanillaLoss}}}), "vanilla is expected to lose")
+	got := verdict([]consistency.Report{{Scenarios: []consistency.Result{lost, broken}}})
+	require.Len(t, got, 2)
+	assert.Contains(t, got[0], "1 lost silently, 1 interfered")
+	assert.Contains(t, got[0], "replay: epilogue chaos --backend process --seed 1 --semantics epilogue --workload ack-write --fault eviction")
+	assert.Contains(t, got[1], "harness errors: redis went away")
+}
