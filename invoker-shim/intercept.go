@@ -322,6 +322,9 @@ func (s *Shim) complete(ctx context.Context, c *runtimeContainer, op *deferredOp
 	case d.Forced:
 		state = journal.Forced
 	}
+	if d.Forced && state == journal.Failed {
+		reason = d.Reason + "; then " + reason // a forced reclaim the daemon refused is still one
+	}
 	if _, jerr := s.journal.Resolve(op.entry.ID, state, reason, d.Activations); jerr != nil {
 		s.log.Error("the outcome could not be journaled; the next start reconciles it with the daemon", "container", c.name, "journal", op.entry.ID, "error", jerr)
 	}
@@ -330,6 +333,9 @@ func (s *Shim) complete(ctx context.Context, c *runtimeContainer, op *deferredOp
 	case journal.Forced:
 		s.log.Warn("forced reclaim: work still pending at its bound", append(attrs, "activations", d.Activations, "reason", d.Reason)...)
 	case journal.Failed:
+		if d.Forced {
+			s.log.Warn("forced reclaim: work still pending at its bound", append(attrs, "activations", d.Activations, "reason", d.Reason)...)
+		}
 		s.log.Error("a deferred call failed", append(attrs, "reason", reason)...)
 	default:
 		s.log.Info("deferred call sent: the runtime is done", attrs...)

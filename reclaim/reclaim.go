@@ -185,8 +185,11 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 			return d, nil
 		}
 		// Block in the runtime until it is quiescent or the bound passes,
-		// then confirm with a fresh status: a lost answer never allows a reclaim.
-		wait := d.Until.Sub(now())
+		// then confirm with a fresh status: a lost answer never allows a
+		// reclaim. The wait is cut into slices no longer than the
+		// Unreachable bound, so that a runtime that goes silent meanwhile
+		// (frozen, hung) is noticed by the next status, not at its deadline.
+		wait := min(d.Until.Sub(now()), b.Unreachable)
 		actx, cancel := context.WithTimeout(ctx, wait+StatusTimeout)
 		_, err = g.Source.AwaitQuiescent(actx, wait)
 		cancel()

@@ -169,6 +169,32 @@ func TestGateDoesNotTrustASilentRuntime(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
 }
 
+// TestGateNoticesARuntimeThatGoesSilent: a runtime that stops answering
+// while the gate waits for its work (frozen, hung) is noticed by the next
+// status, within the Unreachable bound, not at the activation's deadline
+// an hour away.
+func TestGateNoticesARuntimeThatGoesSilent(t *testing.T) {
+	src := &scripted{snap: lingering(time.Now().Add(time.Hour)), quiet: make(chan struct{})}
+	g := &Gate{Policy: Epilogue, Source: src, Bounds: Bounds{Unreachable: 200 * time.Millisecond}}
+	got := make(chan Decision, 1)
+	go func() {
+		d, err := g.Wait(context.Background(), Pause)
+		assert.NoError(t, err)
+		got <- d
+	}()
+	require.Eventually(t, func() bool { src.mu.Lock(); defer src.mu.Unlock(); return src.awaited > 0 }, 5*time.Second, time.Millisecond)
+	src.mu.Lock()
+	src.err = errors.New("the runtime did not answer")
+	src.mu.Unlock()
+	select {
+	case d := <-got:
+		assert.True(t, d.Forced)
+		assert.Contains(t, d.Reason, "did not answer")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gate waited on a silent runtime as if it were still working")
+	}
+}
+
 func TestGateVanillaAndCancel(t *testing.T) {
 	src := &scripted{snap: lingering(time.Now().Add(time.Hour)), quiet: make(chan struct{})}
 	d, err := (&Gate{Policy: Vanilla, Source: src}).Wait(context.Background(), Pause)
