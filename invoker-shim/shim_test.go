@@ -27,6 +27,7 @@ import (
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -76,28 +77,10 @@ func setup(t *testing.T) env {
 	return e
 }
 
-// lockedBuffer collects the shim's log.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // shim is one running epilogue-shim.
 type shim struct {
 	sock, journalDir string
-	log              *lockedBuffer
+	log              *syncbuf.Buffer
 	s                *invokershim.Shim
 	cancel           context.CancelFunc
 	done             chan error
@@ -107,7 +90,7 @@ type shim struct {
 // edit may change its Config. It is stopped when the test ends.
 func startShim(t *testing.T, e env, dir string, edit ...func(*invokershim.Config)) *shim {
 	t.Helper()
-	sh := &shim{sock: filepath.Join(dir, "docker.sock"), journalDir: filepath.Join(dir, "journal"), log: &lockedBuffer{}, done: make(chan error, 1)}
+	sh := &shim{sock: filepath.Join(dir, "docker.sock"), journalDir: filepath.Join(dir, "journal"), log: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	cfg := invokershim.Config{
 		Listen: []string{"unix://" + sh.sock}, JournalDir: sh.journalDir,
 		NotifyListen: net.JoinHostPort(e.gw, "0"),
@@ -428,6 +411,29 @@ func TestBound(t *testing.T) {
 	assert.Contains(t, journalText(t, sh), act)
 }
 
+// TestUnresponsiveRuntime: a runtime that stops answering (here frozen
+// behind the shim's back) is not trusted to be busy for ever: its deferred
+// pause is forced once reclaim's Unreachable bound passes, and journaled so.
+func TestUnresponsiveRuntime(t *testing.T) {
+	e := setup(t)
+	t.Parallel()
+	sh := startShim(t, e, t.TempDir(), func(c *invokershim.Config) { c.Bounds = reclaim.Bounds{Unreachable: time.Second} })
+	id, _, _ := sh.lingering(t, e, 20*time.Second)
+	sh.mustDocker(t, "pause", id)
+	require.False(t, paused(t, e, id), "deferred: work pending")
+	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
+	defer cancel()
+	require.NoError(t, e.daemon.ContainerPause(ctx, id)) // the runtime goes silent
+	require.Eventually(t, func() bool { return strings.Contains(sh.log.String(), "forced reclaim") }, stateBound, poll)
+	assert.Contains(t, sh.log.String(), "did not answer")
+	sh.stop(t)
+	j, err := journal.Open(sh.journalDir)
+	require.NoError(t, err)
+	assert.Empty(t, j.Open(), "nothing left open")
+	require.NoError(t, j.Close())
+	assert.Contains(t, journalText(t, sh), "did not answer")
+}
+
 // TestHoldTimeout: a removal held past HoldTimeout is answered, and done
 // when the work is.
 func TestHoldTimeout(t *testing.T) {
@@ -635,7 +641,7 @@ func TestStreams(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "logs", "--follow", id)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sh.sock)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout = out
 	require.NoError(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()

@@ -2,7 +2,6 @@ package sdk_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/sdk"
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
 
 // env is a fake process environment.
@@ -32,18 +32,6 @@ func (e *env) get(k string) string { e.mu.Lock(); defer e.mu.Unlock(); return e.
 func (e *env) set(k, v string)     { e.mu.Lock(); defer e.mu.Unlock(); e.vars[k] = v }
 func (e *env) unset(k string)      { e.mu.Lock(); defer e.mu.Unlock(); delete(e.vars, k) }
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // action runs a handler behind test pipes, as the proxy would.
 type action struct {
 	t      *testing.T
@@ -51,8 +39,8 @@ type action struct {
 	lines  chan string
 	served chan error
 	env    *env
-	stdout *lockedBuf
-	stderr *lockedBuf
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	seq    uint64
 }
 
@@ -61,7 +49,7 @@ func start[In, Out any](t *testing.T, extended bool, h sdk.Handler[In, Out], opt
 	inR, inW := io.Pipe()
 	fd3R, fd3W := io.Pipe()
 	a := &action{t: t, stdin: inW, lines: make(chan string, 64), served: make(chan error, 1),
-		env: &env{vars: map[string]string{actionloop.EnvWaitForAck: "1"}}, stdout: &lockedBuf{}, stderr: &lockedBuf{}}
+		env: &env{vars: map[string]string{actionloop.EnvWaitForAck: "1"}}, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	if extended {
 		a.env.vars[actionloop.EnvExtension] = "1"
 	}

@@ -1,11 +1,9 @@
 package executor
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,33 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for the relay goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const sentinel = actionloop.Sentinel + "\n"
 
-func newTestRelay(t *testing.T) (*relay, *os.File, *syncBuffer) {
+func newTestRelay(t *testing.T) (*relay, *os.File, *syncbuf.Buffer) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	// The test writes as the action would; the relay's sink is a second
 	// handle on the same write end.
 	sink, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(w.Fd())), os.O_WRONLY, 0)

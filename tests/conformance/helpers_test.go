@@ -30,6 +30,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
 
 // sentinel is the line OpenWhisk's log collector waits for on both streams.
@@ -116,33 +118,14 @@ func goBuild(root string, env []string, out, pkg string) error {
 	return nil
 }
 
-// lockedBuffer collects a stream written by the proxy's output copier while
-// tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proxy is one running epilogue-proxy process.
 type proxy struct {
 	addr   string // 127.0.0.1:port
 	url    string // http://addr
 	cwd    string // its working directory; code lands in cwd/action/N/bin
 	cmd    *exec.Cmd
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	exited chan struct{}
 	client *http.Client
 }
@@ -231,7 +214,7 @@ func launch(t *testing.T, cfg proxyConfig) (*proxy, error) {
 	}
 	p := &proxy{
 		addr: addr, url: "http://" + addr, cwd: cfg.cwd,
-		stdout: &lockedBuffer{}, stderr: &lockedBuffer{},
+		stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
 		exited: make(chan struct{}),
 		client: &http.Client{Timeout: requestTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 	}

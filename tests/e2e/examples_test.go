@@ -25,6 +25,7 @@ import (
 	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/proxy"
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -260,14 +261,14 @@ func assertAllTracked(t *testing.T, a *action, rec completion.Activation) {
 // action is one example under an in-process proxy.
 type action struct {
 	url            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 }
 
 // startAction serves a new proxy and initialises it with zip and the init
 // env; waitForAck false makes the proxy behave like upstream's.
 func startAction(t *testing.T, zip []byte, waitForAck bool, env map[string]string) *action {
 	t.Helper()
-	a := &action{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	a := &action{stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	s, err := proxy.New(proxy.Config{
 		ActionDir: filepath.Join(t.TempDir(), "action"), WaitForAck: waitForAck,
 		Instance: "examples", Stdout: a.stdout, Stderr: a.stderr,
@@ -427,21 +428,3 @@ func findLine(log, prefix, want string) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// syncBuffer is a log stream the proxy writes while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

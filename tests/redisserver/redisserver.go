@@ -8,15 +8,15 @@ package redisserver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
 
 // Bounds.
@@ -40,7 +40,7 @@ type Server struct {
 	addr   string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 }
 
 // Start starts redis-server listening on loopback and, if host is not
@@ -76,7 +76,7 @@ func start(bin, host, dir string) (*Server, error) {
 		// Not only loopback: protected mode would refuse the clients.
 		bind = append(bind, host, "--protected-mode", "no")
 	}
-	s := &Server{addr: addr, out: &lockedBuffer{}, exited: make(chan struct{})}
+	s := &Server{addr: addr, out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	args := append([]string{"--port", strconv.Itoa(port), "--bind"}, bind...)
 	args = append(args, "--save", "", "--appendonly", "no", "--dir", dir)
 	s.cmd = exec.Command(bin, args...)
@@ -156,22 +156,4 @@ func ping(ctx context.Context, addr string) error {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil
-}
-
-// lockedBuffer collects the server's output, written and read concurrently.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

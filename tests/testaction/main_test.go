@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,27 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer safe for the fixture's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) lines() []string {
+// lines are the lines written to b so far.
+func lines(b *syncbuf.Buffer) []string {
 	s := strings.TrimSuffix(b.String(), "\n")
 	if s == "" {
 		return nil
@@ -44,7 +26,7 @@ func (b *syncBuffer) lines() []string {
 
 type fixture struct {
 	*action
-	fd3, stdout, stderr *syncBuffer
+	fd3, stdout, stderr *syncbuf.Buffer
 	exitCode            int
 }
 
@@ -55,7 +37,7 @@ func newFixture(t *testing.T, extended bool) *fixture {
 		t.Setenv("__OW_"+k, "")
 		require.NoError(t, os.Unsetenv("__OW_"+k))
 	}
-	f := &fixture{fd3: &syncBuffer{}, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exitCode: -1}
+	f := &fixture{fd3: &syncbuf.Buffer{}, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, exitCode: -1}
 	f.action = newAction(f.fd3, f.stdout, f.stderr, extended)
 	f.exit = func(code int) { f.exitCode = code }
 	t.Cleanup(func() { f.wait(5 * time.Second) })
@@ -104,7 +86,7 @@ func TestUpstream(t *testing.T) {
 func TestEnvResetBetweenRequests(t *testing.T) {
 	f := newFixture(t, false)
 	env := func() map[string]string {
-		lines := f.fd3.lines()
+		lines := lines(f.fd3)
 		var m map[string]string
 		require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &m))
 		return m
@@ -147,7 +129,7 @@ func TestCrash(t *testing.T) {
 func TestExtendedDoneAtOnce(t *testing.T) {
 	f := newFixture(t, true)
 	f.handle([]byte(`{"epilogue_seq":3,"value":{"name":"x"}}`))
-	fr := frames(t, f.fd3.lines())
+	fr := frames(t, lines(f.fd3))
 	require.Len(t, fr, 1)
 	assert.Equal(t, actionloop.KindResponse, fr[0].Kind)
 	assert.Equal(t, uint64(3), fr[0].Seq)
@@ -174,7 +156,7 @@ func TestExtendedLinger(t *testing.T) {
 			f.handle([]byte(`{"epilogue_seq":7,"activation_id":"a7","value":` + tc.value + `}`))
 			require.True(t, f.wait(5*time.Second))
 
-			fr := frames(t, f.fd3.lines())
+			fr := frames(t, lines(f.fd3))
 			require.Len(t, fr, len(tc.kinds))
 			for i, k := range tc.kinds {
 				assert.Equal(t, k, fr[i].Kind)
@@ -197,7 +179,7 @@ func TestExtendedCancel(t *testing.T) {
 	f.handle([]byte(`{"epilogue":"cancel","seq":9}`))
 	require.True(t, f.wait(5*time.Second))
 
-	fr := frames(t, f.fd3.lines())
+	fr := frames(t, lines(f.fd3))
 	require.Len(t, fr, 2)
 	assert.Equal(t, []string{"sleep 10000ms"}, fr[0].Pending)
 	assert.Equal(t, actionloop.KindDone, fr[1].Kind)
@@ -213,7 +195,7 @@ func TestExtendedDeadline(t *testing.T) {
 	f.handle([]byte(`{"epilogue_seq":4,"deadline":"` + deadline + `","value":{"linger_ms":10000,"quiet":true}}`))
 	require.True(t, f.wait(5*time.Second))
 
-	fr := frames(t, f.fd3.lines())
+	fr := frames(t, lines(f.fd3))
 	require.Len(t, fr, 2)
 	assert.Equal(t, actionloop.StatusExpired, fr[1].Status)
 }

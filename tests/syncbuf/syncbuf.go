@@ -1,0 +1,30 @@
+// Package syncbuf is a bytes.Buffer that one goroutine may write while
+// another reads it: the output of a child process, or a log, that a test
+// watches as it is written. It has no dependencies, so that any test (the
+// SDK's and the executor's included) can use it.
+package syncbuf
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Buffer is safe for concurrent use; its zero value is empty.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer // guarded by mu
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
