@@ -52,11 +52,13 @@ demo: build deps
 	bin/epilogue build examples/async-write -o out/demo/async-write.zip
 	./scripts/demo.sh
 
-## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json
-bench: build
+## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json;
+## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
+bench: image
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
 	CGO_ENABLED=0 $(GO) build -o out/bench/sdkexec ./tests/bench/sdkaction
 	$(GO) run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -sdk-action out/bench/sdkexec -json out/bench/proxy.json
+	$(GO) run ./tests/bench/shim -shim bin/epilogue-shim -proxy bin/epilogue-proxy -action out/bench/exec -image $(IMAGE):latest -json out/bench/shim.json
 
 ## chaos: the full consistency fault-injection matrix on both backends (epilogue chaos -h)
 chaos: build image deps

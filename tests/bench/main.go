@@ -92,13 +92,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/epilogue-dev/epilogue/tests/bench/benchstat"
 )
 
 const (
@@ -134,7 +135,7 @@ const sdkTargetMicros = 200
 const refLabel = "upstream, measured elsewhere on 2 vCPU (reference doc §6.3)"
 
 // upstreamRef is the upstream proxy's baseline from reference doc §6.3.
-var upstreamRef = map[string]Stats{
+var upstreamRef = map[string]benchstat.Stats{
 	keepAlive: {Requests: 20000, ElapsedS: 6.284, ReqPerS: 3183, P50Us: 301, P90Us: 399, P99Us: 618, MaxUs: 5650, Samples: 20000},
 	newConn:   {Requests: 20000, ElapsedS: 9.572, ReqPerS: 2089, P50Us: 452, P90Us: 614, P99Us: 988, MaxUs: 6760, Samples: 20000},
 }
@@ -157,7 +158,7 @@ type modeResult struct {
 	Measures string `json:"measures"`
 	// Protocol is what /epilogue/status reported after /init.
 	Protocol string `json:"protocol,omitempty"`
-	Stats
+	benchstat.Stats
 	WarmupRequests int `json:"warmup_requests"`
 	WarmupErrors   int `json:"warmup_errors"`
 	// Dials counts the TCP connections the client opened in the measured phase.
@@ -170,7 +171,7 @@ type modeResult struct {
 	// PostResponse (run + await modes) is the distribution of the done
 	// records' postResponseMs: response → done as the proxy saw it, 0 when
 	// the response already said done.
-	PostResponse *Stats `json:"post_response,omitempty"`
+	PostResponse *benchstat.Stats `json:"post_response,omitempty"`
 	// PhaseAtRun (run + await modes) counts the X-Epilogue-Phase of the
 	// measured /run responses: "done" when the tracked work had ended before
 	// the response went out, "responded" when a done frame followed.
@@ -185,19 +186,6 @@ type cpuUse struct {
 	Action float64 `json:"action"`
 	// Bench is this process: the client, plus the server for the floor.
 	Bench float64 `json:"bench_process"`
-}
-
-type machineInfo struct {
-	NumCPU       int    `json:"num_cpu"`
-	GOMAXPROCS   int    `json:"gomaxprocs"`
-	GOOS         string `json:"goos"`
-	GOARCH       string `json:"goarch"`
-	GoVersion    string `json:"go_version"`
-	Time         string `json:"time"`
-	CPUModel     string `json:"cpu_model,omitempty"`
-	Kernel       string `json:"kernel,omitempty"`
-	LoadAvgStart string `json:"loadavg_start,omitempty"`
-	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
 }
 
 type benchConfig struct {
@@ -219,7 +207,7 @@ type benchConfig struct {
 }
 
 type report struct {
-	Machine   machineInfo            `json:"machine"`
+	Machine   benchstat.Machine      `json:"machine"`
 	Config    benchConfig            `json:"config"`
 	Modes     map[string]*modeResult `json:"modes"`
 	Reference map[string]any         `json:"upstream_reference"`
@@ -269,7 +257,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	if err := writeJSON(*jsonPath, rep); err != nil {
+	if err := benchstat.WriteJSON(*jsonPath, rep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
@@ -301,7 +289,7 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, 
 		}
 	}
 	rep := &report{
-		Machine: machine(),
+		Machine: benchstat.DescribeMachine(),
 		Config: benchConfig{
 			N: n, Warmup: warmup, TimeoutS: timeout.Seconds(), RunBody: string(runBody("b")),
 			Proxy: proxyBin, ProxyVersion: proxyVersion(ctx, proxyAbs), Action: actionBin, ActionBytes: len(action),
@@ -339,7 +327,7 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, 
 	if err != nil {
 		return rep, fmt.Errorf("await: %w", err)
 	}
-	rep.Machine.LoadAvgEnd = loadAvg()
+	rep.Machine.LoadAvgEnd = benchstat.LoadAvg()
 	for _, m := range rep.Modes {
 		if !m.part {
 			rep.Errors += m.Errors
@@ -476,8 +464,8 @@ func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyed
 	mk := func(label, measures string, samples []time.Duration) *modeResult {
 		m := &modeResult{
 			Label: label, Target: "proxy", Tracking: "on", Connection: keepAlive, Measures: measures, Protocol: p.protocol,
-			Stats:          summarize(lr.measured, lr.errs, lr.elapsed, samples),
-			WarmupRequests: b.warmup, WarmupErrors: lr.warmupErrs, ErrorExamples: lr.examples, Dials: dials.Load(),
+			Stats:          benchstat.Summarize(lr.measured, lr.fails.Measured, lr.elapsed, samples),
+			WarmupRequests: b.warmup, WarmupErrors: lr.fails.Warmup, ErrorExamples: lr.fails.Examples, Dials: dials.Load(),
 		}
 		return m
 	}
@@ -500,10 +488,9 @@ func (b *bencher) await(ctx context.Context, bin string, action []byte) ([]keyed
 }
 
 type loopResult struct {
-	elapsed          time.Duration
-	measured         int // measured requests attempted
-	errs, warmupErrs int
-	examples         []string
+	elapsed  time.Duration
+	measured int // measured requests attempted
+	fails    benchstat.Failures
 }
 
 // loop runs step warmup+n times, strictly sequentially. atStart runs just
@@ -512,7 +499,6 @@ type loopResult struct {
 func loop(ctx context.Context, warmup, n int, atStart func(), step func(i int, measured bool) error) (loopResult, error) {
 	var lr loopResult
 	var start time.Time
-	consecutive := 0
 	stop := func() {
 		if !start.IsZero() {
 			lr.elapsed = time.Since(start)
@@ -533,7 +519,7 @@ func loop(ctx context.Context, warmup, n int, atStart func(), step func(i int, m
 		}
 		err := step(i, measured)
 		if err == nil {
-			consecutive = 0
+			lr.fails.OK()
 			continue
 		}
 		if ctx.Err() != nil {
@@ -541,18 +527,9 @@ func loop(ctx context.Context, warmup, n int, atStart func(), step func(i int, m
 			stop()
 			return lr, ctx.Err()
 		}
-		consecutive++
-		if measured {
-			lr.errs++
-		} else {
-			lr.warmupErrs++
-		}
-		if len(lr.examples) < 5 {
-			lr.examples = append(lr.examples, fmt.Sprintf("request %d: %v", i, err))
-		}
-		if consecutive >= giveUpAfter {
+		if err := lr.fails.Add(measured, fmt.Sprintf("request %d", i), err, giveUpAfter); err != nil {
 			stop()
-			return lr, fmt.Errorf("%d errors in a row, the last: %v", consecutive, err)
+			return lr, err
 		}
 	}
 	stop()
@@ -583,56 +560,38 @@ func (m *meter) start() {
 }
 
 func (m *meter) perRequest(n int) *cpuUse {
-	c := &cpuUse{Bench: us(selfCPU()-m.us0) / float64(n)}
+	c := &cpuUse{Bench: benchstat.Micros(selfCPU()-m.us0) / float64(n)}
 	if m.p != nil {
 		pr, ac := m.p.cpu()
-		c.Proxy = us(pr-m.proxy0) / float64(n)
-		c.Action = us(ac-m.action0) / float64(n)
+		c.Proxy = benchstat.Micros(pr-m.proxy0) / float64(n)
+		c.Action = benchstat.Micros(ac-m.action0) / float64(n)
 	}
 	return c
 }
 
-// comparison compares a to b: ratios above 1 mean a is slower (latency) or
-// faster (throughput).
-type comparison struct {
-	P50Ratio        float64 `json:"p50_ratio"`
-	P50DeltaUs      float64 `json:"p50_delta_us"`
-	P99Ratio        float64 `json:"p99_ratio"`
-	P99DeltaUs      float64 `json:"p99_delta_us"`
-	ThroughputRatio float64 `json:"throughput_ratio"`
-}
-
-func compare(a, b Stats) comparison {
-	return comparison{
-		P50Ratio: ratio(a.P50Us, b.P50Us), P50DeltaUs: a.P50Us - b.P50Us,
-		P99Ratio: ratio(a.P99Us, b.P99Us), P99DeltaUs: a.P99Us - b.P99Us,
-		ThroughputRatio: ratio(a.ReqPerS, b.ReqPerS),
-	}
-}
-
 func ratios(modes map[string]*modeResult) map[string]any {
-	st := func(k string) Stats { return modes[k].Stats }
+	st := func(k string) benchstat.Stats { return modes[k].Stats }
 	r := map[string]any{
 		"definition": "p50_ratio, p99_ratio = latency of the first / the second (above 1: first slower); " +
 			"throughput_ratio = req/s of the first / the second (below 1: first slower); deltas in µs",
-		"tracking_on_vs_off": map[string]comparison{
-			keepAlive: compare(st("tracking_on_keepalive"), st("tracking_off_keepalive")),
-			newConn:   compare(st("tracking_on_newconn"), st("tracking_off_newconn")),
+		"tracking_on_vs_off": map[string]benchstat.Comparison{
+			keepAlive: benchstat.Compare(st("tracking_on_keepalive"), st("tracking_off_keepalive")),
+			newConn:   benchstat.Compare(st("tracking_on_newconn"), st("tracking_off_newconn")),
 		},
-		"proxy_vs_floor": map[string]comparison{
-			"tracking_on_keepalive":  compare(st("tracking_on_keepalive"), st("floor_keepalive")),
-			"tracking_off_keepalive": compare(st("tracking_off_keepalive"), st("floor_keepalive")),
-			"tracking_on_newconn":    compare(st("tracking_on_newconn"), st("floor_newconn")),
-			"tracking_off_newconn":   compare(st("tracking_off_newconn"), st("floor_newconn")),
+		"proxy_vs_floor": map[string]benchstat.Comparison{
+			"tracking_on_keepalive":  benchstat.Compare(st("tracking_on_keepalive"), st("floor_keepalive")),
+			"tracking_off_keepalive": benchstat.Compare(st("tracking_off_keepalive"), st("floor_keepalive")),
+			"tracking_on_newconn":    benchstat.Compare(st("tracking_on_newconn"), st("floor_newconn")),
+			"tracking_off_newconn":   benchstat.Compare(st("tracking_off_newconn"), st("floor_newconn")),
 		},
 		"vs_upstream_reference": map[string]any{
 			"label":                  refLabel + "; not same-run",
-			"tracking_on_keepalive":  compare(st("tracking_on_keepalive"), upstreamRef[keepAlive]),
-			"tracking_off_keepalive": compare(st("tracking_off_keepalive"), upstreamRef[keepAlive]),
-			"tracking_on_newconn":    compare(st("tracking_on_newconn"), upstreamRef[newConn]),
-			"tracking_off_newconn":   compare(st("tracking_off_newconn"), upstreamRef[newConn]),
-			"floor_keepalive":        compare(st("floor_keepalive"), upstreamRef[keepAlive]),
-			"floor_newconn":          compare(st("floor_newconn"), upstreamRef[newConn]),
+			"tracking_on_keepalive":  benchstat.Compare(st("tracking_on_keepalive"), upstreamRef[keepAlive]),
+			"tracking_off_keepalive": benchstat.Compare(st("tracking_off_keepalive"), upstreamRef[keepAlive]),
+			"tracking_on_newconn":    benchstat.Compare(st("tracking_on_newconn"), upstreamRef[newConn]),
+			"tracking_off_newconn":   benchstat.Compare(st("tracking_off_newconn"), upstreamRef[newConn]),
+			"floor_keepalive":        benchstat.Compare(st("floor_keepalive"), upstreamRef[keepAlive]),
+			"floor_newconn":          benchstat.Compare(st("floor_newconn"), upstreamRef[newConn]),
 		},
 	}
 	pair, aw, rn, on := st("await_run_plus_await"), st("await_await_only"), st("await_run_only"), st("tracking_on_keepalive")
@@ -645,14 +604,14 @@ func ratios(modes map[string]*modeResult) map[string]any {
 		"run_p99_us_same_loop":                    rn.P99Us,
 		"added_p50_us":                            pair.P50Us - rn.P50Us,
 		"added_p99_us":                            pair.P99Us - rn.P99Us,
-		"run_plus_await_vs_run_p50_ratio":         ratio(pair.P50Us, rn.P50Us),
+		"run_plus_await_vs_run_p50_ratio":         benchstat.Ratio(pair.P50Us, rn.P50Us),
 		"added_p50_us_vs_tracking_on_keepalive":   pair.P50Us - on.P50Us,
-		"run_plus_await_vs_tracking_on_p50_ratio": ratio(pair.P50Us, on.P50Us),
+		"run_plus_await_vs_tracking_on_p50_ratio": benchstat.Ratio(pair.P50Us, on.P50Us),
 	}
 	if _, ok := modes["sdk_tracking_on_keepalive"]; ok {
-		sf := map[string]comparison{}
+		sf := map[string]benchstat.Comparison{}
 		for _, k := range sdkFixtureKeys {
-			sf[k] = compare(st("sdk_"+k), st(k))
+			sf[k] = benchstat.Compare(st("sdk_"+k), st(k))
 		}
 		r["sdk_vs_fixture"] = sf
 	}
@@ -672,7 +631,7 @@ func printReport(w io.Writer, rep *report) {
 	}
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %s/%s, %s, %s; load average at start %s, at end %s\n",
 		m.NumCPU, m.CPUModel, m.GOOS, m.GOARCH, m.GoVersion, m.Time, m.LoadAvgStart, end)
-	if busy(m.LoadAvgStart, m.NumCPU) || busy(m.LoadAvgEnd, m.NumCPU+2) {
+	if benchstat.Busy(m.LoadAvgStart, m.NumCPU) || benchstat.Busy(m.LoadAvgEnd, m.NumCPU+2) {
 		fmt.Fprintln(w, "warning: other processes were busy on this machine (load average above the CPU count); expect noisy numbers")
 	}
 	fmt.Fprintln(w)
@@ -683,10 +642,10 @@ func printReport(w io.Writer, rep *report) {
 		}
 		return fmt.Sprintf(f, v)
 	}
-	row := func(label string, s Stats) {
+	row := func(label string, s benchstat.Stats) {
 		fmt.Fprintf(w, "%-*s %8d %6d %9s %7s %9s %9s %9s %9s\n", lw, label, s.Requests, s.Errors,
 			dash(s.ElapsedS, "%.3f s"), dash(s.ReqPerS, "%.0f"),
-			fmtUs(s.P50Us), fmtUs(s.P90Us), fmtUs(s.P99Us), fmtUs(s.MaxUs))
+			benchstat.FormatMicros(s.P50Us), benchstat.FormatMicros(s.P90Us), benchstat.FormatMicros(s.P99Us), benchstat.FormatMicros(s.MaxUs))
 	}
 	fmt.Fprintf(w, "%-*s %8s %6s %9s %7s %9s %9s %9s %9s\n", lw, "mode", "requests", "errors", "elapsed", "req/s", "p50", "p90", "p99", "max")
 	for _, k := range rep.Config.Order {
@@ -715,18 +674,18 @@ func printReport(w io.Writer, rep *report) {
 
 	fmt.Fprintf(w, "\nRatios (latency ratio >1 = first slower; throughput ratio <1 = first slower):\n")
 	const cw = 64
-	fmt.Fprintf(w, "%-*s %9s %9s %9s %10s\n", cw, "comparison", "p50", "p50 Δ", "p99", "throughput")
-	cmpRow := func(label string, c comparison) {
+	fmt.Fprintf(w, "%-*s %9s %9s %9s %10s\n", cw, "benchstat.Comparison", "p50", "p50 Δ", "p99", "throughput")
+	cmpRow := func(label string, c benchstat.Comparison) {
 		fmt.Fprintf(w, "%-*s %8.2f× %6.0f µs %8.2f× %9.2f×\n", cw, label, c.P50Ratio, c.P50DeltaUs, c.P99Ratio, c.ThroughputRatio)
 	}
-	onOff := rep.Ratios["tracking_on_vs_off"].(map[string]comparison)
+	onOff := rep.Ratios["tracking_on_vs_off"].(map[string]benchstat.Comparison)
 	cmpRow("tracking on vs off, keep-alive", onOff[keepAlive])
 	cmpRow("tracking on vs off, new-connection", onOff[newConn])
-	pf := rep.Ratios["proxy_vs_floor"].(map[string]comparison)
+	pf := rep.Ratios["proxy_vs_floor"].(map[string]benchstat.Comparison)
 	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn"} {
 		cmpRow("proxy "+modeWords(k)+" vs HTTP floor (same run)", pf[k])
 	}
-	if sf, ok := rep.Ratios["sdk_vs_fixture"].(map[string]comparison); ok {
+	if sf, ok := rep.Ratios["sdk_vs_fixture"].(map[string]benchstat.Comparison); ok {
 		for _, k := range sdkFixtureKeys {
 			cmpRow("SDK action vs fixture, "+modeWords(k)+" (same run)", sf[k])
 		}
@@ -738,14 +697,14 @@ func printReport(w io.Writer, rep *report) {
 		if strings.HasPrefix(k, "floor") {
 			name = "HTTP floor, " + strings.TrimPrefix(modeWords(k), "floor, ")
 		}
-		cmpRow("  "+name+" vs upstream", up[k].(comparison))
+		cmpRow("  "+name+" vs upstream", up[k].(benchstat.Comparison))
 	}
 
 	a := rep.Ratios["await"].(map[string]float64)
 	fmt.Fprintf(w, "\n/epilogue/await with nothing pending (keep-alive): p50 %s, p99 %s alone\n",
-		fmtUs(a["await_p50_us"]), fmtUs(a["await_p99_us"]))
+		benchstat.FormatMicros(a["await_p50_us"]), benchstat.FormatMicros(a["await_p99_us"]))
 	fmt.Fprintf(w, "run + await p50 %s vs run p50 %s in the same loop: %+.0f µs (%.2f×); vs the tracking-on keep-alive run p50: %+.0f µs\n",
-		fmtUs(a["run_plus_await_p50_us"]), fmtUs(a["run_p50_us_same_loop"]), a["added_p50_us"],
+		benchstat.FormatMicros(a["run_plus_await_p50_us"]), benchstat.FormatMicros(a["run_p50_us_same_loop"]), a["added_p50_us"],
 		a["run_plus_await_vs_run_p50_ratio"], a["added_p50_us_vs_tracking_on_keepalive"])
 	if rep.SDKTracking != nil {
 		printSDK(w, rep.SDKTracking)
@@ -761,58 +720,6 @@ func modeWords(key string) string {
 		return strings.ReplaceAll(strings.TrimSuffix(key, "_newconn"), "_", " ") + ", new-connection"
 	}
 	return key
-}
-
-func writeJSON(path string, rep *report) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-func machine() machineInfo {
-	m := machineInfo{
-		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		GoVersion: runtime.Version(), Time: time.Now().UTC().Format(time.RFC3339), LoadAvgStart: loadAvg(),
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	return m
-}
-
-// busy reports whether the 1-minute load average in loadavg exceeds limit.
-func busy(loadavg string, limit int) bool {
-	f := strings.Fields(loadavg)
-	if len(f) == 0 {
-		return false
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	return err == nil && v > float64(limit)
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func proxyVersion(ctx context.Context, bin string) string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/epilogue-dev/epilogue/tests/bench/benchstat"
 )
 
 // runMode is one POST /run mode: a target (the floor server or a proxy of its
@@ -38,15 +40,12 @@ type runMode struct {
 	hdr    http.Header
 	buf    bytes.Buffer
 
-	samples     []time.Duration
-	next        int // index of the next request, warm-up included
-	measured    int
-	errs        int
-	warmupErrs  int
-	consecutive int
-	examples    []string
-	elapsed     time.Duration // sum of the measured blocks' wall time
-	cpu         cpuTotals
+	samples  []time.Duration
+	next     int // index of the next request, warm-up included
+	measured int
+	fails    benchstat.Failures
+	elapsed  time.Duration // sum of the measured blocks' wall time
+	cpu      cpuTotals
 }
 
 // cpuTotals accumulates CPU time over the measured blocks.
@@ -205,7 +204,7 @@ func (r *runMode) block(ctx context.Context, count int, measured bool) error {
 		}
 		err := r.one(ctx, measured)
 		if err == nil {
-			r.consecutive = 0
+			r.fails.OK()
 			continue
 		}
 		if ctx.Err() != nil {
@@ -214,17 +213,8 @@ func (r *runMode) block(ctx context.Context, count int, measured bool) error {
 			}
 			return ctx.Err()
 		}
-		r.consecutive++
-		if measured {
-			r.errs++
-		} else {
-			r.warmupErrs++
-		}
-		if len(r.examples) < 5 {
-			r.examples = append(r.examples, fmt.Sprintf("request %d: %v", r.next-1, err))
-		}
-		if r.consecutive >= giveUpAfter {
-			return fmt.Errorf("%d errors in a row, the last: %v", r.consecutive, err)
+		if err := r.fails.Add(measured, fmt.Sprintf("request %d", r.next-1), err, giveUpAfter); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -242,15 +232,15 @@ func (r *runMode) cpuNow() cpuTotals {
 // what was measured.
 func (r *runMode) finish(warmup int, complete bool) {
 	m := r.m
-	m.Stats = summarize(r.measured, r.errs, r.elapsed, r.samples)
-	m.WarmupRequests, m.WarmupErrors, m.ErrorExamples = warmup, r.warmupErrs, r.examples
+	m.Stats = benchstat.Summarize(r.measured, r.fails.Measured, r.elapsed, r.samples)
+	m.WarmupRequests, m.WarmupErrors, m.ErrorExamples = warmup, r.fails.Warmup, r.fails.Examples
 	m.Dials = r.dials.Load()
 	if complete && r.measured > 0 {
 		n := float64(r.measured)
-		m.CPU = &cpuUse{Bench: us(r.cpu.bench) / n}
+		m.CPU = &cpuUse{Bench: benchstat.Micros(r.cpu.bench) / n}
 		if r.proxy != nil {
-			m.CPU.Proxy = us(r.cpu.proxy) / n
-			m.CPU.Action = us(r.cpu.action) / n
+			m.CPU.Proxy = benchstat.Micros(r.cpu.proxy) / n
+			m.CPU.Action = benchstat.Micros(r.cpu.action) / n
 		}
 	}
 	if a := r.await; a != nil {
@@ -259,12 +249,12 @@ func (r *runMode) finish(warmup int, complete bool) {
 			row     *modeResult
 			samples []time.Duration
 		}{{a.runRow, a.runs}, {a.awaitRow, a.awaits}} {
-			part.row.Stats = summarize(r.measured, r.errs, 0, part.samples)
-			part.row.WarmupRequests, part.row.WarmupErrors = warmup, r.warmupErrs
+			part.row.Stats = benchstat.Summarize(r.measured, r.fails.Measured, 0, part.samples)
+			part.row.WarmupRequests, part.row.WarmupErrors = warmup, r.fails.Warmup
 			part.row.Dials = m.Dials
 			part.row.Note = "latencies of one part of the run + await loop; its elapsed time and rate are the run + await row's"
 		}
-		m.PostResponse = ptr(summarize(len(a.postResponse), 0, 0, a.postResponse))
+		m.PostResponse = ptr(benchstat.Summarize(len(a.postResponse), 0, 0, a.postResponse))
 		m.PhaseAtRun = a.phaseAtRun
 	}
 	r.client.CloseIdleConnections()

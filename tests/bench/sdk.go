@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/epilogue-dev/epilogue/tests/bench/benchstat"
 )
 
 // sdkTracking is issue #3's measurement: the per-activation cost of
@@ -84,7 +86,7 @@ const sdkCriterion = "p50 of POST /run, SDK action with tracking on − the same
 // sdkVerdict computes issue #3's numbers from the SDK modes.
 func sdkVerdict(modes map[string]*modeResult) *sdkTracking {
 	delta := func(on, off *modeResult) sdkDelta {
-		c := compare(on.Stats, off.Stats)
+		c := benchstat.Compare(on.Stats, off.Stats)
 		d := sdkDelta{
 			OnP50Micros: on.P50Us, OffP50Micros: off.P50Us, P50DeltaMicros: c.P50DeltaUs, P50Ratio: c.P50Ratio,
 			OnP99Micros: on.P99Us, OffP99Micros: off.P99Us, P99DeltaMicros: c.P99DeltaUs, P99Ratio: c.P99Ratio,
@@ -137,13 +139,13 @@ func sdkVerdict(modes map[string]*modeResult) *sdkTracking {
 // printSDK prints issue #3's measurement and its verdict.
 func printSDK(w io.Writer, t *sdkTracking) {
 	fmt.Fprintf(w, "\nSDK completion tracking (issue #3): added per activation, SDK action tracking on − off (same binary), target ≤ %s at p50:\n",
-		fmtUs(t.TargetMicros))
+		benchstat.FormatMicros(t.TargetMicros))
 	fmt.Fprintf(w, "%-16s %9s %9s %9s %7s %9s %9s %9s %7s %11s %11s %8s\n", "connection",
 		"on p50", "off p50", "Δ p50", "ratio", "on p99", "off p99", "Δ p99", "ratio", "action CPU", "proxy CPU", "p50")
 	row := func(conn string, d sdkDelta) {
 		fmt.Fprintf(w, "%-16s %9s %9s %+6.0f µs %6.2f× %9s %9s %+6.0f µs %6.2f× %+8.1f µs %+8.1f µs %8s\n", conn,
-			fmtUs(d.OnP50Micros), fmtUs(d.OffP50Micros), d.P50DeltaMicros, d.P50Ratio,
-			fmtUs(d.OnP99Micros), fmtUs(d.OffP99Micros), d.P99DeltaMicros, d.P99Ratio,
+			benchstat.FormatMicros(d.OnP50Micros), benchstat.FormatMicros(d.OffP50Micros), d.P50DeltaMicros, d.P50Ratio,
+			benchstat.FormatMicros(d.OnP99Micros), benchstat.FormatMicros(d.OffP99Micros), d.P99DeltaMicros, d.P99Ratio,
 			d.ActionCPUDeltaMicros, d.ProxyCPUDeltaMicros, passFail(d.Pass))
 	}
 	row(keepAlive, t.KeepAlive)
@@ -151,12 +153,12 @@ func printSDK(w io.Writer, t *sdkTracking) {
 	if g := t.WithTrackedGo; g != nil {
 		fmt.Fprintf(w, "with one tracked sdk.Go per activation (keep-alive, %d activations):\n", g.Activations)
 		fmt.Fprintf(w, "  run alone p50 %s, p99 %s: %+.0f µs p50 / %+.0f µs p99 vs tracking off, %+.0f µs p50 vs tracking on without work\n",
-			fmtUs(g.RunP50Micros), fmtUs(g.RunP99Micros), g.RunP50DeltaVsOffMicros, g.RunP99DeltaVsOffMicros, g.RunP50DeltaVsOnMicros)
+			benchstat.FormatMicros(g.RunP50Micros), benchstat.FormatMicros(g.RunP99Micros), g.RunP50DeltaVsOffMicros, g.RunP99DeltaVsOffMicros, g.RunP50DeltaVsOnMicros)
 		fmt.Fprintf(w, "  await alone p50 %s, p99 %s (%+.0f µs p50 vs the fixture's await with nothing pending); run → done p50 %s, p99 %s\n",
-			fmtUs(g.AwaitP50Micros), fmtUs(g.AwaitP99Micros), g.AwaitP50DeltaVsNothingPendingMicros,
-			fmtUs(g.RunToDoneP50Micros), fmtUs(g.RunToDoneP99Micros))
+			benchstat.FormatMicros(g.AwaitP50Micros), benchstat.FormatMicros(g.AwaitP99Micros), g.AwaitP50DeltaVsNothingPendingMicros,
+			benchstat.FormatMicros(g.RunToDoneP50Micros), benchstat.FormatMicros(g.RunToDoneP99Micros))
 		fmt.Fprintf(w, "  response → done at the proxy p50 %s, p99 %s, max %s; %d responses already done, %d done after;\n  CPU per activation vs tracking off (the await request included): action %+.1f µs, proxy %+.1f µs\n",
-			fmtUs(g.PostResponseP50Micros), fmtUs(g.PostResponseP99Micros), fmtUs(g.PostResponseMaxMicros),
+			benchstat.FormatMicros(g.PostResponseP50Micros), benchstat.FormatMicros(g.PostResponseP99Micros), benchstat.FormatMicros(g.PostResponseMaxMicros),
 			g.DoneAtResponse, g.RespondedThenDone, g.ActionCPUDeltaVsOffMicros, g.ProxyCPUDeltaVsOffMicros)
 	}
 	fmt.Fprintf(w, "verdict: %s: p50 added %+.0f µs keep-alive, %+.0f µs new-connection, target ≤ %.0f µs (the paper's /await: 8 ms warm, 25 ms cold)\n",

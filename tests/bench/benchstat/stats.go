@@ -1,4 +1,4 @@
-package main
+package benchstat
 
 import (
 	"fmt"
@@ -28,19 +28,19 @@ type Stats struct {
 	Samples int `json:"samples"`
 }
 
-// percentileIndex is ⌊(n−1)·num/den⌋ in integer arithmetic, so that no
+// PercentileIndex is ⌊(n−1)·num/den⌋ in integer arithmetic, so that no
 // floating-point rounding moves an index (e.g. 0.29·100 = 28.999…).
-func percentileIndex(n, num, den int) int {
+func PercentileIndex(n, num, den int) int {
 	if n <= 0 {
 		return 0
 	}
 	return (n - 1) * num / den
 }
 
-// summarize computes Stats for requests attempts, errs of them failed, in
+// Summarize computes Stats for requests attempts, errs of them failed, in
 // elapsed, with the latencies of the successful ones. samples is sorted in
 // place.
-func summarize(requests, errs int, elapsed time.Duration, samples []time.Duration) Stats {
+func Summarize(requests, errs int, elapsed time.Duration, samples []time.Duration) Stats {
 	s := Stats{Requests: requests, Errors: errs, ElapsedS: elapsed.Seconds(), Samples: len(samples)}
 	if elapsed > 0 {
 		s.ReqPerS = float64(requests) / elapsed.Seconds()
@@ -54,30 +54,50 @@ func summarize(requests, errs int, elapsed time.Duration, samples []time.Duratio
 		sum += d
 	}
 	n := len(samples)
-	s.MinUs = us(samples[0])
-	s.P50Us = us(samples[percentileIndex(n, 50, 100)])
-	s.P90Us = us(samples[percentileIndex(n, 90, 100)])
-	s.P99Us = us(samples[percentileIndex(n, 99, 100)])
-	s.MaxUs = us(samples[n-1])
-	s.MeanUs = us(sum / time.Duration(n))
+	s.MinUs = Micros(samples[0])
+	s.P50Us = Micros(samples[PercentileIndex(n, 50, 100)])
+	s.P90Us = Micros(samples[PercentileIndex(n, 90, 100)])
+	s.P99Us = Micros(samples[PercentileIndex(n, 99, 100)])
+	s.MaxUs = Micros(samples[n-1])
+	s.MeanUs = Micros(sum / time.Duration(n))
 	return s
 }
 
-func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+// Micros is d in microseconds.
+func Micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 
-// fmtUs renders microseconds the way the reference doc does: "301 µs" below
-// 1 ms, "5.65 ms" from there on.
-func fmtUs(v float64) string {
+// FormatMicros renders microseconds the way the reference doc does: "301 µs"
+// below 1 ms, "5.65 ms" from there on.
+func FormatMicros(v float64) string {
 	if v >= 1000 {
 		return fmt.Sprintf("%.2f ms", v/1000)
 	}
 	return fmt.Sprintf("%.0f µs", v)
 }
 
-// ratio returns a/b, or 0 when b is 0.
-func ratio(a, b float64) float64 {
+// Ratio returns a/b, or 0 when b is 0.
+func Ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
 	}
 	return a / b
+}
+
+// Comparison compares a to b: ratios above 1 mean a is slower (latency) or
+// faster (throughput).
+type Comparison struct {
+	P50Ratio        float64 `json:"p50_ratio"`
+	P50DeltaUs      float64 `json:"p50_delta_us"`
+	P99Ratio        float64 `json:"p99_ratio"`
+	P99DeltaUs      float64 `json:"p99_delta_us"`
+	ThroughputRatio float64 `json:"throughput_ratio"`
+}
+
+// Compare compares a to b.
+func Compare(a, b Stats) Comparison {
+	return Comparison{
+		P50Ratio: Ratio(a.P50Us, b.P50Us), P50DeltaUs: a.P50Us - b.P50Us,
+		P99Ratio: Ratio(a.P99Us, b.P99Us), P99DeltaUs: a.P99Us - b.P99Us,
+		ThroughputRatio: Ratio(a.ReqPerS, b.ReqPerS),
+	}
 }
