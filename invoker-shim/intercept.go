@@ -127,7 +127,7 @@ func (s *Shim) containerCall(w http.ResponseWriter, r *http.Request, a action, r
 	case pause:
 		s.pauseCall(w, r, c)
 	case unpause:
-		s.unpauseCall(w, r, c)
+		s.unpauseCall(w, r, c, info.State != nil && info.State.Paused)
 	default:
 		s.holdCall(w, r, c, a)
 	}
@@ -171,19 +171,29 @@ func (s *Shim) pauseCall(w http.ResponseWriter, r *http.Request, c *runtimeConta
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Shim) unpauseCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer) {
+// unpauseCall cancels a deferred pause and answers for the daemon; frozen
+// says the container is paused for real all the same (paused behind the
+// shim's back, or the daemon's own pause raced the deferral), and then the
+// unpause must reach the daemon too, or the container stays frozen.
+func (s *Shim) unpauseCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer, frozen bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if op := c.pause; op != nil {
-		if _, err := s.journal.Resolve(op.entry.ID, journal.Cancelled, "unpaused before the real pause", nil); err != nil {
+		reason := "unpaused before the real pause"
+		if frozen {
+			reason = "unpaused; the container was frozen outside the shim, so the unpause is forwarded"
+		}
+		if _, err := s.journal.Resolve(op.entry.ID, journal.Cancelled, reason, nil); err != nil {
 			dockerError(w, http.StatusInternalServerError, "epilogue-shim: the cancelled pause could not be journaled: "+err.Error())
 			return
 		}
 		op.cancel()
 		c.pause = nil
-		s.log.Info("unpause before the real pause: the pause is cancelled", "container", c.name, "journal", op.entry.ID)
-		w.WriteHeader(http.StatusNoContent)
-		return
+		s.log.Info("unpause before the real pause: the pause is cancelled", "container", c.name, "journal", op.entry.ID, "forwarded", frozen)
+		if !frozen {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 	}
 	s.proxy.ServeHTTP(w, r)
 }

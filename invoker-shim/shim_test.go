@@ -299,6 +299,25 @@ func TestUnpauseBeforeRealPause(t *testing.T) {
 	assert.Contains(t, sh.log.String(), "the pause is cancelled")
 }
 
+// TestUnpauseOfAContainerFrozenElsewhere: with a pause deferred, the
+// container gets frozen behind the shim's back; the invoker's unpause then
+// cancels the deferral and reaches the daemon, or the container would stay
+// frozen for good.
+func TestUnpauseOfAContainerFrozenElsewhere(t *testing.T) {
+	e := setup(t)
+	t.Parallel()
+	sh := startShim(t, e, t.TempDir())
+	id, _, _ := sh.lingering(t, e, 20*time.Second)
+	sh.mustDocker(t, "pause", id)
+	require.False(t, paused(t, e, id), "deferred: work pending")
+	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
+	defer cancel()
+	require.NoError(t, e.daemon.ContainerPause(ctx, id))
+	sh.mustDocker(t, "unpause", id)
+	assert.False(t, paused(t, e, id), "the unpause reached the daemon")
+	assert.Contains(t, sh.log.String(), "forwarded=true")
+}
+
 func TestRepeatedPauseCycles(t *testing.T) {
 	e := setup(t)
 	t.Parallel()
