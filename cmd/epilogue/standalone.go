@@ -50,6 +50,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	idle := fs.Duration("idle-timeout", pool.DefaultIdleTimeout, "how long a paused container lives")
 	memory := fs.String("memory", strconv.Itoa(pool.DefaultMemoryMB)+"m", "the memory budget of all containers (e.g. 2048m, 2g)")
 	prewarm := fs.Int("prewarm", 1, "how many stem cells of "+pool.DefaultPrewarmImage+" ("+strconv.Itoa(pool.DefaultPrewarmMemoryMB)+" MB) to keep ready")
+	runtimeSemantics := fs.String("runtime-semantics", "", "the runtimes' EPILOGUE_SEMANTICS: isolated (a /run waits for earlier work) or overlap; default isolated under epilogue, overlap under vanilla (stock runtimes); vanilla with isolated is a stock invoker running the Epilogue runtime, as behind epilogue-shim")
 	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may keep its container after the response, whatever its deadline")
 	proxy := fs.String("proxy", "", "the process backend's epilogue-proxy (default: next to this program, then in PATH)")
 	network := fs.String("docker-network", "", "the docker backend's network (default bridge)")
@@ -77,6 +78,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, usageError(fs, "--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
 	case *prewarm < 0:
 		return standalone.Config{}, usageError(fs, "--prewarm must not be negative")
+	case *runtimeSemantics != "" && *runtimeSemantics != pool.RuntimeIsolated && *runtimeSemantics != pool.RuntimeOverlap:
+		return standalone.Config{}, usageError(fs, fmt.Sprintf("--runtime-semantics %q: use %s or %s", *runtimeSemantics, pool.RuntimeIsolated, pool.RuntimeOverlap))
 	case *backendName != standalone.BackendProcess && *backendName != standalone.BackendDocker:
 		return standalone.Config{}, usageError(fs, fmt.Sprintf("--backend %q: use %s or %s", *backendName, standalone.BackendProcess, standalone.BackendDocker))
 	}
@@ -93,7 +96,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
 		Pool: pool.Config{
 			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
-			Bounds: reclaim.Bounds{MaxLinger: *maxLinger},
+			Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, RuntimeSemantics: *runtimeSemantics,
 		},
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}, nil

@@ -71,12 +71,7 @@ type member struct {
 // create starts the member's container and its log collection.
 func (p *Pool) create(m *member) error {
 	defer close(m.created)
-	semantics := "isolated"
-	if p.cfg.Policy == reclaim.Vanilla {
-		// Stock OpenWhisk runtimes run the next activation at once, with
-		// any leftover work of the last one still going.
-		semantics = "overlap"
-	}
+	semantics := p.cfg.RuntimeSemantics
 	p.mu.Lock()
 	action := m.key
 	p.mu.Unlock()
