@@ -443,7 +443,9 @@ func TestUnresponsiveRuntime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
 	defer cancel()
 	require.NoError(t, e.daemon.ContainerPause(ctx, id)) // the runtime goes silent
-	require.Eventually(t, func() bool { return strings.Contains(sh.log.String(), "forced reclaim") }, stateBound, poll)
+	// An await slice (1 s, cut at 3 s), then two failed status calls
+	// (2 s each) a second apart: about 7 s.
+	require.Eventually(t, func() bool { return strings.Contains(sh.log.String(), "forced reclaim") }, 3*stateBound, poll)
 	assert.Contains(t, sh.log.String(), "did not answer")
 	sh.stop(t)
 	j, err := journal.Open(sh.journalDir)

@@ -56,6 +56,14 @@ func checkReport(t *testing.T, rep Report) {
 	for _, r := range rep.Scenarios {
 		assert.Empty(t, r.Errors, "%s: the harness failed; replay: %s", r.line(), r.Replay())
 		assert.Positive(t, r.Acknowledged, "%s: nothing was acknowledged; replay: %s", r.line(), r.Replay())
+		switch r.Fault {
+		case FaultSIGKILL, FaultProxyCrash, FaultRedisStall:
+			assert.Positive(t, r.Injected, "%s: the fault was never injected; replay: %s", r.line(), r.Replay())
+		case FaultShimRestart:
+			if r.Semantics == SemanticsEpilogue { // vanilla runs without the shim
+				assert.Positive(t, r.Injected, "%s: the shim was never restarted; replay: %s", r.line(), r.Replay())
+			}
+		}
 		switch r.Semantics {
 		case SemanticsEpilogue:
 			assert.Zero(t, r.Lost, "silent losses under epilogue: %s; replay: %s", r.line(), r.Replay())

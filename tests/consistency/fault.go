@@ -82,12 +82,14 @@ var faults = map[string]fault{
 		dockerOnly: true,
 		configure: func(s *scenario) error {
 			// The operator's set-up: stock OpenWhisk reclaiming at once, and
-			// (under epilogue) epilogue-shim in front of its Docker engine.
+			// (under epilogue) the Epilogue runtime, whose /run waits for
+			// earlier work, with epilogue-shim in front of the Docker engine.
 			s.pool.PauseGrace, s.pool.IdleTimeout = pool.Immediately, 300*time.Millisecond
 			s.pool.Policy = reclaim.Vanilla
 			if s.semantics != SemanticsEpilogue {
 				return nil
 			}
+			s.pool.RuntimeSemantics = pool.RuntimeIsolated
 			sh, err := startShim(s.env, filepath.Join(s.dir, "shim"), "0")
 			if err != nil {
 				return err
@@ -100,6 +102,7 @@ var faults = map[string]fault{
 			if s.shim == nil || a.i%3 != 1 {
 				return nil
 			}
+			s.injected++
 			return s.shim.restart() // with a pause deferred or a removal held
 		},
 	},
@@ -115,6 +118,7 @@ var faults = map[string]fault{
 		},
 		before: func(s *scenario, i int) {
 			if i%4 == 1 {
+				s.injected++
 				s.env.net.Stall(redisStall)
 			}
 		},

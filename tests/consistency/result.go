@@ -42,6 +42,10 @@ type Result struct {
 	// Interference: writes of a leftover that ran inside a later
 	// activation and paired a new value with an old hash.
 	Interference int `json:"interference"`
+	// Injected counts the faults a scenario's hooks injected at a moment
+	// they chose (kills, shim restarts, Redis stalls); 0 for the faults that
+	// are a setting (a pause grace, a memory budget, a latency).
+	Injected int `json:"injected,omitempty"`
 	// ForcedReclaims: reclaims the pool made past a bound with work
 	// pending.
 	ForcedReclaims int              `json:"forcedReclaims"`

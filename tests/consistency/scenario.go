@@ -140,7 +140,7 @@ func (s *scenario) run(ctx context.Context) Result {
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
 	}
-	r.ForcedReclaims, r.PauseLagMs = int(snap.Stats.ForcedReclaims), snap.PauseLagsMs
+	r.ForcedReclaims, r.PauseLagMs, r.Injected = int(snap.Stats.ForcedReclaims), snap.PauseLagsMs, s.injected
 	if err := s.count(ctx, &r); err != nil {
 		r.Errors = append(r.Errors, err.Error())
 	}

@@ -50,9 +50,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 // line is a scenario's result on one line of progress.
 func (r Result) line() string {
-	s := fmt.Sprintf("%-8s %-7s %-12s %-22s %3d acts %3d acked %3d persisted %3d lost %3d interference  done/expired/failed %d/%d/%d  forced %d  %5.1f s",
+	s := fmt.Sprintf("%-8s %-7s %-12s %-22s %3d acts %3d acked %3d persisted %3d lost %3d interference  done/expired/failed %d/%d/%d  forced %d  injected %d  %5.1f s",
 		r.Semantics, r.Backend, r.Workload, r.Fault, r.Activations, r.Acknowledged, r.Persisted, r.Lost, r.Interference,
-		r.Completion.Done, r.Completion.Expired, r.Completion.Failed, r.ForcedReclaims, r.ElapsedMs/1000)
+		r.Completion.Done, r.Completion.Expired, r.Completion.Failed, r.ForcedReclaims, r.Injected, r.ElapsedMs/1000)
 	if len(r.Errors) > 0 {
 		s += "  ERRORS: " + strings.Join(r.Errors, "; ")
 	}
