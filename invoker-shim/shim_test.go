@@ -423,7 +423,9 @@ func TestBound(t *testing.T) {
 	id, _, act := sh.lingering(t, e, 20*time.Second)
 	sh.mustDocker(t, "pause", id)
 	require.Eventually(t, func() bool { return paused(t, e, id) }, stateBound, poll)
-	assert.Contains(t, sh.log.String(), "forced reclaim")
+	// The shim logs once the daemon has answered, which may be just after
+	// the pause shows.
+	require.Eventually(t, func() bool { return strings.Contains(sh.log.String(), "forced reclaim") }, stateBound, poll)
 	assert.Contains(t, sh.log.String(), act)
 	sh.stop(t)
 	assert.Contains(t, journalText(t, sh), `"state":"forced"`)
