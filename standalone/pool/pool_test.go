@@ -437,7 +437,7 @@ func (s *suite) evictLRU(t *testing.T) {
 // not evicted; the next activation waits for its work, then takes the room.
 func (s *suite) evictionWaitsForDone(t *testing.T) {
 	p := s.newPool(t, Config{MemoryMB: 256})
-	first := start(t, p, s.action("first"), `{"linger_ms":700}`)
+	first := start(t, p, s.action("first"), `{"linger_ms":2000}`)
 	wait(t, first)
 	second := run(t, p, s.action("second"), `{"quiet":true}`)
 	assert.Equal(t, entity.StatusSuccess, second.Response.Status)
@@ -445,7 +445,7 @@ func (s *suite) evictionWaitsForDone(t *testing.T) {
 	c, _ := annotation(rec, entity.AnnotationCompletion)
 	assert.Equal(t, `"done"`, c, "the lingering work finished before its container was evicted")
 	wt, _ := annotation(second, entity.AnnotationWaitTime)
-	assert.GreaterOrEqual(t, atoi(t, wt), 400, "the second activation waited for the first's work")
+	assert.GreaterOrEqual(t, atoi(t, wt), 1000, "the second activation waited for the first's work")
 	assert.Equal(t, int64(1), p.Snapshot().Stats.Queued)
 }
 
