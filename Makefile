@@ -70,17 +70,11 @@ report: build image deps
 
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzExtract -fuzztime=$(FUZZTIME) ./proxy/archive
-	$(GO) test -run='^$$' -fuzz=FuzzInit -fuzztime=$(FUZZTIME) ./proxy
-	$(GO) test -run='^$$' -fuzz=FuzzParseFrame -fuzztime=$(FUZZTIME) ./actionloop
-	$(GO) test -run='^$$' -fuzz=FuzzRequestLine -fuzztime=$(FUZZTIME) ./actionloop
-	$(GO) test -run='^$$' -fuzz=FuzzPostResponseActivation -fuzztime=$(FUZZTIME) ./actionloop
-	$(GO) test -run='^$$' -fuzz=FuzzCollector -fuzztime=$(FUZZTIME) ./standalone/pool
-	$(GO) test -run='^$$' -fuzz=FuzzParseActionPut -fuzztime=$(FUZZTIME) ./standalone/entity
-	$(GO) test -run='^$$' -fuzz=FuzzIsBinaryCode -fuzztime=$(FUZZTIME) ./standalone/entity
-	$(GO) test -run='^$$' -fuzz=FuzzRewriteCreate -fuzztime=$(FUZZTIME) ./invoker-shim
-	$(GO) test -run='^$$' -fuzz=FuzzRoute -fuzztime=$(FUZZTIME) ./invoker-shim
-	$(GO) test -run='^$$' -fuzz=FuzzOpen -fuzztime=$(FUZZTIME) ./invoker-shim/journal
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) \
+	  ./proxy/archive FuzzExtract ./proxy FuzzInit \
+	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
+	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
+	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzRoute ./invoker-shim/journal FuzzOpen
 
 clean:
 	rm -rf bin out
