@@ -123,7 +123,9 @@ func (p *Pool) moveLocked(m *member, to state) {
 	}
 	switch to {
 	case stateBusy:
-		m.reclaimed = false
+		// A new activation: the next pause follows its done, not an
+		// earlier one's.
+		m.reclaimed, m.doneAt = false, time.Time{}
 	case stateReady:
 		m.lastUsed = time.Now()
 		m.timer = time.AfterFunc(p.cfg.PauseGrace, func() { p.pauseTimer(m, gen) })
