@@ -166,6 +166,19 @@ func (cfg Config) matrix() []cell {
 	return cells
 }
 
+// workloadsUsed are the workloads the run needs built: the matrix's, and
+// ack-write for the latency sweep.
+func (cfg Config) workloadsUsed() []string {
+	used := map[string]bool{}
+	for _, c := range cfg.matrix() {
+		used[c.workload] = true
+	}
+	if cfg.Latency {
+		used[WorkloadAckWrite] = true
+	}
+	return names(used)
+}
+
 func names[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {

@@ -81,11 +81,9 @@ func newEnv(ctx context.Context, cfg Config, dir string) (_ *env, err error) {
 	if e.spans, err = newCollector(e.host); err != nil {
 		return nil, err
 	}
-	for _, w := range workloads {
-		if _, done := e.zips[w.source]; done {
-			continue
-		}
-		if e.zips[w.source], err = e.build(ctx, w.source); err != nil {
+	for _, name := range cfg.workloadsUsed() {
+		src := workloads[name].source
+		if e.zips[src], err = e.build(ctx, src); err != nil {
 			return nil, err
 		}
 	}
