@@ -146,11 +146,15 @@ func (s *Shim) Run(ctx context.Context) error {
 	defer s.close()
 	_, listen, _, _ := s.cfg.withDefaults()
 	pingCtx, cancel := context.WithTimeout(ctx, daemonTimeout)
-	_, err := s.daemon.Ping(pingCtx)
+	ping, err := s.daemon.Ping(pingCtx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("invokershim: the Docker daemon at %s is unreachable: %w; start it, or point --docker at it", s.docker, err)
 	}
+	// Negotiate now, before concurrent calls: the client's lazy
+	// negotiation writes its version while other calls read it (a data
+	// race the race detector found between an event and a pause).
+	s.daemon.NegotiateAPIVersionPing(ping)
 	s.reconcile()
 
 	var servers []*http.Server

@@ -47,11 +47,15 @@ func RequireDocker(t testing.TB) *client.Client {
 	t.Cleanup(func() { _ = cli.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
+	ping, err := cli.Ping(ctx)
+	if err != nil {
 		missing(t, "the Docker engine is required in CI: start it (e.g. `sudo systemctl start docker`, or `sudo dockerd &`) or point DOCKER_HOST at a running engine",
 			"the Docker engine at %s is unreachable: %v", cli.DaemonHost(), err)
 		return nil
 	}
+	// Negotiate now: parallel tests share the client, and its lazy
+	// negotiation writes its version while other calls read it.
+	cli.NegotiateAPIVersionPing(ping)
 	return cli
 }
 

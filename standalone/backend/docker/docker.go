@@ -116,12 +116,16 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		}
 		owned = cli
 	}
-	if _, err := cli.Ping(ctx); err != nil {
+	ping, err := cli.Ping(ctx)
+	if err != nil {
 		if owned != nil {
 			_ = owned.Close()
 		}
 		return nil, fmt.Errorf("backend/docker: the Docker engine at %s is unreachable: is it running? (or use --backend process): %w", cli.DaemonHost(), err)
 	}
+	// Negotiate now, before concurrent calls: the client's lazy
+	// negotiation writes its version while other calls read it.
+	cli.NegotiateAPIVersionPing(ping)
 	b := newBackend(cli, cfg)
 	b.owned, b.host = owned, cli.DaemonHost()
 	return b, nil

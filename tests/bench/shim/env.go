@@ -89,9 +89,12 @@ func setUp(ctx context.Context, cfg *config) (*env, error) {
 	e.onCleanUp(func(context.Context) error { return e.daemon.Close() })
 	sctx, cancel := context.WithTimeout(ctx, stateBound)
 	defer cancel()
-	if _, err := e.daemon.Ping(sctx); err != nil {
+	ping, err := e.daemon.Ping(sctx)
+	if err != nil {
 		return e, fmt.Errorf("the Docker daemon at %s does not answer: %w; is it running?", cfg.Docker, err)
 	}
+	e.daemon.NegotiateAPIVersionPing(ping) // before concurrent use: lazy negotiation races
+
 	if _, err := e.daemon.ImageInspect(sctx, cfg.Image); err != nil {
 		return e, fmt.Errorf("image %s: %w (run make image)", cfg.Image, err)
 	}
