@@ -35,10 +35,10 @@ func (c *Client) http() *http.Client {
 	return http.DefaultClient
 }
 
-// Status returns the runtime's current snapshot (GET /epilogue/status).
+// Status returns the runtime's current snapshot (StatusPath).
 func (c *Client) Status(ctx context.Context) (Snapshot, error) {
 	var s Snapshot
-	_, err := c.get(ctx, "/epilogue/status", &s)
+	_, err := c.get(ctx, StatusPath, &s, nil)
 	return s, err
 }
 
@@ -46,41 +46,34 @@ func (c *Client) Status(ctx context.Context) (Snapshot, error) {
 // most timeout, and returns its snapshot. If the timeout passes first it
 // returns the snapshot as it stands and ErrNotDone.
 func (c *Client) AwaitQuiescent(ctx context.Context, timeout time.Duration) (Snapshot, error) {
-	var body struct {
-		Snapshot
-		Error string `json:"error"`
-	}
-	status, err := c.get(ctx, "/epilogue/await?timeout="+url.QueryEscape(timeout.String()), &body)
+	var s Snapshot
+	late := AwaitTimeout{Snapshot: &s}
+	q := url.Values{AwaitTimeoutParam: {timeout.String()}}
+	status, err := c.get(ctx, AwaitPath+"?"+q.Encode(), &s, &late)
 	if status == http.StatusGatewayTimeout {
-		return body.Snapshot, fmt.Errorf("%w: %s", ErrNotDone, body.Error)
+		return s, fmt.Errorf("%w: %s", ErrNotDone, late.Error)
 	}
-	return body.Snapshot, err
+	return s, err
 }
 
 // Await blocks until activation id is terminal, at most timeout, and returns
 // its record. If the timeout passes first it returns the record as it stands
 // and ErrNotDone.
 func (c *Client) Await(ctx context.Context, id string, timeout time.Duration) (Activation, error) {
-	var body struct {
-		Activation
-		Error   string      `json:"error"`
-		Pending *Activation `json:"activation"`
-	}
-	q := url.Values{"activation": {id}, "timeout": {timeout.String()}}
-	status, err := c.get(ctx, "/epilogue/await?"+q.Encode(), &body)
+	var rec Activation
+	late := AwaitTimeout{Activation: &rec}
+	q := url.Values{AwaitActivationParam: {id}, AwaitTimeoutParam: {timeout.String()}}
+	status, err := c.get(ctx, AwaitPath+"?"+q.Encode(), &rec, &late)
 	if status == http.StatusGatewayTimeout {
-		rec := Activation{}
-		if body.Pending != nil {
-			rec = *body.Pending
-		}
-		return rec, fmt.Errorf("%w: %s", ErrNotDone, body.Error)
+		return rec, fmt.Errorf("%w: %s", ErrNotDone, late.Error)
 	}
-	return body.Activation, err
+	return rec, err
 }
 
-// get decodes a JSON answer into v. A 504 is decoded too (it carries the
-// state so far) and returned with its status for the caller to interpret.
-func (c *Client) get(ctx context.Context, path string, v any) (int, error) {
+// get decodes a 200 answer into ok and, when late is not nil, a 504 (an
+// AwaitTimeout: the state so far) into late; it returns the status for the
+// caller to interpret.
+func (c *Client) get(ctx context.Context, path string, ok, late any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
 	if err != nil {
 		return 0, fmt.Errorf("completion: %w", err)
@@ -94,7 +87,10 @@ func (c *Client) get(ctx context.Context, path string, v any) (int, error) {
 	if err != nil {
 		return resp.StatusCode, fmt.Errorf("completion: reading %s%s: %w", c.BaseURL, path, err)
 	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusGatewayTimeout {
+	v := ok
+	if resp.StatusCode == http.StatusGatewayTimeout && late != nil {
+		v = late
+	} else if resp.StatusCode != http.StatusOK {
 		return resp.StatusCode, fmt.Errorf("completion: %s%s answered %s: %s", c.BaseURL, path, resp.Status, body)
 	}
 	if err := json.Unmarshal(body, v); err != nil {

@@ -8,44 +8,6 @@ import (
 	"time"
 )
 
-// Phase is where an activation is in its life. Legal moves:
-//
-//	running → responded → done | expired | failed
-//	running → done | failed   (answered with nothing pending, or died)
-//
-// PhaseDone, PhaseExpired and PhaseFailed are terminal.
-type Phase string
-
-// Phases.
-const (
-	// PhaseRunning: the action has the event and has not answered.
-	PhaseRunning Phase = "running"
-	// PhaseResponded: the answer went out; work is still pending.
-	PhaseResponded Phase = "responded"
-	// PhaseDone: nothing is pending any more (or nothing was).
-	PhaseDone Phase = "done"
-	// PhaseExpired: the deadline came while work was pending; that work was cancelled.
-	PhaseExpired Phase = "expired"
-	// PhaseFailed: post-response work reported errors, or the action process died.
-	PhaseFailed Phase = "failed"
-)
-
-// Terminal reports whether p is final.
-func (p Phase) Terminal() bool { return p == PhaseDone || p == PhaseExpired || p == PhaseFailed }
-
-// State is the whole instance's state, derived from its activations.
-type State string
-
-// States.
-const (
-	// StateIdle: no activation is running or lingering; the instance may be reclaimed.
-	StateIdle State = "idle"
-	// StateRunning: an activation has not answered yet.
-	StateRunning State = "running"
-	// StateLingering: every activation has answered, but work is pending.
-	StateLingering State = "lingering"
-)
-
 // Activation is what the runtime knows about one activation. The same shape
 // is the done record returned by /epilogue/await.
 type Activation struct {
@@ -74,11 +36,10 @@ type Activation struct {
 
 // Snapshot is the body of GET /epilogue/status.
 type Snapshot struct {
-	State State `json:"state"`
-	// Semantics is "isolated" or "overlap".
-	Semantics string `json:"semantics"`
-	// Protocol is "epilogue/1" when the action speaks the extension,
-	// "actionloop" for an upstream executable, "" before /init.
+	State     State     `json:"state"`
+	Semantics Semantics `json:"semantics"`
+	// Protocol is ProtocolExtension when the action speaks the extension,
+	// ProtocolActionLoop for an upstream executable, "" before /init.
 	Protocol string `json:"protocol"`
 	// Instance identifies the runtime (its container's hostname by default).
 	Instance string `json:"instance,omitempty"`
@@ -111,9 +72,6 @@ type Event struct {
 	Activation *Activation `json:"activation,omitempty"`
 	Time       time.Time   `json:"time"`
 }
-
-// SignatureHeader carries the HMAC-SHA256 of a pushed event's body.
-const SignatureHeader = "X-Epilogue-Signature"
 
 const signaturePrefix = "sha256="
 

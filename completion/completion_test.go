@@ -29,11 +29,3 @@ func TestSignVerify(t *testing.T) {
 		})
 	}
 }
-
-func TestPhaseTerminal(t *testing.T) {
-	for p, want := range map[Phase]bool{
-		PhaseRunning: false, PhaseResponded: false, PhaseDone: true, PhaseExpired: true, PhaseFailed: true,
-	} {
-		assert.Equal(t, want, p.Terminal(), p)
-	}
-}

@@ -22,8 +22,6 @@ const (
 	DefaultHoldTimeout = 50 * time.Second
 	// DefaultSocketMode is the unix socket's mode: owner and group only.
 	DefaultSocketMode os.FileMode = 0o660
-	// RuntimePort is where the Epilogue runtime serves in its container.
-	RuntimePort = "8080"
 	// EventsPath is where runtimes push their events.
 	EventsPath = "/epilogue/events"
 )

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/reclaim"
 )
@@ -19,13 +20,6 @@ import (
 // maxCreateBody caps a containers/create body: a container's configuration,
 // environment included.
 const maxCreateBody = 4 << 20
-
-// Environment the shim adds to a runtime container.
-const (
-	envInstance    = "EPILOGUE_INSTANCE"
-	envNotifyURL   = "EPILOGUE_NOTIFY_URL"
-	envNotifyToken = "EPILOGUE_NOTIFY_TOKEN"
-)
 
 // create forwards containers/create; for a runtime image it adds the
 // instance name, the push address and the container's token.
@@ -78,9 +72,9 @@ func (s *Shim) rewriteCreate(body []byte) ([]byte, string, bool) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	instance := hex.EncodeToString(b)
-	env = append(env, envInstance+"="+instance)
+	env = append(env, completion.EnvInstance+"="+instance)
 	if s.cfg.NotifyURL != "" {
-		env = append(env, envNotifyURL+"="+s.cfg.NotifyURL+EventsPath, envNotifyToken+"="+s.token(instance))
+		env = append(env, completion.EnvNotifyURL+"="+s.cfg.NotifyURL+EventsPath, completion.EnvNotifyToken+"="+s.token(instance))
 	}
 	labels[LabelInstance] = instance
 	cfg["Env"], _ = json.Marshal(env)

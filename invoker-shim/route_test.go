@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 func TestRouter(t *testing.T) {
@@ -120,8 +122,8 @@ func TestRewriteCreate(t *testing.T) {
 		HostConfig map[string]any
 	}
 	require.NoError(t, json.Unmarshal(out, &cfg))
-	assert.Equal(t, []string{"__OW_API_HOST=https://x:443", "EPILOGUE_INSTANCE=" + instance,
-		"EPILOGUE_NOTIFY_URL=http://172.17.0.1:7543/epilogue/events", "EPILOGUE_NOTIFY_TOKEN=" + s.token(instance)}, cfg.Env)
+	assert.Equal(t, []string{"__OW_API_HOST=https://x:443", completion.EnvInstance + "=" + instance,
+		completion.EnvNotifyURL + "=http://172.17.0.1:7543/epilogue/events", completion.EnvNotifyToken + "=" + s.token(instance)}, cfg.Env)
 	assert.Equal(t, instance, cfg.Labels[LabelInstance])
 	assert.Equal(t, 268435456.0, cfg.HostConfig["Memory"], "the rest is kept")
 
@@ -155,7 +157,7 @@ func FuzzRewriteCreate(f *testing.F) {
 		require.Equal(t, instance, labels[LabelInstance])
 		var env []string
 		require.NoError(t, json.Unmarshal(got["Env"], &env))
-		require.Contains(t, env, "EPILOGUE_INSTANCE="+instance)
+		require.Contains(t, env, completion.EnvInstance+"="+instance)
 		for k := range in {
 			require.Contains(t, got, k)
 		}

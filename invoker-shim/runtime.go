@@ -137,7 +137,7 @@ func runtimeAddr(info container.InspectResponse) string {
 	if info.NetworkSettings != nil {
 		for _, ep := range info.NetworkSettings.Networks {
 			if ep != nil && ep.IPAddress != "" {
-				return net.JoinHostPort(ep.IPAddress, RuntimePort)
+				return net.JoinHostPort(ep.IPAddress, completion.RuntimePort)
 			}
 		}
 	}

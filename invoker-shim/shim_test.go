@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/reclaim"
@@ -218,7 +219,7 @@ func (rt *runtime) run(t *testing.T, value string, deadline time.Duration) strin
 // awaitDone blocks until activation id is done in the runtime.
 func (rt *runtime) awaitDone(t *testing.T, id string) time.Time {
 	t.Helper()
-	resp, err := rt.hc.Get(rt.base + "/epilogue/await?timeout=8s&activation=" + id)
+	resp, err := rt.hc.Get(rt.base + completion.AwaitPath + "?timeout=8s&activation=" + id)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -1,42 +1,20 @@
 package proxy
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"time"
+
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // Version is the proxy's version, exported to actions as __OW_PROXY_VERSION.
 // The build sets it with -ldflags.
 var Version = "dev"
 
-// Semantics decides when a new /run may start.
-type Semantics string
-
-const (
-	// Isolated (the default): a /run starts only when every earlier activation
-	// is done, so leftover work can never interfere with the next event
-	// (Theorem 5.2 of "This is not the End", arXiv 2211.02330).
-	Isolated Semantics = "isolated"
-	// Overlap: a /run may start while earlier activations linger.
-	Overlap Semantics = "overlap"
-)
-
-// ParseSemantics accepts "isolated", "overlap" or "" (isolated).
-func ParseSemantics(s string) (Semantics, error) {
-	switch Semantics(s) {
-	case "", Isolated:
-		return Isolated, nil
-	case Overlap:
-		return Overlap, nil
-	}
-	return "", fmt.Errorf("proxy: unknown semantics %q: use %q or %q", s, Isolated, Overlap)
-}
-
 // Limits and defaults for Config's zero values.
 const (
-	DefaultListen = ":8080"
+	DefaultListen = ":" + completion.RuntimePort
 	// DefaultActionDir is where /init unpacks code, relative to the working
 	// directory as upstream does (./action/N/bin/exec).
 	DefaultActionDir = "action"
@@ -67,8 +45,8 @@ type Config struct {
 	Listener net.Listener
 	// ActionDir is where /init unpacks code; "" = DefaultActionDir.
 	ActionDir string
-	// Semantics: "" = Isolated.
-	Semantics Semantics
+	// Semantics: "" = completion.Isolated.
+	Semantics completion.Semantics
 	// WaitForAck (upstream OW_WAIT_FOR_ACK): wait for the executable's ack at
 	// start. Required for the Epilogue extension.
 	WaitForAck bool

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/proxy/activation"
 )
@@ -18,7 +17,7 @@ func (s *Server) Snapshot() completion.Snapshot {
 	state, acts := s.reg.Snapshot()
 	snap := completion.Snapshot{
 		State:       state,
-		Semantics:   string(s.cfg.Semantics),
+		Semantics:   s.cfg.Semantics,
 		Instance:    s.cfg.Instance,
 		Activations: acts,
 		StrayLines:  s.strays.Load(),
@@ -26,9 +25,9 @@ func (s *Server) Snapshot() completion.Snapshot {
 	}
 	s.mu.Lock()
 	if p := s.proc; p != nil {
-		snap.Protocol = "actionloop"
+		snap.Protocol = completion.ProtocolActionLoop
 		if p.Extended() {
-			snap.Protocol = "epilogue/" + strconv.Itoa(actionloop.Version)
+			snap.Protocol = completion.ProtocolExtension
 		}
 	}
 	s.mu.Unlock()
@@ -47,19 +46,19 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 // the runtime is quiescent. A timeout answers 504 with the state so far.
 func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	timeout, err := parseTimeout(q.Get("timeout"))
+	timeout, err := parseTimeout(q.Get(completion.AwaitTimeoutParam))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	id := q.Get("activation")
+	id := q.Get(completion.AwaitActivationParam)
 	if id == "" {
 		if err := s.reg.AwaitQuiescent(ctx); err != nil {
 			if r.Context().Err() == nil {
 				snap := s.Snapshot()
-				writeJSON(w, http.StatusGatewayTimeout, timedOut{
+				writeJSON(w, http.StatusGatewayTimeout, completion.AwaitTimeout{
 					Error:    fmt.Sprintf("the runtime is not quiescent after %s", timeout),
 					Snapshot: &snap,
 				})
@@ -75,7 +74,7 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case err != nil:
 		if r.Context().Err() == nil {
-			writeJSON(w, http.StatusGatewayTimeout, timedOut{
+			writeJSON(w, http.StatusGatewayTimeout, completion.AwaitTimeout{
 				Error:      fmt.Sprintf("activation %s is still %s after %s", id, rec.Phase, timeout),
 				Activation: &rec,
 			})
@@ -83,12 +82,6 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, rec)
 	}
-}
-
-type timedOut struct {
-	Error      string                 `json:"error"`
-	Activation *completion.Activation `json:"activation,omitempty"`
-	*completion.Snapshot
 }
 
 // parseTimeout reads a Go duration ("250ms", "5s") or plain milliseconds.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 func newTestServer(t testing.TB) *Server {
@@ -52,12 +54,12 @@ func TestRouting(t *testing.T) {
 	}{
 		{"unknown path", "POST", "/nope", 404, "no endpoint /nope"},
 		{"GET /run", "GET", "/run", 405, "use POST"},
-		{"POST /epilogue/status", "POST", "/epilogue/status", 405, "use GET"},
+		{"POST /epilogue/status", "POST", completion.StatusPath, 405, "use GET"},
 		{"run before init", "POST", "/run", 500, "no action defined yet"},
-		{"status", "GET", "/epilogue/status", 200, ""},
-		{"await unknown", "GET", "/epilogue/await?activation=x&timeout=1ms", 404, "unknown activation"},
-		{"await bad timeout", "GET", "/epilogue/await?timeout=soon", 400, "timeout=500ms"},
-		{"await quiescent", "GET", "/epilogue/await?timeout=1s", 200, ""},
+		{"status", "GET", completion.StatusPath, 200, ""},
+		{"await unknown", "GET", completion.AwaitPath + "?activation=x&timeout=1ms", 404, "unknown activation"},
+		{"await bad timeout", "GET", completion.AwaitPath + "?timeout=soon", 400, "timeout=500ms"},
+		{"await quiescent", "GET", completion.AwaitPath + "?timeout=1s", 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

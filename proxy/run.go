@@ -22,15 +22,6 @@ const (
 	msgNotObject = "The action did not return a dictionary or array."
 )
 
-// Response headers beyond upstream's; the invoker ignores them.
-const (
-	// HeaderActivation names the activation a /run answered.
-	HeaderActivation = "X-Epilogue-Activation"
-	// HeaderPhase is the activation's phase when the answer was sent:
-	// "done" when nothing is pending, "responded" when work continues.
-	HeaderPhase = "X-Epilogue-Phase"
-)
-
 // responseGrace is how long past its deadline a /run may wait for the
 // action's answer before giving up; the invoker gives up at the deadline.
 const responseGrace = time.Second
@@ -99,8 +90,8 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		phase = completion.PhaseDone
 	}
 	h := w.Header()
-	h[HeaderActivation] = []string{id}
-	h[HeaderPhase] = []string{string(phase)}
+	h[completion.HeaderActivation] = []string{id}
+	h[completion.HeaderPhase] = []string{string(phase)}
 	writeBody(w, http.StatusOK, append(f.Result, '\n'))
 }
 
@@ -132,7 +123,7 @@ func (s *Server) admit(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
-	if s.cfg.Semantics == Isolated {
+	if s.cfg.Semantics == completion.Isolated {
 		if err := s.reg.AwaitQuiescent(ctx); err != nil {
 			<-s.runSem
 			return false

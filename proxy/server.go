@@ -38,7 +38,7 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) (*Server, error) {
-	sem, err := ParseSemantics(string(cfg.Semantics))
+	sem, err := completion.ParseSemantics(string(cfg.Semantics))
 	if err != nil {
 		return nil, err
 	}
@@ -92,16 +92,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var method string
 	var handle func(http.ResponseWriter, *http.Request)
 	switch r.URL.Path {
-	case "/run":
+	case completion.RunPath:
 		method, handle = http.MethodPost, s.run
-	case "/init":
+	case completion.InitPath:
 		method, handle = http.MethodPost, s.init
-	case "/epilogue/status":
+	case completion.StatusPath:
 		method, handle = http.MethodGet, s.status
-	case "/epilogue/await":
+	case completion.AwaitPath:
 		method, handle = http.MethodGet, s.await
 	default:
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s: this runtime serves POST /init, POST /run, GET /epilogue/status and GET /epilogue/await", r.URL.Path))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s: this runtime serves POST %s, POST %s, GET %s and GET %s",
+			r.URL.Path, completion.InitPath, completion.RunPath, completion.StatusPath, completion.AwaitPath))
 		return
 	}
 	if r.Method != method {

@@ -19,6 +19,14 @@ const (
 	Vanilla Policy = "vanilla"
 )
 
+// WaitsForWork reports whether the policy holds an instance while its
+// activations have work pending: Epilogue does, Vanilla (stock OpenWhisk)
+// treats an answered activation as finished. Everything that differs
+// between the two follows from it: whether a reclaim consults the runtime,
+// whether a container whose activation answered with work pending may
+// take the next one, and whether a record can say how that work ended.
+func (p Policy) WaitsForWork() bool { return p != Vanilla }
+
 // ParsePolicy accepts "epilogue", "vanilla" or "" (epilogue).
 func ParsePolicy(s string) (Policy, error) {
 	switch Policy(s) {
@@ -91,12 +99,35 @@ type Decision struct {
 	Reason string
 }
 
+// Limit is the latest moment an activation's work may hold its instance:
+// its deadline plus CancelGrace (the runtime cancels the work at the
+// deadline and needs a moment to report it), capped MaxLinger after its
+// response. An activation without a deadline is held MaxLinger after its
+// response, or after its start while it has not responded (zero
+// responded). It is the one place the bound is computed: Decide, the
+// standalone pool and the invoker shim all use it.
+func (b Bounds) Limit(start, deadline, responded time.Time) time.Time {
+	b = b.WithDefaults()
+	since := responded
+	if since.IsZero() {
+		since = start
+	}
+	capped := since.Add(b.MaxLinger)
+	if deadline.IsZero() {
+		return capped
+	}
+	limit := deadline.Add(b.CancelGrace)
+	if !responded.IsZero() && capped.Before(limit) {
+		return capped
+	}
+	return limit
+}
+
 // Decide answers for one snapshot of the runtime taken at snap.Time.
 func Decide(p Policy, op Op, snap completion.Snapshot, now time.Time, b Bounds) Decision {
-	if p == Vanilla {
+	if !p.WaitsForWork() {
 		return Decision{Allow: true, Reason: "vanilla semantics: pending work is not consulted"}
 	}
-	b = b.WithDefaults()
 	var ids []string
 	var bound time.Time
 	for _, a := range snap.Activations {
@@ -104,16 +135,11 @@ func Decide(p Policy, op Op, snap completion.Snapshot, now time.Time, b Bounds) 
 			continue
 		}
 		ids = append(ids, a.ID)
-		limit := a.Deadline.Add(b.CancelGrace)
+		var responded time.Time
 		if a.Phase == completion.PhaseResponded {
-			responded := snap.Time.Add(-time.Duration(a.SinceResponseMs * float64(time.Millisecond)))
-			if capped := responded.Add(b.MaxLinger); a.Deadline.IsZero() || capped.Before(limit) {
-				limit = capped
-			}
-		} else if a.Deadline.IsZero() {
-			limit = a.Start.Add(b.MaxLinger)
+			responded = snap.Time.Add(-time.Duration(a.SinceResponseMs * float64(time.Millisecond)))
 		}
-		if limit.After(bound) {
+		if limit := b.Limit(a.Start, a.Deadline, responded); limit.After(bound) {
 			bound = limit
 		}
 	}
@@ -146,33 +172,55 @@ type Gate struct {
 	Now func() time.Time
 }
 
+// ErrNoAnswer means the runtime did not answer its status within
+// StatusTimeout: it is not trusted, and the bound decides.
+var ErrNoAnswer = errors.New("reclaim: the runtime did not answer")
+
+func (g *Gate) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+// Check decides once, on a fresh status of the runtime: the answer for a
+// caller that must not block, such as the invoker shim answering a pause.
+// A runtime that does not answer within StatusTimeout gives ErrNoAnswer
+// (wrapped) and a Decision that does not allow: not trusted, not yet.
+func (g *Gate) Check(ctx context.Context, op Op) (Decision, error) {
+	if !g.Policy.WaitsForWork() {
+		return Decide(g.Policy, op, completion.Snapshot{}, time.Time{}, g.Bounds), nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, StatusTimeout)
+	snap, err := g.Source.Status(sctx)
+	cancel()
+	if err != nil {
+		return Decision{Reason: "the runtime did not answer: " + err.Error()}, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+	}
+	return Decide(g.Policy, op, snap, g.now(), g.Bounds), nil
+}
+
 // Wait blocks until op is allowed on the gate's runtime and returns the
 // decision that allowed it. It always returns by the bound; it returns early
 // only when ctx ends (with ctx's error).
 func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
-	if g.Policy == Vanilla {
-		return Decide(Vanilla, op, completion.Snapshot{}, time.Time{}, g.Bounds), nil
-	}
-	now := g.Now
-	if now == nil {
-		now = time.Now
+	if !g.Policy.WaitsForWork() {
+		return g.Check(ctx, op)
 	}
 	b := g.Bounds.WithDefaults()
 	firstFailure := time.Time{}
 	for {
-		sctx, cancel := context.WithTimeout(ctx, StatusTimeout)
-		snap, err := g.Source.Status(sctx)
-		cancel()
+		d, err := g.Check(ctx, op)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Decision{}, ctx.Err()
 			}
 			// Not trusted: wait for the bound, polling in case it comes back.
 			if firstFailure.IsZero() {
-				firstFailure = now()
+				firstFailure = g.now()
 			}
-			if now().Sub(firstFailure) >= b.Unreachable {
-				return Decision{Allow: true, Forced: true, Reason: fmt.Sprintf("%s forced: the runtime did not answer for %s: %v", op, b.Unreachable, err)}, nil
+			if g.now().Sub(firstFailure) >= b.Unreachable {
+				return Decision{Allow: true, Forced: true, Reason: fmt.Sprintf("%s forced: no answer from the runtime for %s (%v)", op, b.Unreachable, err)}, nil
 			}
 			if err := sleep(ctx, 100*time.Millisecond); err != nil {
 				return Decision{}, err
@@ -180,7 +228,6 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 			continue
 		}
 		firstFailure = time.Time{}
-		d := Decide(Epilogue, op, snap, now(), b)
 		if d.Allow {
 			return d, nil
 		}
@@ -189,7 +236,7 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 		// reclaim. The wait is cut into slices no longer than the
 		// Unreachable bound, so that a runtime that goes silent meanwhile
 		// (frozen, hung) is noticed by the next status, not at its deadline.
-		wait := min(d.Until.Sub(now()), b.Unreachable)
+		wait := min(d.Until.Sub(g.now()), b.Unreachable)
 		actx, cancel := context.WithTimeout(ctx, wait+StatusTimeout)
 		_, err = g.Source.AwaitQuiescent(actx, wait)
 		cancel()

@@ -206,3 +206,58 @@ func TestGateVanillaAndCancel(t *testing.T) {
 	_, err = (&Gate{Policy: Epilogue, Source: src}).Wait(ctx, Pause)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestBoundsLimit(t *testing.T) {
+	b := Bounds{MaxLinger: time.Minute, CancelGrace: time.Second}
+	start := t0.Add(-2 * time.Second)
+	tests := []struct {
+		name                string
+		deadline, responded time.Time
+		want                time.Time
+	}{
+		{"responded: the deadline plus the cancel grace", t0.Add(10 * time.Second), t0, t0.Add(11 * time.Second)},
+		{"responded: MaxLinger after the response caps a far deadline", t0.Add(time.Hour), t0, t0.Add(time.Minute)},
+		{"responded, no deadline: MaxLinger after the response", time.Time{}, t0, t0.Add(time.Minute)},
+		{"running: the deadline plus the grace, however far", t0.Add(time.Hour), time.Time{}, t0.Add(time.Hour + time.Second)},
+		{"running, no deadline: MaxLinger after the start", time.Time{}, time.Time{}, start.Add(time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := b.Limit(start, tt.deadline, tt.responded)
+			assert.Truef(t, tt.want.Equal(got), "got %v; want %v", got, tt.want)
+		})
+	}
+	assert.Equal(t, t0.Add(DefaultMaxLinger), Bounds{}.Limit(start, time.Time{}, t0), "zero Bounds are the defaults")
+}
+
+func TestPolicyWaitsForWork(t *testing.T) {
+	assert.True(t, Epilogue.WaitsForWork())
+	assert.False(t, Vanilla.WaitsForWork())
+}
+
+func TestGateCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		policy  Policy
+		src     *scripted
+		allow   bool
+		wantErr error
+	}{
+		{"idle runtime: allowed", Epilogue, &scripted{snap: completion.Snapshot{State: completion.StateIdle}}, true, nil},
+		{"lingering: not yet", Epilogue, &scripted{snap: lingering(time.Now().Add(time.Hour))}, false, nil},
+		{"silent runtime: not trusted, not yet", Epilogue, &scripted{err: errors.New("connection refused")}, false, ErrNoAnswer},
+		{"vanilla does not ask", Vanilla, &scripted{err: errors.New("never asked")}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := (&Gate{Policy: tt.policy, Source: tt.src}).Check(context.Background(), Pause)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.allow, d.Allow, d.Reason)
+			assert.False(t, d.Forced, "one check never forces: only Wait's bound does")
+		})
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/proxy"
 )
 
@@ -65,28 +66,28 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 			actionEnv[k] = v
 		}
 	}
-	sem, err := proxy.ParseSemantics(env["EPILOGUE_SEMANTICS"])
+	sem, err := completion.ParseSemantics(env[completion.EnvSemantics])
 	if err != nil {
 		return proxy.Config{}, err
 	}
 	var ln net.Listener
-	if v := env["EPILOGUE_LISTEN_FD"]; v != "" {
+	if v := env[completion.EnvListenFD]; v != "" {
 		if ln, err = inheritedListener(v); err != nil {
 			return proxy.Config{}, err
 		}
 	}
 	return proxy.Config{
 		Listener:     ln,
-		Listen:       env["EPILOGUE_LISTEN"],
-		ActionDir:    env["EPILOGUE_ACTION_DIR"],
+		Listen:       env[completion.EnvListen],
+		ActionDir:    env[completion.EnvActionDir],
 		Semantics:    sem,
 		WaitForAck:   env["OW_WAIT_FOR_ACK"] != "",
 		LogInitError: env["OW_LOG_INIT_ERROR"] != "",
 		ExecutionEnv: env["OW_EXECUTION_ENV"],
 		ActionEnv:    actionEnv,
-		NotifyURL:    env["EPILOGUE_NOTIFY_URL"],
-		NotifyToken:  env["EPILOGUE_NOTIFY_TOKEN"],
-		Instance:     env["EPILOGUE_INSTANCE"],
+		NotifyURL:    env[completion.EnvNotifyURL],
+		NotifyToken:  env[completion.EnvNotifyToken],
+		Instance:     env[completion.EnvInstance],
 	}, nil
 }
 
@@ -96,13 +97,13 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 func inheritedListener(fdText string) (net.Listener, error) {
 	fd, err := strconv.Atoi(fdText)
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("EPILOGUE_LISTEN_FD=%q is not an inherited descriptor number (3 or more)", fdText)
+		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number (3 or more)", completion.EnvListenFD, fdText)
 	}
 	f := os.NewFile(uintptr(fd), "listener")
 	defer f.Close()
 	ln, err := net.FileListener(f)
 	if err != nil {
-		return nil, fmt.Errorf("EPILOGUE_LISTEN_FD=%d is not a listening socket: %w", fd, err)
+		return nil, fmt.Errorf("%s=%d is not a listening socket: %w", completion.EnvListenFD, fd, err)
 	}
 	return ln, nil
 }

@@ -12,21 +12,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/epilogue-dev/epilogue/proxy"
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 func TestConfigFromEnv(t *testing.T) {
 	cfg, err := configFromEnv([]string{
 		"__OW_API_HOST=https://h.example/?a=b=c", "PATH=/bin", "OW_WAIT_FOR_ACK=1",
-		"EPILOGUE_SEMANTICS=overlap", "EPILOGUE_LISTEN=127.0.0.1:9", "junk",
+		completion.EnvSemantics + "=overlap", completion.EnvListen + "=127.0.0.1:9", "junk",
 	})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"__OW_API_HOST": "https://h.example/?a=b=c"}, cfg.ActionEnv, "values containing '=' are kept whole")
 	assert.True(t, cfg.WaitForAck)
-	assert.Equal(t, proxy.Overlap, cfg.Semantics)
+	assert.Equal(t, completion.Overlap, cfg.Semantics)
 	assert.Equal(t, "127.0.0.1:9", cfg.Listen)
 
-	_, err = configFromEnv([]string{"EPILOGUE_SEMANTICS=eventual"})
+	_, err = configFromEnv([]string{completion.EnvSemantics + "=eventual"})
 	assert.ErrorContains(t, err, `use "isolated" or "overlap"`)
 }
 
@@ -46,14 +46,14 @@ func TestInheritedListener(t *testing.T) {
 
 	cmd := exec.Command(bin)
 	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"EPILOGUE_LISTEN_FD=3"}
+	cmd.Env = []string{completion.EnvListenFD + "=3"}
 	cmd.ExtraFiles = []*os.File{lnFile}
 	require.NoError(t, cmd.Start())
 	_ = lnFile.Close()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr + "/epilogue/status")
+	resp, err := c.Get("http://" + addr + completion.StatusPath)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -61,9 +61,9 @@ func TestInheritedListener(t *testing.T) {
 
 func TestInheritedListenerErrors(t *testing.T) {
 	for _, v := range []string{"x", "1", "-3"} {
-		_, err := configFromEnv([]string{"EPILOGUE_LISTEN_FD=" + v})
+		_, err := configFromEnv([]string{completion.EnvListenFD + "=" + v})
 		assert.ErrorContains(t, err, "not an inherited descriptor", v)
 	}
-	_, err := configFromEnv([]string{"EPILOGUE_LISTEN_FD=99"})
+	_, err := configFromEnv([]string{completion.EnvListenFD + "=99"})
 	assert.ErrorContains(t, err, "not a listening socket")
 }

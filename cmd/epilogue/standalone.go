@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
@@ -78,8 +79,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, usageError(fs, "--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
 	case *prewarm < 0:
 		return standalone.Config{}, usageError(fs, "--prewarm must not be negative")
-	case *runtimeSemantics != "" && *runtimeSemantics != pool.RuntimeIsolated && *runtimeSemantics != pool.RuntimeOverlap:
-		return standalone.Config{}, usageError(fs, fmt.Sprintf("--runtime-semantics %q: use %s or %s", *runtimeSemantics, pool.RuntimeIsolated, pool.RuntimeOverlap))
+	case *runtimeSemantics != "" && completion.Semantics(*runtimeSemantics) != completion.Isolated && completion.Semantics(*runtimeSemantics) != completion.Overlap:
+		return standalone.Config{}, usageError(fs, fmt.Sprintf("--runtime-semantics %q: use %s or %s", *runtimeSemantics, completion.Isolated, completion.Overlap))
 	case *backendName != standalone.BackendProcess && *backendName != standalone.BackendDocker:
 		return standalone.Config{}, usageError(fs, fmt.Sprintf("--backend %q: use %s or %s", *backendName, standalone.BackendProcess, standalone.BackendDocker))
 	}
@@ -96,7 +97,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
 		Pool: pool.Config{
 			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
-			Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, RuntimeSemantics: *runtimeSemantics,
+			Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, RuntimeSemantics: completion.Semantics(*runtimeSemantics),
 		},
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}, nil

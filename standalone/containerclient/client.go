@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // Defaults for a Client.
@@ -25,10 +27,6 @@ const (
 	// dialTimeout bounds one TCP connect; the time limit bounds the retries.
 	dialTimeout = 5 * time.Second
 )
-
-// HeaderPhase is the epilogue-proxy's /run answer header saying whether work
-// is still pending ("responded") or not ("done"). Other runtimes omit it.
-const HeaderPhase = "X-Epilogue-Phase"
 
 // Errors callers branch on.
 var (
@@ -90,8 +88,10 @@ type Reply struct {
 	// Length is the answer's full length; Length > len(Body) means it was
 	// truncated.
 	Length int64
-	// Phase is the HeaderPhase value, "" when absent.
-	Phase string
+	// Phase is the completion.HeaderPhase value: completion.PhaseDone,
+	// completion.PhaseResponded when work continues, "" from a runtime that
+	// does not track completion.
+	Phase completion.Phase
 	// Elapsed is the time from sending the request to the end of the answer,
 	// including /init's retries.
 	Elapsed time.Duration
@@ -148,16 +148,16 @@ func (c *Client) Init(ctx context.Context, req InitRequest, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		r, err := c.post(ctx, "/init", body)
+		r, err := c.post(ctx, completion.InitPath, body)
 		if err == nil || !refused(err) {
 			r.Elapsed = time.Since(start)
-			return r, c.classify(ctx, "/init", timeout, err)
+			return r, c.classify(ctx, completion.InitPath, timeout, err)
 		}
 		t := time.NewTimer(InitRetryInterval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Reply{Elapsed: time.Since(start)}, c.classify(ctx, "/init", timeout, err)
+			return Reply{Elapsed: time.Since(start)}, c.classify(ctx, completion.InitPath, timeout, err)
 		case <-t.C:
 		}
 	}
@@ -173,9 +173,9 @@ func (c *Client) Run(ctx context.Context, req RunRequest, timeout time.Duration)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r, err := c.post(ctx, "/run", body)
+	r, err := c.post(ctx, completion.RunPath, body)
 	r.Elapsed = time.Since(start)
-	return r, c.classify(ctx, "/run", timeout, err)
+	return r, c.classify(ctx, completion.RunPath, timeout, err)
 }
 
 // post sends one request and reads the answer, keeping at most maxBody bytes
@@ -201,7 +201,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (Reply, err
 	}
 	return Reply{
 		StatusCode: resp.StatusCode, Body: kept, Length: int64(len(kept)) + rest,
-		Phase: resp.Header.Get(HeaderPhase),
+		Phase: completion.Phase(resp.Header.Get(completion.HeaderPhase)),
 	}, nil
 }
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // bound is far above any wait these tests expect.
@@ -75,7 +77,7 @@ func TestRun(t *testing.T) {
 	var body map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
-		w.Header().Set(HeaderPhase, "responded")
+		w.Header().Set(completion.HeaderPhase, "responded")
 		_, _ = io.WriteString(w, "{\"ok\":true}\n")
 	}))
 	defer srv.Close()
@@ -87,7 +89,7 @@ func TestRun(t *testing.T) {
 	}, bound)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Equal(t, "responded", r.Phase)
+	assert.Equal(t, completion.PhaseResponded, r.Phase)
 	assert.False(t, r.Truncated())
 	assert.Equal(t, "{\"ok\":true}\n", string(r.Body))
 	assert.Equal(t, map[string]any{

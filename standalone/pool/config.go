@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/store"
@@ -34,14 +35,6 @@ const (
 	DefaultShutdownWait = time.Minute
 )
 
-// Runtime semantics (Config.RuntimeSemantics).
-const (
-	// RuntimeIsolated: a /run waits until earlier activations are done.
-	RuntimeIsolated = "isolated"
-	// RuntimeOverlap: a /run starts while earlier work lingers.
-	RuntimeOverlap = "overlap"
-)
-
 // Immediately, as Config.PauseGrace, pauses a container as soon as it is
 // idle (the command line's --pause-grace 0).
 const Immediately time.Duration = -1
@@ -58,12 +51,13 @@ type Config struct {
 	Policy reclaim.Policy
 	// Bounds limit how long a reclaim waits for pending work.
 	Bounds reclaim.Bounds
-	// RuntimeSemantics is the runtimes' EPILOGUE_SEMANTICS: whether a /run
-	// may start while an earlier activation's work lingers. "" = "isolated"
-	// under reclaim.Epilogue and "overlap" under reclaim.Vanilla (stock
-	// runtimes run the next activation at once). Vanilla with "isolated" is
-	// a stock invoker running the Epilogue runtime, as behind epilogue-shim.
-	RuntimeSemantics string
+	// RuntimeSemantics is the runtimes' completion.EnvSemantics: whether a
+	// /run may start while an earlier activation's work lingers. "" =
+	// completion.Isolated under reclaim.Epilogue and completion.Overlap under
+	// reclaim.Vanilla (stock runtimes run the next activation at once).
+	// Vanilla with Isolated is a stock invoker running the Epilogue runtime,
+	// as behind epilogue-shim.
+	RuntimeSemantics completion.Semantics
 	// PauseGrace is how long an idle container stays unpaused; 0 =
 	// DefaultPauseGrace, Immediately (or any negative value) = no grace.
 	PauseGrace time.Duration
@@ -101,15 +95,17 @@ func (cfg Config) withDefaults() (Config, error) {
 		errs = append(errs, err)
 	}
 	cfg.Policy = policy
-	switch cfg.RuntimeSemantics {
-	case "":
-		cfg.RuntimeSemantics = RuntimeIsolated
-		if policy == reclaim.Vanilla {
-			cfg.RuntimeSemantics = RuntimeOverlap
-		}
-	case RuntimeIsolated, RuntimeOverlap:
+	switch {
+	case cfg.RuntimeSemantics == "" && policy.WaitsForWork():
+		cfg.RuntimeSemantics = completion.Isolated
+	case cfg.RuntimeSemantics == "":
+		cfg.RuntimeSemantics = completion.Overlap
 	default:
-		errs = append(errs, fmt.Errorf("pool: Config.RuntimeSemantics %q: use %q or %q", cfg.RuntimeSemantics, RuntimeIsolated, RuntimeOverlap))
+		sem, err := completion.ParseSemantics(string(cfg.RuntimeSemantics))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pool: Config.RuntimeSemantics: %w", err))
+		}
+		cfg.RuntimeSemantics = sem
 	}
 	for _, f := range []struct {
 		name string

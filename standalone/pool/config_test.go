@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/store"
@@ -18,15 +19,15 @@ func TestRuntimeSemantics(t *testing.T) {
 	tests := []struct {
 		name    string
 		policy  reclaim.Policy
-		in      string
-		want    string
+		in      completion.Semantics
+		want    completion.Semantics
 		wantErr string
 	}{
-		{name: "epilogue default", policy: reclaim.Epilogue, want: RuntimeIsolated},
-		{name: "vanilla default: stock runtimes overlap", policy: reclaim.Vanilla, want: RuntimeOverlap},
-		{name: "vanilla with the Epilogue runtime, as behind the shim", policy: reclaim.Vanilla, in: RuntimeIsolated, want: RuntimeIsolated},
-		{name: "epilogue, overlap asked for", policy: reclaim.Epilogue, in: RuntimeOverlap, want: RuntimeOverlap},
-		{name: "unknown", policy: reclaim.Epilogue, in: "strict", wantErr: `RuntimeSemantics "strict"`},
+		{name: "epilogue default", policy: reclaim.Epilogue, want: completion.Isolated},
+		{name: "vanilla default: stock runtimes overlap", policy: reclaim.Vanilla, want: completion.Overlap},
+		{name: "vanilla with the Epilogue runtime, as behind the shim", policy: reclaim.Vanilla, in: completion.Isolated, want: completion.Isolated},
+		{name: "epilogue, overlap asked for", policy: reclaim.Epilogue, in: completion.Overlap, want: completion.Overlap},
+		{name: "unknown", policy: reclaim.Epilogue, in: "strict", wantErr: `unknown semantics "strict"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
-	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/containerclient"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
@@ -262,7 +261,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		resp     entity.Response
 		initTime time.Duration
 		timedOut bool
-		phase    string
+		phase    completion.Phase
 		answered bool // a /run answer that keeps the container usable
 	)
 	deadline := start.Add(timeout)
@@ -310,7 +309,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	}
 	m.logs.end()
 
-	lingering := answered && phase == string(completion.PhaseResponded)
+	lingering := answered && phase == completion.PhaseResponded
 	inv.mu.Lock()
 	inv.rec.Start, inv.rec.End = start.UnixMilli(), end.UnixMilli()
 	inv.rec.Duration = inv.rec.End - inv.rec.Start
@@ -320,7 +319,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	if cold {
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationInitTime, initTime.Milliseconds())
 	}
-	if answered && phase == string(completion.PhaseDone) {
+	if answered && phase == completion.PhaseDone {
 		// The runtime answered with nothing pending: done at the response.
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, entity.CompletionDone)
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, 0)
@@ -338,7 +337,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		p.removeLocked(m, "its activation failed as a developer error (OpenWhisk destroys such a container)")
 	case lingering:
 		m.lingering[inv.id] = inv
-		if p.cfg.Policy == reclaim.Epilogue {
+		if p.cfg.Policy.WaitsForWork() {
 			p.moveLocked(m, stateLingering)
 		} else {
 			p.moveLocked(m, stateReady) // stock OpenWhisk: answered means finished
@@ -355,7 +354,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		inv.finish(m)
 		return
 	}
-	p.watch(m, inv, runStart.Add(timeout), end)
+	p.watch(m, inv, p.cfg.Bounds.Limit(runStart, runStart.Add(timeout), end), end)
 }
 
 // finish closes Completed and stops routing the activation's late log
@@ -366,18 +365,11 @@ func (inv *Invocation) finish(m *member) {
 }
 
 // watch waits for a lingering activation to finish (the runtime's
-// /epilogue/await), at most until its bound: the deadline, capped at
-// MaxLinger after the response, plus the cancellation grace. It then
-// records how the activation ended and, under the epilogue policy, hands
-// the container back, or removes it when the bound passed or the
+// /epilogue/await), at most until its bound (reclaim's Bounds.Limit). It
+// then records how the activation ended and, under the epilogue policy,
+// hands the container back, or removes it when the bound passed or the
 // container was lost.
-func (p *Pool) watch(m *member, inv *Invocation, deadline, responded time.Time) {
-	b := p.cfg.Bounds.WithDefaults()
-	bound := deadline
-	if capped := responded.Add(b.MaxLinger); capped.Before(bound) {
-		bound = capped
-	}
-	bound = bound.Add(b.CancelGrace)
+func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
 	rec, err := m.status.Await(ctx, inv.id, time.Until(bound))
 	cancel()
@@ -392,25 +384,25 @@ func (p *Pool) watch(m *member, inv *Invocation, deadline, responded time.Time) 
 			m.doneAt = time.Now()
 			p.moveLocked(m, stateReady)
 		}
-	case p.cfg.Policy == reclaim.Vanilla && (m.reclaimed || p.ctx.Err() != nil):
+	case !p.cfg.Policy.WaitsForWork() && (m.reclaimed || p.ctx.Err() != nil):
 		// Stock OpenWhisk paused or removed the container (or shut down)
 		// regardless of the work: it does not know how the activation
 		// ended, so neither does the record.
 	case p.ctx.Err() != nil:
-		outcome = &completion.Activation{Phase: completion.PhaseFailed,
-			Error: "the standalone server shut down while the activation's work was pending"}
+		rec = rec.Settle(completion.PhaseFailed, "the standalone server shut down while the activation's work was pending")
+		outcome = &rec
 	case errors.Is(err, completion.ErrNotDone) || errors.Is(err, context.DeadlineExceeded):
-		if p.cfg.Policy == reclaim.Epilogue {
-			outcome = &completion.Activation{Phase: completion.PhaseExpired,
-				Error: fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano))}
+		if p.cfg.Policy.WaitsForWork() {
+			rec = rec.Settle(completion.PhaseExpired, fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano)))
+			outcome = &rec
 			p.stats.ForcedReclaims++
 			if m.state == stateLingering {
 				p.removeLocked(m, "forced: work still pending at its bound")
 			}
 		}
 	default:
-		outcome = &completion.Activation{Phase: completion.PhaseFailed,
-			Error: "the container was lost while the activation's work was pending: " + err.Error()}
+		rec = rec.Settle(completion.PhaseFailed, "the container was lost while the activation's work was pending: "+err.Error())
+		outcome = &rec
 		p.removeLocked(m, "it stopped answering while work was pending")
 	}
 	p.mu.Unlock()

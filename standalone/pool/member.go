@@ -18,9 +18,6 @@ const (
 	// LabelAction names the action a container was created for ("" for a
 	// stem cell), where the backend supports labels.
 	LabelAction = "dev.epilogue.standalone.action"
-	// envSemantics tells epilogue-proxy whether a /run may start while an
-	// earlier activation lingers.
-	envSemantics = "EPILOGUE_SEMANTICS"
 )
 
 // reclaimTimeout bounds one backend pause or removal after the gate allowed it.
@@ -56,7 +53,7 @@ type member struct {
 	initialized bool        // /init succeeded
 	wasPaused   bool        // taken from paused: unpause before the next /run
 	// epilogue: the runtime reports completion (its /run answers carry
-	// X-Epilogue-Phase), so reclaiming it consults its status.
+	// completion.HeaderPhase), so reclaiming it consults its status.
 	epilogue bool
 	// lingering are the activations that answered with work pending.
 	lingering map[string]*Invocation
@@ -79,7 +76,7 @@ func (p *Pool) create(m *member) error {
 	defer cancel()
 	c, err := p.cfg.Backend.Create(ctx, backend.Spec{
 		Name: m.name, Image: m.image, MemoryMB: m.memoryMB,
-		Env:    map[string]string{envSemantics: semantics},
+		Env:    map[string]string{completion.EnvSemantics: string(semantics)},
 		Labels: map[string]string{LabelAction: action},
 	})
 	if err != nil {

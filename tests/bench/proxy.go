@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // proxyProc is one epilogue-proxy process started by the benchmark, with its
@@ -110,8 +111,8 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 	cmd := exec.CommandContext(pctx, bin)
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(os.Environ()),
-		"EPILOGUE_LISTEN=127.0.0.1:"+strconv.Itoa(port),
-		"EPILOGUE_INSTANCE=bench-"+name,
+		completion.EnvListen+"=127.0.0.1:"+strconv.Itoa(port),
+		completion.EnvInstance+"=bench-"+name,
 	)
 	if !spec.noAck {
 		cmd.Env = append(cmd.Env, "OW_WAIT_FOR_ACK=1")
@@ -143,7 +144,7 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 			return nil, ctx.Err()
 		default:
 		}
-		resp, gerr := c.Get(p.base + "/epilogue/status")
+		resp, gerr := c.Get(p.base + completion.StatusPath)
 		if gerr == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
@@ -180,7 +181,7 @@ func (p *proxyProc) init(ctx context.Context, action []byte, spec proxySpec, tim
 	if status != http.StatusOK {
 		return fmt.Errorf("proxy %s: POST /init: %d %s; %s", p.name, status, bytes.TrimSpace(resp), p.stderrTail())
 	}
-	status, resp, err = do(ctx, c, http.MethodGet, p.base+"/epilogue/status", nil)
+	status, resp, err = do(ctx, c, http.MethodGet, p.base+completion.StatusPath, nil)
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("proxy %s: GET /epilogue/status after /init: %d %v", p.name, status, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/tests/bench/benchstat"
 )
 
@@ -153,7 +154,7 @@ type awaitRecord struct {
 // that it answers activation id's done record. lat is from just before the
 // request is sent to the end of reading the response body.
 func awaitDone(ctx context.Context, c *http.Client, base, id string, buf *bytes.Buffer) (lat time.Duration, rec awaitRecord, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/epilogue/await?activation="+id+"&timeout=5s", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+completion.AwaitPath+"?activation="+id+"&timeout=5s", nil)
 	if err != nil {
 		return 0, rec, err
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // Upstream's messages, which OpenWhisk users and tests match on.
@@ -1051,7 +1053,7 @@ func TestUpstreamDefects(t *testing.T) {
 			{http.MethodGet, "/run", http.StatusMethodNotAllowed},
 			{http.MethodGet, "/init", http.StatusMethodNotAllowed},
 			{http.MethodPut, "/run", http.StatusMethodNotAllowed},
-			{http.MethodPost, "/epilogue/status", http.StatusMethodNotAllowed},
+			{http.MethodPost, completion.StatusPath, http.StatusMethodNotAllowed},
 		} {
 			r := p.do(t, c.method, c.path, "")
 			assert.Equalf(t, c.status, r.Status, "%s %s: got %s; want %d", c.method, c.path, r, c.status)

@@ -59,7 +59,7 @@ func (s snapshot) find(id string) (record, bool) {
 // status reads GET /epilogue/status.
 func status(t *testing.T, p *proxy) snapshot {
 	t.Helper()
-	r := p.get(t, "/epilogue/status")
+	r := p.get(t, completion.StatusPath)
 	r.requireOK(t)
 	r.requireFramed(t)
 	var s snapshot
@@ -71,7 +71,7 @@ func status(t *testing.T, p *proxy) snapshot {
 // requires 200.
 func awaitActivation(t *testing.T, p *proxy, id, timeout string) record {
 	t.Helper()
-	r := p.get(t, "/epilogue/await?activation="+id+"&timeout="+timeout)
+	r := p.get(t, completion.AwaitPath+"?activation="+id+"&timeout="+timeout)
 	require.Equalf(t, http.StatusOK, r.Status, "await %s: got %s; want 200", id, r)
 	r.requireFramed(t)
 	var rec record
@@ -129,7 +129,7 @@ func TestEpilogueExtension(t *testing.T) {
 		t.Parallel()
 		p := extendedProxy(t)
 		p.run(t, obj{"linger_ms": 2000, "quiet": true}, "activation_id=slow").requireOK(t)
-		r := p.get(t, "/epilogue/await?activation=slow&timeout=50ms")
+		r := p.get(t, completion.AwaitPath+"?activation=slow&timeout=50ms")
 		assert.Equalf(t, http.StatusGatewayTimeout, r.Status, "await timeout=50ms: got %s; want 504", r)
 		assert.NotEmpty(t, r.errorText(t))
 		r.requireFramed(t)
@@ -139,7 +139,7 @@ func TestEpilogueExtension(t *testing.T) {
 	t.Run("await for an unknown activation gets 404 JSON", func(t *testing.T) {
 		t.Parallel()
 		p := extendedProxy(t)
-		r := p.get(t, "/epilogue/await?activation=nobody&timeout=1s")
+		r := p.get(t, completion.AwaitPath+"?activation=nobody&timeout=1s")
 		assert.Equalf(t, http.StatusNotFound, r.Status, "await unknown: got %s; want 404", r)
 		assert.NotEmpty(t, r.errorText(t))
 		r.requireFramed(t)
@@ -151,7 +151,7 @@ func TestEpilogueExtension(t *testing.T) {
 		r := p.run(t, obj{"linger_ms": 300, "quiet": true}, "activation_id=q-1")
 		r.requireOK(t)
 		responded := time.Now()
-		w := p.get(t, "/epilogue/await?timeout=5s")
+		w := p.get(t, completion.AwaitPath+"?timeout=5s")
 		require.Equalf(t, http.StatusOK, w.Status, "await quiescence: got %s; want 200", w)
 		w.requireFramed(t)
 		assert.GreaterOrEqualf(t, time.Since(responded), 200*time.Millisecond, "await returned %s after the response; want it to wait for the 300 ms of work", time.Since(responded))
@@ -163,7 +163,7 @@ func TestEpilogueExtension(t *testing.T) {
 		assert.Equal(t, "done", rec.Phase)
 
 		// Already quiescent: it answers at once.
-		w = p.get(t, "/epilogue/await?timeout=5s")
+		w = p.get(t, completion.AwaitPath+"?timeout=5s")
 		require.Equal(t, http.StatusOK, w.Status)
 		assert.Less(t, w.Elapsed, time.Second)
 	})
@@ -189,7 +189,7 @@ func TestEpilogueExtension(t *testing.T) {
 
 	t.Run("overlap semantics: the next run does not wait", func(t *testing.T) {
 		t.Parallel()
-		p := extendedProxy(t, withEnv("EPILOGUE_SEMANTICS=overlap"))
+		p := extendedProxy(t, withEnv(completion.EnvSemantics+"=overlap"))
 		p.run(t, obj{"linger_ms": 2000, "quiet": true}, "activation_id=ov-1").requireOK(t)
 		second := p.run(t, obj{"quiet": true}, "activation_id=ov-2")
 		second.requireJSON(t, `{"quiet":true}`)
@@ -253,7 +253,7 @@ func TestEpilogueExtension(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		}))
 		t.Cleanup(srv.Close)
-		p := extendedProxy(t, withEnv("EPILOGUE_NOTIFY_URL="+srv.URL, "EPILOGUE_NOTIFY_TOKEN="+token))
+		p := extendedProxy(t, withEnv(completion.EnvNotifyURL+"="+srv.URL, completion.EnvNotifyToken+"="+token))
 		p.run(t, obj{"linger_ms": 100, "quiet": true}, "activation_id=note-1").requireOK(t)
 
 		decoded := func() []completion.Event {
@@ -307,7 +307,7 @@ func TestEpilogueExtension(t *testing.T) {
 			srv.CloseClientConnections()
 			srv.Close()
 		})
-		p := extendedProxy(t, withEnv("EPILOGUE_NOTIFY_URL="+srv.URL, "EPILOGUE_NOTIFY_TOKEN=t"))
+		p := extendedProxy(t, withEnv(completion.EnvNotifyURL+"="+srv.URL, completion.EnvNotifyToken+"=t"))
 		for i := 0; i < 3; i++ {
 			id := fmt.Sprintf("slow-note-%d", i)
 			r := p.run(t, obj{"id": id, "quiet": true}, "activation_id="+id)

@@ -31,6 +31,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
 
@@ -201,13 +202,13 @@ func startProxy(t *testing.T, opts ...option) *proxy {
 func launch(t *testing.T, cfg proxyConfig) (*proxy, error) {
 	t.Helper()
 	env := map[string]string{
-		"PATH":              "/usr/local/bin:/usr/bin:/bin",
-		"EPILOGUE_INSTANCE": "conformance",
+		"PATH":                 "/usr/local/bin:/usr/bin:/bin",
+		completion.EnvInstance: "conformance",
 	}
 	addr := "127.0.0.1:8080"
 	if !cfg.defaultListen {
 		addr = freeAddr(t)
-		env["EPILOGUE_LISTEN"] = addr
+		env[completion.EnvListen] = addr
 	}
 	for k, v := range cfg.env {
 		env[k] = v

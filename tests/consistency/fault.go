@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 )
@@ -89,7 +90,7 @@ var faults = map[string]fault{
 			if s.semantics != SemanticsEpilogue {
 				return nil
 			}
-			s.pool.RuntimeSemantics = pool.RuntimeIsolated
+			s.pool.RuntimeSemantics = completion.Isolated
 			sh, err := startShim(s.env, filepath.Join(s.dir, "shim"), "0")
 			if err != nil {
 				return err

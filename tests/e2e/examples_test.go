@@ -106,11 +106,11 @@ func checkHello(t *testing.T, zip []byte) {
 	a := startAction(t, zip, true, nil)
 	r := a.run(t, "hello-1", time.Now().Add(time.Minute), map[string]any{"name": "Mike"})
 	assert.JSONEq(t, `{"greeting":"Hello, Mike!"}`, string(r.body))
-	assert.Equal(t, "done", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "done", r.header.Get(completion.HeaderPhase))
 
 	r = a.run(t, "hello-2", time.Now().Add(time.Minute), map[string]any{})
 	assert.JSONEq(t, `{"greeting":"Hello, world!"}`, string(r.body))
-	assert.Equal(t, "done", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "done", r.header.Get(completion.HeaderPhase))
 }
 
 func checkLinger(t *testing.T, zip []byte) {
@@ -120,7 +120,7 @@ func checkLinger(t *testing.T, zip []byte) {
 	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"linger_ms": lingerMs})
 	assert.Less(t, r.elapsed, exampleAnswer, "/run with linger_ms=%d answered after %s", lingerMs, r.elapsed)
 	assert.JSONEq(t, `{"accepted":true}`, string(r.body))
-	assert.Equal(t, "responded", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
 
 	rec := a.await(t, id)
 	assert.Equal(t, completion.PhaseDone, rec.Phase, "record %+v", rec)
@@ -153,7 +153,7 @@ func checkAsyncWrite(t *testing.T, zip []byte) {
 	id := "async-write-1"
 	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"id": "42", "delay_ms": 100})
 	assert.JSONEq(t, `{"acknowledged":"42"}`, string(r.body))
-	assert.Equal(t, "responded", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
 	assert.Zero(t, exists(t, rdb, key), "%s exists as soon as the acknowledgement arrives", key)
 
 	rec := a.await(t, id)
@@ -178,7 +178,7 @@ func checkFanout(t *testing.T, zip []byte) {
 	id := "fanout-1"
 	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"id": "x", "n": n, "redis": addr, "delay_ms": 100})
 	assert.JSONEq(t, `{"accepted":true,"writes":5}`, string(r.body))
-	assert.Equal(t, "responded", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
 	assert.Zero(t, exists(t, rdb, keys...), "keys written before the writes' delay")
 
 	rec := a.await(t, id)
@@ -193,7 +193,7 @@ func checkTelemetry(t *testing.T, zip []byte) {
 	id := "telemetry-1"
 	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"collector": c.URL})
 	assert.JSONEq(t, `{"ok":true}`, string(r.body))
-	assert.Equal(t, "responded", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
 
 	// The export reaches the collector, which holds its answer: the
 	// activation stays pending on the POST. (Pending is what the action
@@ -229,7 +229,7 @@ func checkUpstream(t *testing.T, zip []byte) {
 	a := startAction(t, zip, false, nil)
 	r := a.run(t, "upstream-1", time.Now().Add(time.Minute), map[string]any{"name": "Mike"})
 	assert.JSONEq(t, `{"greeting":"Hello, Mike!"}`, string(r.body))
-	assert.Equal(t, "done", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "done", r.header.Get(completion.HeaderPhase))
 	const note = "does not speak the Epilogue extension"
 	assert.Eventually(t, func() bool { return strings.Contains(a.stderr.String(), note) },
 		exampleLogBound, 10*time.Millisecond, "stderr lacks the SDK's note %q:\n%s", note, a.stderr)
@@ -242,7 +242,7 @@ func checkDeadline(t *testing.T, zip []byte) {
 	start := time.Now()
 	r := a.run(t, id, start.Add(300*time.Millisecond), map[string]any{"linger_ms": 5000})
 	assert.JSONEq(t, `{"accepted":true}`, string(r.body))
-	assert.Equal(t, "responded", r.header.Get(proxy.HeaderPhase))
+	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
 
 	rec := a.await(t, id)
 	assert.Less(t, time.Since(start), expiryBound, "record %+v", rec)
@@ -323,14 +323,14 @@ func (a *action) run(t *testing.T, id string, deadline time.Time, value any) exc
 	require.NoError(t, err)
 	r := a.do(t, http.MethodPost, "/run", body)
 	require.Equal(t, http.StatusOK, r.status, "/run %s: %s\nstderr:\n%s", id, r.body, a.stderr)
-	assert.Equal(t, id, r.header.Get(proxy.HeaderActivation))
+	assert.Equal(t, id, r.header.Get(completion.HeaderActivation))
 	return r
 }
 
 // await returns activation id's done record.
 func (a *action) await(t *testing.T, id string) completion.Activation {
 	t.Helper()
-	r := a.do(t, http.MethodGet, "/epilogue/await?activation="+id+"&timeout="+exampleAwait, nil)
+	r := a.do(t, http.MethodGet, completion.AwaitPath+"?activation="+id+"&timeout="+exampleAwait, nil)
 	require.Equal(t, http.StatusOK, r.status, "/epilogue/await %s: %s", id, r.body)
 	var rec completion.Activation
 	require.NoError(t, json.Unmarshal(r.body, &rec), "/epilogue/await %s: %s", id, r.body)
@@ -342,7 +342,7 @@ func (a *action) await(t *testing.T, id string) completion.Activation {
 // returns its record so far.
 func (a *action) awaitTimeout(t *testing.T, id, timeout string) completion.Activation {
 	t.Helper()
-	r := a.do(t, http.MethodGet, "/epilogue/await?activation="+id+"&timeout="+timeout, nil)
+	r := a.do(t, http.MethodGet, completion.AwaitPath+"?activation="+id+"&timeout="+timeout, nil)
 	require.Equal(t, http.StatusGatewayTimeout, r.status, "/epilogue/await %s: %s", id, r.body)
 	var body struct {
 		Activation completion.Activation `json:"activation"`

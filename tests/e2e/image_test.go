@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -102,7 +103,7 @@ func TestImage(t *testing.T) {
 	assert.Equal(t, int64(len(r.body)), r.contentLength, "Content-Length")
 	assert.Equal(t, "responded", r.header.Get(phaseHeader))
 
-	r = rt.get(ctx, "/epilogue/await?activation="+id2+"&timeout=5s")
+	r = rt.get(ctx, completion.AwaitPath+"?activation="+id2+"&timeout=5s")
 	require.Equalf(t, http.StatusOK, r.status, "/epilogue/await: %s", r)
 	var rec struct {
 		ID             string  `json:"id"`
@@ -132,7 +133,7 @@ func TestImage(t *testing.T) {
 	assert.Equal(t, id3, env["__OW_ACTIVATION_ID"], "__OW_ACTIVATION_ID")
 	assert.Equal(t, deadline, env["__OW_DEADLINE"], "__OW_DEADLINE")
 
-	r = rt.get(ctx, "/epilogue/status")
+	r = rt.get(ctx, completion.StatusPath)
 	require.Equalf(t, http.StatusOK, r.status, "/epilogue/status: %s", r)
 	var status struct {
 		State    string `json:"state"`
@@ -147,7 +148,7 @@ func TestImage(t *testing.T) {
 	require.NoError(t, cli.ContainerPause(ctx, c.id))
 	require.True(t, c.inspect(ctx, t).State.Paused, "State.Paused after ContainerPause")
 	pctx, pcancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err = rt.do(pctx, http.MethodGet, "/epilogue/status", nil)
+	_, err = rt.do(pctx, http.MethodGet, completion.StatusPath, nil)
 	pcancel()
 	assert.Error(t, err, "a paused container answered")
 	require.NoError(t, cli.ContainerUnpause(ctx, c.id))

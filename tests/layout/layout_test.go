@@ -50,10 +50,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"reclaim", []string{module + "/completion"}},
 		{"standalone/entity", nil},
 		{"standalone/backend", nil},
-		{"standalone/backend/process", []string{module + "/standalone/backend", "golang.org/x/sys"}},
+		{"standalone/backend/process", []string{module + "/completion", module + "/standalone/backend", "golang.org/x/sys"}},
 		{"standalone/api", []string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
-		{"standalone/containerclient", nil},
+		{"standalone/containerclient", []string{module + "/completion"}},
 		// The pool runs on any backend: it never pulls in Docker.
 		{"standalone/pool", []string{module + "/actionloop", module + "/completion", module + "/reclaim",
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",

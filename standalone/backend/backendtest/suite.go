@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
@@ -90,7 +91,7 @@ func (s *suite) spec(what string) backend.Spec {
 	return backend.Spec{
 		Name:   name,
 		Image:  s.image,
-		Env:    map[string]string{"EPILOGUE_INSTANCE": name},
+		Env:    map[string]string{completion.EnvInstance: name},
 		Labels: map[string]string{LabelKey: "1"},
 	}
 }
@@ -181,8 +182,8 @@ func (s *suite) lifecycle(t *testing.T) {
 func (s *suite) env(t *testing.T) {
 	b := s.newBackend(t)
 	spec := s.spec("env")
-	spec.Env["EPILOGUE_INSTANCE"] = "X" + s.token
-	spec.Env["EPILOGUE_SEMANTICS"] = "overlap"
+	spec.Env[completion.EnvInstance] = "X" + s.token
+	spec.Env[completion.EnvSemantics] = "overlap"
 	c := s.create(t, b, spec)
 	st := newRuntime(t, c.Addr()).status(t)
 	assert.Equal(t, "X"+s.token, st.Instance, "instance")
@@ -290,7 +291,7 @@ func assertPaused(t *testing.T, c backend.Container, want bool) {
 func assertGone(t *testing.T, addr, instance string) {
 	t.Helper()
 	hc := &http.Client{Timeout: goneProbe, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := hc.Get("http://" + addr + "/epilogue/status")
+	resp, err := hc.Get("http://" + addr + completion.StatusPath)
 	if err != nil {
 		return
 	}
@@ -514,7 +515,7 @@ type status struct {
 
 func (rt *runtime) status(t *testing.T) status {
 	t.Helper()
-	r := rt.doRetry(t, http.MethodGet, "/epilogue/status", nil)
+	r := rt.doRetry(t, http.MethodGet, completion.StatusPath, nil)
 	require.Equalf(t, http.StatusOK, r.status, "/epilogue/status: %s", r)
 	var st status
 	require.NoErrorf(t, json.Unmarshal(r.body, &st), "/epilogue/status: %s", r)

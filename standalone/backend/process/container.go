@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 )
 
@@ -132,14 +133,14 @@ func start(b *Backend, spec backend.Spec) (_ *container, err error) {
 // environment is the proxy's whole environment, sorted.
 func environment(b *Backend, spec backend.Spec) []string {
 	env := map[string]string{
-		"OW_WAIT_FOR_ACK":   "1", // ENV of the epilogue/action-go image
-		"EPILOGUE_INSTANCE": spec.Name,
+		"OW_WAIT_FOR_ACK":      "1", // ENV of the epilogue/action-go image
+		completion.EnvInstance: spec.Name,
 	}
 	if b.apiHost != "" {
 		env["__OW_API_HOST"] = b.apiHost
 	}
 	maps.Copy(env, spec.Env)
-	env["EPILOGUE_LISTEN_FD"] = strconv.Itoa(listenFD)
+	env[completion.EnvListenFD] = strconv.Itoa(listenFD)
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, k+"="+env[k])

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/backendtest"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
@@ -125,11 +126,11 @@ func TestEnvironment(t *testing.T) {
 	t.Setenv("EPILOGUE_BACKEND_TEST_LEAK", "1")
 	b := newTestBackend(t)
 	c, err := b.Create(testCtx(t), backend.Spec{Name: "wsk0_1_guest_env", Image: image,
-		Env: map[string]string{"EPILOGUE_SEMANTICS": "overlap", "EPILOGUE_LISTEN_FD": "7", "A": "b=c"}})
+		Env: map[string]string{completion.EnvSemantics: "overlap", completion.EnvListenFD: "7", "A": "b=c"}})
 	require.NoError(t, err)
 	// Once it answers, the proxy has been exec'd (before, /proc shows the
 	// forked child's environment).
-	resp, err := hc.Get("http://" + c.Addr() + "/epilogue/status")
+	resp, err := hc.Get("http://" + c.Addr() + completion.StatusPath)
 	require.NoError(t, err)
 	resp.Body.Close()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%s/environ", c.ID()))
@@ -137,9 +138,9 @@ func TestEnvironment(t *testing.T) {
 	got := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
 	assert.Equal(t, []string{
 		"A=b=c",
-		"EPILOGUE_INSTANCE=wsk0_1_guest_env",
-		"EPILOGUE_LISTEN_FD=3",
-		"EPILOGUE_SEMANTICS=overlap",
+		completion.EnvInstance + "=wsk0_1_guest_env",
+		completion.EnvListenFD + "=3",
+		completion.EnvSemantics + "=overlap",
 		"OW_WAIT_FOR_ACK=1",
 		"__OW_API_HOST=https://apihost.invalid:443",
 	}, got)

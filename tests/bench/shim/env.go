@@ -270,7 +270,7 @@ func (e *env) checkRewrites(ctx context.Context) error {
 			return err
 		}
 		labelled := info.Config.Labels[invokershim.LabelInstance] != ""
-		pushes := slices.ContainsFunc(info.Config.Env, func(kv string) bool { return strings.HasPrefix(kv, "EPILOGUE_NOTIFY_URL=") })
+		pushes := slices.ContainsFunc(info.Config.Env, func(kv string) bool { return strings.HasPrefix(kv, completion.EnvNotifyURL+"=") })
 		if labelled != c.runtime || pushes != c.runtime {
 			return fmt.Errorf("container %s (image %s): the shim's instance label %v and EPILOGUE_NOTIFY_URL %v, want %v: "+
 				"the shim does not see it as the benchmark needs", c.name, info.Config.Image, labelled, pushes, c.runtime)
@@ -333,7 +333,7 @@ func (e *env) initRuntime(ctx context.Context, action []byte, timeout time.Durat
 	if ep == nil || ep.IPAddress == "" {
 		return nil, fmt.Errorf("container %s has no address on the bridge network", e.runtime.name)
 	}
-	rt := &runtimeProxy{base: "http://" + net.JoinHostPort(ep.IPAddress, invokershim.RuntimePort), hc: &http.Client{Timeout: timeout}}
+	rt := &runtimeProxy{base: "http://" + net.JoinHostPort(ep.IPAddress, completion.RuntimePort), hc: &http.Client{Timeout: timeout}}
 	body, _ := json.Marshal(map[string]any{"value": map[string]any{
 		"binary": true, "main": "main", "code": base64.StdEncoding.EncodeToString(action),
 	}})
@@ -350,7 +350,7 @@ func (e *env) initRuntime(ctx context.Context, action []byte, timeout time.Durat
 		time.Sleep(50 * time.Millisecond) // not serving yet
 	}
 	var buf bytes.Buffer
-	if _, err := do(ictx, rt.hc, http.MethodGet, rt.base+"/epilogue/status", nil, http.StatusOK, &buf); err != nil {
+	if _, err := do(ictx, rt.hc, http.MethodGet, rt.base+completion.StatusPath, nil, http.StatusOK, &buf); err != nil {
 		return nil, err
 	}
 	var snap completion.Snapshot

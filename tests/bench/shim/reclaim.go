@@ -127,7 +127,7 @@ func (e *env) round(ctx context.Context, cfg *config, value, id string, msgs <-c
 		return rt, fmt.Errorf("pause through the shim: %w", err)
 	}
 	rt.answered = time.Now()
-	if _, err := do(ctx, e.rt.hc, http.MethodGet, e.rt.base+"/epilogue/await?timeout=8s&activation="+id, nil, http.StatusOK, &buf); err != nil {
+	if _, err := do(ctx, e.rt.hc, http.MethodGet, e.rt.base+completion.AwaitPath+"?timeout=8s&activation="+id, nil, http.StatusOK, &buf); err != nil {
 		return rt, fmt.Errorf("await: %w", err)
 	}
 	rt.awaited = time.Now()

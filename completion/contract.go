@@ -1,0 +1,101 @@
+package completion
+
+import "fmt"
+
+// The runtime's HTTP contract beyond OpenWhisk's: what epilogue-proxy
+// serves and what the standalone pool, the invoker shim and the tests ask
+// it. OpenWhisk's own endpoints are listed too, so that every path a
+// runtime answers has one name.
+const (
+	// RuntimePort is where a runtime serves inside its container; OpenWhisk
+	// requires 8080.
+	RuntimePort = "8080"
+	// InitPath and RunPath are OpenWhisk's action interface.
+	InitPath = "/init"
+	RunPath  = "/run"
+	// StatusPath serves the runtime's Snapshot.
+	StatusPath = "/epilogue/status"
+	// AwaitPath blocks until an activation (AwaitActivationParam) is
+	// terminal, or without one until the runtime is quiescent, at most
+	// AwaitTimeoutParam (a Go duration or milliseconds). It answers 200 with
+	// the record (or the Snapshot), 504 with an AwaitTimeout, 404 for an
+	// activation the runtime does not know.
+	AwaitPath = "/epilogue/await"
+	// AwaitActivationParam and AwaitTimeoutParam are AwaitPath's query.
+	AwaitActivationParam = "activation"
+	AwaitTimeoutParam    = "timeout"
+)
+
+// Headers of a /run answer, beyond OpenWhisk's; the invoker ignores them.
+const (
+	// HeaderActivation names the activation the answer is for.
+	HeaderActivation = "X-Epilogue-Activation"
+	// HeaderPhase is the activation's phase when the answer went out:
+	// PhaseDone when nothing is pending, PhaseResponded when work continues.
+	HeaderPhase = "X-Epilogue-Phase"
+	// SignatureHeader carries the HMAC-SHA256 of a pushed event's body.
+	SignatureHeader = "X-Epilogue-Signature"
+)
+
+// AwaitTimeout is the body of AwaitPath's 504: the error and the state so
+// far, the activation's record when one was awaited, the Snapshot when the
+// wait was for quiescence.
+type AwaitTimeout struct {
+	Error      string      `json:"error"`
+	Activation *Activation `json:"activation,omitempty"`
+	*Snapshot
+}
+
+// The runtime's environment: how whoever starts epilogue-proxy configures
+// it (the image, the standalone backends, the invoker shim).
+const (
+	// EnvListen is the host:port to listen on (default ":"+RuntimePort).
+	EnvListen = "EPILOGUE_LISTEN"
+	// EnvListenFD names an inherited, already listening socket to serve on
+	// instead (the standalone process backend: no port races).
+	EnvListenFD = "EPILOGUE_LISTEN_FD"
+	// EnvSemantics is Isolated or Overlap (see Semantics).
+	EnvSemantics = "EPILOGUE_SEMANTICS"
+	// EnvNotifyURL and EnvNotifyToken: where to push signed events, and
+	// the HMAC key of SignatureHeader.
+	EnvNotifyURL   = "EPILOGUE_NOTIFY_URL"
+	EnvNotifyToken = "EPILOGUE_NOTIFY_TOKEN"
+	// EnvInstance names the runtime in its Snapshot and events (default:
+	// the hostname, i.e. the container id).
+	EnvInstance = "EPILOGUE_INSTANCE"
+	// EnvActionDir is where /init unpacks code (default ./action).
+	EnvActionDir = "EPILOGUE_ACTION_DIR"
+)
+
+// Protocols a Snapshot reports: what the action behind the runtime speaks.
+const (
+	// ProtocolActionLoop: an upstream executable, done when it answers.
+	ProtocolActionLoop = "actionloop"
+	// ProtocolExtension: the Epilogue extension of ActionLoop, version 1.
+	ProtocolExtension = "epilogue/1"
+)
+
+// Semantics decides when a runtime starts a new /run while earlier
+// activations still have work pending.
+type Semantics string
+
+const (
+	// Isolated (the default): a /run starts only when every earlier
+	// activation is done, so leftover work can never interfere with the
+	// next event (Theorem 5.2 of "This is not the End", arXiv 2211.02330).
+	Isolated Semantics = "isolated"
+	// Overlap: a /run may start while earlier activations linger, as a
+	// stock runtime would.
+	Overlap Semantics = "overlap"
+)
+
+// ParseSemantics accepts "isolated", "overlap" or "" (Isolated).
+func ParseSemantics(s string) (Semantics, error) {
+	switch Semantics(s) {
+	case "", Isolated:
+		return Isolated, nil
+	case Overlap:
+		return Overlap, nil
+	}
+	return "", fmt.Errorf("completion: unknown semantics %q: use %q or %q", s, Isolated, Overlap)
+}
