@@ -59,9 +59,9 @@ func TestImportsPointOneWay(t *testing.T) {
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
 			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 		{"invoker-shim/journal", nil},
-		{"tests/redisserver", []string{module + "/tests/syncbuf"}},
-		{"tests/syncbuf", nil},
-		{"tests/consistency/faultnet", nil},
+		{"internal/redisserver", []string{module + "/internal/syncbuf"}},
+		{"internal/syncbuf", nil},
+		{"internal/faultnet", nil},
 		// The shim owns Docker API semantics; the policy is reclaim's. It
 		// never reaches into the standalone server or the runtime.
 		{"invoker-shim", append([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient...)},

@@ -1,5 +1,5 @@
 // Package faultnet is a fault-injecting TCP proxy for the consistency
-// fault-injection suite. It sits between action code and a real server
+// fault-injection suite (package chaos, `epilogue chaos`). It sits between action code and a real server
 // (redis-server, or any other TCP server) and puts on the wire what a bad
 // network does: latency on every chunk, stalls that hold all traffic for a
 // while, and connection resets, on demand or with a seeded probability.
@@ -18,5 +18,6 @@
 // which both ends see as ECONNRESET.
 //
 // It owns the bytes between the two sockets and nothing else: which faults a
-// scenario injects, and when, is the suite's (package consistency).
+// scenario injects, and when, is the suite's (package chaos). It depends on
+// the standard library only.
 package faultnet

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency"
+	"github.com/epilogue-dev/epilogue/chaos"
 )
 
 // ErrNoReports is returned by Write when it is given nothing to report.
@@ -38,14 +38,14 @@ type file struct {
 // a newer version does not linger; other files are left alone. Each file is
 // written to a temporary name and renamed, so that a failed Write leaves the
 // previous version of each file whole.
-func Write(dir string, reports ...consistency.Report) error {
+func Write(dir string, reports ...chaos.Report) error {
 	if len(reports) == 0 {
 		return ErrNoReports
 	}
 	rs := slices.Clone(reports)
 	// Sorted so that the order the caller passes the backends in does not
 	// change the output.
-	slices.SortStableFunc(rs, func(a, b consistency.Report) int {
+	slices.SortStableFunc(rs, func(a, b chaos.Report) int {
 		return cmp.Or(cmp.Compare(a.Backend, b.Backend), cmp.Compare(a.Seed, b.Seed))
 	})
 	for i := 1; i < len(rs); i++ {
@@ -66,7 +66,7 @@ func Write(dir string, reports ...consistency.Report) error {
 }
 
 // render builds every file from the sorted reports.
-func render(rs []consistency.Report) []file {
+func render(rs []chaos.Report) []file {
 	latencyMD, latencySVG := latencySection(rs)
 	lostMD, lostSVG := lossSection(rs)
 	lagMD, lagSVG := reclaimLagSection(rs)

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency"
-	"github.com/epilogue-dev/epilogue/tests/consistency/report"
+	"github.com/epilogue-dev/epilogue/chaos"
+	"github.com/epilogue-dev/epilogue/chaos/report"
 )
 
 var charts = []string{"latency.svg", "lost.svg", "reclaim-lag.svg", "container-seconds.svg"}
@@ -24,44 +24,44 @@ var charts = []string{"latency.svg", "lost.svg", "reclaim-lag.svg", "container-s
 // vanilla loses 7 + 4 of 19 acknowledged writes and interferes twice,
 // epilogue loses none; epilogue's pause lags are 0.5, 3, 3, 7, 40 ms on
 // process and 1500 ms on docker.
-func run() []consistency.Report {
+func run() []chaos.Report {
 	const (
-		vanilla  = consistency.SemanticsVanilla
-		epilogue = consistency.SemanticsEpilogue
+		vanilla  = chaos.SemanticsVanilla
+		epilogue = chaos.SemanticsEpilogue
 	)
-	process := consistency.Report{Seed: 42, Backend: "process", Scenarios: []consistency.Result{
-		{Semantics: vanilla, Workload: consistency.WorkloadAckWrite, Fault: consistency.FaultReclaimAfterResponse, Backend: "process", Seed: 4201,
+	process := chaos.Report{Seed: 42, Backend: "process", Scenarios: []chaos.Result{
+		{Semantics: vanilla, Workload: chaos.WorkloadAckWrite, Fault: chaos.FaultReclaimAfterResponse, Backend: "process", Seed: 4201,
 			Activations: 10, Acknowledged: 10, Persisted: 3, Lost: 7, DurationMs: []float64{10, 20}},
-		{Semantics: epilogue, Workload: consistency.WorkloadAckWrite, Fault: consistency.FaultReclaimAfterResponse, Backend: "process", Seed: 4202,
-			Activations: 10, Acknowledged: 10, Persisted: 10, Completion: consistency.CompletionCounts{Done: 10},
+		{Semantics: epilogue, Workload: chaos.WorkloadAckWrite, Fault: chaos.FaultReclaimAfterResponse, Backend: "process", Seed: 4202,
+			Activations: 10, Acknowledged: 10, Persisted: 10, Completion: chaos.CompletionCounts{Done: 10},
 			PostResponseMs: []float64{300, 100}, DurationMs: []float64{18, 12}, PauseLagMs: []float64{40, 3, 0.5, 3}},
-		{Semantics: vanilla, Workload: consistency.WorkloadInterference, Fault: consistency.FaultEviction, Backend: "process", Seed: 4203,
+		{Semantics: vanilla, Workload: chaos.WorkloadInterference, Fault: chaos.FaultEviction, Backend: "process", Seed: 4203,
 			Activations: 5, Acknowledged: 5, Persisted: 5, Interference: 2},
-		{Semantics: epilogue, Workload: consistency.WorkloadInterference, Fault: consistency.FaultEviction, Backend: "process", Seed: 4204,
-			Activations: 5, Acknowledged: 5, Persisted: 4, ForcedReclaims: 1, Completion: consistency.CompletionCounts{Done: 4, Expired: 1},
+		{Semantics: epilogue, Workload: chaos.WorkloadInterference, Fault: chaos.FaultEviction, Backend: "process", Seed: 4204,
+			Activations: 5, Acknowledged: 5, Persisted: 4, ForcedReclaims: 1, Completion: chaos.CompletionCounts{Done: 4, Expired: 1},
 			PauseLagMs: []float64{7}},
-	}, Latency: []consistency.LatencyPoint{
-		{Mode: consistency.ModeEpilogue, AsyncMs: 500, Samples: 50, P50Ms: 3.5, P99Ms: 6},
-		{Mode: consistency.ModeVanilla, AsyncMs: 0, Samples: 50, P50Ms: 2, P99Ms: 4},
-		{Mode: consistency.ModeVanilla, AsyncMs: 500, Samples: 50, P50Ms: 3, P99Ms: 5},
-		{Mode: consistency.ModeRespondAfterAll, AsyncMs: 0, Samples: 40, P50Ms: 2, P99Ms: 4},
-		{Mode: consistency.ModeRespondAfterAll, AsyncMs: 500, Samples: 50, P50Ms: 505, P99Ms: 520},
-		{Mode: consistency.ModeEpilogue, AsyncMs: 0, Samples: 50, P50Ms: 2.5, P99Ms: 4.5},
+	}, Latency: []chaos.LatencyPoint{
+		{Mode: chaos.ModeEpilogue, AsyncMs: 500, Samples: 50, P50Ms: 3.5, P99Ms: 6},
+		{Mode: chaos.ModeVanilla, AsyncMs: 0, Samples: 50, P50Ms: 2, P99Ms: 4},
+		{Mode: chaos.ModeVanilla, AsyncMs: 500, Samples: 50, P50Ms: 3, P99Ms: 5},
+		{Mode: chaos.ModeRespondAfterAll, AsyncMs: 0, Samples: 40, P50Ms: 2, P99Ms: 4},
+		{Mode: chaos.ModeRespondAfterAll, AsyncMs: 500, Samples: 50, P50Ms: 505, P99Ms: 520},
+		{Mode: chaos.ModeEpilogue, AsyncMs: 0, Samples: 50, P50Ms: 2.5, P99Ms: 4.5},
 	}}
-	docker := consistency.Report{Seed: 42, Backend: "docker", Short: true, Scenarios: []consistency.Result{
-		{Semantics: vanilla, Workload: consistency.WorkloadAckWrite, Fault: consistency.FaultIdleRemoval, Backend: "docker", Seed: 4211,
+	docker := chaos.Report{Seed: 42, Backend: "docker", Short: true, Scenarios: []chaos.Result{
+		{Semantics: vanilla, Workload: chaos.WorkloadAckWrite, Fault: chaos.FaultIdleRemoval, Backend: "docker", Seed: 4211,
 			Activations: 4, Acknowledged: 4, Lost: 4},
-		{Semantics: epilogue, Workload: consistency.WorkloadAckWrite, Fault: consistency.FaultIdleRemoval, Backend: "docker", Seed: 4212,
-			Activations: 4, Acknowledged: 4, Persisted: 4, Completion: consistency.CompletionCounts{Done: 4},
+		{Semantics: epilogue, Workload: chaos.WorkloadAckWrite, Fault: chaos.FaultIdleRemoval, Backend: "docker", Seed: 4212,
+			Activations: 4, Acknowledged: 4, Persisted: 4, Completion: chaos.CompletionCounts{Done: 4},
 			PostResponseMs: []float64{200}, PauseLagMs: []float64{1500}},
-		{Semantics: vanilla, Workload: consistency.WorkloadTelemetry, Fault: consistency.FaultRedisReset, Backend: "docker", Seed: 4213,
+		{Semantics: vanilla, Workload: chaos.WorkloadTelemetry, Fault: chaos.FaultRedisReset, Backend: "docker", Seed: 4213,
 			Errors: []string{"redis: connection refused"}},
 	}}
-	return []consistency.Report{process, docker}
+	return []chaos.Report{process, docker}
 }
 
 // write runs Write into a fresh directory and returns the files by name.
-func write(t *testing.T, reports ...consistency.Report) map[string][]byte {
+func write(t *testing.T, reports ...chaos.Report) map[string][]byte {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, report.Write(dir, reports...))
@@ -186,10 +186,10 @@ func TestWriteDeterministic(t *testing.T) {
 	first := write(t, rs...)
 	tests := []struct {
 		name    string
-		reports []consistency.Report
+		reports []chaos.Report
 	}{
 		{"same input", rs},
-		{"backends passed the other way round", []consistency.Report{rs[1], rs[0]}},
+		{"backends passed the other way round", []chaos.Report{rs[1], rs[0]}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +205,7 @@ func TestWriteDeterministic(t *testing.T) {
 func TestWriteNotMeasured(t *testing.T) {
 	tests := []struct {
 		name   string
-		report consistency.Report
+		report chaos.Report
 		// readme lists what the README must say; empty lists the charts
 		// that must say "not measured" (the others must not).
 		readme []string
@@ -213,7 +213,7 @@ func TestWriteNotMeasured(t *testing.T) {
 	}{
 		{
 			name:   "no scenarios, no latency",
-			report: consistency.Report{Seed: 7, Backend: "process"},
+			report: chaos.Report{Seed: 7, Backend: "process"},
 			readme: []string{"Response latency was not measured.", "Reclaim lag was not measured.",
 				"Not measured: no report has a latency sweep.", "Not measured: no scenario was run.",
 				"Not measured: no epilogue scenario recorded a pause after done.",
@@ -223,8 +223,8 @@ func TestWriteNotMeasured(t *testing.T) {
 		},
 		{
 			name: "scenarios without latency or pause lags",
-			report: consistency.Report{Seed: 8, Backend: "docker", Scenarios: []consistency.Result{
-				{Semantics: consistency.SemanticsEpilogue, Workload: consistency.WorkloadFanout, Fault: consistency.FaultDeadline,
+			report: chaos.Report{Seed: 8, Backend: "docker", Scenarios: []chaos.Result{
+				{Semantics: chaos.SemanticsEpilogue, Workload: chaos.WorkloadFanout, Fault: chaos.FaultDeadline,
 					Activations: 3, Acknowledged: 3, Persisted: 3, DurationMs: []float64{5}},
 			}},
 			readme: []string{"Response latency was not measured.", "Reclaim lag was not measured.",
@@ -253,8 +253,8 @@ func TestWriteNotMeasured(t *testing.T) {
 
 func TestWriteEscapes(t *testing.T) {
 	const odd = "a<&>b|c"
-	r := consistency.Report{Seed: 1, Backend: "process", Scenarios: []consistency.Result{
-		{Semantics: consistency.SemanticsVanilla, Workload: odd, Fault: odd, Activations: 1, Acknowledged: 1, Lost: 1,
+	r := chaos.Report{Seed: 1, Backend: "process", Scenarios: []chaos.Result{
+		{Semantics: chaos.SemanticsVanilla, Workload: odd, Fault: odd, Activations: 1, Acknowledged: 1, Lost: 1,
 			DurationMs: []float64{1}, Errors: []string{"<script>x</script>\nsecond line"}},
 	}}
 	files := write(t, r)
@@ -302,14 +302,14 @@ func TestWriteReplaces(t *testing.T) {
 }
 
 func TestWriteRejects(t *testing.T) {
-	process := consistency.Report{Seed: 1, Backend: "process"}
+	process := chaos.Report{Seed: 1, Backend: "process"}
 	tests := []struct {
 		name    string
-		reports []consistency.Report
+		reports []chaos.Report
 		want    string
 	}{
 		{"no reports", nil, report.ErrNoReports.Error()},
-		{"two reports of one backend", []consistency.Report{process, process}, `two reports for backend "process"`},
+		{"two reports of one backend", []chaos.Report{process, process}, `two reports for backend "process"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

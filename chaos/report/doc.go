@@ -1,8 +1,8 @@
-// Package report turns the consistency suite's results (one
-// consistency.Report per backend, from one seeded run) into a Markdown
-// report with SVG charts: the README.md that `make report` regenerates.
+// Package report turns the chaos suite's results (one chaos.Report per
+// backend, from one seeded run) into a Markdown report with SVG charts: the
+// README.md that `make report` (epilogue chaos --report DIR) regenerates.
 //
-//	report.Write("docs/consistency", processReport, dockerReport)
+//	report.Write("docs/report", processReport, dockerReport)
 //
 // writes dir/README.md and four charts beside it:
 //
@@ -26,6 +26,6 @@
 // is short here.
 //
 // It owns the presentation only: what counts as a lost write, a reclaim lag
-// or a latency point is decided by the suite (package consistency) that
-// measures them.
+// or a latency point is decided by the suite (package chaos) that measures
+// them. It imports the standard library and chaos's result types only.
 package report

@@ -3,21 +3,21 @@ package report
 import (
 	"slices"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency"
+	"github.com/epilogue-dev/epilogue/chaos"
 )
 
 // The orders names are listed in: the suite's own order, so that a table
 // reads the way the matrix is defined. Names the suite adds later follow,
 // sorted.
 var (
-	knownSemantics = []string{consistency.SemanticsVanilla, consistency.SemanticsEpilogue}
-	knownModes     = []string{consistency.ModeVanilla, consistency.ModeRespondAfterAll, consistency.ModeEpilogue}
-	knownWorkloads = []string{consistency.WorkloadAckWrite, consistency.WorkloadFanout,
-		consistency.WorkloadInterference, consistency.WorkloadTelemetry}
-	knownFaults = []string{consistency.FaultReclaimAfterResponse, consistency.FaultIdleRemoval,
-		consistency.FaultEviction, consistency.FaultSIGKILL, consistency.FaultProxyCrash,
-		consistency.FaultShimRestart, consistency.FaultRedisLatency, consistency.FaultRedisStall,
-		consistency.FaultRedisReset, consistency.FaultDeadline}
+	knownSemantics = []string{chaos.SemanticsVanilla, chaos.SemanticsEpilogue}
+	knownModes     = []string{chaos.ModeVanilla, chaos.ModeRespondAfterAll, chaos.ModeEpilogue}
+	knownWorkloads = []string{chaos.WorkloadAckWrite, chaos.WorkloadFanout,
+		chaos.WorkloadInterference, chaos.WorkloadTelemetry}
+	knownFaults = []string{chaos.FaultReclaimAfterResponse, chaos.FaultIdleRemoval,
+		chaos.FaultEviction, chaos.FaultSIGKILL, chaos.FaultProxyCrash,
+		chaos.FaultShimRestart, chaos.FaultRedisLatency, chaos.FaultRedisStall,
+		chaos.FaultRedisReset, chaos.FaultDeadline}
 )
 
 // ordered returns the distinct names, those in known first in known's
@@ -39,7 +39,7 @@ func ordered(known, names []string) []string {
 }
 
 // field lists one field of every scenario of the reports.
-func field(rs []consistency.Report, f func(consistency.Result) string) []string {
+func field(rs []chaos.Report, f func(chaos.Result) string) []string {
 	var out []string
 	for _, r := range rs {
 		for _, s := range r.Scenarios {
@@ -49,17 +49,17 @@ func field(rs []consistency.Report, f func(consistency.Result) string) []string 
 	return out
 }
 
-func semanticsOf(s consistency.Result) string { return s.Semantics }
-func faultOf(s consistency.Result) string     { return s.Fault }
-func workloadOf(s consistency.Result) string  { return s.Workload }
+func semanticsOf(s chaos.Result) string { return s.Semantics }
+func faultOf(s chaos.Result) string     { return s.Fault }
+func workloadOf(s chaos.Result) string  { return s.Workload }
 
 // tally sums scenarios' counts.
 type tally struct {
 	scenarios, activations, acknowledged, lost, interference, forced int
-	completion                                                       consistency.CompletionCounts
+	completion                                                       chaos.CompletionCounts
 }
 
-func (t *tally) add(s consistency.Result) {
+func (t *tally) add(s chaos.Result) {
 	t.scenarios++
 	t.activations += s.Activations
 	t.acknowledged += s.Acknowledged
@@ -72,7 +72,7 @@ func (t *tally) add(s consistency.Result) {
 }
 
 // sum tallies the scenarios of the reports that keep accepts.
-func sum(rs []consistency.Report, keep func(consistency.Result) bool) tally {
+func sum(rs []chaos.Report, keep func(chaos.Result) bool) tally {
 	var t tally
 	for _, r := range rs {
 		for _, s := range r.Scenarios {
@@ -86,7 +86,7 @@ func sum(rs []consistency.Report, keep func(consistency.Result) bool) tally {
 
 // samples gathers one sample list of the reports' scenarios that keep
 // accepts, sorted.
-func samples(rs []consistency.Report, keep func(consistency.Result) bool, list func(consistency.Result) []float64) []float64 {
+func samples(rs []chaos.Report, keep func(chaos.Result) bool, list func(chaos.Result) []float64) []float64 {
 	var out []float64
 	for _, r := range rs {
 		for _, s := range r.Scenarios {
@@ -99,14 +99,14 @@ func samples(rs []consistency.Report, keep func(consistency.Result) bool, list f
 	return out
 }
 
-func postResponse(s consistency.Result) []float64 { return s.PostResponseMs }
-func duration(s consistency.Result) []float64     { return s.DurationMs }
-func pauseLag(s consistency.Result) []float64     { return s.PauseLagMs }
+func postResponse(s chaos.Result) []float64 { return s.PostResponseMs }
+func duration(s chaos.Result) []float64     { return s.DurationMs }
+func pauseLag(s chaos.Result) []float64     { return s.PauseLagMs }
 
 // is matches scenarios by semantics, and by workload and fault where those
 // are not "".
-func is(semantics, workload, fault string) func(consistency.Result) bool {
-	return func(s consistency.Result) bool {
+func is(semantics, workload, fault string) func(chaos.Result) bool {
+	return func(s chaos.Result) bool {
 		return (semantics == "" || s.Semantics == semantics) &&
 			(workload == "" || s.Workload == workload) &&
 			(fault == "" || s.Fault == fault)
@@ -130,4 +130,4 @@ func mean(vs []float64) float64 {
 }
 
 // one wraps a report in a slice, for the helpers that take several.
-func one(r consistency.Report) []consistency.Report { return []consistency.Report{r} }
+func one(r chaos.Report) []chaos.Report { return []chaos.Report{r} }

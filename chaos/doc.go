@@ -1,4 +1,4 @@
-// Package consistency is Epilogue's consistency fault-injection suite: it
+// Package chaos is Epilogue's consistency fault-injection suite: it
 // proves that no acknowledged write is lost silently. It runs a matrix of
 // scenarios — a workload under a fault, under each semantics — against a
 // real `epilogue standalone` (process or Docker backend) and a real
@@ -37,4 +37,4 @@
 //
 // It does not own the platform (standalone), the shim (invoker-shim) or the
 // fault proxy (faultnet): it wires them, drives them and counts.
-package consistency
+package chaos

@@ -1,9 +1,3 @@
-// Package redisserver runs a real redis-server, started by the caller on a
-// free port, without persistence: the store the end-to-end tests and the
-// consistency suite (epilogue chaos) write to and check.
-//
-// It owns starting and stopping the server process only; speaking to it is
-// the callers' (go-redis).
 package redisserver
 
 import (
@@ -16,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 )
 
 // Bounds.

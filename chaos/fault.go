@@ -1,4 +1,4 @@
-package consistency
+package chaos
 
 import (
 	"context"
@@ -172,7 +172,7 @@ func (s *scenario) killLingering(ctx context.Context, a *activation, proxyOnly b
 			}
 			pid, err := strconv.Atoi(c.ID)
 			if err != nil {
-				return fmt.Errorf("consistency: container %s: pid %q: %w", c.Name, c.ID, err)
+				return fmt.Errorf("chaos: container %s: pid %q: %w", c.Name, c.ID, err)
 			}
 			if proxyOnly {
 				return syscall.Kill(pid, syscall.SIGKILL)

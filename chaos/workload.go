@@ -1,4 +1,4 @@
-package consistency
+package chaos
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const fanoutWrites = 4
 const (
 	ackPrefix    = "epilogue:ack:"    // examples/async-write
 	fanoutPrefix = "epilogue:fanout:" // examples/fanout
-	pairPrefix   = "epilogue:pair:"   // tests/consistency/actions/interference
+	pairPrefix   = "epilogue:pair:"   // chaos/actions/interference
 )
 
 var workloads = map[string]workload{
@@ -56,7 +56,7 @@ var workloads = map[string]workload{
 		},
 	},
 	WorkloadInterference: {
-		source: "tests/consistency/actions/interference",
+		source: "chaos/actions/interference",
 		params: func(s *scenario, id string, delayMs int) map[string]any {
 			return map[string]any{"id": id, "value": "v-" + id, "redis": s.env.redisAddr(), "delay_ms": delayMs}
 		},

@@ -1,4 +1,4 @@
-package consistency
+package chaos
 
 import (
 	"context"
@@ -18,9 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/epilogue-dev/epilogue/actionbuild"
+	"github.com/epilogue-dev/epilogue/internal/faultnet"
+	"github.com/epilogue-dev/epilogue/internal/redisserver"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
-	"github.com/epilogue-dev/epilogue/tests/consistency/faultnet"
-	"github.com/epilogue-dev/epilogue/tests/redisserver"
 )
 
 // buildTimeout bounds the build of one workload action.
@@ -58,13 +58,13 @@ func newEnv(ctx context.Context, cfg Config, dir string) (_ *env, err error) {
 	if cfg.Backend == BackendDocker {
 		e.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
-			return nil, fmt.Errorf("consistency: a Docker client (check DOCKER_HOST): %w", err)
+			return nil, fmt.Errorf("chaos: a Docker client (check DOCKER_HOST): %w", err)
 		}
 		gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		e.host, err = docker.Gateway(gctx, e.docker, "bridge")
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("consistency: where containers reach this machine: %w", err)
+			return nil, fmt.Errorf("chaos: where containers reach this machine: %w", err)
 		}
 	}
 	redisDir := filepath.Join(dir, "redis")
@@ -96,7 +96,7 @@ func (e *env) build(ctx context.Context, source string) (string, error) {
 	defer cancel()
 	out := filepath.Join(e.dir, "actions", filepath.Base(source)+".zip")
 	if _, err := actionbuild.Build(ctx, actionbuild.Options{Dir: filepath.Join(e.cfg.SourceDir, source), Output: out}); err != nil {
-		return "", fmt.Errorf("consistency: build the workload action %s: %w", source, err)
+		return "", fmt.Errorf("chaos: build the workload action %s: %w", source, err)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -142,7 +142,7 @@ type collector struct {
 func newCollector(host string) (*collector, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return nil, fmt.Errorf("consistency: the telemetry collector: %w", err)
+		return nil, fmt.Errorf("chaos: the telemetry collector: %w", err)
 	}
 	c := &collector{url: "http://" + ln.Addr().String() + "/spans", seen: map[string]bool{}}
 	c.srv = &http.Server{Handler: http.HandlerFunc(c.receive), ReadHeaderTimeout: 10 * time.Second}

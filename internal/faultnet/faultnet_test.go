@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency/faultnet"
+	"github.com/epilogue-dev/epilogue/internal/faultnet"
 )
 
 // ioTimeout bounds every read and write a test makes, so that a proxy bug

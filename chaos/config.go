@@ -1,4 +1,4 @@
-package consistency
+package chaos
 
 import (
 	"errors"
@@ -64,7 +64,7 @@ type Config struct {
 }
 
 // ErrConfig is returned for an unusable Config.
-var ErrConfig = errors.New("consistency: invalid config")
+var ErrConfig = errors.New("chaos: invalid config")
 
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Backend == "" {

@@ -1,7 +1,3 @@
-// Package syncbuf is a bytes.Buffer that one goroutine may write while
-// another reads it: the output of a child process, or a log, that a test
-// watches as it is written. It has no dependencies, so that any test (the
-// SDK's and the executor's included) can use it.
 package syncbuf
 
 import (

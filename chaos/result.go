@@ -1,4 +1,4 @@
-package consistency
+package chaos
 
 // Report is what one run of the suite found: every scenario of the matrix,
 // and the latency sweep. It is `epilogue chaos --json` and the input of the

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency"
+	"github.com/epilogue-dev/epilogue/chaos"
 )
 
 // dash stands in a table cell for a value that was not measured.
@@ -30,13 +30,13 @@ func withBackend(name, backend string, several bool) string {
 	return name + " (" + backend + ")"
 }
 
-func latencySection(rs []consistency.Report) (string, []byte) {
+func latencySection(rs []chaos.Report) (string, []byte) {
 	b := heading("Response latency against async I/O duration",
 		"Warm activations whose async I/O takes the given time. Vanilla answers early and OpenWhisk pauses the container at once, "+
 			"cutting the I/O; respond-after-all (the paper's Approach 1) answers only when nothing is pending, so the response waits for the I/O; "+
 			"Epilogue answers early and keeps the container until the I/O is done.")
 	chart := lineChart{title: "p50 response latency against async I/O duration", xLabel: "async I/O duration (ms)", yLabel: "p50 response latency (ms)"}
-	var measured []consistency.Report
+	var measured []chaos.Report
 	for _, r := range rs {
 		if len(r.Latency) > 0 {
 			measured = append(measured, r)
@@ -102,7 +102,7 @@ func span(lo, hi int) string {
 	return strconv.Itoa(lo) + dash + strconv.Itoa(hi)
 }
 
-func lossSection(rs []consistency.Report) (string, []byte) {
+func lossSection(rs []chaos.Report) (string, []byte) {
 	b := heading("Lost writes per fault, vanilla vs Epilogue",
 		"Summed over workloads. Lost: acknowledged, not persisted, and not reported failed or expired: a silent loss. "+
 			"Interference: writes of a leftover that ran inside a later activation and paired a new value with an old hash. "+
@@ -159,10 +159,10 @@ func lossSection(rs []consistency.Report) (string, []byte) {
 	return b.String(), chart.svg()
 }
 
-func reclaimLagSection(rs []consistency.Report) (string, []byte) {
+func reclaimLagSection(rs []chaos.Report) (string, []byte) {
 	b := heading("Reclaim lag (done → real pause)",
 		"Under Epilogue, for each pause of a container after a lingering activation was done: the time from done to the real pause.")
-	epilogue := is(consistency.SemanticsEpilogue, "", "")
+	epilogue := is(chaos.SemanticsEpilogue, "", "")
 	all := samples(rs, epilogue, pauseLag)
 	chart := barChart{title: "Reclaim lag under Epilogue (all backends)", xLabel: "done → real pause (ms)", yLabel: "pauses",
 		integer: true, format: func(v float64) string { return fixed(v, 0) }}
@@ -187,7 +187,7 @@ func reclaimLagSection(rs []consistency.Report) (string, []byte) {
 			first, last = min(first, i), i
 		}
 	}
-	s := series{name: "pauses", color: colorOf(consistency.SemanticsEpilogue, 0)}
+	s := series{name: "pauses", color: colorOf(chaos.SemanticsEpilogue, 0)}
 	for i := first; i <= last; i++ {
 		chart.categories = append(chart.categories, bucketLabel(i))
 		s.values = append(s.values, float64(counts[i]))
@@ -225,7 +225,7 @@ func bucketLabel(i int) string {
 	return edge(i-1) + dash + edge(i)
 }
 
-func costSection(rs []consistency.Report) (string, []byte) {
+func costSection(rs []chaos.Report) (string, []byte) {
 	b := heading("Extra container-seconds per activation that lingering costs, against vanilla",
 		"Vanilla OpenWhisk pauses a container as soon as its activation answers; Epilogue keeps it unpaused until the post-response work is done. "+
 			"Lingering is the mean, over the epilogue activations whose record has it, of the time from the response to done: "+
@@ -237,7 +237,7 @@ func costSection(rs []consistency.Report) (string, []byte) {
 	for j, sem := range sems {
 		chart.series = append(chart.series, series{name: "duration, " + sem, color: colorOf(sem, j)})
 	}
-	chart.series = append(chart.series, series{name: "lingering, " + consistency.SemanticsEpilogue, color: lingerColor})
+	chart.series = append(chart.series, series{name: "lingering, " + chaos.SemanticsEpilogue, color: lingerColor})
 
 	head := []string{"backend", "workload", "lingering, epilogue (s)", "activations with a record"}
 	for _, sem := range sems {
@@ -247,7 +247,7 @@ func costSection(rs []consistency.Report) (string, []byte) {
 	measured := false
 	for _, r := range rs {
 		for _, w := range ordered(knownWorkloads, field(one(r), workloadOf)) {
-			linger := samples(one(r), is(consistency.SemanticsEpilogue, w, ""), postResponse)
+			linger := samples(one(r), is(chaos.SemanticsEpilogue, w, ""), postResponse)
 			row := []string{md(r.Backend), md(w), seconds(linger), strconv.Itoa(len(linger))}
 			values := []float64{}
 			for _, sem := range sems {
@@ -291,8 +291,8 @@ func seconds(ms []float64) string {
 	return fixed(meanSeconds(ms), 3)
 }
 
-func errorsSection(rs []consistency.Report) string {
-	var failed []consistency.Result
+func errorsSection(rs []chaos.Report) string {
+	var failed []chaos.Result
 	for _, r := range rs {
 		for _, s := range r.Scenarios {
 			if len(s.Errors) > 0 {
@@ -310,7 +310,7 @@ func errorsSection(rs []consistency.Report) string {
 	}
 	b.WriteString("Errors of the harness itself, not of the workload: a scenario listed here proves nothing. " +
 		"Replay one alone with its seed and the same workload, fault and semantics.\n\n")
-	slices.SortStableFunc(failed, func(a, b consistency.Result) int {
+	slices.SortStableFunc(failed, func(a, b chaos.Result) int {
 		return cmp.Or(cmp.Compare(a.Backend, b.Backend), cmp.Compare(a.Workload, b.Workload), cmp.Compare(a.Fault, b.Fault),
 			cmp.Compare(a.Semantics, b.Semantics), cmp.Compare(a.Seed, b.Seed))
 	})
