@@ -24,11 +24,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 	"github.com/epilogue-dev/epilogue/sdk"
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 )
 
 // env is a fake process environment.

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency"
-	"github.com/epilogue-dev/epilogue/tests/consistency/report"
+	"github.com/epilogue-dev/epilogue/chaos"
+	"github.com/epilogue-dev/epilogue/chaos/report"
 )
 
 const chaosUsage = `Usage: epilogue chaos [flags]
@@ -39,7 +39,7 @@ Flags:
 // chaosOptions is the parsed command line.
 type chaosOptions struct {
 	backends []string
-	cfg      consistency.Config
+	cfg      chaos.Config
 	json     bool
 	report   string
 }
@@ -64,10 +64,10 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 		fmt.Fprint(stderr, chaosUsage)
 		fs.PrintDefaults()
 	}
-	backend := fs.String("backend", consistency.BackendProcess, "process, docker or both")
+	backend := fs.String("backend", chaos.BackendProcess, "process, docker or both")
 	semantics := fs.String("semantics", "both", "epilogue, vanilla or both")
-	duration := fs.Duration("duration", consistency.DefaultDuration, "how long each scenario of the full matrix invokes")
-	seed := fs.Int64("seed", consistency.DefaultSeed, "the seed of every scenario's delays and gaps (a scenario replays with the same seed)")
+	duration := fs.Duration("duration", chaos.DefaultDuration, "how long each scenario of the full matrix invokes")
+	seed := fs.Int64("seed", chaos.DefaultSeed, "the seed of every scenario's delays and gaps (a scenario replays with the same seed)")
 	short := fs.Bool("short", false, "the CI-sized matrix: every fault on ack-write, the other workloads on reclaim-after-response, 6 activations each")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout (progress goes to stderr)")
 	latency := fs.Bool("latency", false, "also measure response latency against async I/O duration (on with --report)")
@@ -83,21 +83,21 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	if fs.NArg() > 0 {
 		return chaosOptions{}, usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
-	o := chaosOptions{json: *asJSON, report: *reportDir, cfg: consistency.Config{
+	o := chaosOptions{json: *asJSON, report: *reportDir, cfg: chaos.Config{
 		Seed: *seed, Short: *short, Duration: *duration, Latency: *latency || *reportDir != "",
 		Workloads: workloads, Faults: faults, SourceDir: *source,
 	}}
 	switch *backend {
 	case "both":
-		o.backends = []string{consistency.BackendProcess, consistency.BackendDocker}
-	case consistency.BackendProcess, consistency.BackendDocker:
+		o.backends = []string{chaos.BackendProcess, chaos.BackendDocker}
+	case chaos.BackendProcess, chaos.BackendDocker:
 		o.backends = []string{*backend}
 	default:
 		return chaosOptions{}, usageError(fs, fmt.Sprintf("--backend %q: use process, docker or both", *backend))
 	}
 	switch *semantics {
 	case "both":
-	case consistency.SemanticsEpilogue, consistency.SemanticsVanilla:
+	case chaos.SemanticsEpilogue, chaos.SemanticsVanilla:
 		o.cfg.Semantics = []string{*semantics}
 	default:
 		return chaosOptions{}, usageError(fs, fmt.Sprintf("--semantics %q: use epilogue, vanilla or both", *semantics))
@@ -124,11 +124,11 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		o.cfg.Progress = stderr
 	}
 	start := time.Now()
-	var reports []consistency.Report
+	var reports []chaos.Report
 	for _, b := range o.backends {
 		cfg := o.cfg
 		cfg.Backend = b
-		rep, err := consistency.Run(ctx, cfg)
+		rep, err := chaos.Run(ctx, cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "epilogue chaos: %s backend: %v\n", b, err)
 			return exitError
@@ -175,21 +175,21 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // merged is the JSON of a run on several backends: every scenario, and
 // each backend's report.
-func merged(reports []consistency.Report) any {
-	var all []consistency.Result
+func merged(reports []chaos.Report) any {
+	var all []chaos.Result
 	for _, r := range reports {
 		all = append(all, r.Scenarios...)
 	}
 	return struct {
-		Seed      int64                `json:"seed"`
-		Scenarios []consistency.Result `json:"scenarios"`
-		Backends  []consistency.Report `json:"backends"`
+		Seed      int64          `json:"seed"`
+		Scenarios []chaos.Result `json:"scenarios"`
+		Backends  []chaos.Report `json:"backends"`
 	}{reports[0].Seed, all, reports}
 }
 
 // verdict lists the scenarios that break Epilogue's promise, or whose
 // harness failed, each with the command that replays it.
-func verdict(reports []consistency.Report) []string {
+func verdict(reports []chaos.Report) []string {
 	var out []string
 	for _, rep := range reports {
 		for _, r := range rep.Scenarios {
@@ -197,10 +197,10 @@ func verdict(reports []consistency.Report) []string {
 			if len(r.Errors) > 0 {
 				why = append(why, "harness errors: "+strings.Join(r.Errors, "; "))
 			}
-			if r.Semantics == consistency.SemanticsEpilogue && r.Lost > 0 {
+			if r.Semantics == chaos.SemanticsEpilogue && r.Lost > 0 {
 				why = append(why, fmt.Sprintf("%d lost silently", r.Lost))
 			}
-			if r.Semantics == consistency.SemanticsEpilogue && r.Interference > 0 {
+			if r.Semantics == chaos.SemanticsEpilogue && r.Interference > 0 {
 				why = append(why, fmt.Sprintf("%d interfered", r.Interference))
 			}
 			if len(why) > 0 {
@@ -211,7 +211,7 @@ func verdict(reports []consistency.Report) []string {
 	return out
 }
 
-func countScenarios(reports []consistency.Report) int {
+func countScenarios(reports []chaos.Report) int {
 	n := 0
 	for _, r := range reports {
 		n += len(r.Scenarios)

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/epilogue-dev/epilogue/tests/consistency"
+	"github.com/epilogue-dev/epilogue/chaos"
 )
 
 func TestParseChaosArgs(t *testing.T) {
@@ -19,25 +19,25 @@ func TestParseChaosArgs(t *testing.T) {
 		wantErr string // substring of stderr; "" = no error
 	}{
 		{name: "defaults", args: nil, check: func(t *testing.T, o chaosOptions) {
-			assert.Equal(t, []string{consistency.BackendProcess}, o.backends)
+			assert.Equal(t, []string{chaos.BackendProcess}, o.backends)
 			assert.Empty(t, o.cfg.Semantics, "both")
-			assert.Equal(t, int64(consistency.DefaultSeed), o.cfg.Seed)
-			assert.Equal(t, consistency.DefaultDuration, o.cfg.Duration)
+			assert.Equal(t, int64(chaos.DefaultSeed), o.cfg.Seed)
+			assert.Equal(t, chaos.DefaultDuration, o.cfg.Duration)
 			assert.False(t, o.cfg.Short)
 			assert.False(t, o.cfg.Latency)
 		}},
 		{name: "replay one scenario", args: []string{"--backend", "docker", "--seed", "7", "--semantics", "vanilla",
 			"--workload", "ack-write", "--fault", "eviction,deadline", "--fault", "redis-stall"},
 			check: func(t *testing.T, o chaosOptions) {
-				assert.Equal(t, []string{consistency.BackendDocker}, o.backends)
+				assert.Equal(t, []string{chaos.BackendDocker}, o.backends)
 				assert.Equal(t, int64(7), o.cfg.Seed)
-				assert.Equal(t, []string{consistency.SemanticsVanilla}, o.cfg.Semantics)
+				assert.Equal(t, []string{chaos.SemanticsVanilla}, o.cfg.Semantics)
 				assert.Equal(t, []string{"ack-write"}, o.cfg.Workloads)
 				assert.Equal(t, []string{"eviction", "deadline", "redis-stall"}, o.cfg.Faults)
 			}},
 		{name: "both backends, report", args: []string{"--backend", "both", "--report", "out", "--duration", "3s", "--json"},
 			check: func(t *testing.T, o chaosOptions) {
-				assert.Equal(t, []string{consistency.BackendProcess, consistency.BackendDocker}, o.backends)
+				assert.Equal(t, []string{chaos.BackendProcess, chaos.BackendDocker}, o.backends)
 				assert.Equal(t, "out", o.report)
 				assert.True(t, o.cfg.Latency, "a report has the latency chart")
 				assert.True(t, o.json)
@@ -66,15 +66,15 @@ func TestParseChaosArgs(t *testing.T) {
 }
 
 func TestVerdict(t *testing.T) {
-	ok := consistency.Result{Semantics: consistency.SemanticsEpilogue, Backend: "process", Workload: "ack-write", Fault: "eviction", Seed: 1}
+	ok := chaos.Result{Semantics: chaos.SemanticsEpilogue, Backend: "process", Workload: "ack-write", Fault: "eviction", Seed: 1}
 	vanillaLoss := ok
-	vanillaLoss.Semantics, vanillaLoss.Lost, vanillaLoss.Interference = consistency.SemanticsVanilla, 3, 2
+	vanillaLoss.Semantics, vanillaLoss.Lost, vanillaLoss.Interference = chaos.SemanticsVanilla, 3, 2
 	lost := ok
 	lost.Lost, lost.Interference = 1, 1
 	broken := ok
 	broken.Errors = []string{"redis went away"}
-	assert.Empty(t, verdict([]consistency.Report{{Scenarios: []consistency.Result{ok, vanillaLoss}}}), "vanilla is expected to lose")
-	got := verdict([]consistency.Report{{Scenarios: []consistency.Result{lost, broken}}})
+	assert.Empty(t, verdict([]chaos.Report{{Scenarios: []chaos.Result{ok, vanillaLoss}}}), "vanilla is expected to lose")
+	got := verdict([]chaos.Report{{Scenarios: []chaos.Result{lost, broken}}})
 	require.Len(t, got, 2)
 	assert.Contains(t, got[0], "1 lost silently, 1 interfered")
 	assert.Contains(t, got[0], "replay: epilogue chaos --backend process --seed 1 --semantics epilogue --workload ack-write --fault eviction")

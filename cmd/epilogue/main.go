@@ -1,15 +1,3 @@
-// Command epilogue is Epilogue's command-line tool.
-//
-//	epilogue build [-o action.zip] DIR   compile the Go action in DIR into a zip
-//	epilogue standalone [flags]          run a single-machine OpenWhisk on 127.0.0.1:3233
-//	epilogue chaos [flags]               run the consistency fault-injection suite
-//	epilogue version                     print the version
-//
-// The zip holds one static linux/amd64 executable named exec, which the
-// epilogue/action-go runtime runs:
-//
-//	epilogue build ./myaction -o action.zip
-//	wsk action create NAME --docker epilogue/action-go action.zip
 package main
 
 import (

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 )
 
 const sentinel = actionloop.Sentinel + "\n"

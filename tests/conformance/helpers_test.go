@@ -32,7 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 )
 
 // sentinel is the line OpenWhisk's log collector waits for on both streams.

@@ -24,8 +24,8 @@ import (
 	"github.com/epilogue-dev/epilogue/actionbuild"
 	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 	"github.com/epilogue-dev/epilogue/proxy"
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 

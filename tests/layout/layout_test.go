@@ -1,9 +1,16 @@
 // Package layout checks that imports point one way: the runtime core stays
-// small and never pulls in the heavy dependencies of the features built on it.
+// small and never pulls in the heavy dependencies of the features built on it,
+// and no command links the test harness. It also checks that every package
+// outside tests/ and examples/ says in a doc.go what it owns.
 package layout
 
 import (
+	"go/parser"
+	"go/token"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,10 +34,42 @@ func deps(t *testing.T, pkg string) []string {
 	return list
 }
 
+// goList runs go list with args and returns the fields of its output.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+	require.NoError(t, err, "go list %s", strings.Join(args, " "))
+	return strings.Fields(string(out))
+}
+
+// imports lists the non-standard-library packages pkg imports itself.
+func imports(t *testing.T, pkg string) []string {
+	t.Helper()
+	nonStd := deps(t, pkg)
+	var list []string
+	for _, p := range goList(t, "-f", `{{join .Imports "\n"}}`, module+"/"+pkg) {
+		if slices.Contains(nonStd, p) {
+			list = append(list, p)
+		}
+	}
+	return list
+}
+
 // dockerClient is what github.com/docker/docker/client pulls in.
 var dockerClient = []string{"github.com/docker/", "github.com/containerd/", "github.com/distribution/",
 	"github.com/opencontainers/", "github.com/moby/", "github.com/pkg/errors", "github.com/felixge/httpsnoop",
 	"github.com/go-logr/", "go.opentelemetry.io/", "golang.org/x/sys"}
+
+// goRedis is what github.com/redis/go-redis/v9 pulls in.
+var goRedis = []string{"github.com/redis/go-redis/", "github.com/cespare/xxhash/", "go.uber.org/atomic"}
+
+// chaos is what the fault-injection suite may depend on: the platform it
+// drives (standalone, with its store and API), the shim, the policy, the
+// action builder, the internal helpers, Redis and Docker clients; never
+// anything under tests/ (it is linked into the epilogue command).
+var chaos = slices.Concat([]string{module + "/standalone", module + "/reclaim", module + "/invoker-shim",
+	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/",
+	"go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient)
 
 func TestImportsPointOneWay(t *testing.T) {
 	tests := []struct {
@@ -59,9 +98,15 @@ func TestImportsPointOneWay(t *testing.T) {
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
 			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 		{"invoker-shim/journal", nil},
-		{"tests/redisserver", []string{module + "/tests/syncbuf"}},
-		{"tests/syncbuf", nil},
-		{"tests/consistency/faultnet", nil},
+		// The internal helpers: the standard library only (redisserver
+		// watches the server's output through syncbuf).
+		{"internal/redisserver", []string{module + "/internal/syncbuf"}},
+		{"internal/syncbuf", nil},
+		{"internal/faultnet", nil},
+		{"chaos", chaos},
+		// Through the suite's result types the report depends on what the
+		// suite does; TestReportImportsOnlyTheSuite checks its own imports.
+		{"chaos/report", append([]string{module + "/chaos"}, chaos...)},
 		// The shim owns Docker API semantics; the policy is reclaim's. It
 		// never reaches into the standalone server or the runtime.
 		{"invoker-shim", append([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient...)},
@@ -76,6 +121,61 @@ func TestImportsPointOneWay(t *testing.T) {
 				}
 				assert.True(t, ok, "%s must not depend on %s", tt.pkg, d)
 			}
+		})
+	}
+}
+
+// TestReportImportsOnlyTheSuite: chaos/report is presentation; beside the
+// standard library it imports the suite's result types and nothing else.
+func TestReportImportsOnlyTheSuite(t *testing.T) {
+	assert.Equal(t, []string{module + "/chaos"}, imports(t, "chaos/report"))
+}
+
+// harness is what no command may link: the module's test packages, testify,
+// and the standard library's testing (only a test harness imports it).
+var harness = []string{module + "/tests/", "github.com/stretchr/testify", "testing"}
+
+// TestCommandsLinkNoTestHarness: the product binaries (every main package
+// under cmd/) link nothing of the test harness. What a command needs from
+// it (epilogue chaos, the fault proxy, the Redis runner) lives in chaos/
+// and internal/ instead.
+func TestCommandsLinkNoTestHarness(t *testing.T) {
+	cmds := goList(t, "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, module+"/cmd/...")
+	require.NotEmpty(t, cmds, "no main package under cmd/")
+	for _, cmd := range cmds {
+		t.Run(strings.TrimPrefix(cmd, module+"/"), func(t *testing.T) {
+			for _, d := range goList(t, "-deps", cmd) {
+				for _, h := range harness {
+					assert.False(t, d == h || strings.HasPrefix(d, strings.TrimSuffix(h, "/")+"/"),
+						"%s links %s, part of the test harness (%s)", cmd, d, h)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryPackageHasDocGo: every package of the module outside tests/ and
+// examples/ (test-only directories aside) has a doc.go holding its package
+// comment, which says what it owns and what it does not.
+func TestEveryPackageHasDocGo(t *testing.T) {
+	lines := goList(t, "-f", `{{if .GoFiles}}{{.ImportPath}}={{.Dir}}{{end}}`, module+"/...")
+	require.NotEmpty(t, lines)
+	for _, l := range lines {
+		pkg, dir, ok := strings.Cut(l, "=")
+		require.True(t, ok, "go list line %q", l)
+		rel := strings.TrimPrefix(pkg, module+"/")
+		if rel == "tests" || strings.HasPrefix(rel, "tests/") || rel == "examples" || strings.HasPrefix(rel, "examples/") {
+			continue
+		}
+		t.Run(rel, func(t *testing.T) {
+			path := filepath.Join(dir, "doc.go")
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s has no doc.go: write one saying what the package owns and what it does not", rel)
+				return
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.PackageClauseOnly|parser.ParseComments)
+			require.NoError(t, err)
+			assert.NotNil(t, f.Doc, "%s/doc.go has no package comment", rel)
 		})
 	}
 }

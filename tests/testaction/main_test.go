@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
-	"github.com/epilogue-dev/epilogue/tests/syncbuf"
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 )
 
 // lines are the lines written to b so far.

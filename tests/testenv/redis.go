@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/epilogue-dev/epilogue/tests/redisserver"
+	"github.com/epilogue-dev/epilogue/internal/redisserver"
 )
 
 // RequireRedis starts a real redis-server for the test, on a free loopback

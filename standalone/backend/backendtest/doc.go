@@ -6,6 +6,9 @@
 //
 // It does not own backend-specific checks (the process backend's image
 // mapping, the Docker backend's resource limits): those live beside each
-// backend. It needs the Go toolchain (the fixture is built with
-// testenv.BuildStatic) and whatever the backend itself needs.
+// backend. Nor does it build the fixture or reach a Docker engine: the
+// caller passes Run the fixture's executable and a constructor of the
+// backend under test, and decides whether a missing engine skips the test
+// or, under CI=true, fails it (tests/testenv). It imports nothing under
+// tests/, so that no package outside tests/ depends on the test harness.
 package backendtest

@@ -24,7 +24,6 @@ import (
 
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
-	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
 // Sentinel is the line the proxy prints on stdout and stderr after each
@@ -57,9 +56,14 @@ type PauseObserver interface {
 // Run runs the conformance suite against the backends newBackend returns
 // (one per subtest; newBackend registers its Close as a cleanup), creating
 // containers of image, which must be epilogue/action-go or behave like it.
-func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, image string) {
-	code, err := os.ReadFile(testenv.BuildStatic(t, "./tests/testaction"))
-	require.NoError(t, err)
+// fixture is the path of a static linux/amd64 build of tests/testaction,
+// the action the suite uploads with /init; the caller builds it (the
+// backends' tests use testenv.BuildStatic), so that this package, which is
+// not a test file, imports nothing under tests/.
+func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, image, fixture string) {
+	code, err := os.ReadFile(fixture)
+	require.NoErrorf(t, err, "the fixture action (a static build of tests/testaction)")
+	require.NotEmpty(t, code, "the fixture action %s is empty", fixture)
 	s := &suite{newBackend: newBackend, image: image, code: code, token: token(t)}
 	t.Run("Lifecycle", s.lifecycle)
 	t.Run("Env", s.env)

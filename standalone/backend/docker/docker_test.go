@@ -70,7 +70,7 @@ func newTestBackend(t *testing.T, cli *client.Client) *Backend {
 
 func TestConformance(t *testing.T) {
 	cli := requireEngine(t)
-	backendtest.Run(t, func(t *testing.T) backend.Backend { return newTestBackend(t, cli) }, testImage)
+	backendtest.Run(t, func(t *testing.T) backend.Backend { return newTestBackend(t, cli) }, testImage, testenv.BuildStatic(t, "./tests/testaction"))
 }
 
 // TestCreateParameters: the container gets DockerContainerFactory's

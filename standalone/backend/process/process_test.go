@@ -54,7 +54,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 func TestConformance(t *testing.T) {
-	backendtest.Run(t, func(t *testing.T) backend.Backend { return newTestBackend(t) }, image)
+	backendtest.Run(t, func(t *testing.T) backend.Backend { return newTestBackend(t) }, image, testenv.BuildStatic(t, "./tests/testaction"))
 }
 
 func TestSupportsImage(t *testing.T) {

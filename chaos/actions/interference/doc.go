@@ -1,0 +1,19 @@
+// Command interference is the consistency suite's interference workload,
+// the paper's example of leftover work corrupting the next activation: each
+// activation sets a process-wide value, answers, and after the response
+// writes the value it then finds next to the hash of its own:
+//
+//	{"id":"7","value":"v7","redis":"…","delay_ms":50} → {"accepted":"v7"},
+//	then HSET epilogue:pair:7 value <current value> hash sha256(v7)
+//
+// As long as no later activation runs in the instance before the write, the
+// pair matches. Where the platform freezes the instance with the write
+// pending and thaws it for the next event (or lets the next event run
+// while it lingers), the leftover pairs the new value with its old hash:
+// interference, silent and permanent.
+//
+// It is a fixture of the suite (package chaos), built at run time from this
+// directory with actionbuild; it owns nothing the platform uses. Its key
+// prefix and hash function are repeated in chaos/workload.go, which checks
+// what it wrote.
+package main

@@ -1,0 +1,211 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/standalone/pool"
+)
+
+// fault is how a scenario stresses the platform: how it configures the
+// pool, and what it does around each activation.
+type fault struct {
+	// dockerOnly faults need real containers.
+	dockerOnly bool
+	// configure adjusts the scenario before its server starts.
+	configure func(s *scenario) error
+	// before runs before activation i is invoked.
+	before func(s *scenario, i int)
+	// after runs once activation a has answered.
+	after func(ctx context.Context, s *scenario, a *activation) error
+}
+
+// Durations the faults use.
+const (
+	// shortIdle is the idle timeout of the idle-removal fault: paused
+	// containers are removed between two activations.
+	shortIdle = 150 * time.Millisecond
+	// redisLatency is added to every chunk to and from Redis.
+	redisLatency = 40 * time.Millisecond
+	// redisStall holds all Redis traffic once per scenario.
+	redisStall = 1500 * time.Millisecond
+	// resetProbability is the chance that a write to Redis resets its connection.
+	resetProbability = 0.25
+	// deadlineTimeoutMs is the action time limit of the deadline fault;
+	// every other activation's work outlives it.
+	deadlineTimeoutMs = 1000
+)
+
+var faults = map[string]fault{
+	FaultReclaimAfterResponse: {configure: func(s *scenario) error {
+		s.pool.PauseGrace = pool.Immediately
+		return nil
+	}},
+	FaultIdleRemoval: {configure: func(s *scenario) error {
+		s.pool.PauseGrace, s.pool.IdleTimeout = pool.Immediately, shortIdle
+		s.gapMs = [2]int{250, 400} // longer than the idle timeout
+		return nil
+	}},
+	FaultEviction: {configure: func(s *scenario) error {
+		// Room for one container, two actions taking turns: each
+		// activation evicts the other action's container.
+		s.pool.MemoryMB = actionMemoryMB
+		s.actions = []string{"chaos-a", "chaos-b"}
+		return nil
+	}},
+	FaultSIGKILL: {
+		configure: lingerLonger,
+		after: func(ctx context.Context, s *scenario, a *activation) error {
+			if a.i%2 == 1 {
+				return nil
+			}
+			return s.killLingering(ctx, a, false)
+		},
+	},
+	FaultProxyCrash: {
+		configure: lingerLonger,
+		after: func(ctx context.Context, s *scenario, a *activation) error {
+			if a.i%2 == 1 {
+				return nil
+			}
+			return s.killLingering(ctx, a, true)
+		},
+	},
+	FaultShimRestart: {
+		dockerOnly: true,
+		configure: func(s *scenario) error {
+			// The operator's set-up: stock OpenWhisk reclaiming at once, and
+			// (under epilogue) the Epilogue runtime, whose /run waits for
+			// earlier work, with epilogue-shim in front of the Docker engine.
+			s.pool.PauseGrace, s.pool.IdleTimeout = pool.Immediately, 300*time.Millisecond
+			s.pool.Policy = reclaim.Vanilla
+			if s.semantics != SemanticsEpilogue {
+				return nil
+			}
+			s.pool.RuntimeSemantics = completion.Isolated
+			sh, err := startShim(s.env, filepath.Join(s.dir, "shim"), "0")
+			if err != nil {
+				return err
+			}
+			s.shim = sh
+			s.server.DockerHost = sh.dockerHost()
+			return nil
+		},
+		after: func(_ context.Context, s *scenario, a *activation) error {
+			if s.shim == nil || a.i%3 != 1 {
+				return nil
+			}
+			s.injected++
+			return s.shim.restart() // with a pause deferred or a removal held
+		},
+	},
+	FaultRedisLatency: {configure: func(s *scenario) error {
+		s.pool.PauseGrace = pool.Immediately
+		s.env.net.SetLatency(redisLatency)
+		return nil
+	}},
+	FaultRedisStall: {
+		configure: func(s *scenario) error {
+			s.pool.PauseGrace = pool.Immediately
+			return nil
+		},
+		before: func(s *scenario, i int) {
+			if i%4 == 1 {
+				s.injected++
+				s.env.net.Stall(redisStall)
+			}
+		},
+	},
+	FaultRedisReset: {configure: func(s *scenario) error {
+		s.pool.PauseGrace = pool.Immediately
+		s.env.net.SetResetProbability(resetProbability, s.seed)
+		return nil
+	}},
+	FaultDeadline: {configure: func(s *scenario) error {
+		s.timeoutMs = deadlineTimeoutMs
+		s.delayFor = func(i int, d int) int {
+			if i%2 == 0 {
+				return deadlineTimeoutMs + 300 + d // outlives the time limit
+			}
+			return d
+		}
+		return nil
+	}},
+}
+
+// faultOrder is the order of the matrix's columns.
+var faultOrder = []string{
+	FaultReclaimAfterResponse, FaultIdleRemoval, FaultEviction, FaultSIGKILL, FaultProxyCrash,
+	FaultShimRestart, FaultRedisLatency, FaultRedisStall, FaultRedisReset, FaultDeadline,
+}
+
+// lingerLonger keeps the work going long enough to be killed mid-way.
+func lingerLonger(s *scenario) error {
+	s.delayMs = [2]int{800, 1100}
+	return nil
+}
+
+// killLingering SIGKILLs the container a is lingering in (proxyOnly: only
+// its proxy process; in a Docker container the proxy is PID 1, so the
+// container goes with it). An activation whose work is already done is
+// left alone: the fault missed it.
+func (s *scenario) killLingering(ctx context.Context, a *activation, proxyOnly bool) error {
+	snap, err := s.poolSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range snap.Containers {
+		for _, id := range c.Lingering {
+			if id != a.id {
+				continue
+			}
+			s.injected++
+			if s.env.cfg.Backend == BackendDocker {
+				return s.env.docker.ContainerKill(ctx, c.ID, "KILL")
+			}
+			pid, err := strconv.Atoi(c.ID)
+			if err != nil {
+				return fmt.Errorf("chaos: container %s: pid %q: %w", c.Name, c.ID, err)
+			}
+			if proxyOnly {
+				return syscall.Kill(pid, syscall.SIGKILL)
+			}
+			return killSession(pid)
+		}
+	}
+	return nil
+}
+
+// killSession SIGKILLs every process of the session pid leads: a process
+// backend container, the action's processes included.
+func killSession(sid int) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// Fields after the command's closing parenthesis: state, ppid,
+		// pgrp, session.
+		rest := stat[strings.LastIndexByte(string(stat), ')')+1:]
+		if f := strings.Fields(string(rest)); len(f) > 3 && f[3] == strconv.Itoa(sid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	return nil
+}
