@@ -6,11 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
@@ -33,6 +33,9 @@ func (s *Shim) create(w http.ResponseWriter, r *http.Request) {
 		dockerError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("epilogue-shim: a container configuration of more than %d bytes is refused", maxCreateBody))
 		return
 	}
+	// The name now belongs to the new container, whatever was cached
+	// under it.
+	s.forgetName(r.URL.Query().Get("name"))
 	if rewritten, instance, ok := s.rewriteCreate(body); ok {
 		body = rewritten
 		s.log.Info("runtime container created", "name", r.URL.Query().Get("name"), "instance", instance)
@@ -86,273 +89,269 @@ func (s *Shim) rewriteCreate(body []byte) ([]byte, string, bool) {
 	return out, instance, true
 }
 
-// deferredOp is a journaled operation waiting for its runtime.
-type deferredOp struct {
-	entry  journal.Entry
-	op     reclaim.Op
-	cancel context.CancelFunc // ends the wait (an unpause, a removal, the shim's stop)
-	done   chan struct{}      // closed once reply is set
-	reply  daemonReply        // the daemon's answer to the operation when it was sent
-	err    error
-}
-
-// journalOps are the journal's names of the intercepted calls.
-var journalOps = map[action]journal.Op{pause: journal.Pause, remove: journal.Remove, kill: journal.Kill, stop: journal.Stop}
-
-// containerCall handles pause, unpause, removal, kill and stop.
-func (s *Shim) containerCall(w http.ResponseWriter, r *http.Request, a action, ref string) {
-	c, info, err := s.lookup(r.Context(), ref)
+// containerCall handles pause, unpause, removal, kill and stop: it routes
+// them. The decisions are reclaim's (Gate.Check), the deferred operations'
+// lives are deferred's.
+func (s *Shim) containerCall(w http.ResponseWriter, r *http.Request, h handling, ref string) {
+	c, err := s.lookup(r.Context(), ref)
 	if err != nil || c == nil {
 		// Not a runtime, gone, or the daemon failed: the daemon answers.
-		s.proxy.ServeHTTP(w, r)
+		s.forward(w, r, nil, h, ref)
 		return
 	}
-	if a != unpause && info.State != nil && info.State.Paused {
-		// Frozen: its runtime cannot answer, and cannot make progress
-		// either (the shim pauses a runtime for real only once it is
-		// done). Waiting would only run into the bound.
-		if a == remove {
-			defer s.forget(c)
-		}
-		s.proxy.ServeHTTP(w, r)
+	if h.kind == unpausing {
+		s.unpauseCall(w, r, c, h, ref)
 		return
 	}
-	switch a {
-	case pause:
-		s.pauseCall(w, r, c)
-	case unpause:
-		s.unpauseCall(w, r, c, info.State != nil && info.State.Paused)
-	default:
-		s.holdCall(w, r, c, a)
-	}
+	s.operationCall(w, r, c, h, ref)
 }
 
-// decide asks the runtime once whether op may happen now. A runtime that
-// does not answer within reclaim.StatusTimeout is not trusted: the answer
-// is "not yet", and the gate's bound takes over.
-func (s *Shim) decide(ctx context.Context, c *runtimeContainer, op reclaim.Op) (reclaim.Decision, bool) {
-	ctx, cancel := context.WithTimeout(ctx, reclaim.StatusTimeout)
-	defer cancel()
-	snap, err := c.status.Status(ctx)
-	if err != nil {
-		return reclaim.Decision{Reason: "the runtime did not answer: " + err.Error()}, false
+// forward sends the invoker's call to the daemon as it came and learns
+// from the answer: a pause done freezes a runtime container, an unpause,
+// kill or stop done thaws it, a removal done (or a 404) forgets the
+// container.
+func (s *Shim) forward(w http.ResponseWriter, r *http.Request, c *runtimeContainer, h handling, ref string) {
+	sw := &statusWriter{ResponseWriter: w}
+	s.proxy.ServeHTTP(sw, r)
+	ok := sw.status >= 200 && sw.status < 300
+	if sw.status == http.StatusNotFound || (ok && h.op == removeOp) {
+		s.forget(ref)
+		return
 	}
-	return reclaim.Decide(reclaim.Epilogue, op, snap, time.Now(), s.cfg.Bounds), true
-}
-
-func (s *Shim) pauseCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer) {
+	if c == nil || !ok {
+		return
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pause != nil {
-		w.WriteHeader(http.StatusNoContent) // already deferred
-		return
-	}
-	d, _ := s.decide(r.Context(), c, reclaim.Pause)
-	if d.Allow {
-		if d.Forced {
-			s.forcedNow(c, journal.Pause, r, d)
-		}
-		s.proxy.ServeHTTP(w, r)
-		return
-	}
-	op, err := s.deferOp(c, journal.Pause, reclaim.Pause, r.URL.Path, r.URL.RawQuery)
-	if err != nil {
-		dockerError(w, http.StatusInternalServerError, "epilogue-shim: the pause could not be journaled, so it is neither done nor deferred: "+err.Error())
-		return
-	}
-	c.pause = op
-	s.log.Info("pause deferred: work pending", "container", c.name, "activations", d.Activations, "journal", op.entry.ID)
-	w.WriteHeader(http.StatusNoContent)
+	c.frozen = h.kind == deferrable && h.op == pauseOp
+	c.mu.Unlock()
 }
 
-// unpauseCall cancels a deferred pause and answers for the daemon; frozen
-// says the container is paused for real all the same (paused behind the
-// shim's back, or the daemon's own pause raced the deferral), and then the
-// unpause must reach the daemon too, or the container stays frozen.
-func (s *Shim) unpauseCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer, frozen bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if op := c.pause; op != nil {
-		reason := "unpaused before the real pause"
-		if frozen {
-			reason = "unpaused; the container was frozen outside the shim, so the unpause is forwarded"
+// waitFor waits for ch, or for the invoker to go away (false).
+func waitFor(ctx context.Context, ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// operationCall handles a pause, removal, kill or stop of a runtime
+// container: forwarded if the container is frozen or its runtime is done
+// (or past its bound), else deferred (a pause, answered at once) or held
+// (the others, answered when done). It decides with the container's mu
+// released, and looks again before acting (see runtimeContainer.mu).
+func (s *Shim) operationCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer, h handling, ref string) {
+	op := h.op
+	call, err := op.Call(r.URL.RawQuery)
+	if err != nil {
+		s.forward(w, r, c, h, ref) // a query the daemon refuses: it answers
+		return
+	}
+	for {
+		c.mu.Lock()
+		if ch := c.sending; ch != nil {
+			// A pause is on its way to the daemon: this call comes after it.
+			c.mu.Unlock()
+			if !waitFor(r.Context(), ch) {
+				return
+			}
+			continue
 		}
-		if _, err := s.journal.Resolve(op.entry.ID, journal.Cancelled, reason, nil); err != nil {
-			dockerError(w, http.StatusInternalServerError, "epilogue-shim: the cancelled pause could not be journaled: "+err.Error())
+		if c.frozen {
+			// Frozen: its runtime cannot answer, and cannot make progress
+			// either (the shim pauses a runtime for real only once it is
+			// done). Waiting would only run into the bound.
+			c.mu.Unlock()
+			s.forward(w, r, c, h, ref)
 			return
 		}
-		op.cancel()
-		c.pause = nil
-		s.log.Info("unpause before the real pause: the pause is cancelled", "container", c.name, "journal", op.entry.ID, "forwarded", frozen)
-		if !frozen {
+		if op == pauseOp {
+			if c.pause != nil {
+				c.mu.Unlock()
+				w.WriteHeader(http.StatusNoContent) // already deferred
+				return
+			}
+			c.deciding++
+		} else {
+			if held := c.held; held != nil { // a repeated call waits for the same operation
+				c.mu.Unlock()
+				held.await(w, r)
+				return
+			}
+			c.gen++ // a pause being decided loses to this call
+			if p := c.pause; p != nil {
+				c.pause = nil
+				p.cancel("superseded by "+string(op), "a deferred pause is superseded", "by", op)
+				c.mu.Unlock()
+				p.wait(context.WithoutCancel(r.Context()))
+				if p.err != nil {
+					dockerError(w, http.StatusInternalServerError, "epilogue-shim: the superseded pause could not be journaled: "+p.err.Error())
+					return
+				}
+				continue
+			}
+		}
+		gen := c.gen
+		c.mu.Unlock()
+
+		d, err := s.gate(c).Check(r.Context(), op.Reclaim())
+		if errors.Is(err, reclaim.ErrNoAnswer) {
+			// Frozen behind the shim's back, or gone? The daemon knows.
+			if paused, gone := s.daemonState(r.Context(), c); paused || gone {
+				s.settle(c, op)
+				s.forward(w, r, c, h, ref)
+				return
+			}
+		}
+
+		c.mu.Lock()
+		if op == pauseOp {
+			c.deciding--
+			if c.gen != gen {
+				c.mu.Unlock()
+				s.log.Info("pause not done: an unpause or a removal came while it was decided", "container", c.name)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			if c.pause != nil || c.sending != nil || c.frozen {
+				c.mu.Unlock()
+				continue // another pause got there first
+			}
+		} else if c.held != nil {
+			c.mu.Unlock()
+			continue // another removal, kill or stop got there first
+		}
+		if d.Allow {
+			var sent chan struct{}
+			if op == pauseOp {
+				sent = make(chan struct{})
+				c.sending = sent
+			}
+			c.mu.Unlock()
+			if d.Forced {
+				s.forcedNow(c, op, r, d)
+			}
+			s.forward(w, r, c, h, ref)
+			if sent != nil {
+				c.mu.Lock()
+				c.sending = nil
+				c.mu.Unlock()
+				close(sent)
+			}
+			return
+		}
+		dop := s.newDeferred(c, call)
+		if op == pauseOp {
+			c.pause = dop
+		} else {
+			c.held = dop
+		}
+		c.mu.Unlock()
+		dop.start(journal.Entry{Op: string(op), Container: c.id, Path: r.URL.Path, Query: r.URL.RawQuery}, false)
+		<-dop.journaled
+		if dop.jerr != nil {
+			what := "so it is not held"
+			if op == pauseOp {
+				what = "so it is neither done nor deferred"
+			}
+			dockerError(w, http.StatusInternalServerError, "epilogue-shim: the "+string(op)+" could not be journaled, "+what+": "+dop.jerr.Error())
+			return
+		}
+		if op == pauseOp {
+			s.log.Info("pause deferred: work pending", "container", c.name, "activations", d.Activations, "journal", dop.entry.ID)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		s.log.Info(string(op)+" held: work pending", "container", c.name, "activations", d.Activations, "journal", dop.entry.ID)
+		dop.await(w, r)
+		return
 	}
-	s.proxy.ServeHTTP(w, r)
 }
 
-// holdCall holds a removal, kill or stop until the runtime is done, at most
-// HoldTimeout; the operation itself is sent when the runtime is done or its
-// bound passes.
-func (s *Shim) holdCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer, a action) {
-	jop := journalOps[a]
+// settle ends a pause's decision that is not going on (c.mu not held).
+func (s *Shim) settle(c *runtimeContainer, op operation) {
+	if op != pauseOp {
+		return
+	}
 	c.mu.Lock()
-	if p := c.pause; p != nil {
-		if _, err := s.journal.Resolve(p.entry.ID, journal.Cancelled, "superseded by "+string(jop), nil); err != nil {
-			c.mu.Unlock()
-			dockerError(w, http.StatusInternalServerError, "epilogue-shim: the superseded pause could not be journaled: "+err.Error())
-			return
-		}
-		p.cancel()
-		c.pause = nil
-	}
-	if op := c.held; op != nil { // a repeated call waits for the same operation
-		c.mu.Unlock()
-		s.awaitHeld(w, r, c, op)
-		return
-	}
-	d, _ := s.decide(r.Context(), c, reclaim.Remove)
-	if d.Allow {
-		if d.Forced {
-			s.forcedNow(c, jop, r, d)
-		}
-		c.mu.Unlock()
-		if a == remove {
-			defer s.forget(c)
-		}
-		s.proxy.ServeHTTP(w, r)
-		return
-	}
-	op, err := s.deferOp(c, jop, reclaim.Remove, r.URL.Path, r.URL.RawQuery)
-	if err != nil {
-		c.mu.Unlock()
-		dockerError(w, http.StatusInternalServerError, "epilogue-shim: the "+string(jop)+" could not be journaled, so it is not held: "+err.Error())
-		return
-	}
-	c.held = op
+	c.deciding--
 	c.mu.Unlock()
-	s.log.Info(string(jop)+" held: work pending", "container", c.name, "activations", d.Activations, "journal", op.entry.ID)
-	s.awaitHeld(w, r, c, op)
 }
 
-// awaitHeld answers a held call: with the daemon's reply once the
-// operation was sent, or 204 at HoldTimeout (the operation then completes
-// in the background) or when the shim stops (the journal keeps it).
-func (s *Shim) awaitHeld(w http.ResponseWriter, r *http.Request, c *runtimeContainer, op *deferredOp) {
-	t := time.NewTimer(s.cfg.HoldTimeout)
-	defer t.Stop()
-	select {
-	case <-op.done:
-		if op.err != nil {
-			dockerError(w, http.StatusBadGateway, "epilogue-shim: "+op.err.Error())
+// unpauseCall cancels a pause the shim owes the daemon (deferred, or
+// being decided) and answers for the daemon; the unpause reaches the
+// daemon when nothing was owed, or when the container is paused for real
+// all the same (by the shim, or behind its back), or it would stay frozen.
+func (s *Shim) unpauseCall(w http.ResponseWriter, r *http.Request, c *runtimeContainer, h handling, ref string) {
+	asked, pausedElsewhere := false, false
+	for {
+		c.mu.Lock()
+		if ch := c.sending; ch != nil {
+			// A pause is on its way to the daemon: unpause after it.
+			c.mu.Unlock()
+			if !waitFor(r.Context(), ch) {
+				return
+			}
+			continue
+		}
+		owed := c.pause != nil || c.deciding > 0
+		if !owed || c.frozen {
+			c.gen++
+			c.mu.Unlock()
+			s.forward(w, r, c, h, ref)
 			return
 		}
-		op.reply.write(w)
-	case <-t.C:
-		s.log.Warn("held past the hold timeout: answered; the call is sent when the work is done or its bound passes",
-			"container", c.name, "op", op.entry.Op, "holdTimeout", s.cfg.HoldTimeout)
+		if !asked {
+			// A pause is owed, so the shim did not pause it; was it
+			// paused behind the shim's back? Asked unlocked, then look
+			// again.
+			c.mu.Unlock()
+			paused, gone := s.daemonState(r.Context(), c)
+			if gone {
+				s.forward(w, r, nil, h, ref) // the daemon answers 404
+				return
+			}
+			asked, pausedElsewhere = true, paused
+			continue
+		}
+		c.gen++ // a pause being decided loses to this unpause
+		p := c.pause
+		if p != nil {
+			c.pause = nil
+			reason := "unpaused before the real pause"
+			if pausedElsewhere {
+				reason = "unpaused; the container was frozen outside the shim, so the unpause is forwarded"
+			}
+			p.cancel(reason, "unpause before the real pause: the pause is cancelled", "forwarded", pausedElsewhere)
+		}
+		c.mu.Unlock()
+		if p != nil {
+			p.wait(context.WithoutCancel(r.Context()))
+			if p.err != nil {
+				dockerError(w, http.StatusInternalServerError, "epilogue-shim: "+p.err.Error())
+				return
+			}
+		} else {
+			s.log.Info("unpause while a pause was decided: the pause is not done", "container", c.name, "forwarded", pausedElsewhere)
+		}
+		if pausedElsewhere {
+			s.forward(w, r, c, h, ref)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
-	case <-s.ctx.Done():
-		w.WriteHeader(http.StatusNoContent) // the journal keeps it for the next start
-	case <-r.Context().Done():
+		return
 	}
 }
 
 // forcedNow journals an operation sent at once because its bound passed.
-func (s *Shim) forcedNow(c *runtimeContainer, jop journal.Op, r *http.Request, d reclaim.Decision) {
-	s.log.Warn("forced reclaim: work still pending at its bound", "container", c.name, "op", jop, "activations", d.Activations, "reason", d.Reason)
-	e, err := s.journal.Defer(journal.Entry{Op: jop, Container: c.id, Path: r.URL.Path, Query: r.URL.RawQuery})
+func (s *Shim) forcedNow(c *runtimeContainer, op operation, r *http.Request, d reclaim.Decision) {
+	s.log.Warn("forced reclaim: work still pending at its bound", "container", c.name, "op", op, "activations", d.Activations, "reason", d.Reason)
+	e, err := s.journal.Defer(journal.Entry{Op: string(op), Container: c.id, Path: r.URL.Path, Query: r.URL.RawQuery})
 	if err == nil {
 		_, err = s.journal.Resolve(e.ID, journal.Forced, d.Reason, d.Activations)
 	}
 	if err != nil {
 		s.log.Error("the forced reclaim could not be journaled", "container", c.name, "error", err)
 	}
-}
-
-// deferOp journals an operation and starts waiting for the runtime. c.mu
-// must be held.
-func (s *Shim) deferOp(c *runtimeContainer, jop journal.Op, rop reclaim.Op, path, query string) (*deferredOp, error) {
-	e, err := s.journal.Defer(journal.Entry{Op: jop, Container: c.id, Path: path, Query: query})
-	if err != nil {
-		return nil, err
-	}
-	return s.resume(c, e, rop), nil
-}
-
-// resume starts waiting for op's runtime; once the gate allows it, the
-// operation is sent to the daemon and its outcome journaled.
-func (s *Shim) resume(c *runtimeContainer, e journal.Entry, rop reclaim.Op) *deferredOp {
-	ctx, cancel := context.WithCancel(s.ctx)
-	op := &deferredOp{entry: e, op: rop, cancel: cancel, done: make(chan struct{})}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer cancel()
-		s.complete(ctx, c, op)
-	}()
-	return op
-}
-
-// complete is a deferred operation's life after the invoker's call.
-func (s *Shim) complete(ctx context.Context, c *runtimeContainer, op *deferredOp) {
-	start := time.Now()
-	gate := reclaim.Gate{Policy: reclaim.Epilogue, Bounds: s.cfg.Bounds, Source: source{c}}
-	d, err := gate.Wait(ctx, op.op)
-	if err != nil {
-		return // cancelled by an unpause or a removal, or the shim stops: the canceller journals
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ctx.Err() != nil || (c.pause != op && c.held != op) {
-		return // cancelled while the gate answered
-	}
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), daemonTimeout)
-	defer scancel()
-	method := http.MethodPost
-	if op.entry.Op == journal.Remove {
-		method = http.MethodDelete
-	}
-	reply, err := s.send(sctx, method, op.entry.Path, op.entry.Query)
-	state, reason := journal.Applied, d.Reason
-	switch {
-	case err != nil:
-		state, reason = journal.Failed, err.Error()
-	case reply.status == http.StatusNotFound && op.entry.Op != journal.Pause:
-		reason = "the container was already gone"
-	case reply.status >= 300:
-		state, reason = journal.Failed, fmt.Sprintf("the daemon answered %d: %s", reply.status, bytes.TrimSpace(reply.body))
-	case d.Forced:
-		state = journal.Forced
-	}
-	if d.Forced && state == journal.Failed {
-		reason = d.Reason + "; then " + reason // a forced reclaim the daemon refused is still one
-	}
-	if _, jerr := s.journal.Resolve(op.entry.ID, state, reason, d.Activations); jerr != nil {
-		s.log.Error("the outcome could not be journaled; the next start reconciles it with the daemon", "container", c.name, "journal", op.entry.ID, "error", jerr)
-	}
-	attrs := []any{"container", c.name, "op", op.entry.Op, "journal", op.entry.ID, "waited", time.Since(start).Round(time.Millisecond), "outcome", state}
-	switch state {
-	case journal.Forced:
-		s.log.Warn("forced reclaim: work still pending at its bound", append(attrs, "activations", d.Activations, "reason", d.Reason)...)
-	case journal.Failed:
-		if d.Forced {
-			s.log.Warn("forced reclaim: work still pending at its bound", append(attrs, "activations", d.Activations, "reason", d.Reason)...)
-		}
-		s.log.Error("a deferred call failed", append(attrs, "reason", reason)...)
-	default:
-		s.log.Info("deferred call sent: the runtime is done", attrs...)
-	}
-	if c.pause == op {
-		c.pause = nil
-	}
-	if c.held == op {
-		c.held = nil
-		if op.entry.Op == journal.Remove && state != journal.Failed {
-			s.forget(c)
-		}
-	}
-	op.reply, op.err = reply, err
-	close(op.done)
 }

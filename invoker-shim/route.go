@@ -8,18 +8,27 @@ import (
 	"strings"
 )
 
-// action is what the shim does with a call.
-type action int
+// kind is how the shim handles an allowed call.
+type kind int
 
 const (
-	forward action = iota
-	create
-	pause
-	unpause
-	remove
-	kill
-	stop
+	// forwarded: to the daemon, as it came.
+	forwarded kind = iota
+	// creation: containers/create, rewritten for a runtime container.
+	creation
+	// unpausing: containers/{id}/unpause, which may cancel a deferred pause.
+	unpausing
+	// deferrable: an operation on a container (pause, removal, kill,
+	// stop), which a runtime with work pending defers.
+	deferrable
 )
+
+// handling is what the shim does with a call: its kind, and for an
+// operation which one.
+type handling struct {
+	kind kind
+	op   operation
+}
 
 // Rule allows one endpoint: a method and a path pattern without the API
 // version prefix, where {id} is one path segment and {name} one or more
@@ -89,21 +98,22 @@ var DefaultRules = []Rule{
 	{"GET", "/events"},
 }
 
-// intercepted are the calls the shim handles itself.
-var intercepted = map[Rule]action{
-	{"POST", "/containers/create"}:       create,
-	{"POST", "/containers/{id}/pause"}:   pause,
-	{"POST", "/containers/{id}/unpause"}: unpause,
-	{"POST", "/containers/{id}/kill"}:    kill,
-	{"POST", "/containers/{id}/stop"}:    stop,
-	{"DELETE", "/containers/{id}"}:       remove,
+// intercepted are the calls the shim handles itself; every other allowed
+// call is forwarded.
+var intercepted = map[Rule]handling{
+	{"POST", "/containers/create"}:       {kind: creation},
+	{"POST", "/containers/{id}/pause"}:   {deferrable, pauseOp},
+	{"POST", "/containers/{id}/unpause"}: {kind: unpausing},
+	{"POST", "/containers/{id}/kill"}:    {deferrable, killOp},
+	{"POST", "/containers/{id}/stop"}:    {deferrable, stopOp},
+	{"DELETE", "/containers/{id}"}:       {deferrable, removeOp},
 }
 
 // route is a compiled rule.
 type route struct {
-	rule   Rule
-	re     *regexp.Regexp
-	action action
+	rule     Rule
+	re       *regexp.Regexp
+	handling handling
 }
 
 // router matches calls against the allowlist.
@@ -116,7 +126,7 @@ func newRouter(extra []Rule) (*router, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{rule: r, re: re, action: intercepted[r]})
+		rt.routes = append(rt.routes, route{rule: r, re: re, handling: intercepted[r]})
 	}
 	return rt, nil
 }
@@ -130,13 +140,13 @@ func unversioned(path string) string {
 	return versionRE.ReplaceAllString(path, "/")
 }
 
-// match returns the call's action and, for a container call, the
+// match returns how the call is handled and, for a container call, the
 // container named in the path.
-func (rt *router) match(r *http.Request) (a action, container string, ok bool) {
+func (rt *router) match(r *http.Request) (h handling, container string, ok bool) {
 	if !clean(r.URL.Path) {
 		// "..", "." and empty segments could make an allowed pattern
 		// name another endpoint once the daemon cleans the path.
-		return forward, "", false
+		return handling{}, "", false
 	}
 	path := unversioned(r.URL.Path)
 	for _, ro := range rt.routes {
@@ -147,10 +157,10 @@ func (rt *router) match(r *http.Request) (a action, container string, ok bool) {
 			if strings.HasPrefix(ro.rule.Pattern, "/containers/{id}") && len(m) > 1 {
 				container = m[1]
 			}
-			return ro.action, container, true
+			return ro.handling, container, true
 		}
 	}
-	return forward, "", false
+	return handling{}, "", false
 }
 
 // streaming reports whether r is a call whose answer may go on as long as

@@ -20,34 +20,34 @@ func TestRouter(t *testing.T) {
 	tests := []struct {
 		method, path string
 		ok           bool
-		action       action
+		handling     handling
 		container    string
 	}{
-		{"HEAD", "/_ping", true, forward, ""},
-		{"GET", "/v1.43/version", true, forward, ""},
-		{"POST", "/v1.43/containers/create?name=wsk0_1_guest_a", true, create, ""},
-		{"POST", "/v1.41/containers/abc/pause", true, pause, "abc"},
-		{"POST", "/containers/abc/unpause", true, unpause, "abc"},
-		{"DELETE", "/v1.43/containers/abc?force=1", true, remove, "abc"},
-		{"POST", "/v1.43/containers/abc/kill?signal=KILL", true, kill, "abc"},
-		{"POST", "/v1.43/containers/abc/stop?t=10", true, stop, "abc"},
-		{"POST", "/v1.43/containers/abc/wait?condition=next-exit", true, forward, "abc"},
-		{"GET", "/v1.43/containers/json?all=1", true, forward, ""},
-		{"GET", "/v1.43/images/epilogue/action-go:latest/json", true, forward, ""},
-		{"POST", "/v1.43/images/create?fromImage=x", true, forward, ""},
-		{"POST", "/v1.43/containers/abc/exec", false, forward, ""},
-		{"GET", "/v1.43/containers/abc/pause", false, forward, ""},
-		{"DELETE", "/v1.43/images/x", false, forward, ""},
-		{"POST", "/v1.43/containers/abc/pause/x", false, forward, ""},
-		{"GET", "/v1.43/containers/../json", false, forward, ""},
-		{"GET", "/v1.43/containers/abc/./json", false, forward, ""},
-		{"DELETE", "/v1.43/containers//", false, forward, ""},
+		{"HEAD", "/_ping", true, handling{}, ""},
+		{"GET", "/v1.43/version", true, handling{}, ""},
+		{"POST", "/v1.43/containers/create?name=wsk0_1_guest_a", true, handling{kind: creation}, ""},
+		{"POST", "/v1.41/containers/abc/pause", true, handling{deferrable, pauseOp}, "abc"},
+		{"POST", "/containers/abc/unpause", true, handling{kind: unpausing}, "abc"},
+		{"DELETE", "/v1.43/containers/abc?force=1", true, handling{deferrable, removeOp}, "abc"},
+		{"POST", "/v1.43/containers/abc/kill?signal=KILL", true, handling{deferrable, killOp}, "abc"},
+		{"POST", "/v1.43/containers/abc/stop?t=10", true, handling{deferrable, stopOp}, "abc"},
+		{"POST", "/v1.43/containers/abc/wait?condition=next-exit", true, handling{}, "abc"},
+		{"GET", "/v1.43/containers/json?all=1", true, handling{}, ""},
+		{"GET", "/v1.43/images/epilogue/action-go:latest/json", true, handling{}, ""},
+		{"POST", "/v1.43/images/create?fromImage=x", true, handling{}, ""},
+		{"POST", "/v1.43/containers/abc/exec", false, handling{}, ""},
+		{"GET", "/v1.43/containers/abc/pause", false, handling{}, ""},
+		{"DELETE", "/v1.43/images/x", false, handling{}, ""},
+		{"POST", "/v1.43/containers/abc/pause/x", false, handling{}, ""},
+		{"GET", "/v1.43/containers/../json", false, handling{}, ""},
+		{"GET", "/v1.43/containers/abc/./json", false, handling{}, ""},
+		{"DELETE", "/v1.43/containers//", false, handling{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			a, c, ok := rt.match(httptest.NewRequest(tt.method, tt.path, nil))
+			h, c, ok := rt.match(httptest.NewRequest(tt.method, tt.path, nil))
 			assert.Equal(t, tt.ok, ok)
-			assert.Equal(t, tt.action, a)
+			assert.Equal(t, tt.handling, h)
 			assert.Equal(t, tt.container, c)
 		})
 	}
@@ -179,8 +179,8 @@ func FuzzRoute(f *testing.F) {
 	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, method, path string) {
 		r := &http.Request{Method: method, URL: &url.URL{Path: path}}
-		a, container, ok := rt.match(r)
-		if ok && a != forward && a != create {
+		h, container, ok := rt.match(r)
+		if ok && (h.kind == deferrable || h.kind == unpausing) {
 			require.NotEmpty(t, container)
 			require.NotContains(t, container, "/")
 		}

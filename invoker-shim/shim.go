@@ -3,10 +3,8 @@ package invokershim
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -14,13 +12,14 @@ import (
 	"net/http/httputil"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
+	"github.com/epilogue-dev/epilogue/reclaim"
 )
 
 // Bounds of the shim's own calls.
@@ -40,11 +39,14 @@ type Shim struct {
 	log     *slog.Logger
 	router  *router
 	docker  endpoint
-	daemon  *client.Client // typed calls: inspect, list
-	raw     *http.Client   // the shim's own calls, sent as the invoker's were
-	proxy   *httputil.ReverseProxy
+	daemon  daemon // the shim's own calls: inspect, list, and the deferred operations
+	tr      *http.Transport
+	proxy   *httputil.ReverseProxy // the invoker's calls
 	journal *journal.Journal
 	key     []byte // notify tokens are HMAC(key, instance)
+	// runtimeSource asks a runtime container's runtime (the package's
+	// tests put a stand-in there).
+	runtimeSource func(container.InspectResponse) reclaim.Source
 
 	// ctx ends when the shim stops: it cancels every deferred operation's
 	// wait (which stays open in the journal for the next start).
@@ -53,7 +55,7 @@ type Shim struct {
 	wg     sync.WaitGroup // deferred operations
 
 	mu         sync.Mutex
-	containers map[string]*runtimeContainer // guarded by mu; by full id
+	known      map[string]*known            // guarded by mu; by full id and by every other reference a call used
 	byInstance map[string]*runtimeContainer // guarded by mu
 }
 
@@ -92,9 +94,9 @@ func New(cfg Config) (*Shim, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Shim{
-		cfg: cfg, log: cfg.Logger, router: rt, docker: docker, daemon: daemon,
-		raw: &http.Client{Transport: tr}, journal: j, key: key, ctx: ctx, cancel: cancel,
-		containers: map[string]*runtimeContainer{}, byInstance: map[string]*runtimeContainer{},
+		cfg: cfg, log: cfg.Logger, router: rt, docker: docker, daemon: daemon, tr: tr,
+		journal: j, key: key, runtimeSource: runtimeSource, ctx: ctx, cancel: cancel,
+		known: map[string]*known{}, byInstance: map[string]*runtimeContainer{},
 	}
 	s.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -250,13 +252,13 @@ func (s *Shim) close() {
 	s.wg.Wait()
 	_ = s.journal.Close()
 	_ = s.daemon.Close()
-	s.raw.CloseIdleConnections()
+	s.tr.CloseIdleConnections()
 }
 
 // ServeHTTP is the Docker API: allowed calls are handled or forwarded,
 // others get 403.
 func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a, container, ok := s.router.match(r)
+	h, ref, ok := s.router.match(r)
 	if !ok {
 		rule := suggest(r)
 		s.log.Warn("denied a call that is not allowed", "call", r.Method+" "+r.URL.Path, "allowWith", rule)
@@ -265,8 +267,8 @@ func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Method, r.URL.Path, rule))
 		return
 	}
-	switch a {
-	case forward:
+	switch h.kind {
+	case forwarded:
 		if streaming(r) {
 			// A stream (a followed log, events, a wait) may last for
 			// ever: it ends when the shim stops, so that a stop (or a
@@ -277,60 +279,9 @@ func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(ctx)
 		}
 		s.proxy.ServeHTTP(w, r)
-	case create:
+	case creation:
 		s.create(w, r)
 	default:
-		s.containerCall(w, r, a, container)
+		s.containerCall(w, r, h, ref)
 	}
-}
-
-// dockerError writes an error as the daemon does: {"message": …}, which
-// the docker CLI prints after "Error response from daemon: ".
-func dockerError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(map[string]string{"message": msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// daemonReply is an answer of the daemon to a call the shim sent itself.
-type daemonReply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// send sends method path?query to the daemon, as the invoker's call was.
-func (s *Shim) send(ctx context.Context, method, path, query string) (daemonReply, error) {
-	u := "http://docker" + path
-	if query != "" {
-		u += "?" + query
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return daemonReply{}, err
-	}
-	resp, err := s.raw.Do(req)
-	if err != nil {
-		return daemonReply{}, fmt.Errorf("invokershim: %s %s to the daemon at %s: %w", method, path, s.docker, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return daemonReply{}, err
-	}
-	return daemonReply{status: resp.StatusCode, header: resp.Header, body: body}, nil
-}
-
-// write relays a daemon reply.
-func (r daemonReply) write(w http.ResponseWriter) {
-	for _, k := range []string{"Content-Type", "Api-Version", "Docker-Experimental", "Ostype", "Server"} {
-		if v := r.header.Get(k); v != "" {
-			w.Header().Set(k, v)
-		}
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(r.body)))
-	w.WriteHeader(r.status)
-	_, _ = w.Write(r.body)
 }

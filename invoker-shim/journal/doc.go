@@ -12,6 +12,8 @@
 // last line (a crash in the middle of a write); the file is compacted to
 // the open operations when it grows.
 //
-// It does not decide anything: when to defer and when to apply is the
-// shim's, with the reclaim package.
+// It does not decide anything, and does not know what the operations are:
+// an entry names its operation (the shim's type) and keeps the invoker's
+// query; when to defer, when to apply and how is the shim's, with the
+// reclaim package. It depends on the standard library only.
 package journal

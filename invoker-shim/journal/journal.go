@@ -23,17 +23,6 @@ const compactAfter = 4096
 // maxLine caps one line on replay; an entry is far smaller.
 const maxLine = 1 << 20
 
-// Op is a deferred Docker operation.
-type Op string
-
-// Operations.
-const (
-	Pause  Op = "pause"
-	Remove Op = "remove"
-	Kill   Op = "kill"
-	Stop   Op = "stop"
-)
-
 // State is where an operation is. Deferred is the only open state.
 type State string
 
@@ -57,14 +46,16 @@ func (s State) Terminal() bool { return s != Deferred }
 
 // Entry is one line of the journal.
 type Entry struct {
-	ID        uint64    `json:"id"`
-	Op        Op        `json:"op"`
+	ID uint64 `json:"id"`
+	// Op names the operation (pause, remove, kill, stop): the shim's.
+	Op        string    `json:"op"`
 	Container string    `json:"container"`
 	State     State     `json:"state"`
 	Time      time.Time `json:"time"`
-	// Path and Query are the original request's (with its API version
-	// prefix; kill's signal, stop's t, rm's force), so that the operation
-	// is sent to the daemon as it was asked.
+	// Path is the original request's, with its API version prefix, for
+	// the record. Query is its query string (rm's force, v and link,
+	// kill's signal, stop's t and signal): the shim reads the operation's
+	// options from it, so that it is sent to the daemon as it was asked.
 	Path  string `json:"path,omitempty"`
 	Query string `json:"query,omitempty"`
 	// Activations names the activations a forced operation cut.
