@@ -74,7 +74,7 @@ fuzz:
 	  ./proxy/archive FuzzExtract ./proxy FuzzInit \
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
-	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzRoute ./invoker-shim/journal FuzzOpen
+	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen
 
 clean:
 	rm -rf bin out
