@@ -71,7 +71,7 @@ report: build image deps
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) \
-	  ./proxy/archive FuzzExtract ./proxy FuzzInit \
+	  ./proxy/archive FuzzExtract ./proxy FuzzInit ./proxy FuzzDecodeInit \
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzRoute ./invoker-shim/journal FuzzOpen
