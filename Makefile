@@ -52,7 +52,7 @@ demo: build deps
 	bin/epilogue build examples/async-write -o out/demo/async-write.zip
 	./scripts/demo.sh
 
-## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json;
+## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
 bench: image
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
