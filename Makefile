@@ -52,7 +52,7 @@ demo: build deps
 	bin/epilogue build examples/async-write -o out/demo/async-write.zip
 	./scripts/demo.sh
 
-## bench: /run latency and throughput, keep-alive and not, and /epilogue/await cost; table + out/bench/proxy.json;
+## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
 bench: image
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
@@ -71,7 +71,7 @@ report: build image deps
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) \
-	  ./proxy/archive FuzzExtract ./proxy FuzzInit \
+	  ./proxy/archive FuzzExtract ./proxy FuzzInit ./proxy FuzzDecodeInit \
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen

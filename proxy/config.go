@@ -33,6 +33,17 @@ const (
 	// DefaultAwaitTimeout and MaxAwaitTimeout bound /epilogue/await.
 	DefaultAwaitTimeout = time.Minute
 	MaxAwaitTimeout     = 10 * time.Minute
+	// DefaultMaxAwaiters bounds the /epilogue/await calls waiting at once:
+	// each holds a connection and a goroutine for up to MaxAwaitTimeout.
+	DefaultMaxAwaiters = 1024
+	// DefaultInitBodyTimeout bounds how long an /init body may take to
+	// arrive once its headers have: generous for the ~64 MB of a 48 MB
+	// action in base64 (about 1 MB/s), yet a client that stalls cannot keep
+	// the request, its temporary file and its goroutine forever.
+	DefaultInitBodyTimeout = time.Minute
+	// DefaultRunBodyTimeout is the same for a /run body, at most
+	// DefaultMaxRunBody (about 35 KB/s for the largest).
+	DefaultRunBodyTimeout = 30 * time.Second
 )
 
 // Config configures a Server. The zero value works and behaves like the
@@ -74,4 +85,26 @@ type Config struct {
 	AckTimeout time.Duration
 	// CancelGrace: how long cancelled work may take to report; 0 = activation.DefaultCancelGrace.
 	CancelGrace time.Duration
+	// InitBodyTimeout and RunBodyTimeout bound how long the body of a POST
+	// /init or /run may take to arrive after its headers; past it the
+	// request gets upstream's 400 "Error reading request body: …".
+	// 0 = DefaultInitBodyTimeout and DefaultRunBodyTimeout; negative = no bound.
+	InitBodyTimeout, RunBodyTimeout time.Duration
+	// MaxAwaiters bounds the GET /epilogue/await calls waiting at once; the
+	// next ones get a 503. 0 = DefaultMaxAwaiters.
+	MaxAwaiters int
+}
+
+// withBoundDefaults fills in the zero body-read deadlines and await bound.
+func (c Config) withBoundDefaults() Config {
+	if c.InitBodyTimeout == 0 {
+		c.InitBodyTimeout = DefaultInitBodyTimeout
+	}
+	if c.RunBodyTimeout == 0 {
+		c.RunBodyTimeout = DefaultRunBodyTimeout
+	}
+	if c.MaxAwaiters <= 0 {
+		c.MaxAwaiters = DefaultMaxAwaiters
+	}
+	return c
 }

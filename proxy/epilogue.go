@@ -51,6 +51,16 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// Each waiter holds a connection and a goroutine for up to
+	// MaxAwaitTimeout: bound them, and say what to do instead.
+	if n := s.awaiters.Add(1); n > int64(s.cfg.MaxAwaiters) {
+		s.awaiters.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many concurrent %s calls (%d); retry later or use %s pushes",
+			completion.AwaitPath, s.cfg.MaxAwaiters, completion.EnvNotifyURL))
+		return
+	}
+	defer s.awaiters.Add(-1)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	id := q.Get(completion.AwaitActivationParam)
@@ -58,6 +68,12 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 		if err := s.reg.AwaitQuiescent(ctx); err != nil {
 			if r.Context().Err() == nil {
 				snap := s.Snapshot()
+				if snap.State == completion.StateIdle {
+					// Quiescent after all: the wait picks at random between
+					// quiescence and a timeout that is already over (timeout=0).
+					writeJSON(w, http.StatusOK, snap)
+					return
+				}
 				writeJSON(w, http.StatusGatewayTimeout, completion.AwaitTimeout{
 					Error:    fmt.Sprintf("the runtime is not quiescent after %s", timeout),
 					Snapshot: &snap,
@@ -85,20 +101,22 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseTimeout reads a Go duration ("250ms", "5s") or plain milliseconds.
+// Zero asks without waiting (a caller whose own deadline has just passed
+// sends it); a negative timeout is refused.
 func parseTimeout(v string) (time.Duration, error) {
 	if v == "" {
 		return DefaultAwaitTimeout, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		ms, err2 := strconv.ParseUint(v, 10, 63)
+		ms, err2 := strconv.ParseInt(v, 10, 64)
 		if err2 != nil {
 			return 0, fmt.Errorf("timeout %q is not a duration: use e.g. timeout=500ms or timeout=30s (at most %s)", v, MaxAwaitTimeout)
 		}
-		d = time.Duration(ms) * time.Millisecond
+		d = time.Duration(min(max(ms, -1), int64(MaxAwaitTimeout/time.Millisecond))) * time.Millisecond
 	}
 	if d < 0 {
-		return 0, fmt.Errorf("timeout %q is negative", v)
+		return 0, fmt.Errorf("timeout %q must not be negative: use e.g. timeout=500ms or timeout=30s (at most %s), or timeout=0 to answer at once", v, MaxAwaitTimeout)
 	}
 	return min(d, MaxAwaitTimeout), nil
 }

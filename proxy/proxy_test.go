@@ -84,6 +84,12 @@ func TestInitErrors(t *testing.T) {
 		{"env null", `{"value":{"code":"","main":"main","binary":false,"env":null}}`, 403, msgNoCode},
 		{"not json", `XXX`, 400, "Error unmarshaling request: invalid character 'X' looking for beginning of value"},
 		{"bad base64", `{"value":{"code":"!!!!","binary":true}}`, 400, "cannot decode the request: illegal base64 data at input byte 0"},
+		{"bad base64 after code", `{"value":{"code":"QUJD\nQUJ!","binary":true}}`, 400, "cannot decode the request: illegal base64 data at input byte 8"},
+		{"base64 with an escape", `{"value":{"binary":true,"code":"QUJ\u0044QUJDQ!=="}}`, 400, "cannot decode the request: illegal base64 data at input byte 9"},
+		{"code of the wrong type", `{"value":{"code":5}}`, 400, "Error unmarshaling request: json: cannot unmarshal number into Go struct field initBodyRequest.value.code of type string"},
+		{"env of the wrong type", `{"value":{"code":"x","env":"A=1"}}`, 400, "Error unmarshaling request: json: cannot unmarshal string into Go struct field initBodyRequest.value.env of type map[string]json.RawMessage"},
+		{"syntax error after the code", `{"value":{"code":"QUJD","binary":true} x`, 400, "Error unmarshaling request: invalid character 'x' after object key:value pair"},
+		{"truncated", `{"value":{"code":"QUJD`, 400, "Error unmarshaling request: unexpected end of JSON input"},
 		{"go source", `{"value":{"code":"package main\nfunc main() {}\n","binary":false}}`, 502, msgSource},
 		{"text that cannot run", `{"value":{"code":"hello","binary":false}}`, 502, "cannot start action: command exited"},
 	}
@@ -128,6 +134,8 @@ func FuzzInit(f *testing.F) {
 	f.Add([]byte(`{"value":{"code":"UEsDBAoAAAAAAAAAIQAAAAAAAAAAAAAAAAAEAAAAZXhlY1BLAQIUAAoAAAAAAAAAIQAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAABleGVjUEsFBgAAAAABAAEAMgAAACIAAAAAAA==","binary":true}}`))
 	f.Add([]byte(`{"value":{"code":"package main","binary":false,"env":{"A":1}}}`))
 	f.Add([]byte(`{"value":{"code":5}}`))
+	f.Add([]byte(`{"value":{"code":"IyEvYmluL3NoCmV4aXQgMAo=","env":{"A=B":"x"},"binary":true}}`))
+	f.Add([]byte(`{"VALUE":{"code":"QUJD\nQUI=","Binary":true},"value":{"code":"!!","code":"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		root := t.TempDir()
 		s, err := New(Config{ActionDir: filepath.Join(root, "action"), Stdout: io.Discard, Stderr: io.Discard, AckTimeout: 100 * time.Millisecond})

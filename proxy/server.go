@@ -24,6 +24,7 @@ type Server struct {
 	notifier *notifier // nil when no NotifyURL
 	strays   atomic.Uint64
 	seq      atomic.Uint64
+	awaiters atomic.Int64 // GET /epilogue/await calls waiting now
 
 	initMu sync.Mutex    // serialises /init
 	runSem chan struct{} // one /run in the action at a time
@@ -70,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Instance == "" {
 		cfg.Instance, _ = os.Hostname()
 	}
+	cfg = cfg.withBoundDefaults()
 	s := &Server{cfg: cfg, runSem: make(chan struct{}, 1)}
 	if cfg.NotifyURL != "" {
 		s.notifier, err = newNotifier(cfg.NotifyURL, cfg.NotifyToken, cfg.Stderr)
@@ -110,6 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed: use %s", r.Method, r.URL.Path, method))
 		return
 	}
+	s.armBodyDeadline(w, r)
 	handle(w, r)
 }
 

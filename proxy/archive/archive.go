@@ -1,8 +1,10 @@
 package archive
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -90,12 +92,24 @@ func failf(sentinel error, format string, args ...any) error {
 // exist; it is created 0755) and returns the kind. On error nothing it
 // extracted is left behind: dest is emptied, or removed if Extract created it.
 func Extract(data []byte, dest string, lim Limits) (Kind, error) {
-	kind := Detect(data)
+	return ExtractFrom(bytes.NewReader(data), int64(len(data)), dest, lim)
+}
+
+// ExtractFrom is Extract for code that is not in memory: the size bytes at
+// the start of r, typically a file. Only a zip's central directory and the
+// buffers of the copies are held in memory, whatever the size of the code.
+func ExtractFrom(r io.ReaderAt, size int64, dest string, lim Limits) (Kind, error) {
+	var head [4]byte
+	n, err := io.ReadFull(io.NewSectionReader(r, 0, size), head[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return KindFile, fmt.Errorf("archive: cannot read the code: %w", err)
+	}
+	kind := Detect(head[:n])
 	created, err := prepareDest(dest)
 	if err != nil {
 		return kind, err
 	}
-	if err := extract(kind, data, dest, lim.withDefaults()); err != nil {
+	if err := extract(kind, r, size, dest, lim.withDefaults()); err != nil {
 		if cerr := cleanDest(dest, created); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("archive: could not remove the partly extracted code: %w", cerr))
 		}
@@ -104,7 +118,7 @@ func Extract(data []byte, dest string, lim Limits) (Kind, error) {
 	return kind, nil
 }
 
-func extract(kind Kind, data []byte, dest string, lim Limits) error {
+func extract(kind Kind, r io.ReaderAt, size int64, dest string, lim Limits) error {
 	root, err := os.OpenRoot(dest)
 	if err != nil {
 		return fmt.Errorf("archive: cannot open the action directory: %w", err)
@@ -113,11 +127,11 @@ func extract(kind Kind, data []byte, dest string, lim Limits) error {
 	x := &extractor{root: root, kind: kind, lim: lim, files: map[string]bool{}}
 	switch kind {
 	case KindZip:
-		return x.zip(data)
+		return x.zip(r, size)
 	case KindTarGz:
-		return x.tarGz(data)
+		return x.tarGz(io.NewSectionReader(r, 0, size))
 	default:
-		return x.single(data)
+		return x.single(io.NewSectionReader(r, 0, size))
 	}
 }
 

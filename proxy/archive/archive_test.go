@@ -673,3 +673,35 @@ func TestLimitsDefaults(t *testing.T) {
 	custom := Limits{MaxFiles: 1, MaxTotalBytes: 2, MaxFileBytes: 3}
 	assert.Equal(t, custom, custom.withDefaults())
 }
+
+// TestExtractFromFile extracts code kept in a file, as the proxy does with
+// the /init code it spools, and gets what Extract gets from the same bytes.
+func TestExtractFromFile(t *testing.T) {
+	cases := map[string]struct {
+		data []byte
+		kind Kind
+	}{
+		"zip":    {buildZip(t, execFile("exec", "#!/bin/sh\n"), file("lib/a.txt", "a")), KindZip},
+		"tar.gz": {buildTarGz(t, execFile("exec", "#!/bin/sh\n"), file("lib/a.txt", "a")), KindTarGz},
+		"single": {[]byte("#!/bin/sh\necho hi\n"), KindFile},
+		"short":  {[]byte("PK"), KindFile},
+		"empty":  {nil, KindFile},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "code")
+			require.NoError(t, os.WriteFile(path, c.data, 0o600))
+			f, err := os.Open(path)
+			require.NoError(t, err)
+			defer f.Close()
+			fromFile := filepath.Join(t.TempDir(), "a")
+			kind, err := ExtractFrom(f, int64(len(c.data)), fromFile, Limits{})
+			require.NoError(t, err)
+			assert.Equal(t, c.kind, kind)
+			fromBytes := filepath.Join(t.TempDir(), "b")
+			_, err = Extract(c.data, fromBytes, Limits{})
+			require.NoError(t, err)
+			assert.Equal(t, tree(t, fromBytes), tree(t, fromFile))
+		})
+	}
+}

@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"archive/zip"
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -44,12 +43,12 @@ func (x *extractor) entry(name string) string {
 	return fmt.Sprintf("%s entry %q", x.kind, name)
 }
 
-func (x *extractor) single(data []byte) error {
-	return x.writeFile("exec", bytes.NewReader(data), true)
+func (x *extractor) single(r io.Reader) error {
+	return x.writeFile("exec", r, true)
 }
 
-func (x *extractor) zip(data []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+func (x *extractor) zip(r io.ReaderAt, size int64) error {
+	zr, err := zip.NewReader(r, size)
 	// ErrInsecurePath (opt-in through GODEBUG) flags names we check ourselves
 	// with a message that says which entry and what to do.
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
@@ -105,8 +104,8 @@ func (x *extractor) zipEntry(f *zip.File) error {
 	return x.writeFile(name, rc, mode&0o111 != 0)
 }
 
-func (x *extractor) tarGz(data []byte) error {
-	gz, err := gzip.NewReader(bytes.NewReader(data))
+func (x *extractor) tarGz(r io.Reader) error {
+	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return fmt.Errorf("archive: code looks like a tar.gz but cannot be read: %w: rebuild the tar.gz", err)
 	}

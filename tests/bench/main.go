@@ -65,6 +65,13 @@
 // on − off, in both connection modes, against the target of 200 µs added per
 // activation.
 //
+// Init memory (last; "initMemory" in the JSON; -init-archive-mib 0 skips
+// it): a fresh proxy is sent POST /init of a 47 MiB zip (the fixture action
+// as exec, plus a stored file of random bytes), about 63 MiB of base64, and
+// its peak RSS (VmHWM in /proc/PID/status) is judged against 1.5 × the
+// archive + 20 MiB, what leaves an action near OpenWhisk's 48 MB code limit
+// room to run in a 256 MB container.
+//
 // Every proxy runs in its own temp dir with its output in files there, and is
 // stopped (SIGTERM, then SIGKILL after 5 s) when the benchmark is done with
 // it, on error and on ^C.
@@ -214,7 +221,9 @@ type report struct {
 	Ratios    map[string]any         `json:"ratios"`
 	// SDKTracking is issue #3's measurement, when the SDK action was given.
 	SDKTracking *sdkTracking `json:"sdkTracking,omitempty"`
-	Errors      int          `json:"errors"`
+	// InitMemory is the proxy's peak memory during a large /init.
+	InitMemory *initMemory `json:"initMemory,omitempty"`
+	Errors     int         `json:"errors"`
 }
 
 func main() {
@@ -232,6 +241,7 @@ func run() int {
 	block := flag.Int("block", 1000, "the /run modes take turns in blocks of this many requests; 0 = one mode after the other")
 	sdkActionBin := flag.String("sdk-action", "", "the SDK benchmark action executable (CGO_ENABLED=0 go build ./tests/bench/sdkaction); \"\" = no SDK modes")
 	sdkN := flag.Int("sdk-n", 0, "measured requests per SDK mode; 0 = the same as -n")
+	initMiB := flag.Int("init-archive-mib", initMemArchiveMiB, "the archive size of the init memory section, in MiB; 0 = skip it")
 	flag.Parse()
 	nSet := false
 	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
@@ -241,15 +251,15 @@ func run() int {
 	if *sdkN == 0 {
 		*sdkN = *n
 	}
-	if *n < 1 || *warmup < 0 || *sdkN < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -n and -sdk-n must be at least 1 and -warmup not negative")
+	if *n < 1 || *warmup < 0 || *sdkN < 1 || *initMiB < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -n and -sdk-n must be at least 1, -warmup and -init-archive-mib not negative")
 		return 2
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	rep, err := benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *n, *sdkN, *warmup, *block, *timeout)
+	rep, err := benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *n, *sdkN, *warmup, *block, *initMiB, *timeout)
 	if rep != nil {
 		printReport(os.Stdout, rep)
 	}
@@ -270,7 +280,7 @@ func run() int {
 }
 
 // benchAll runs every mode in turn. On error it returns what it has so far.
-func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, sdkN, warmup, block int, timeout time.Duration) (*report, error) {
+func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, sdkN, warmup, block, initMiB int, timeout time.Duration) (*report, error) {
 	proxyAbs, err := filepath.Abs(proxyBin)
 	if err != nil {
 		return nil, err
@@ -337,6 +347,13 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, 
 	rep.Ratios = ratios(rep.Modes)
 	if sdkAction != nil {
 		rep.SDKTracking = sdkVerdict(rep.Modes)
+	}
+	if initMiB > 0 {
+		fmt.Fprintln(os.Stderr, "bench: init memory ...")
+		rep.InitMemory, err = b.initMemory(ctx, proxyAbs, action, initMiB)
+		if err != nil {
+			return rep, fmt.Errorf("init memory: %w", err)
+		}
 	}
 	return rep, nil
 }
@@ -708,6 +725,9 @@ func printReport(w io.Writer, rep *report) {
 		a["run_plus_await_vs_run_p50_ratio"], a["added_p50_us_vs_tracking_on_keepalive"])
 	if rep.SDKTracking != nil {
 		printSDK(w, rep.SDKTracking)
+	}
+	if rep.InitMemory != nil {
+		printInitMemory(w, rep.InitMemory)
 	}
 }
 
