@@ -371,7 +371,7 @@ func (inv *Invocation) finish(m *member) {
 // container was lost.
 func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
-	rec, err := m.status.Await(ctx, inv.id, time.Until(bound))
+	rec, err := m.status.Await(ctx, inv.id, max(time.Until(bound), 0)) // a bound already past: ask once, without waiting
 	cancel()
 
 	var outcome *completion.Activation // nil: nothing to record
