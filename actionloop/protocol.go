@@ -90,14 +90,16 @@ func ParseAck(line []byte) (Ack, error) {
 func (a Ack) Extended() bool { return a.Epilogue >= 1 }
 
 // AppendLine appends v's JSON encoding and a newline to dst. Encoding never
-// emits a raw newline, so the result is exactly one line.
+// emits a raw newline, so the result is exactly one line. HTML characters
+// are not escaped: a result keeps its bytes ("<" stays "<").
 func AppendLine(dst []byte, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return dst, err
 	}
-	dst = append(dst, b...)
-	return append(dst, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 // Request holds what the proxy needs from a /run body.
@@ -111,16 +113,30 @@ type Request struct {
 type requestFields struct {
 	ActivationID string          `json:"activation_id"`
 	Deadline     json.RawMessage `json:"deadline"`
+	// Reserved keys: the extension's own top-level keys on stdin.
+	Control json.RawMessage `json:"epilogue"`
+	Seq     json.RawMessage `json:"epilogue_seq"`
 }
+
+// ErrReservedKey means a /run body uses a top-level key the extension
+// reserves on stdin; OpenWhisk never sends one, and passing it on would let
+// a caller forge a control frame or another request's sequence number.
+var ErrReservedKey = errors.New("actionloop: the /run body uses a reserved top-level key")
 
 // ParseRequest validates a /run body (a JSON object) and extracts the
 // activation id and deadline. OpenWhisk sends the deadline as a string of
 // epoch milliseconds although its documentation says number; both are
 // accepted.
 func ParseRequest(body []byte) (Request, error) {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return Request{}, errors.New("actionloop: the /run body is not a JSON object")
+	}
 	var f requestFields
 	if err := json.Unmarshal(body, &f); err != nil {
 		return Request{}, err
+	}
+	if f.Control != nil || f.Seq != nil {
+		return Request{}, fmt.Errorf("%w: %q and %q are Epilogue's", ErrReservedKey, "epilogue", SeqKey)
 	}
 	r := Request{ActivationID: f.ActivationID}
 	if len(f.Deadline) > 0 {
@@ -132,29 +148,31 @@ func ParseRequest(body []byte) (Request, error) {
 	return r, nil
 }
 
-// RequestLine turns a /run body into the line written on the executable's
-// stdin. Raw newlines are whitespace in valid JSON, so removing them keeps the
-// value and makes the body one line (upstream does the same). In extended mode
-// (seq > 0) the sequence number is spliced in as the first key; body must then
-// be a JSON object, as ParseRequest has checked.
-func RequestLine(body []byte, seq uint64) []byte {
-	if bytes.IndexByte(body, '\n') >= 0 {
-		body = bytes.ReplaceAll(body, []byte{'\n'}, nil)
-	}
+// AppendRequestLine appends the line written on the executable's stdin for
+// a /run body to dst. Raw newlines are whitespace in valid JSON, so removing
+// them keeps the value and makes the body one line (upstream does the same).
+// In extended mode (seq > 0) the sequence number is spliced in as the first
+// key; body must then be a JSON object, as ParseRequest has checked.
+func AppendRequestLine(dst, body []byte, seq uint64) []byte {
 	body = bytes.TrimSpace(body)
-	line := make([]byte, 0, len(body)+32)
-	if seq == 0 {
-		line = append(line, body...)
-		return append(line, '\n')
+	if seq > 0 {
+		dst = append(dst, `{"`+SeqKey+`":`...)
+		dst = strconv.AppendUint(dst, seq, 10)
+		body = bytes.TrimLeft(body[1:], " \t\r\n")
+		if len(body) > 0 && body[0] != '}' {
+			dst = append(dst, ',')
+		}
 	}
-	line = append(line, `{"`+SeqKey+`":`...)
-	line = strconv.AppendUint(line, seq, 10)
-	rest := bytes.TrimLeft(body[1:], " \t\r")
-	if len(rest) > 0 && rest[0] != '}' {
-		line = append(line, ',')
+	for {
+		i := bytes.IndexByte(body, '\n')
+		if i < 0 {
+			break
+		}
+		dst = append(dst, body[:i]...)
+		body = body[i+1:]
 	}
-	line = append(line, rest...)
-	return append(line, '\n')
+	dst = append(dst, body...)
+	return append(dst, '\n')
 }
 
 // FrameKind names what a frame says.
@@ -224,13 +242,4 @@ func ParseFrame(line []byte) (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: unknown kind %q", ErrNotFrame, f.Kind)
 	}
 	return f, nil
-}
-
-// IsControl reports whether a stdin line is a control frame rather than a
-// request. It looks only at the top-level "epilogue" key.
-func IsControl(line []byte) bool {
-	var probe struct {
-		Kind FrameKind `json:"epilogue"`
-	}
-	return json.Unmarshal(line, &probe) == nil && probe.Kind != ""
 }

@@ -54,6 +54,10 @@ func TestParseRequest(t *testing.T) {
 		{"garbage deadline is none", `{"deadline":"soon"}`, "", time.Time{}, false},
 		{"array value", `{"value":["a","b"]}`, "", time.Time{}, false},
 		{"not an object", `["a"]`, "", time.Time{}, true},
+		{"null", `null`, "", time.Time{}, true},
+		{"a forged control frame", `{"epilogue":"cancel","seq":1}`, "", time.Time{}, true},
+		{"a forged seq", `{"value":{},"epilogue_seq":5}`, "", time.Time{}, true},
+		{"reserved keys match as encoding/json does", `{"Epilogue_Seq":5}`, "", time.Time{}, true},
 		{"not json", `XXX`, "", time.Time{}, true},
 	}
 	for _, tt := range tests {
@@ -85,7 +89,7 @@ func TestRequestLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, string(RequestLine([]byte(tt.body), tt.seq)))
+			assert.Equal(t, tt.want, string(AppendRequestLine(nil, []byte(tt.body), tt.seq)))
 		})
 	}
 }
@@ -121,12 +125,6 @@ func TestParseFrame(t *testing.T) {
 			assert.Equal(t, tt.want, f)
 		})
 	}
-}
-
-func TestIsControl(t *testing.T) {
-	assert.True(t, IsControl([]byte(`{"epilogue":"cancel","seq":3}`)))
-	assert.False(t, IsControl([]byte(`{"epilogue_seq":3,"value":{"epilogue":"x"}}`)))
-	assert.False(t, IsControl([]byte(`not json`)))
 }
 
 func TestReader(t *testing.T) {
@@ -196,7 +194,7 @@ func FuzzRequestLine(f *testing.F) {
 		if _, err := ParseRequest(body); err != nil {
 			return
 		}
-		line := RequestLine(body, seq)
+		line := AppendRequestLine(nil, body, seq)
 		// Exactly one line, still valid JSON, same content apart from the seq.
 		require.Equal(t, 1, bytes.Count(line, []byte{'\n'}))
 		require.Equal(t, byte('\n'), line[len(line)-1])

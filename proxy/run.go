@@ -37,7 +37,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := actionloop.ParseRequest(body)
-	if err != nil {
+	switch {
+	case errors.Is(err, actionloop.ErrReservedKey):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
 		writeError(w, http.StatusBadRequest, "the /run body must be a JSON object like {\"value\":{...}}: "+err.Error())
 		return
 	}
@@ -62,13 +66,9 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = "run-" + strconv.FormatUint(seq, 10)
 	}
-	lineSeq := uint64(0)
-	if p.Extended() {
-		lineSeq = seq
-	}
 	s.reg.Begin(seq, id, deadline)
 	p.BeginLogs()
-	f, err := p.Exchange(ctx, seq, actionloop.RequestLine(body, lineSeq))
+	f, err := p.Exchange(ctx, seq, body)
 	p.EndLogs(id)
 	<-s.runSem // after the sentinel, so the next activation's log starts after it
 	if err != nil {

@@ -116,11 +116,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	handle(w, r)
 }
 
-// onFrame applies what the executable said to the activation registry.
+// onFrame applies what the executable said to the activation registry. A
+// frame the registry refuses (out of order, or for an activation already
+// ended) answered nothing and counts as a stray line.
 func (s *Server) onFrame(f actionloop.Frame) {
+	applied := true
 	switch f.Kind {
 	case actionloop.KindResponse:
-		s.reg.Respond(f.Seq, f.Done, f.Pending, f.Untracked)
+		applied = s.reg.Respond(f.Seq, f.Done, f.Pending, f.Untracked)
 	case actionloop.KindPending:
 		s.reg.Progress(f.Seq, f.Pending, f.Untracked)
 	case actionloop.KindDone:
@@ -131,7 +134,10 @@ func (s *Server) onFrame(f actionloop.Frame) {
 		case actionloop.StatusExpired:
 			o.Phase = completion.PhaseExpired
 		}
-		s.reg.Finish(f.Seq, o)
+		applied = s.reg.Finish(f.Seq, o)
+	}
+	if !applied {
+		s.strays.Add(1)
 	}
 }
 
@@ -142,12 +148,8 @@ func (s *Server) cancel(seq uint64) {
 	s.mu.Lock()
 	p := s.proc
 	s.mu.Unlock()
-	if p == nil || !p.Extended() {
-		return
-	}
-	line, err := actionloop.AppendLine(nil, actionloop.Frame{Kind: actionloop.KindCancel, Seq: seq})
-	if err == nil {
-		_ = p.Send(line)
+	if p != nil {
+		_ = p.Cancel(seq)
 	}
 }
 

@@ -92,13 +92,20 @@ func (r *Registry) Begin(seq uint64, id string, deadline time.Time) {
 }
 
 // Respond records the action's answer. done means nothing is pending; pending
-// and untracked describe what is.
-func (r *Registry) Respond(seq uint64, done bool, pending, untracked []string) {
+// and untracked describe what is. It reports false, and changes nothing,
+// when the move is not legal for the activation (an unknown seq, or one
+// that already answered or ended): what an executable says out of order
+// cannot rewrite a record.
+func (r *Registry) Respond(seq uint64, done bool, pending, untracked []string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	to := completion.PhaseResponded
+	if done {
+		to = completion.PhaseDone
+	}
 	e := r.bySeq[seq]
-	if e == nil || e.rec.Phase != completion.PhaseRunning {
-		return
+	if e == nil || !e.rec.Phase.CanMove(to) {
+		return false
 	}
 	now := r.cfg.Now()
 	e.responded = now
@@ -106,12 +113,12 @@ func (r *Registry) Respond(seq uint64, done bool, pending, untracked []string) {
 	e.rec.Untracked = untracked
 	if done {
 		r.finishLocked(e, completion.PhaseDone)
-		return
+		return true
 	}
 	e.rec.Pending = pending
-	e.rec.Phase = completion.PhaseResponded
+	r.moveLocked(e, completion.PhaseResponded)
 	r.armDeadlineLocked(e)
-	r.emitLocked(e)
+	return true
 }
 
 // Progress replaces what an activation reports as pending.
@@ -134,14 +141,16 @@ type Outcome struct {
 	Unfinished []string
 }
 
-// Finish records the end of an activation's work. It is ignored for an
-// activation that is already terminal, so a late report cannot rewrite history.
-func (r *Registry) Finish(seq uint64, o Outcome) {
+// Finish records the end of an activation's work. It reports false, and
+// changes nothing, when the move is not legal: an activation already
+// terminal (a late report cannot rewrite history), or an "expired" for one
+// that never answered (only post-response work expires).
+func (r *Registry) Finish(seq uint64, o Outcome) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.bySeq[seq]
-	if e == nil || e.rec.Phase.Terminal() {
-		return
+	if e == nil || !e.rec.Phase.CanMove(o.Phase) {
+		return false
 	}
 	if e.responded.IsZero() {
 		// Done before any response: the response is not coming.
@@ -149,6 +158,7 @@ func (r *Registry) Finish(seq uint64, o Outcome) {
 	}
 	e.rec.Error, e.rec.Errors, e.rec.Unfinished = o.Error, o.Errors, o.Unfinished
 	r.finishLocked(e, o.Phase)
+	return true
 }
 
 // FailAll marks every live activation failed, e.g. when the action process dies.
@@ -181,7 +191,7 @@ func (r *Registry) expire(seq uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.bySeq[seq]
-	if e == nil || e.rec.Phase.Terminal() {
+	if e == nil || !e.rec.Phase.CanMove(completion.PhaseExpired) {
 		return
 	}
 	e.rec.Unfinished = e.rec.Pending
@@ -190,12 +200,23 @@ func (r *Registry) expire(seq uint64) {
 	r.finishLocked(e, completion.PhaseExpired)
 }
 
+// moveLocked is the registry's one writer of a phase: every move goes
+// through completion's transition table, and a move the table forbids is a
+// bug here, never input (callers check input with CanMove), so it panics.
+// Every move is an event.
+func (r *Registry) moveLocked(e *entry, to completion.Phase) {
+	e.rec.Phase = e.rec.Phase.Move(to)
+	if !to.Terminal() {
+		r.emitLocked(e)
+	}
+}
+
 func (r *Registry) finishLocked(e *entry, phase completion.Phase) {
 	for _, t := range e.timers {
 		t.Stop()
 	}
 	e.timers = nil
-	e.rec.Phase = phase
+	r.moveLocked(e, phase)
 	e.rec.Pending = nil
 	e.rec.SinceResponseMs = 0
 	e.rec.PostResponseMs = ms(r.cfg.Now().Sub(e.responded))
@@ -311,10 +332,16 @@ func (r *Registry) Await(ctx context.Context, id string) (completion.Activation,
 }
 
 // AwaitQuiescent blocks until nothing is running or pending, or ctx ends.
+// A registry already quiescent answers nil even to an ended ctx.
 func (r *Registry) AwaitQuiescent(ctx context.Context) error {
 	r.mu.Lock()
 	quiet := r.quiet
 	r.mu.Unlock()
+	select {
+	case <-quiet:
+		return nil
+	default:
+	}
 	select {
 	case <-quiet:
 		return nil

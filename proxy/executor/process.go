@@ -68,12 +68,12 @@ type Process struct {
 	cfg      Config
 	cmd      *exec.Cmd
 	stdin    *os.File
+	in       *actionloop.ProxyWriter // requests and cancels on stdin
 	stdout   *relay
 	stderr   *relay
 	extended bool
 
-	writeMu sync.Mutex // serialises writes to stdin (requests and cancels)
-	turn    chan struct{}
+	turn chan struct{}
 
 	mu      sync.Mutex
 	waiting *call // guarded by mu; the exchange awaiting an answer
@@ -155,7 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	_ = inR.Close()
 	_ = fd3W.Close()
 	p := &Process{
-		cfg: cfg, cmd: cmd, stdin: inW,
+		cfg: cfg, cmd: cmd, stdin: inW, in: actionloop.NewProxyWriter(inW),
 		turn: make(chan struct{}, 1), exited: make(chan struct{}), ack: make(chan ackResult, 1),
 		readerDone: make(chan struct{}),
 	}
@@ -168,7 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		return nil, fmt.Errorf("executor: relaying the action's output: %w", err)
 	}
 	go p.wait()
-	go p.read(fd3R)
+	go p.read(fd3R, actionloop.NewProxyReader(fd3R, cfg.MaxLine))
 
 	if err := p.started(ctx); err != nil {
 		p.Kill()
@@ -218,94 +218,62 @@ func (p *Process) wait() {
 	close(p.exited)
 }
 
-// read is the single long-lived fd 3 reader.
-func (p *Process) read(fd3 *os.File) {
+// read is the single long-lived fd 3 reader: the ack, then every answer
+// and frame, in order.
+func (p *Process) read(fd3 *os.File, r *actionloop.ProxyReader) {
 	defer close(p.readerDone)
 	defer fd3.Close()
-	r := actionloop.NewReader(fd3, p.cfg.MaxLine)
-	first := p.cfg.WaitForAck
-	for {
-		line, err := r.ReadLine()
-		if first {
-			first = false
-			var a actionloop.Ack
-			if err == nil {
-				a, err = actionloop.ParseAck(line)
-			} else {
-				// fd 3 closed before any line: the process is gone.
-				err = ErrExitedAtInit
-			}
-			p.ack <- ackResult{a, err}
-			if err != nil {
-				return
-			}
-			// p.extended is written by Start before any exchange; the reader
-			// learns it the same way, from the ack.
-			p.readFrames(r, a.Extended())
-			return
+	if p.cfg.WaitForAck {
+		a, err := r.ReadAck()
+		if errors.Is(err, actionloop.ErrNoAck) {
+			err = ErrExitedAtInit
 		}
+		// p.extended is written by Start before any exchange; the reader
+		// learns it the same way, from the ack.
+		p.ack <- ackResult{a, err}
 		if err != nil {
-			if errors.Is(err, actionloop.ErrLineTooLong) {
-				p.answerTooLong(err)
-				continue
-			}
 			return
 		}
-		p.dispatchPlain(line)
 	}
-}
-
-func (p *Process) readFrames(r *actionloop.Reader, extended bool) {
 	for {
-		line, err := r.ReadLine()
-		if err != nil {
-			if errors.Is(err, actionloop.ErrLineTooLong) {
-				p.answerTooLong(err)
-				continue
-			}
-			return
-		}
-		if !extended {
-			p.dispatchPlain(line)
-			continue
-		}
-		f, err := actionloop.ParseFrame(line)
-		if err != nil {
+		f, line, err := r.Next()
+		switch {
+		case errors.Is(err, actionloop.ErrLineTooLong):
+			p.answerTooLong(err)
+		case errors.Is(err, actionloop.ErrNotFrame):
 			p.stray(line, err)
-			continue
-		}
-		if f.Kind != actionloop.KindResponse {
+		case err != nil:
+			return // fd 3 closed: the process is gone
+		case f.Kind != actionloop.KindResponse:
 			p.cfg.OnFrame(f)
-			continue
+		default:
+			p.answer(f, line)
 		}
-		p.mu.Lock()
-		c := p.waiting
-		if c != nil && c.seq == f.Seq {
-			p.waiting = nil
-		} else {
-			c = nil
-		}
-		p.mu.Unlock()
-		if c == nil {
-			p.stray(line, fmt.Errorf("response for request %d, which is not waiting", f.Seq))
-			continue
-		}
-		p.cfg.OnFrame(f)
-		c.answer <- f
 	}
 }
 
-// dispatchPlain hands an upstream-protocol line to the waiting request.
-func (p *Process) dispatchPlain(line []byte) {
+// answer hands a response to the exchange waiting for it. An upstream
+// answer (Seq 0) is the answer to whichever request waits; an extended one
+// must name it. Anything else is dropped as a stray, so it can never be
+// taken for a later activation's result.
+func (p *Process) answer(f actionloop.Frame, line []byte) {
 	p.mu.Lock()
 	c := p.waiting
-	p.waiting = nil
+	if c != nil && (f.Seq == 0 || f.Seq == c.seq) {
+		p.waiting = nil
+	} else {
+		c = nil
+	}
 	p.mu.Unlock()
-	if c == nil {
+	switch {
+	case c == nil && f.Seq == 0:
 		p.stray(line, errors.New("no request was waiting"))
 		return
+	case c == nil:
+		p.stray(line, fmt.Errorf("response for request %d, which is not waiting", f.Seq))
+		return
 	}
-	f := actionloop.Frame{Kind: actionloop.KindResponse, Seq: c.seq, Done: true, Result: append([]byte(nil), line...)}
+	f.Seq = c.seq
 	p.cfg.OnFrame(f)
 	c.answer <- f
 }
@@ -336,11 +304,12 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 // ExitError returns how the process ended; valid once Exited is closed.
 func (p *Process) ExitError() error { return p.exitErr }
 
-// Exchange writes one request line and waits for the answer to request seq.
-// A Frame with a non-empty Error and no Result means the answer was unusable.
-// Only one exchange may be in progress; a second gets ErrBusy at once,
-// because the protocol has no way to pair answers with overlapping requests.
-func (p *Process) Exchange(ctx context.Context, seq uint64, line []byte) (actionloop.Frame, error) {
+// Exchange sends a /run body as request seq (the sequence number goes on
+// the line only in extended mode) and waits for its answer. A Frame with a
+// non-empty Error and no Result means the answer was unusable. Only one
+// exchange may be in progress; a second gets ErrBusy at once, because the
+// upstream protocol has no way to pair answers with overlapping requests.
+func (p *Process) Exchange(ctx context.Context, seq uint64, body []byte) (actionloop.Frame, error) {
 	select {
 	case p.turn <- struct{}{}:
 	default:
@@ -358,7 +327,11 @@ func (p *Process) Exchange(ctx context.Context, seq uint64, line []byte) (action
 		}
 		p.mu.Unlock()
 	}
-	if err := p.Send(line); err != nil {
+	lineSeq := uint64(0)
+	if p.extended {
+		lineSeq = seq
+	}
+	if err := p.send(func() error { return p.in.Request(body, lineSeq) }); err != nil {
 		forget()
 		return actionloop.Frame{}, ErrExited
 	}
@@ -386,17 +359,24 @@ func (p *Process) Exchange(ctx context.Context, seq uint64, line []byte) (action
 	}
 }
 
-// Send writes one line to the process's stdin.
-func (p *Process) Send(line []byte) error {
-	p.writeMu.Lock()
-	defer p.writeMu.Unlock()
+// Cancel asks an extended executable to stop request seq's work: its
+// deadline has come. An upstream executable cannot be asked; Cancel does
+// nothing then.
+func (p *Process) Cancel(seq uint64) error {
+	if !p.extended {
+		return nil
+	}
+	return p.send(func() error { return p.in.Cancel(seq) })
+}
+
+// send writes to stdin unless the process is gone.
+func (p *Process) send(write func() error) error {
 	select {
 	case <-p.exited:
 		return ErrExited
 	default:
 	}
-	_, err := p.stdin.Write(line)
-	return err
+	return write()
 }
 
 // BeginLogs marks the start of an activation's log, ending the post-response
@@ -423,9 +403,7 @@ func (p *Process) Kill() {
 	case <-p.exited:
 	case <-time.After(5 * time.Second):
 	}
-	p.writeMu.Lock()
 	_ = p.stdin.Close()
-	p.writeMu.Unlock()
 	p.stdout.close()
 	p.stderr.close()
 }

@@ -26,10 +26,9 @@ type action struct {
 	// exit ends the process; tests replace it.
 	exit func(code int)
 
-	// fd3Mu serialises every fd 3 line: lingering goroutines write done
+	// fd3 writes every fd 3 line whole: lingering goroutines write done
 	// frames concurrently with the main loop's responses.
-	fd3Mu sync.Mutex
-	fd3   io.Writer
+	fd3 *actionloop.ActionWriter
 
 	// envKeys are the __OW_ variables the previous request set.
 	envKeys map[string]bool
@@ -47,7 +46,7 @@ func newAction(fd3, stdout, stderr io.Writer, extended bool) *action {
 		stdout:   stdout,
 		stderr:   stderr,
 		exit:     os.Exit,
-		fd3:      fd3,
+		fd3:      actionloop.NewActionWriter(fd3, extended),
 		envKeys:  map[string]bool{},
 		cancels:  map[uint64]context.CancelFunc{},
 	}
@@ -74,22 +73,29 @@ type options struct {
 // serve reads request lines until stdin closes, then waits (bounded) for
 // lingering work.
 func (a *action) serve(in io.Reader) {
-	r := actionloop.NewReader(in, maxLine)
+	r := actionloop.NewActionReader(in, maxLine)
 	for {
-		line, err := r.ReadLine()
-		if err != nil {
-			if errors.Is(err, actionloop.ErrLineTooLong) {
-				a.writeError(err.Error())
-				continue
-			}
-			break
+		m, err := r.Next()
+		if err != nil && !errors.Is(err, actionloop.ErrLineTooLong) && !errors.Is(err, actionloop.ErrNotRequest) {
+			a.wait(drainBound)
+			return
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		a.handle(line)
+		a.dispatch(m, err)
 	}
-	a.wait(drainBound)
+}
+
+// dispatch handles one stdin message, or the error reading it.
+func (a *action) dispatch(m actionloop.Message, err error) {
+	switch {
+	case errors.Is(err, actionloop.ErrLineTooLong):
+		a.writeError(err.Error())
+	case err != nil:
+		a.writeError("testaction: cannot parse request: " + err.Error())
+	case m.Control != "":
+		a.control(m)
+	default:
+		a.handle(m)
+	}
 }
 
 // wait waits for lingering work, at most d; it reports whether all finished.
@@ -107,34 +113,17 @@ func (a *action) wait(d time.Duration) bool {
 	}
 }
 
-// handle processes one stdin line: a cancel frame (extended mode) or a
-// request.
-func (a *action) handle(line []byte) {
-	if a.extended && actionloop.IsControl(line) {
-		a.control(line)
+// handle runs one request.
+func (a *action) handle(req actionloop.Message) {
+	seq := req.Seq
+	if a.extended && seq == 0 {
+		a.writeError("testaction: request without " + actionloop.SeqKey)
 		return
 	}
+	a.setEnv(req.Context)
+	activationID := os.Getenv(actionloop.ContextActivationID)
 
-	var req map[string]json.RawMessage
-	if err := json.Unmarshal(line, &req); err != nil {
-		a.writeError("testaction: cannot parse request: " + err.Error())
-		return
-	}
-	if req == nil {
-		a.writeError("testaction: request is not a JSON object")
-		return
-	}
-	var seq uint64
-	if a.extended {
-		if err := json.Unmarshal(req[actionloop.SeqKey], &seq); err != nil || seq == 0 {
-			a.writeError("testaction: request without " + actionloop.SeqKey)
-			return
-		}
-	}
-	a.setEnv(req)
-	activationID := os.Getenv("__OW_ACTIVATION_ID")
-
-	value := req["value"]
+	value := req.Value
 	var o options
 	if v := bytes.TrimSpace(value); len(v) > 0 && v[0] == '{' {
 		// Switches of the wrong type are ignored; the others still apply.
@@ -228,8 +217,8 @@ func (a *action) handle(line []byte) {
 	var cancel context.CancelFunc
 	if linger > 0 {
 		// Register before answering so a cancel frame can never miss it.
-		if ms, err := strconv.ParseFloat(os.Getenv("__OW_DEADLINE"), 64); err == nil && ms > 0 {
-			ctx, cancel = context.WithDeadline(context.Background(), time.UnixMilli(int64(ms)))
+		if d := req.Deadline(); !d.IsZero() {
+			ctx, cancel = context.WithDeadline(context.Background(), d)
 		} else {
 			ctx, cancel = context.WithCancel(context.Background())
 		}
@@ -237,7 +226,7 @@ func (a *action) handle(line []byte) {
 		a.cancels[seq] = cancel
 		a.cancelMu.Unlock()
 	}
-	a.writeJSON(frame)
+	a.send(frame)
 	respondedAt := time.Now()
 	a.after(o, activationID)
 	if linger > 0 {
@@ -266,7 +255,7 @@ func (a *action) linger(ctx context.Context, cancel context.CancelFunc, seq uint
 		select {
 		case <-half:
 			half = nil
-			a.writeJSON(actionloop.Frame{Kind: actionloop.KindPending, Seq: seq, Pending: []string{label}})
+			a.send(actionloop.Frame{Kind: actionloop.KindPending, Seq: seq, Pending: []string{label}})
 		case <-full.C:
 			fmt.Fprintln(a.stdout, "lingering "+activationID)
 			done := actionloop.Frame{Kind: actionloop.KindDone, Seq: seq, Status: actionloop.StatusOK, PostResponseMs: since()}
@@ -275,10 +264,10 @@ func (a *action) linger(ctx context.Context, cancel context.CancelFunc, seq uint
 				done.Error = "post-response write failed"
 				done.Errors = []string{"post-response write failed"}
 			}
-			a.writeJSON(done)
+			a.send(done)
 			return
 		case <-ctx.Done():
-			a.writeJSON(actionloop.Frame{Kind: actionloop.KindDone, Seq: seq, Status: actionloop.StatusExpired,
+			a.send(actionloop.Frame{Kind: actionloop.KindDone, Seq: seq, Status: actionloop.StatusExpired,
 				Unfinished: []string{label}, PostResponseMs: since()})
 			return
 		}
@@ -313,39 +302,24 @@ func (a *action) goWork(f func()) {
 
 // control handles a control frame on stdin: cancel cancels the lingering
 // work of that seq, whose goroutine then sends the expired done frame.
-func (a *action) control(line []byte) {
-	f, err := actionloop.ParseFrame(line)
-	if err != nil || f.Kind != actionloop.KindCancel {
-		fmt.Fprintf(a.stderr, "testaction: ignoring control line %q\n", line)
+func (a *action) control(m actionloop.Message) {
+	if !a.extended || m.Control != actionloop.KindCancel {
+		fmt.Fprintf(a.stderr, "testaction: ignoring control frame %q for %d\n", m.Control, m.Seq)
 		return
 	}
 	a.cancelMu.Lock()
-	cancel := a.cancels[f.Seq]
+	cancel := a.cancels[m.Seq]
 	a.cancelMu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
 }
 
-// setEnv exports the request's context keys and unsets the ones the previous
-// request set but this one lacks.
-func (a *action) setEnv(req map[string]json.RawMessage) {
-	seen := make(map[string]bool, len(req))
-	for k, raw := range req {
-		if k == "value" || k == actionloop.SeqKey {
-			continue
-		}
-		name := "__OW_" + strings.ToUpper(k)
-		val := string(raw)
-		var s string
-		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '"' && json.Unmarshal(t, &s) == nil {
-			val = s
-		} else {
-			var buf bytes.Buffer
-			if json.Compact(&buf, raw) == nil {
-				val = buf.String()
-			}
-		}
+// setEnv exports the request's context variables and unsets the ones the
+// previous request set but this one lacks.
+func (a *action) setEnv(context map[string]string) {
+	seen := make(map[string]bool, len(context))
+	for name, val := range context {
 		if os.Setenv(name, val) == nil {
 			seen[name] = true
 		}
@@ -383,15 +357,17 @@ func (a *action) writeError(msg string) {
 	a.writeJSON(map[string]string{"error": msg})
 }
 
+// send writes one extension frame on fd 3.
+func (a *action) send(f actionloop.Frame) {
+	if err := a.fd3.Send(f); err != nil {
+		fmt.Fprintln(a.stderr, "testaction:", err)
+	}
+}
+
 // writeRaw writes one line on fd 3. stdout and stderr are unbuffered, so
 // everything printed before is already out.
 func (a *action) writeRaw(b []byte) {
-	line := make([]byte, 0, len(b)+1)
-	line = append(line, b...)
-	line = append(line, '\n')
-	a.fd3Mu.Lock()
-	defer a.fd3Mu.Unlock()
-	if _, err := a.fd3.Write(line); err != nil {
-		fmt.Fprintln(a.stderr, "testaction: fd 3:", err)
+	if err := a.fd3.Raw(b); err != nil {
+		fmt.Fprintln(a.stderr, "testaction:", err)
 	}
 }

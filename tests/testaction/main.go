@@ -3,9 +3,10 @@
 // as a static binary (CGO_ENABLED=0), upload to the proxy and drive through
 // switches in the activation's value.
 //
-// It speaks the Epilogue extension (package actionloop) when both
-// __OW_WAIT_FOR_ACK and __OW_EPILOGUE are non-empty and TESTACTION_UPSTREAM
-// is empty; otherwise it behaves like an unmodified upstream executable.
+// It speaks the Epilogue extension (package actionloop) when the proxy
+// offers it (actionloop.Negotiate: __OW_WAIT_FOR_ACK set, __OW_EPILOGUE 1
+// or later) and TESTACTION_UPSTREAM is empty; otherwise it behaves like an
+// unmodified upstream executable.
 //
 // Start-up switches (environment):
 //
@@ -75,19 +76,18 @@ func main() {
 		}
 	}
 
-	extended := os.Getenv(actionloop.EnvWaitForAck) != "" &&
-		os.Getenv(actionloop.EnvExtension) != "" &&
-		os.Getenv("TESTACTION_UPSTREAM") == ""
+	ack, extended := actionloop.Negotiate(os.Getenv)
+	extended = extended && os.Getenv("TESTACTION_UPSTREAM") == ""
 
 	a := newAction(os.NewFile(3, "fd3"), os.Stdout, os.Stderr, extended)
 
 	switch raw, set := os.LookupEnv("TESTACTION_ACK"); {
 	case set:
 		a.writeRaw([]byte(raw))
-	case extended:
-		a.writeJSON(actionloop.Ack{OK: true, Epilogue: actionloop.Version})
-	case os.Getenv(actionloop.EnvWaitForAck) != "":
-		a.writeRaw([]byte(`{"ok":true}`))
+	case ack:
+		if err := a.fd3.Ack(); err != nil {
+			os.Exit(1)
+		}
 	}
 
 	a.serve(os.Stdin)

@@ -44,6 +44,11 @@ func newFixture(t *testing.T, extended bool) *fixture {
 	return f
 }
 
+// feed handles one stdin line as serve would.
+func (f *fixture) feed(line string) {
+	f.dispatch(actionloop.ParseMessage([]byte(line)))
+}
+
 func frames(t *testing.T, lines []string) []actionloop.Frame {
 	t.Helper()
 	out := make([]actionloop.Frame, 0, len(lines))
@@ -70,12 +75,12 @@ func TestUpstream(t *testing.T) {
 		{"notjson", `{"value":{"notjson":true,"quiet":true}}`, `not json`, "", ""},
 		{"scalar", `{"value":{"scalar":true,"quiet":true}}`, `42`, "", ""},
 		{"delimiter", `{"value":{"delimiter":"❄"}}`, `{"winter":"❄ ☃ ❄"}`, "❄ ☃ ❄\n", ""},
-		{"bad request", `not json`, `{"error":"testaction: cannot parse request: invalid character 'o' in literal null (expecting 'u')"}`, "", ""},
+		{"bad request", `not json`, `{"error":"testaction: cannot parse request: actionloop: stdin line is not a request: invalid character 'o' in literal null (expecting 'u')"}`, "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, false)
-			f.handle([]byte(tc.line))
+			f.feed((tc.line))
 			assert.Equal(t, tc.fd3+"\n", f.fd3.String())
 			assert.Equal(t, tc.stdout, f.stdout.String())
 			assert.Equal(t, tc.stderr, f.stderr.String())
@@ -92,7 +97,7 @@ func TestEnvResetBetweenRequests(t *testing.T) {
 		return m
 	}
 
-	f.handle([]byte(`{"value":{"env":true,"quiet":true},"activation_id":"a1","namespace":"ns","obj":{"a": 1},"num":5}`))
+	f.feed((`{"value":{"env":true,"quiet":true},"activation_id":"a1","namespace":"ns","obj":{"a": 1},"num":5}`))
 	m := env()
 	assert.Equal(t, "a1", m["__OW_ACTIVATION_ID"])
 	assert.Equal(t, "ns", m["__OW_NAMESPACE"])
@@ -100,7 +105,7 @@ func TestEnvResetBetweenRequests(t *testing.T) {
 	assert.Equal(t, "5", m["__OW_NUM"])
 	assert.NotContains(t, m, "__OW_VALUE")
 
-	f.handle([]byte(`{"value":{"env":true,"quiet":true},"activation_id":"a2","deadline":1700000060000}`))
+	f.feed((`{"value":{"env":true,"quiet":true},"activation_id":"a2","deadline":1700000060000}`))
 	m = env()
 	assert.Equal(t, "a2", m["__OW_ACTIVATION_ID"])
 	assert.Equal(t, "1700000060000", m["__OW_DEADLINE"])
@@ -115,20 +120,20 @@ func TestEnvPrefix(t *testing.T) {
 	f := newFixture(t, false)
 	t.Setenv("TEST_HI", "ALL")
 	t.Setenv("TEST_HELLO", "WORLD")
-	f.handle([]byte(`{"value":{"envprefix":"TEST_","quiet":true}}`))
+	f.feed((`{"value":{"envprefix":"TEST_","quiet":true}}`))
 	assert.Equal(t, `{"env":"TEST_HELLO=WORLD TEST_HI=ALL"}`+"\n", f.fd3.String())
 }
 
 func TestCrash(t *testing.T) {
 	f := newFixture(t, false)
-	f.handle([]byte(`{"value":{"crash":true}}`))
+	f.feed((`{"value":{"crash":true}}`))
 	assert.Equal(t, 2, f.exitCode)
 	assert.Empty(t, f.fd3.String())
 }
 
 func TestExtendedDoneAtOnce(t *testing.T) {
 	f := newFixture(t, true)
-	f.handle([]byte(`{"epilogue_seq":3,"value":{"name":"x"}}`))
+	f.feed((`{"epilogue_seq":3,"value":{"name":"x"}}`))
 	fr := frames(t, lines(f.fd3))
 	require.Len(t, fr, 1)
 	assert.Equal(t, actionloop.KindResponse, fr[0].Kind)
@@ -153,7 +158,7 @@ func TestExtendedLinger(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, true)
-			f.handle([]byte(`{"epilogue_seq":7,"activation_id":"a7","value":` + tc.value + `}`))
+			f.feed((`{"epilogue_seq":7,"activation_id":"a7","value":` + tc.value + `}`))
 			require.True(t, f.wait(5*time.Second))
 
 			fr := frames(t, lines(f.fd3))
@@ -175,8 +180,8 @@ func TestExtendedLinger(t *testing.T) {
 
 func TestExtendedCancel(t *testing.T) {
 	f := newFixture(t, true)
-	f.handle([]byte(`{"epilogue_seq":9,"activation_id":"a9","value":{"linger_ms":10000,"quiet":true}}`))
-	f.handle([]byte(`{"epilogue":"cancel","seq":9}`))
+	f.feed((`{"epilogue_seq":9,"activation_id":"a9","value":{"linger_ms":10000,"quiet":true}}`))
+	f.feed((`{"epilogue":"cancel","seq":9}`))
 	require.True(t, f.wait(5*time.Second))
 
 	fr := frames(t, lines(f.fd3))
@@ -192,7 +197,7 @@ func TestExtendedCancel(t *testing.T) {
 func TestExtendedDeadline(t *testing.T) {
 	f := newFixture(t, true)
 	deadline := strconv.FormatInt(time.Now().Add(30*time.Millisecond).UnixMilli(), 10)
-	f.handle([]byte(`{"epilogue_seq":4,"deadline":"` + deadline + `","value":{"linger_ms":10000,"quiet":true}}`))
+	f.feed((`{"epilogue_seq":4,"deadline":"` + deadline + `","value":{"linger_ms":10000,"quiet":true}}`))
 	require.True(t, f.wait(5*time.Second))
 
 	fr := frames(t, lines(f.fd3))
