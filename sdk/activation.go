@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // Activation is one event being processed. Handlers reach it with From; most
@@ -37,21 +38,28 @@ type Activation struct {
 	baseline int
 	handler  *Work // the handler itself, pending until it returns
 
-	mu           sync.Mutex
-	responded    bool             // guarded by mu; the response is claimed
-	responseSent bool             // guarded by mu; and written: done frames may follow
+	mu sync.Mutex
+	// phase is where the activation is, as the proxy will record it:
+	// running until the response frame is written, responded while work is
+	// pending (done frames may follow), then terminal once the response said
+	// done or the done frame was written. It moves only through
+	// completion's transition table. Guarded by mu.
+	phase completion.Phase
+	// answering: the response is claimed (by the handler's return or
+	// Respond) and being encoded; later responses are ignored. Guarded by mu.
+	answering bool
+	// expireReason, once set, says the deadline came with work pending: the
+	// activation ends expired whatever finishes afterwards. Guarded by mu.
+	expireReason string
 	respondedAt  time.Time        // guarded by mu
 	work         map[*Work]string // guarded by mu; pending work and its name
 	errs         []string         // guarded by mu; post-response errors
 	untracked    []goroutineInfo  // guarded by mu; reported at the response
 	goids        map[uint64]bool  // guarded by mu; the handler's and tracked work's goroutines
 	strictWait   bool             // guarded by mu; strict: untracked goroutines still running
-	finished     bool             // guarded by mu; the done frame has been sent
-	expiring     bool             // guarded by mu; the deadline came with work pending
-	expireReason string           // guarded by mu
 	unfinished   []string         // guarded by mu; what was pending at the deadline
 	doneFunc     func()           // guarded by mu; the explicit done callback, once asked for
-	finishedCh   chan struct{}    // closed once finished
+	finishedCh   chan struct{}    // closed once the phase is terminal
 }
 
 type ctxKey struct{}
@@ -194,7 +202,7 @@ func (a *Activation) track(name string) *Work {
 
 func (a *Activation) trackLocked(name string) *Work {
 	w := &Work{a: a}
-	if a.finished {
+	if a.phase.Terminal() {
 		// Too late: the activation has been reported done. Keep the caller
 		// working, but say that this work is not covered.
 		a.logger.Warn("work started after the activation was done is not tracked", "work", name)
@@ -209,7 +217,7 @@ func (a *Activation) trackLocked(name string) *Work {
 // is out, so /epilogue/status names the work actually running. When nothing
 // is left the done frame says so instead.
 func (a *Activation) reportPendingLocked() {
-	if !a.responseSent || a.finished {
+	if a.phase != completion.PhaseResponded {
 		return
 	}
 	pending := a.pendingLocked()
@@ -253,11 +261,11 @@ func (a *Activation) pendingLocked() []string {
 // respond sends the response frame once. herr is the handler's error, if any.
 func (a *Activation) respond(v any, herr error) {
 	a.mu.Lock()
-	if a.responded {
+	if a.answering {
 		a.mu.Unlock()
 		return
 	}
-	a.responded = true
+	a.answering = true
 	a.respondedAt = time.Now()
 	a.mu.Unlock()
 
@@ -270,15 +278,16 @@ func (a *Activation) respond(v any, herr error) {
 		untracked = append(untracked, g.describe())
 	}
 	done := len(pending) == 0
-	if done {
-		a.finished = true
-	}
-	expiring, strict := a.expiring, a.strictWait
+	expiring, strict := a.expireReason != "", a.strictWait
 	if expiring {
 		a.unfinished = pending
 	}
 	// Sent under mu, so no done frame can overtake the response.
-	a.responseSent = true
+	if done {
+		a.phase = a.phase.Move(completion.PhaseDone)
+	} else {
+		a.phase = a.phase.Move(completion.PhaseResponded)
+	}
 	a.loop.send(actionloop.Frame{Kind: actionloop.KindResponse, Seq: a.seq, Done: done, Pending: pending, Untracked: untracked, Result: result})
 	a.mu.Unlock()
 	switch {
@@ -294,7 +303,7 @@ func (a *Activation) respond(v any, herr error) {
 // maybeFinish sends the done frame if the response is out and nothing is pending.
 func (a *Activation) maybeFinish() {
 	a.mu.Lock()
-	if !a.responseSent || a.finished || len(a.work) > 0 || a.strictWait {
+	if a.phase != completion.PhaseResponded || len(a.work) > 0 || a.strictWait {
 		a.mu.Unlock()
 		return
 	}
@@ -303,19 +312,22 @@ func (a *Activation) maybeFinish() {
 	a.finish()
 }
 
-// doneFrameLocked marks the activation finished and describes how it ended.
-// Work that was pending at the deadline did not finish, even if it returned
-// once cancelled, so an expired activation stays expired.
+// doneFrameLocked ends the activation and describes how it ended. Work
+// that was pending at the deadline did not finish, even if it returned once
+// cancelled, so an expired activation stays expired.
 func (a *Activation) doneFrameLocked() actionloop.Frame {
-	a.finished = true
 	f := actionloop.Frame{Kind: actionloop.KindDone, Seq: a.seq, Status: actionloop.StatusOK, Errors: a.errs,
 		PostResponseMs: ms(time.Since(a.respondedAt))}
+	to := completion.PhaseDone
 	switch {
-	case a.expiring:
+	case a.expireReason != "":
 		f.Status, f.Error, f.Unfinished = actionloop.StatusExpired, a.expireReason, a.unfinished
+		to = completion.PhaseExpired
 	case len(a.errs) > 0:
 		f.Status, f.Error = actionloop.StatusError, fmt.Sprintf("%d post-response error(s); the first: %s", len(a.errs), a.errs[0])
+		to = completion.PhaseFailed
 	}
+	a.phase = a.phase.Move(to)
 	return f
 }
 
@@ -324,13 +336,13 @@ func (a *Activation) doneFrameLocked() actionloop.Frame {
 // activation is reported expired with what did not finish.
 func (a *Activation) expire(reason string) {
 	a.mu.Lock()
-	if a.finished || a.expiring {
+	if a.phase.Terminal() || a.expireReason != "" {
 		a.mu.Unlock()
 		return
 	}
-	a.expiring, a.expireReason = true, reason
+	a.expireReason = reason
 	a.expired.Store(true)
-	responded := a.responseSent
+	responded := a.phase == completion.PhaseResponded
 	if responded {
 		a.unfinished = a.pendingLocked()
 	}
@@ -353,7 +365,7 @@ func (a *Activation) expireAfterGrace() {
 	case <-grace.C:
 	}
 	a.mu.Lock()
-	if a.finished {
+	if a.phase.Terminal() {
 		a.mu.Unlock()
 		return
 	}

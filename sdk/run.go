@@ -10,13 +10,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
+	"github.com/epilogue-dev/epilogue/completion"
 )
 
 // Bounds.
@@ -100,12 +99,11 @@ type loop struct {
 	o        options
 	h        handlerFunc
 	extended bool
+	out      *actionloop.ActionWriter // fd 3
 	log      *slog.Logger
 	// sdkGoroutines counts the goroutines this package runs for handlers and
 	// tracked work, so they are not taken for untracked work.
 	sdkGoroutines atomic.Int64
-
-	writeMu sync.Mutex // serialises fd 3 writes: responses and done frames interleave
 
 	mu      sync.Mutex
 	active  map[uint64]*Activation // guarded by mu; not yet finished
@@ -116,16 +114,11 @@ type loop struct {
 func serve(o options, h handlerFunc) error {
 	l := &loop{o: o, h: h, active: map[uint64]*Activation{}}
 	l.log = slog.New(slog.NewTextHandler(o.stdout, nil))
-	wantsAck := o.getenv(actionloop.EnvWaitForAck) != ""
-	ext, _ := strconv.Atoi(o.getenv(actionloop.EnvExtension))
-	l.extended = wantsAck && ext >= 1
+	wantsAck, extended := actionloop.Negotiate(o.getenv)
+	l.extended = extended
+	l.out = actionloop.NewActionWriter(o.fd3, extended)
 	if wantsAck {
-		ack := actionloop.Ack{OK: true}
-		if l.extended {
-			ack.Epilogue = actionloop.Version
-		}
-		line, _ := actionloop.AppendLine(nil, ack)
-		if _, err := o.fd3.Write(line); err != nil {
+		if err := l.out.Ack(); err != nil {
 			return fmt.Errorf("cannot write the ack on fd 3 (is this running under an OpenWhisk action proxy?): %w", err)
 		}
 	}
@@ -133,7 +126,7 @@ func serve(o options, h handlerFunc) error {
 		fmt.Fprintln(o.stderr, "epilogue sdk: the action proxy does not speak the Epilogue extension, so each activation counts as done when it responds and work still running then is not awaited; run the action on the epilogue/action-go image for completion tracking")
 	}
 	end := make(chan error, 1)
-	l.read(actionloop.NewReader(o.stdin, maxRequestLine), end)
+	l.read(actionloop.NewActionReader(o.stdin, maxRequestLine), end)
 	err := <-end
 	l.drain()
 	return err
@@ -144,18 +137,25 @@ func serve(o options, h handlerFunc) error {
 // goroutine that is already running, and reading goes on (for cancel frames
 // and, under overlap semantics, the next request) while it works. Only one
 // goroutine reads at a time. end receives the outcome when stdin closes.
-func (l *loop) read(r *actionloop.Reader, end chan<- error) {
+func (l *loop) read(r *actionloop.ActionReader, end chan<- error) {
 	for {
-		line, err := r.ReadLine()
-		if errors.Is(err, actionloop.ErrLineTooLong) {
+		m, err := r.Next()
+		switch {
+		case errors.Is(err, actionloop.ErrLineTooLong):
 			end <- fmt.Errorf("a request line was too long: %w", err)
 			return
-		}
-		if err != nil {
+		case errors.Is(err, actionloop.ErrNotRequest):
+			// The proxy only sends JSON objects, so this is not an activation
+			// we can answer in extended mode; in upstream mode answer it.
+			if !l.extended {
+				_ = l.out.Raw(mustJSON(map[string]string{"error": fmt.Sprintf("epilogue sdk: cannot read the request: %v", err)}))
+			}
+			continue
+		case err != nil:
 			end <- nil // stdin closed: the proxy is done with us
 			return
 		}
-		a := l.accept(line)
+		a := l.accept(m)
 		if a == nil {
 			continue
 		}
@@ -174,84 +174,34 @@ func (l *loop) cancel(seq uint64) {
 	}
 }
 
-type request struct {
-	value   json.RawMessage
-	seq     uint64
-	env     map[string]string
-	control actionloop.FrameKind // set for a control frame, not a request
-}
-
-func parseRequest(line []byte) (request, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(line, &fields); err != nil {
-		return request{}, err
-	}
-	if raw, ok := fields["epilogue"]; ok {
-		// A control frame; OpenWhisk never sends this key at the top level.
-		// It names its activation with "seq".
-		var req request
-		if err := json.Unmarshal(raw, &req.control); err != nil {
-			return request{}, fmt.Errorf("bad control frame: %w", err)
-		}
-		if err := json.Unmarshal(fields["seq"], &req.seq); err != nil {
-			return request{}, fmt.Errorf("bad control frame seq: %w", err)
-		}
-		return req, nil
-	}
-	req := request{value: fields["value"], env: map[string]string{}}
-	for k, raw := range fields {
-		switch k {
-		case "value":
-		case actionloop.SeqKey:
-			if err := json.Unmarshal(raw, &req.seq); err != nil {
-				return request{}, fmt.Errorf("bad %s: %w", actionloop.SeqKey, err)
-			}
-		default:
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				s = string(raw)
-			}
-			req.env["__OW_"+strings.ToUpper(k)] = s
-		}
-	}
-	return req, nil
-}
-
-// accept turns a stdin line into an activation ready to run, or handles it
-// (a control frame, an unreadable line) and returns nil.
-func (l *loop) accept(line []byte) *Activation {
-	req, err := parseRequest(line)
-	if l.extended && err == nil && req.control != "" {
-		if req.control == actionloop.KindCancel {
-			l.cancel(req.seq)
+// accept turns a stdin message into an activation ready to run, or handles
+// it (a control frame, a request extended mode cannot answer) and returns nil.
+func (l *loop) accept(m actionloop.Message) *Activation {
+	if m.Control != "" {
+		if l.extended && m.Control == actionloop.KindCancel {
+			l.cancel(m.Seq)
 		}
 		return nil
 	}
-	if err != nil || (l.extended && req.seq == 0) {
-		// The proxy only sends JSON objects, so this is not an activation we
-		// can answer in extended mode; in upstream mode answer with an error.
-		if !l.extended {
-			l.writeLine(mustJSON(map[string]string{"error": fmt.Sprintf("epilogue sdk: cannot read the request: %v", err)}))
-		}
-		return nil
+	if l.extended && m.Seq == 0 {
+		return nil // not from an Epilogue proxy: nothing to pair a response with
 	}
+	env := m.Context
 	l.mu.Lock()
-	if req.seq == 0 {
+	if m.Seq == 0 {
 		l.noSeq++
-		req.seq = l.noSeq
+		m.Seq = l.noSeq
 	}
-	l.setContextEnvLocked(req.env)
+	l.setContextEnvLocked(env)
 	l.mu.Unlock()
 
 	a := &Activation{
-		ID: req.env["__OW_ACTIVATION_ID"], ActionName: req.env["__OW_ACTION_NAME"], ActionVersion: req.env["__OW_ACTION_VERSION"],
-		Namespace: req.env["__OW_NAMESPACE"], TransactionID: req.env["__OW_TRANSACTION_ID"], APIKey: req.env["__OW_API_KEY"],
-		APIHost: l.o.getenv("__OW_API_HOST"), Params: req.value,
-		seq: req.seq, loop: l, start: time.Now(), work: map[*Work]string{}, goids: map[uint64]bool{}, finishedCh: make(chan struct{}),
+		ID: env[actionloop.ContextActivationID], ActionName: env["__OW_ACTION_NAME"], ActionVersion: env["__OW_ACTION_VERSION"],
+		Namespace: env["__OW_NAMESPACE"], TransactionID: env["__OW_TRANSACTION_ID"], APIKey: env["__OW_API_KEY"],
+		APIHost: l.o.getenv("__OW_API_HOST"), Params: m.Value,
+		seq: m.Seq, loop: l, start: time.Now(), phase: completion.PhaseRunning, work: map[*Work]string{}, goids: map[uint64]bool{}, finishedCh: make(chan struct{}),
 	}
-	if ms, err := strconv.ParseFloat(req.env["__OW_DEADLINE"], 64); err == nil && ms > 0 {
-		a.Deadline = time.UnixMilli(int64(ms))
-	}
+	a.Deadline = m.Deadline()
 	a.logger = l.log.With("activation", a.ID)
 	// The deadline is enforced by a timer rather than context.WithDeadline:
 	// work must see its context end only after the activation has recorded
@@ -335,26 +285,9 @@ func (l *loop) setContextEnvLocked(env map[string]string) {
 
 // send writes one frame; in upstream mode only a response's result is written.
 func (l *loop) send(f actionloop.Frame) {
-	if !l.extended {
-		if f.Kind == actionloop.KindResponse {
-			l.writeLine(f.Result)
-		}
-		return
+	if err := l.out.Send(f); err != nil {
+		fmt.Fprintln(l.o.stderr, "epilogue sdk:", err)
 	}
-	line, err := actionloop.AppendLine(nil, f)
-	if err != nil {
-		fmt.Fprintln(l.o.stderr, "epilogue sdk: cannot encode a frame:", err)
-		return
-	}
-	l.writeMu.Lock()
-	defer l.writeMu.Unlock()
-	_, _ = l.o.fd3.Write(line)
-}
-
-func (l *loop) writeLine(b []byte) {
-	l.writeMu.Lock()
-	defer l.writeMu.Unlock()
-	_, _ = l.o.fd3.Write(append(append([]byte(nil), b...), '\n'))
 }
 
 func (l *loop) forget(a *Activation) {

@@ -84,7 +84,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/"}},
 		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy"}},
 		// The SDK is linked into every action: the standard library and the wire format only.
-		{"sdk", []string{module + "/actionloop"}},
+		{"sdk", []string{module + "/actionloop", module + "/completion"}},
 		{"actionbuild", nil},
 		{"reclaim", []string{module + "/completion"}},
 		{"standalone/entity", nil},
