@@ -61,50 +61,95 @@ func (m Message) Deadline() time.Time {
 // ParseMessage decodes one stdin line. A control frame is told apart from a
 // request by its top-level "epilogue" key, which OpenWhisk never sends.
 func ParseMessage(line []byte) (Message, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(line, &fields); err != nil {
+	if t := bytes.TrimLeft(line, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(line) {
+		var probe map[string]json.RawMessage
+		err := json.Unmarshal(line, &probe)
+		if err == nil {
+			err = errors.New("null")
+		}
 		return Message{}, fmt.Errorf("%w: %v", ErrNotRequest, err)
 	}
-	if fields == nil {
-		return Message{}, fmt.Errorf("%w: null", ErrNotRequest)
-	}
-	if raw, ok := fields["epilogue"]; ok {
-		var m Message
-		if err := json.Unmarshal(raw, &m.Control); err != nil || m.Control == "" {
-			return Message{}, fmt.Errorf("%w: a control frame with kind %s", ErrNotRequest, raw)
+	var m Message
+	var control, seq []byte
+	var err error
+	members(line, func(key, v []byte) bool {
+		k := decodeKey(key)
+		switch k {
+		case "epilogue":
+			control = v
+		case "seq":
+			seq = v
+			fallthrough // in a request, "seq" is a context key like any other
+		default:
+			if m.Context == nil {
+				m.Context = make(map[string]string, 8)
+			}
+			m.Context[contextName(k)] = contextValue(v)
+		case "value":
+			m.Value = append(json.RawMessage(nil), v...)
+		case SeqKey:
+			n, perr := strconv.ParseUint(string(v), 10, 64)
+			if perr != nil {
+				err = fmt.Errorf("%w: %s is not a sequence number: %s", ErrNotRequest, SeqKey, clipValue(v))
+				return false
+			}
+			m.Seq = n
 		}
-		if err := json.Unmarshal(fields["seq"], &m.Seq); err != nil || m.Seq == 0 {
+		return true
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	if control != nil {
+		kind, ok := stringValue(control)
+		if !ok || kind == "" {
+			return Message{}, fmt.Errorf("%w: a control frame with kind %s", ErrNotRequest, clipValue(control))
+		}
+		n, perr := strconv.ParseUint(string(seq), 10, 64)
+		if perr != nil || n == 0 {
 			return Message{}, fmt.Errorf("%w: a control frame without a seq", ErrNotRequest)
 		}
-		return m, nil
+		return Message{Control: FrameKind(kind), Seq: n}, nil
 	}
-	m := Message{Value: fields["value"], Context: make(map[string]string, len(fields))}
-	for k, raw := range fields {
-		switch k {
-		case "value":
-		case SeqKey:
-			if err := json.Unmarshal(raw, &m.Seq); err != nil {
-				return Message{}, fmt.Errorf("%w: %s is not a sequence number: %s", ErrNotRequest, SeqKey, raw)
-			}
-		default:
-			m.Context["__OW_"+strings.ToUpper(k)] = contextValue(raw)
-		}
+	if m.Context == nil {
+		m.Context = map[string]string{}
 	}
 	return m, nil
 }
 
+// contextName is a context key's environment variable: "__OW_"+UPPER(key),
+// without an allocation for the keys OpenWhisk sends every time.
+func contextName(key string) string {
+	switch key {
+	case "activation_id":
+		return ContextActivationID
+	case "deadline":
+		return ContextDeadline
+	case "namespace":
+		return "__OW_NAMESPACE"
+	case "action_name":
+		return "__OW_ACTION_NAME"
+	case "action_version":
+		return "__OW_ACTION_VERSION"
+	case "transaction_id":
+		return "__OW_TRANSACTION_ID"
+	case "api_key":
+		return "__OW_API_KEY"
+	}
+	return "__OW_" + strings.ToUpper(key)
+}
+
 // contextValue is a context key's value as its environment variable: a
 // string unquoted, anything else compact JSON.
-func contextValue(raw json.RawMessage) string {
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
+func contextValue(raw []byte) string {
+	if s, ok := stringValue(raw); ok {
+		return s
 	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) == nil {
-		return buf.String()
+	if bytes.ContainsAny(raw, " \t\r\n") {
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) == nil {
+			return buf.String()
+		}
 	}
 	return string(raw)
 }
@@ -175,7 +220,13 @@ func (a *ActionWriter) Send(f Frame) error {
 		}
 		return a.Raw(f.Result)
 	}
-	return a.write(f)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var err error
+	if a.buf, err = AppendFrame(a.buf[:0], f); err != nil {
+		return fmt.Errorf("actionloop: encoding a frame: %w", err)
+	}
+	return a.flushLocked()
 }
 
 // Raw writes b as one line, as it is.

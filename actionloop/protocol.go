@@ -110,14 +110,6 @@ type Request struct {
 	Deadline time.Time
 }
 
-type requestFields struct {
-	ActivationID string          `json:"activation_id"`
-	Deadline     json.RawMessage `json:"deadline"`
-	// Reserved keys: the extension's own top-level keys on stdin.
-	Control json.RawMessage `json:"epilogue"`
-	Seq     json.RawMessage `json:"epilogue_seq"`
-}
-
 // ErrReservedKey means a /run body uses a top-level key the extension
 // reserves on stdin; OpenWhisk never sends one, and passing it on would let
 // a caller forge a control frame or another request's sequence number.
@@ -126,24 +118,46 @@ var ErrReservedKey = errors.New("actionloop: the /run body uses a reserved top-l
 // ParseRequest validates a /run body (a JSON object) and extracts the
 // activation id and deadline. OpenWhisk sends the deadline as a string of
 // epoch milliseconds although its documentation says number; both are
-// accepted.
+// accepted. The reserved keys are refused whatever their case.
 func ParseRequest(body []byte) (Request, error) {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return Request{}, errors.New("actionloop: the /run body is not a JSON object")
 	}
-	var f requestFields
-	if err := json.Unmarshal(body, &f); err != nil {
-		return Request{}, err
+	if !json.Valid(body) {
+		var probe map[string]json.RawMessage
+		return Request{}, json.Unmarshal(body, &probe) // for encoding/json's words
 	}
-	if f.Control != nil || f.Seq != nil {
-		return Request{}, fmt.Errorf("%w: %q and %q are Epilogue's", ErrReservedKey, "epilogue", SeqKey)
-	}
-	r := Request{ActivationID: f.ActivationID}
-	if len(f.Deadline) > 0 {
-		raw := bytes.Trim(f.Deadline, `"`)
-		if ms, err := strconv.ParseFloat(string(raw), 64); err == nil && ms > 0 {
-			r.Deadline = time.UnixMilli(int64(ms))
+	var r Request
+	var err error
+	members(body, func(key, v []byte) bool {
+		k := key
+		if bytes.IndexByte(key, '\\') >= 0 {
+			k = []byte(decodeKey(key))
 		}
+		switch {
+		case bytes.EqualFold(k, []byte("epilogue")) || bytes.EqualFold(k, []byte(SeqKey)):
+			err = fmt.Errorf("%w: %q and %q are Epilogue's", ErrReservedKey, "epilogue", SeqKey)
+			return false
+		case string(v) == "null":
+		case string(k) == "activation_id":
+			id, ok := stringValue(v)
+			if !ok {
+				err = fmt.Errorf("actionloop: activation_id is %s, not a string", clipValue(v))
+				return false
+			}
+			r.ActivationID = id
+		case string(k) == "deadline":
+			raw := bytes.Trim(v, `"`)
+			if ms, perr := strconv.ParseFloat(string(raw), 64); perr == nil && ms > 0 {
+				r.Deadline = time.UnixMilli(int64(ms))
+			} else {
+				r.Deadline = time.Time{}
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return Request{}, err
 	}
 	return r, nil
 }
@@ -218,10 +232,20 @@ type Frame struct {
 }
 
 // ParseFrame decodes one extension line and checks that it is well formed.
+// Keys match exactly (the extension's writers never vary them); unknown
+// keys are ignored and null is as good as absent.
 func ParseFrame(line []byte) (Frame, error) {
-	var f Frame
-	if err := json.Unmarshal(line, &f); err != nil {
+	if t := bytes.TrimLeft(line, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(line) {
+		var probe map[string]json.RawMessage
+		err := json.Unmarshal(line, &probe)
+		if err == nil {
+			err = errors.New("not a JSON object")
+		}
 		return Frame{}, fmt.Errorf("%w: %v", ErrNotFrame, err)
+	}
+	f, err := parseFrame(line)
+	if err != nil {
+		return Frame{}, err
 	}
 	if f.Seq == 0 {
 		return Frame{}, fmt.Errorf("%w: missing seq", ErrNotFrame)
