@@ -170,7 +170,9 @@ func FuzzAppendFrame(f *testing.F) {
 	})
 }
 
-func isNaNOrInf(f float64) bool { return f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 }
+func isNaNOrInf(f float64) bool {
+	return f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308
+}
 
 // jsonText is s as encoding/json carries it: each invalid byte becomes U+FFFD.
 func jsonText(s string) string {
