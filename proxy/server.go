@@ -187,7 +187,12 @@ func Run(ctx context.Context, cfg Config) error {
 	defer s.Close()
 	ln := cfg.Listener
 	if ln == nil {
-		ln, err = net.Listen("tcp", s.cfg.Listen)
+		// No TCP keep-alive probes on accepted connections: the invoker
+		// opens a connection per request, so the probes only cost four
+		// setsockopt calls per connection; idle keep-alive connections
+		// end at the server's IdleTimeout.
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err = lc.Listen(context.Background(), "tcp", s.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("proxy: cannot listen on %s: %w (set EPILOGUE_LISTEN to another host:port)", s.cfg.Listen, err)
 		}
@@ -195,7 +200,8 @@ func Run(ctx context.Context, cfg Config) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx ends.
+// Serve serves on ln until ctx ends, then shuts down within a bound: the
+// requests being answered finish, idle connections close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/epilogue-dev/epilogue/actionloop"
 )
 
@@ -118,24 +120,53 @@ func (r *relay) emitLocked(b []byte) {
 	_, _ = r.out.Write(out)
 }
 
-// begin ends the previous activation's post-response stretch.
-func (r *relay) begin() {
+// begin ends the previous activation's post-response stretch; pending says
+// the pipe may hold bytes (see boundary).
+func (r *relay) begin(pending bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.drainLocked(drainLimit)
+	if pending {
+		r.drainLocked(drainLimit)
+	}
 	r.endLineLocked()
 	r.prefix = nil
 }
 
 // end writes the sentinel after everything the action wrote so far and tags
-// later output with activationID.
-func (r *relay) end(activationID string) {
+// later output with activationID; pending says the pipe may hold bytes.
+func (r *relay) end(activationID string, pending bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.drainLocked(drainLimit)
+	if pending {
+		r.drainLocked(drainLimit)
+	}
 	r.endLineLocked()
-	_, _ = r.out.Write([]byte(actionloop.Sentinel + "\n"))
+	_, _ = r.out.Write(sentinelLine)
 	r.prefix = []byte(actionloop.PostResponsePrefix(activationID))
+}
+
+var sentinelLine = []byte(actionloop.Sentinel + "\n")
+
+// boundary reports, in one poll of both pipes, which may hold bytes at an
+// activation boundary. Every byte the action wrote before its answer is
+// either still in its pipe, which the poll sees, or already read by the
+// relay goroutine, which reads and writes under the relay's lock, so that
+// taking the lock afterwards orders it before the sentinel. In the common
+// case, an action that logged nothing, a boundary costs this one system
+// call instead of a read per pipe. If the poll fails, both count as
+// pending.
+func boundary(out, errs *relay) (outPending, errPending bool) {
+	fds := []unix.PollFd{{Fd: int32(out.fd), Events: unix.POLLIN}, {Fd: int32(errs.fd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return true, true
+		}
+		return fds[0].Revents != 0, fds[1].Revents != 0
+	}
 }
 
 // endLineLocked terminates a partial line, so that a sentinel or the next

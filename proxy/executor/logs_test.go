@@ -35,13 +35,13 @@ func TestRelayOrdersSentinelAndTagsLateOutput(t *testing.T) {
 	rel, w, out := newTestRelay(t)
 	write := func(s string) { _, err := w.Write([]byte(s)); require.NoError(t, err) }
 
-	rel.begin()
+	rel.begin(pending(rel))
 	write("hello\npartial")
-	rel.end("a1") // the bytes are still in the pipe or in flight: end must drain them first
+	rel.end("a1", pending(rel)) // the bytes are still in the pipe or in flight: end must drain them first
 	write("late one\nlate two\n")
-	rel.begin()
+	rel.begin(pending(rel))
 	write("next\n")
-	rel.end("a2")
+	rel.end("a2", pending(rel))
 
 	want := "hello\npartial\n" + sentinel +
 		"[activation a1] late one\n[activation a1] late two\n" +
@@ -63,12 +63,30 @@ func TestRelayManyBoundaries(t *testing.T) {
 	const n = 300
 	var want strings.Builder
 	for i := range n {
-		rel.begin()
+		rel.begin(pending(rel))
 		line := "activation " + strconv.Itoa(i) + " says hi\n"
 		_, err := w.Write([]byte(line))
 		require.NoError(t, err)
-		rel.end(strconv.Itoa(i))
+		rel.end(strconv.Itoa(i), pending(rel))
 		want.WriteString(line + sentinel)
 	}
 	assert.Equal(t, want.String(), out.String())
+}
+
+// pending is what a boundary finds for one relay.
+func pending(r *relay) bool {
+	p, _ := boundary(r, r)
+	return p
+}
+
+func TestBoundarySeesWhatIsInThePipe(t *testing.T) {
+	rel, w, _ := newTestRelay(t)
+	rel.mu.Lock() // hold the relay goroutine off the pipe
+	assert.False(t, pending(rel), "an empty pipe")
+	_, err := w.Write([]byte("x\n"))
+	require.NoError(t, err)
+	assert.True(t, pending(rel), "bytes in the pipe")
+	rel.drainLocked(-1)
+	rel.mu.Unlock()
+	assert.False(t, pending(rel), "drained")
 }

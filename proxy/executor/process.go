@@ -382,15 +382,17 @@ func (p *Process) send(write func() error) error {
 // BeginLogs marks the start of an activation's log, ending the post-response
 // tagging of the previous one.
 func (p *Process) BeginLogs() {
-	p.stdout.begin()
-	p.stderr.begin()
+	out, errs := boundary(p.stdout, p.stderr)
+	p.stdout.begin(out)
+	p.stderr.begin(errs)
 }
 
 // EndLogs writes the sentinel on stdout and stderr after everything the
 // action wrote so far, then tags later output with activationID.
 func (p *Process) EndLogs(activationID string) {
-	p.stdout.end(activationID)
-	p.stderr.end(activationID)
+	out, errs := boundary(p.stdout, p.stderr)
+	p.stdout.end(activationID, out)
+	p.stderr.end(activationID, errs)
 }
 
 // Kill stops the whole process group and releases everything. It is safe to

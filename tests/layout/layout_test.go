@@ -80,9 +80,9 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"completion", nil},
 		{"proxy/archive", nil},
 		{"proxy/activation", []string{module + "/completion"}},
-		{"proxy/executor", []string{module + "/actionloop"}},
-		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/"}},
-		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy"}},
+		{"proxy/executor", []string{module + "/actionloop", "golang.org/x/sys"}},
+		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/", "golang.org/x/sys"}},
+		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy", "golang.org/x/sys"}},
 		// The SDK is linked into every action: the standard library and the wire format only.
 		{"sdk", []string{module + "/actionloop", module + "/completion"}},
 		{"actionbuild", nil},
