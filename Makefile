@@ -8,6 +8,8 @@ GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X github.com/epilogue-dev/epilogue/pr
 IMAGE        ?= epilogue/action-go
 STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME     ?= 15s
+# UPSTREAM_PROXY: upstream's proxy binary, measured beside ours by `make bench`.
+UPSTREAM_PROXY ?=
 # REPORT_DURATION: how long each scenario of `make report` invokes.
 REPORT_DURATION ?= 3s
 

@@ -15,6 +15,9 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+	// Sent now, not when the handler returns: /run writes its sentinels
+	// after its answer.
+	_ = http.NewResponseController(w).Flush()
 }
 
 // writeJSON encodes v as one line.

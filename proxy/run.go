@@ -69,8 +69,15 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	s.reg.Begin(seq, id, deadline)
 	p.BeginLogs()
 	f, err := p.Exchange(ctx, seq, body)
-	p.EndLogs(id)
-	<-s.runSem // after the sentinel, so the next activation's log starts after it
+	// The answer goes out before the sentinels (writeBody flushes it): the
+	// invoker collects an activation's logs after its answer, waiting for
+	// the sentinels, so writing them first would only delay the answer.
+	// The next activation still starts after them (runSem), so its log
+	// begins after this one's sentinel.
+	defer func() {
+		p.EndLogs(id)
+		<-s.runSem
+	}()
 	if err != nil {
 		s.runFailed(w, r, p, seq, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -276,6 +277,10 @@ func (p *Process) answer(f actionloop.Frame, line []byte) {
 	f.Seq = c.seq
 	p.cfg.OnFrame(f)
 	c.answer <- f
+	// Let the exchange answer its client before this goroutine reads fd 3
+	// again: that read finds nothing and parks, a system call the answer
+	// need not wait for.
+	runtime.Gosched()
 }
 
 // answerTooLong fails the waiting request; an oversized line is never a result.

@@ -171,12 +171,12 @@ func procMemory(pid int) (rss, hwm uint64, err error) {
 
 // initMemory starts a fresh proxy, without initialising it, and measures
 // its /init of an archive of archiveMiB MiB.
-func (b *bencher) initMemory(ctx context.Context, bin string, action []byte, archiveMiB int) (*initMemory, error) {
+func (b *bencher) initMemory(ctx context.Context, bin string, action []byte, archiveMiB int, spec proxySpec) (*initMemory, error) {
 	archive, err := initMemArchive(action, archiveMiB<<20)
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProxyOnce(ctx, "initmem", bin, proxySpec{}, b.timeout)
+	p, err := startProxyOnce(ctx, "initmem", bin, spec, b.timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -79,10 +79,20 @@
 // byte for byte on every response, and decoded with its headers on every
 // 100th); anything else counts as an error, and the exit status is 1.
 //
+// With -upstream PATH (upstream's proxy, built from a checkout of
+// apache/openwhisk-runtime-go with `go build ./main`), the whole benchmark
+// runs in a private network namespace (upstream's proxy listens only on
+// :8080; see upstream.go), and upstream's proxy joins each group as one more
+// target: the fixture as an upstream action, and the SDK action (which then
+// speaks the upstream protocol). The comparison ("upstream" in the JSON)
+// pairs each of our modes with upstream's in the same connection mode, from
+// the same interleaved rounds: the throughput ratio, its per-round min,
+// median and max, and the p50 and p99 ratios, judged against 1.2× with p99
+// no worse. Upstream's /init of the same 47 MiB archive is measured too.
+//
 // The output is a table, ratios (tracking on vs off, proxy vs HTTP floor, and
-// against the upstream proxy's numbers from reference doc §6.3, which were
-// measured on another 2 vCPU machine and are not same-run), and a JSON file
-// with the same numbers and the machine's description.
+// ours vs upstream when given), and a JSON file with the same numbers and the
+// machine's description.
 package main
 
 import (
@@ -125,7 +135,7 @@ var value = []byte(`{"name":"bench","quiet":true}`)
 // echoes its input re-encoded (keys sorted, compact): these are already so.
 var workValue = []byte(`{"name":"bench","quiet":true,"work":true}`)
 
-// runBody is the /run body of reference doc §6.3 (plus "quiet") for activation id.
+// runBody is the /run body the invoker sends (plus "quiet") for activation id.
 func runBody(id string) []byte { return runBodyFor(value, id) }
 
 // runBodyFor is runBody with val as the value.
@@ -138,19 +148,13 @@ func runBodyFor(val []byte, id string) []byte {
 // much added per activation (p50, tracking on − off, the same SDK action).
 const sdkTargetMicros = 200
 
-// refLabel labels numbers that are not from this run.
-const refLabel = "upstream, measured elsewhere on 2 vCPU (reference doc §6.3)"
-
-// upstreamRef is the upstream proxy's baseline from reference doc §6.3.
-var upstreamRef = map[string]benchstat.Stats{
-	keepAlive: {Requests: 20000, ElapsedS: 6.284, ReqPerS: 3183, P50Us: 301, P90Us: 399, P99Us: 618, MaxUs: 5650, Samples: 20000},
-	newConn:   {Requests: 20000, ElapsedS: 9.572, ReqPerS: 2089, P50Us: 452, P90Us: 614, P99Us: 988, MaxUs: 6760, Samples: 20000},
-}
-
 // Connection modes.
 const (
 	keepAlive = "keep-alive"
 	newConn   = "new-connection"
+	// oneConn is a one-connection load loop, as wrk -c1: one kept-alive
+	// connection, prepared request bytes, a minimal reader (rawClient).
+	oneConn = "one-connection"
 )
 
 // modeResult is one row of the table.
@@ -175,6 +179,9 @@ type modeResult struct {
 	CPU *cpuUse `json:"cpu_us_per_request,omitempty"`
 	// Note explains a row whose elapsed and req/s are not its own.
 	Note string `json:"note,omitempty"`
+	// BlockRates are the measured blocks' requests per second, in round
+	// order (the interleaved schedule's rounds).
+	BlockRates []float64 `json:"block_req_per_s,omitempty"`
 	// PostResponse (run + await modes) is the distribution of the done
 	// records' postResponseMs: response → done as the proxy saw it, 0 when
 	// the response already said done.
@@ -217,8 +224,9 @@ type report struct {
 	Machine   benchstat.Machine      `json:"machine"`
 	Config    benchConfig            `json:"config"`
 	Modes     map[string]*modeResult `json:"modes"`
-	Reference map[string]any         `json:"upstream_reference"`
 	Ratios    map[string]any         `json:"ratios"`
+	// Upstream compares with upstream's proxy, when given.
+	Upstream *upstreamVerdict `json:"upstream,omitempty"`
 	// SDKTracking is issue #3's measurement, when the SDK action was given.
 	SDKTracking *sdkTracking `json:"sdkTracking,omitempty"`
 	// InitMemory is the proxy's peak memory during a large /init.
@@ -242,6 +250,7 @@ func run() int {
 	sdkActionBin := flag.String("sdk-action", "", "the SDK benchmark action executable (CGO_ENABLED=0 go build ./tests/bench/sdkaction); \"\" = no SDK modes")
 	sdkN := flag.Int("sdk-n", 0, "measured requests per SDK mode; 0 = the same as -n")
 	initMiB := flag.Int("init-archive-mib", initMemArchiveMiB, "the archive size of the init memory section, in MiB; 0 = skip it")
+	upstream := flag.String("upstream", "", "upstream's proxy (go build ./main in a checkout of apache/openwhisk-runtime-go), measured beside ours in a private network namespace; \"\" = ours only")
 	flag.Parse()
 	nSet := false
 	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
@@ -256,10 +265,20 @@ func run() int {
 		return 2
 	}
 
+	if *upstream != "" {
+		if !inPrivateNetns() {
+			return reexecInNetns()
+		}
+		if err := loopbackUp(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	rep, err := benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *n, *sdkN, *warmup, *block, *initMiB, *timeout)
+	rep, err := benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *upstream, *n, *sdkN, *warmup, *block, *initMiB, *timeout)
 	if rep != nil {
 		printReport(os.Stdout, rep)
 	}
@@ -280,13 +299,21 @@ func run() int {
 }
 
 // benchAll runs every mode in turn. On error it returns what it has so far.
-func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, sdkN, warmup, block, initMiB int, timeout time.Duration) (*report, error) {
+func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream string, n, sdkN, warmup, block, initMiB int, timeout time.Duration) (*report, error) {
 	proxyAbs, err := filepath.Abs(proxyBin)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(proxyAbs); err != nil {
 		return nil, fmt.Errorf("%w (run make build)", err)
+	}
+	if upstream != "" {
+		if upstream, err = filepath.Abs(upstream); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(upstream); err != nil {
+			return nil, fmt.Errorf("%w (build upstream's proxy as the README's Performance section says)", err)
+		}
 	}
 	action, err := os.ReadFile(actionBin)
 	if err != nil {
@@ -304,7 +331,7 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, 
 			N: n, Warmup: warmup, TimeoutS: timeout.Seconds(), RunBody: string(runBody("b")),
 			Proxy: proxyBin, ProxyVersion: proxyVersion(ctx, proxyAbs), Action: actionBin, ActionBytes: len(action),
 			Client: "one goroutine, strictly sequential; net/http client with http.DefaultTransport's settings (no proxy); " +
-				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives",
+				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives; one-connection: prepared request bytes on one kept-alive connection, a minimal reader",
 		},
 		Modes: map[string]*modeResult{},
 	}
@@ -320,7 +347,7 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, 
 	}
 	rep.Config.Block, rep.Config.Schedule = block, sched
 	fmt.Fprintf(os.Stderr, "bench: POST /run modes (%s) ...\n", strings.SplitN(sched, ":", 2)[0])
-	rows, err := b.runModes(ctx, proxyAbs, action, sdkAction, sdkN, block)
+	rows, err := b.runModes(ctx, proxyAbs, upstream, action, sdkAction, sdkN, block)
 	for _, r := range rows {
 		rep.Modes[r.key] = r.m
 		rep.Config.Order = append(rep.Config.Order, r.key)
@@ -343,16 +370,28 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin string, n, 
 			rep.Errors += m.Errors
 		}
 	}
-	rep.Reference = map[string]any{"label": refLabel, "same_run": false, keepAlive: upstreamRef[keepAlive], newConn: upstreamRef[newConn]}
 	rep.Ratios = ratios(rep.Modes)
+	if upstream != "" {
+		rep.Upstream = &upstreamVerdict{Criterion: upstreamCriterion, Binary: upstream, Version: proxyVersion(ctx, upstream),
+			Pairs: compareUpstream(rep.Modes), Pass: true}
+		for _, p := range rep.Upstream.Pairs {
+			rep.Upstream.Pass = rep.Upstream.Pass && p.Pass
+		}
+	}
 	if sdkAction != nil {
 		rep.SDKTracking = sdkVerdict(rep.Modes)
 	}
 	if initMiB > 0 {
 		fmt.Fprintln(os.Stderr, "bench: init memory ...")
-		rep.InitMemory, err = b.initMemory(ctx, proxyAbs, action, initMiB)
+		rep.InitMemory, err = b.initMemory(ctx, proxyAbs, action, initMiB, proxySpec{})
 		if err != nil {
 			return rep, fmt.Errorf("init memory: %w", err)
+		}
+		if upstream != "" {
+			rep.Upstream.InitMemory, err = b.initMemory(ctx, upstream, action, initMiB, proxySpec{foreign: true})
+			if err != nil {
+				return rep, fmt.Errorf("upstream's init memory: %w", err)
+			}
 		}
 	}
 	return rep, nil
@@ -601,15 +640,7 @@ func ratios(modes map[string]*modeResult) map[string]any {
 			"tracking_on_newconn":    benchstat.Compare(st("tracking_on_newconn"), st("floor_newconn")),
 			"tracking_off_newconn":   benchstat.Compare(st("tracking_off_newconn"), st("floor_newconn")),
 		},
-		"vs_upstream_reference": map[string]any{
-			"label":                  refLabel + "; not same-run",
-			"tracking_on_keepalive":  benchstat.Compare(st("tracking_on_keepalive"), upstreamRef[keepAlive]),
-			"tracking_off_keepalive": benchstat.Compare(st("tracking_off_keepalive"), upstreamRef[keepAlive]),
-			"tracking_on_newconn":    benchstat.Compare(st("tracking_on_newconn"), upstreamRef[newConn]),
-			"tracking_off_newconn":   benchstat.Compare(st("tracking_off_newconn"), upstreamRef[newConn]),
-			"floor_keepalive":        benchstat.Compare(st("floor_keepalive"), upstreamRef[keepAlive]),
-			"floor_newconn":          benchstat.Compare(st("floor_newconn"), upstreamRef[newConn]),
-		},
+
 	}
 	pair, aw, rn, on := st("await_run_plus_await"), st("await_await_only"), st("await_run_only"), st("tracking_on_keepalive")
 	r["await"] = map[string]float64{
@@ -668,9 +699,6 @@ func printReport(w io.Writer, rep *report) {
 	for _, k := range rep.Config.Order {
 		row(rep.Modes[k].Label, rep.Modes[k].Stats)
 	}
-	fmt.Fprintf(w, "%s, not this run:\n", refLabel)
-	row("upstream proxy, keep-alive", upstreamRef[keepAlive])
-	row("upstream proxy, new-connection", upstreamRef[newConn])
 
 	fmt.Fprintf(w, "\nCPU time per measured request, from /proc/PID/stat (10 ms ticks) and getrusage:\n")
 	fmt.Fprintf(w, "%-*s %9s %9s %13s %7s\n", lw, "mode", "proxy", "action", "bench process", "dials")
@@ -707,14 +735,8 @@ func printReport(w io.Writer, rep *report) {
 			cmpRow("SDK action vs fixture, "+modeWords(k)+" (same run)", sf[k])
 		}
 	}
-	up := rep.Ratios["vs_upstream_reference"].(map[string]any)
-	fmt.Fprintf(w, "vs %s, NOT same-run:\n", refLabel)
-	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn", "floor_keepalive", "floor_newconn"} {
-		name := "proxy " + modeWords(k)
-		if strings.HasPrefix(k, "floor") {
-			name = "HTTP floor, " + strings.TrimPrefix(modeWords(k), "floor, ")
-		}
-		cmpRow("  "+name+" vs upstream", up[k].(benchstat.Comparison))
+	if rep.Upstream != nil {
+		printUpstream(w, rep.Upstream)
 	}
 
 	a := rep.Ratios["await"].(map[string]float64)

@@ -49,10 +49,17 @@ type proxySpec struct {
 	// so no action can speak the Epilogue extension (the SDK then falls back
 	// to the upstream protocol).
 	noAck bool
+	// foreign is upstream's proxy: it listens on upstreamPort whatever it
+	// is told, serves no /epilogue/status, and runs with OW_WAIT_FOR_ACK as
+	// its image does.
+	foreign bool
 }
 
 // protocol is what /epilogue/status must report after /init.
 func (s proxySpec) protocol() string {
+	if s.foreign {
+		return "" // not asked: upstream's proxy has no status endpoint
+	}
 	if s.upstream || s.noAck {
 		return "actionloop"
 	}
@@ -83,9 +90,11 @@ func startProxy(ctx context.Context, name, bin string, action []byte, spec proxy
 }
 
 func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeout time.Duration) (_ *proxyProc, err error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	port := upstreamPort
+	if !spec.foreign {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "epilogue-bench-"+name+"-")
 	if err != nil {
@@ -110,10 +119,10 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 	p.cancel = cancel
 	cmd := exec.CommandContext(pctx, bin)
 	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(os.Environ()),
-		completion.EnvListen+"=127.0.0.1:"+strconv.Itoa(port),
-		completion.EnvInstance+"=bench-"+name,
-	)
+	cmd.Env = cleanEnv(os.Environ())
+	if !spec.foreign {
+		cmd.Env = append(cmd.Env, completion.EnvListen+"=127.0.0.1:"+strconv.Itoa(port), completion.EnvInstance+"=bench-"+name)
+	}
 	if !spec.noAck {
 		cmd.Env = append(cmd.Env, "OW_WAIT_FOR_ACK=1")
 	}
@@ -180,6 +189,11 @@ func (p *proxyProc) init(ctx context.Context, action []byte, spec proxySpec, tim
 	}
 	if status != http.StatusOK {
 		return fmt.Errorf("proxy %s: POST /init: %d %s; %s", p.name, status, bytes.TrimSpace(resp), p.stderrTail())
+	}
+	if spec.foreign {
+		p.protocol = "upstream"
+		p.actionPID, p.actionStart = findChild(p.cmd.Process.Pid)
+		return nil
 	}
 	status, resp, err = do(ctx, c, http.MethodGet, p.base+completion.StatusPath, nil)
 	if err != nil || status != http.StatusOK {

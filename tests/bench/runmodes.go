@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type runMode struct {
 	key    string
 	m      *modeResult
 	url    string
+	path   string     // the URL's path, for the one-connection client
 	n      int        // measured requests
 	val    []byte     // the value sent, which the action echoes
 	phases []string   // X-Epilogue-Phase values a checked response may carry; nil = not checked
@@ -34,7 +36,8 @@ type runMode struct {
 	// samples are then run + await.
 	await *awaitPart
 
-	client *http.Client
+	client *http.Client // keep-alive and new-connection modes
+	raw    *rawClient   // the one-connection mode
 	dials  atomic.Int64
 	body   []byte
 	want   []byte
@@ -47,6 +50,9 @@ type runMode struct {
 	fails    benchstat.Failures
 	elapsed  time.Duration // sum of the measured blocks' wall time
 	cpu      cpuTotals
+	// rates are the measured blocks' requests per second, in round order:
+	// the comparison with upstream pairs the blocks of one round.
+	rates []float64
 }
 
 // cpuTotals accumulates CPU time over the measured blocks.
@@ -77,7 +83,15 @@ func (b *bencher) newRunMode(key, url, conn string, n int, val []byte, phases []
 		hdr:     http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}},
 		samples: make([]time.Duration, 0, n),
 	}
-	r.client = b.client(conn, &r.dials)
+	if conn == oneConn {
+		u, err := neturl.Parse(url)
+		if err == nil {
+			r.raw = newRawClient(u.Host, b.timeout, &r.dials)
+		}
+		r.path = u.Path
+	} else {
+		r.client = b.client(conn, &r.dials)
+	}
 	return r
 }
 
@@ -91,24 +105,11 @@ func (r *runMode) one(ctx context.Context, measured bool) error {
 		id = fmt.Sprintf("%s-%07d", r.await.idPrefix, i)
 		body = runBodyFor(r.val, id)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
+	resp, respBody, lat, err := r.post(ctx, body)
 	if err != nil {
 		return err
 	}
-	req.Header = r.hdr.Clone()
-	t0 := time.Now()
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return err
-	}
-	r.buf.Reset()
-	_, err = r.buf.ReadFrom(resp.Body)
-	lat := time.Since(t0)
-	_ = resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("reading the response: %w", err)
-	}
-	if err := checkRun(resp, r.buf.Bytes(), r.want, r.phases, full); err != nil {
+	if err := checkRun(resp, respBody, r.want, r.phases, full); err != nil {
 		return err
 	}
 	if r.await == nil {
@@ -139,6 +140,34 @@ func (r *runMode) one(ctx context.Context, measured bool) error {
 		a.phaseAtRun[phase]++
 	}
 	return nil
+}
+
+// post sends one /run and reads its answer; lat is from just before the
+// request is sent to the end of reading the answer.
+func (r *runMode) post(ctx context.Context, body []byte) (*http.Response, []byte, time.Duration, error) {
+	if r.raw != nil {
+		t0 := time.Now()
+		resp, respBody, err := r.raw.post(r.path, body)
+		return resp, respBody, time.Since(t0), err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	req.Header = r.hdr.Clone()
+	t0 := time.Now()
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	r.buf.Reset()
+	_, err = r.buf.ReadFrom(resp.Body)
+	lat := time.Since(t0)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("reading the response: %w", err)
+	}
+	return resp, r.buf.Bytes(), lat, nil
 }
 
 // awaitRecord is the part of /epilogue/await's done record that is checked.
@@ -189,7 +218,9 @@ func (r *runMode) block(ctx context.Context, count int, measured bool) error {
 		m0 = r.cpuNow()
 		t0 = time.Now()
 		defer func() {
-			r.elapsed += time.Since(t0)
+			d := time.Since(t0)
+			r.elapsed += d
+			r.rates = append(r.rates, float64(count)/d.Seconds())
 			m1 := r.cpuNow()
 			r.cpu.proxy += m1.proxy - m0.proxy
 			r.cpu.action += m1.action - m0.action
@@ -236,6 +267,7 @@ func (r *runMode) finish(warmup int, complete bool) {
 	m.Stats = benchstat.Summarize(r.measured, r.fails.Measured, r.elapsed, r.samples)
 	m.WarmupRequests, m.WarmupErrors, m.ErrorExamples = warmup, r.fails.Warmup, r.fails.Examples
 	m.Dials = r.dials.Load()
+	m.BlockRates = r.rates
 	if complete && r.measured > 0 {
 		n := float64(r.measured)
 		m.CPU = &cpuUse{Bench: benchstat.Micros(r.cpu.bench) / n}
@@ -258,25 +290,77 @@ func (r *runMode) finish(warmup int, complete bool) {
 		m.PostResponse = ptr(benchstat.Summarize(len(a.postResponse), 0, 0, a.postResponse))
 		m.PhaseAtRun = a.phaseAtRun
 	}
-	r.client.CloseIdleConnections()
+	if r.client != nil {
+		r.client.CloseIdleConnections()
+	}
+	if r.raw != nil {
+		r.raw.close()
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
 
-// runModes measures POST /run on the floor and on fresh proxies, one per
-// mode: the fixture with tracking on and off, and, when sdkAction is not
-// nil, the SDK action with tracking on and off and with one tracked sdk.Go
-// per activation (run + await), each with its own n. Each mode gets its
-// warm-up first; then, unless block is 0, the modes take turns in blocks of
-// block requests (the order rotating every round; a mode whose n is reached
-// sits the remaining rounds out), so that a change in the machine's load
-// during the run hits every mode alike. block 0 runs each mode's n requests
-// in one go, one mode after the other.
-func (b *bencher) runModes(ctx context.Context, bin string, action, sdkAction []byte, sdkN, block int) ([]keyedMode, error) {
-	var modes []*runMode
+// target is one process measured in several connection modes: the floor,
+// or a proxy with its action.
+type target struct {
+	key, label, tracking string
+	action               []byte
+	bin                  string // "" = the benchmark's proxy
+	n                    int
+	val                  []byte
+	phases               []string // nil: X-Epilogue-Phase not checked (upstream sends none)
+	spec                 proxySpec
+	conns                []string
+	awaitEach            bool
+}
+
+// runModes measures POST /run on the floor and on proxies: the fixture
+// action with tracking on and off and, given upstream, upstream's proxy
+// running the fixture as an upstream action; then, when sdkAction is not
+// nil, the SDK action with tracking on and off, with one tracked sdk.Go per
+// activation (run + await), and under upstream's proxy. Each target is one
+// process serving all its connection modes. The two groups run one after
+// the other (one upstream proxy at a time can have its port); within a
+// group every mode gets its warm-up first, then, unless block is 0, the
+// modes take turns in blocks of block requests (the order rotating every
+// round; a mode whose n is reached sits the remaining rounds out), so that
+// a change in the machine's load during the run hits every mode alike.
+// block 0 runs each mode's n requests in one go, one after the other.
+func (b *bencher) runModes(ctx context.Context, bin, upstream string, action, sdkAction []byte, sdkN, block int) ([]keyedMode, error) {
 	var rows []keyedMode
+	conns := []string{keepAlive, newConn, oneConn}
+	fixture := []target{
+		{key: "tracking_on", label: "proxy, tracking on (extended)", tracking: "on", action: action, n: b.n, val: value, phases: []string{"done"}, conns: conns},
+		{key: "tracking_off", label: "proxy, tracking off (upstream mode)", tracking: "off", action: action, n: b.n, val: value, phases: []string{"done"},
+			spec: proxySpec{upstream: true}, conns: conns},
+	}
+	if upstream != "" {
+		fixture = append(fixture, target{key: "upstream", label: "upstream proxy, fixture (upstream mode)", tracking: "n/a", action: action, bin: upstream,
+			n: b.n, val: value, spec: proxySpec{upstream: true, foreign: true}, conns: conns})
+	}
+	rows, err := b.runGroup(ctx, bin, fixture, true, block, rows)
+	if err != nil || sdkAction == nil {
+		return rows, err
+	}
+	sdk := []target{
+		{key: "sdk_tracking_on", label: "SDK action, tracking on", tracking: "on", action: sdkAction, n: sdkN, val: value, phases: []string{"done"}, conns: conns},
+		{key: "sdk_tracking_off", label: "SDK action, tracking off (no ack)", tracking: "off", action: sdkAction, n: sdkN, val: value, phases: []string{"done"},
+			spec: proxySpec{noAck: true}, conns: []string{keepAlive, newConn}},
+		// The tracked piece may end before or after the response goes out.
+		{key: "sdk_work", label: "SDK + sdk.Go, run → done (run + await)", tracking: "on", action: sdkAction, n: sdkN, val: workValue,
+			phases: []string{"responded", "done"}, conns: []string{keepAlive}, awaitEach: true},
+	}
+	if upstream != "" {
+		sdk = append(sdk, target{key: "sdk_upstream", label: "upstream proxy, SDK action", tracking: "n/a", action: sdkAction, bin: upstream,
+			n: sdkN, val: value, spec: proxySpec{foreign: true}, conns: conns})
+	}
+	return b.runGroup(ctx, bin, sdk, false, block, rows)
+}
+
+// runGroup measures one group of targets, interleaved, and appends its rows.
+func (b *bencher) runGroup(ctx context.Context, bin string, targets []target, floor bool, block int, rows []keyedMode) ([]keyedMode, error) {
+	var modes []*runMode
 	collect := func(complete bool) []keyedMode {
-		rows = rows[:0]
 		for _, r := range modes {
 			r.finish(b.warmup, complete)
 			if complete || r.measured > 0 {
@@ -289,98 +373,78 @@ func (b *bencher) runModes(ctx context.Context, bin string, action, sdkAction []
 		return rows
 	}
 
-	// The floor: a minimal net/http server in this process.
-	answer := append(append([]byte(nil), value...), '\n')
-	cl := []string{strconv.Itoa(len(answer))}
-	ct := []string{"application/json"}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			h := w.Header()
-			h["Content-Type"] = ct
-			h["Content-Length"] = cl
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(answer)
-		}),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	floorURL := "http://" + ln.Addr().String() + "/run"
-	for _, conn := range []string{keepAlive, newConn} {
-		m := &modeResult{Label: "HTTP floor (net/http in-process), " + conn, Target: "floor", Tracking: "n/a",
-			Connection: conn, Measures: "POST /run"}
-		modes = append(modes, b.newRunMode("floor_"+connKey(conn), floorURL, conn, b.n, value, nil, nil, m))
+	if floor {
+		// The floor: a minimal net/http server in this process.
+		answer := append(append([]byte(nil), value...), '\n')
+		cl := []string{strconv.Itoa(len(answer))}
+		ct := []string{"application/json"}
+		srv := &http.Server{
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				h := w.Header()
+				h["Content-Type"] = ct
+				h["Content-Length"] = cl
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write(answer)
+			}),
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return rows, err
+		}
+		go func() { _ = srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		floorURL := "http://" + ln.Addr().String() + "/run"
+		for _, conn := range []string{keepAlive, newConn, oneConn} {
+			m := &modeResult{Label: "HTTP floor (net/http in-process), " + conn, Target: "floor", Tracking: "n/a",
+				Connection: conn, Measures: "POST /run"}
+			modes = append(modes, b.newRunMode("floor_"+connKey(conn), floorURL, conn, b.n, value, nil, nil, m))
+		}
 	}
 
-	// One fresh proxy per proxy mode.
-	type proxyMode struct {
-		key, label, tracking, conn string
-		action                     []byte
-		n                          int
-		val                        []byte
-		phases                     []string
-		spec                       proxySpec
-		awaitEach                  bool
-	}
-	var specs []proxyMode
-	for _, conn := range []string{keepAlive, newConn} {
-		specs = append(specs,
-			proxyMode{key: "tracking_on_" + connKey(conn), label: "proxy, tracking on (extended), " + conn, tracking: "on",
-				conn: conn, action: action, n: b.n, val: value, phases: []string{"done"}},
-			proxyMode{key: "tracking_off_" + connKey(conn), label: "proxy, tracking off (upstream mode), " + conn, tracking: "off",
-				conn: conn, action: action, n: b.n, val: value, phases: []string{"done"}, spec: proxySpec{upstream: true}})
-	}
-	if sdkAction != nil {
-		for _, conn := range []string{keepAlive, newConn} {
-			specs = append(specs,
-				proxyMode{key: "sdk_tracking_on_" + connKey(conn), label: "SDK action, tracking on, " + conn, tracking: "on",
-					conn: conn, action: sdkAction, n: sdkN, val: value, phases: []string{"done"}},
-				proxyMode{key: "sdk_tracking_off_" + connKey(conn), label: "SDK action, tracking off (no ack), " + conn, tracking: "off",
-					conn: conn, action: sdkAction, n: sdkN, val: value, phases: []string{"done"}, spec: proxySpec{noAck: true}})
+	for _, t := range targets {
+		tbin := bin
+		if t.bin != "" {
+			tbin = t.bin
 		}
-		// The tracked piece may end before or after the response goes out.
-		specs = append(specs, proxyMode{key: "sdk_work", label: "SDK + sdk.Go, run → done (run + await), keep-alive",
-			tracking: "on", conn: keepAlive, action: sdkAction, n: sdkN, val: workValue,
-			phases: []string{"responded", "done"}, awaitEach: true})
-	}
-	for _, spec := range specs {
-		p, err := startProxy(ctx, strings.ReplaceAll(spec.key, "_", "-"), bin, spec.action, spec.spec, b.timeout)
+		p, err := startProxy(ctx, strings.ReplaceAll(t.key, "_", "-"), tbin, t.action, t.spec, b.timeout)
 		if err != nil {
-			return collect(false), fmt.Errorf("%s: %w", spec.key, err)
+			return collect(false), fmt.Errorf("%s: %w", t.key, err)
 		}
 		defer p.stop()
-		measures := "POST /run"
-		if spec.awaitEach {
-			measures = "POST /run + GET /epilogue/await"
-		}
-		m := &modeResult{Label: spec.label, Target: "proxy", Tracking: spec.tracking, Connection: spec.conn,
-			Measures: measures, Protocol: p.protocol}
-		r := b.newRunMode(spec.key, p.base+"/run", spec.conn, spec.n, spec.val, spec.phases, p, m)
-		if spec.awaitEach {
-			part := func(label, measures string) *modeResult {
-				return &modeResult{Label: label, Target: "proxy", Tracking: spec.tracking, Connection: spec.conn,
-					Measures: measures, Protocol: p.protocol, part: true}
+		for _, conn := range t.conns {
+			key, label, measures := t.key+"_"+connKey(conn), t.label+", "+conn, "POST /run"
+			if t.awaitEach {
+				key, measures = t.key, "POST /run + GET /epilogue/await"
 			}
-			r.await = &awaitPart{
-				idPrefix:   "bench-" + strings.ReplaceAll(spec.key, "_", "-"),
-				runs:       make([]time.Duration, 0, spec.n),
-				awaits:     make([]time.Duration, 0, spec.n),
-				phaseAtRun: map[string]int{},
-				runRow:     part("SDK + sdk.Go, run alone, keep-alive", "POST /run (in the run + await loop)"),
-				awaitRow:   part("SDK + sdk.Go, await alone, keep-alive", "GET /epilogue/await (in the run + await loop)"),
+			m := &modeResult{Label: label, Target: "proxy", Tracking: t.tracking, Connection: conn,
+				Measures: measures, Protocol: p.protocol}
+			if t.spec.foreign {
+				m.Target = "upstream proxy"
 			}
+			r := b.newRunMode(key, p.base+"/run", conn, t.n, t.val, t.phases, p, m)
+			if t.awaitEach {
+				part := func(label, measures string) *modeResult {
+					return &modeResult{Label: label, Target: "proxy", Tracking: t.tracking, Connection: conn,
+						Measures: measures, Protocol: p.protocol, part: true}
+				}
+				r.await = &awaitPart{
+					idPrefix:   "bench-" + strings.ReplaceAll(t.key, "_", "-"),
+					runs:       make([]time.Duration, 0, t.n),
+					awaits:     make([]time.Duration, 0, t.n),
+					phaseAtRun: map[string]int{},
+					runRow:     part("SDK + sdk.Go, run alone, keep-alive", "POST /run (in the run + await loop)"),
+					awaitRow:   part("SDK + sdk.Go, await alone, keep-alive", "GET /epilogue/await (in the run + await loop)"),
+				}
+			}
+			modes = append(modes, r)
 		}
-		modes = append(modes, r)
 	}
 
 	fail := func(r *runMode, err error) ([]keyedMode, error) {
@@ -420,8 +484,11 @@ func (b *bencher) runModes(ctx context.Context, bin string, action, sdkAction []
 
 // connKey is the key suffix of a connection mode.
 func connKey(conn string) string {
-	if conn == keepAlive {
+	switch conn {
+	case keepAlive:
 		return "keepalive"
+	case oneConn:
+		return "oneconn"
 	}
 	return "newconn"
 }
