@@ -104,15 +104,6 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// keyIs reports whether a raw key decodes to name; name has no characters
-// JSON escapes.
-func keyIs(raw []byte, name string) bool {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw) == name
-	}
-	return decodeKey(raw) == name
-}
-
 // decodeKey decodes a raw key's escapes.
 func decodeKey(raw []byte) string {
 	if bytes.IndexByte(raw, '\\') < 0 {

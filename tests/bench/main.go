@@ -221,10 +221,10 @@ type benchConfig struct {
 }
 
 type report struct {
-	Machine   benchstat.Machine      `json:"machine"`
-	Config    benchConfig            `json:"config"`
-	Modes     map[string]*modeResult `json:"modes"`
-	Ratios    map[string]any         `json:"ratios"`
+	Machine benchstat.Machine      `json:"machine"`
+	Config  benchConfig            `json:"config"`
+	Modes   map[string]*modeResult `json:"modes"`
+	Ratios  map[string]any         `json:"ratios"`
 	// Upstream compares with upstream's proxy, when given.
 	Upstream *upstreamVerdict `json:"upstream,omitempty"`
 	// SDKTracking is issue #3's measurement, when the SDK action was given.
@@ -640,7 +640,6 @@ func ratios(modes map[string]*modeResult) map[string]any {
 			"tracking_on_newconn":    benchstat.Compare(st("tracking_on_newconn"), st("floor_newconn")),
 			"tracking_off_newconn":   benchstat.Compare(st("tracking_off_newconn"), st("floor_newconn")),
 		},
-
 	}
 	pair, aw, rn, on := st("await_run_plus_await"), st("await_await_only"), st("await_run_only"), st("tracking_on_keepalive")
 	r["await"] = map[string]float64{
