@@ -75,6 +75,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) \
 	  ./proxy/archive FuzzExtract ./proxy FuzzInit ./proxy FuzzDecodeInit \
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
+	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen
 
