@@ -67,6 +67,19 @@ const (
 	EnvActionDir = "EPILOGUE_ACTION_DIR"
 )
 
+// OpenWhisk's own proxy variables, which epilogue-proxy honours as
+// upstream's ActionLoop proxy does.
+const (
+	// EnvWaitForAck makes the proxy wait for the action's start-up ack (the
+	// image sets it; the Epilogue extension is negotiated in that ack).
+	EnvWaitForAck = "OW_WAIT_FOR_ACK"
+	// EnvLogInitError sends an /init failure's message to the logs too.
+	EnvLogInitError = "OW_LOG_INIT_ERROR"
+	// EnvExecutionEnv names the execution environment an archive's
+	// bin/exec.env must match.
+	EnvExecutionEnv = "OW_EXECUTION_ENV"
+)
+
 // Protocols a Snapshot reports: what the action behind the runtime speaks.
 const (
 	// ProtocolActionLoop: an upstream executable, done when it answers.

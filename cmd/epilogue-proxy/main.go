@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -13,15 +14,63 @@ import (
 	"syscall"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/internal/cli"
 	"github.com/epilogue-dev/epilogue/proxy"
 )
 
+// settings are the environment variables the proxy reads, for -h: it is
+// configured by its environment, as OpenWhisk starts it (the image's
+// entrypoint, no arguments).
+var settings = [][2]string{
+	{completion.EnvListen, "host:port to listen on (default :" + completion.RuntimePort + ")"},
+	{completion.EnvListenFD, "an inherited listening socket to serve on instead"},
+	{completion.EnvSemantics, "isolated (default: a /run waits for earlier work) or overlap"},
+	{completion.EnvNotifyURL, "where to push signed events (default: no push)"},
+	{completion.EnvNotifyToken, "the HMAC-SHA256 key of the pushed events"},
+	{completion.EnvInstance, "this runtime's name in status and events (default: the hostname)"},
+	{completion.EnvActionDir, "where /init unpacks code (default ./action)"},
+	{completion.EnvWaitForAck, "wait for the action's start-up ack (set in the image)"},
+	{completion.EnvLogInitError, "also log an /init failure's message"},
+	{completion.EnvExecutionEnv, "the execution environment an archive must be built for"},
+	{"__OW_*", "passed to the action"},
+	{"GOMAXPROCS", "processors the proxy uses (default 1)"},
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString(`Usage: epilogue-proxy
+       epilogue-proxy version
+
+The OpenWhisk action proxy of the epilogue/action-go image: serves /init and
+/run on :8080 as upstream's ActionLoop proxy does, and tracks each
+activation's work after its response (/epilogue/status, /epilogue/await).
+
+Environment:
+`)
+	for _, s := range settings {
+		fmt.Fprintf(&b, "  %-22s %s\n", s[0], s[1])
+	}
+	b.WriteString("\nFlags:\n")
+	return b.String()
+}
+
 func main() {
-	version := flag.Bool("version", false, "print the version and exit")
-	flag.Parse()
-	if *version {
-		fmt.Println("epilogue-proxy", proxy.Version)
+	args := os.Args[1:]
+	if cli.IsVersion(args) {
+		cli.PrintVersion(os.Stdout, "epilogue-proxy", proxy.Version)
 		return
+	}
+	fs := cli.NewFlagSet("epilogue-proxy", usage(), os.Stderr)
+	fs.Bool("version", false, "print the version (as does epilogue-proxy version)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		_ = fs.Fail("unexpected argument %q: the proxy is configured by its environment", fs.Arg(0))
+		os.Exit(2)
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		// The proxy relays one activation at a time between the invoker's
@@ -74,9 +123,9 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 		Listen:       env[completion.EnvListen],
 		ActionDir:    env[completion.EnvActionDir],
 		Semantics:    sem,
-		WaitForAck:   env["OW_WAIT_FOR_ACK"] != "",
-		LogInitError: env["OW_LOG_INIT_ERROR"] != "",
-		ExecutionEnv: env["OW_EXECUTION_ENV"],
+		WaitForAck:   env[completion.EnvWaitForAck] != "",
+		LogInitError: env[completion.EnvLogInitError] != "",
+		ExecutionEnv: env[completion.EnvExecutionEnv],
 		ActionEnv:    actionEnv,
 		NotifyURL:    env[completion.EnvNotifyURL],
 		NotifyToken:  env[completion.EnvNotifyToken],

@@ -67,3 +67,16 @@ func TestInheritedListenerErrors(t *testing.T) {
 	_, err := configFromEnv([]string{completion.EnvListenFD + "=99"})
 	assert.ErrorContains(t, err, "not a listening socket")
 }
+
+// TestUsageListsEveryVariable keeps -h in step with the contract: every
+// variable configFromEnv reads is listed.
+func TestUsageListsEveryVariable(t *testing.T) {
+	for _, name := range []string{
+		completion.EnvListen, completion.EnvListenFD, completion.EnvSemantics,
+		completion.EnvNotifyURL, completion.EnvNotifyToken, completion.EnvInstance,
+		completion.EnvActionDir, completion.EnvWaitForAck, completion.EnvLogInitError,
+		completion.EnvExecutionEnv,
+	} {
+		assert.Contains(t, usage(), "  "+name+" ", "epilogue-proxy -h does not list %s", name)
+	}
+}

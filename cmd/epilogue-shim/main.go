@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/epilogue-dev/epilogue/internal/cli"
 	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
 	"github.com/epilogue-dev/epilogue/reclaim"
 )
@@ -19,7 +20,8 @@ import (
 // version is set at link time.
 var version = "dev"
 
-const usage = `Usage: epilogue-shim --listen unix:///PATH/docker.sock [flags]
+const usage = `Usage: epilogue-shim --listen unix:///PATH/docker.sock --journal DIR [flags]
+       epilogue-shim version
 
 A Docker Engine API interposer for an OpenWhisk invoker (DOCKER_HOST at it,
 use-runc=false). Calls are forwarded to --docker; for containers running the
@@ -45,16 +47,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if cli.IsVersion(args) {
+		cli.PrintVersion(stdout, "epilogue-shim", version)
+		return 0
+	}
 	cfg, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
 		return 2
-	}
-	if cfg.Listen == nil { // -version
-		fmt.Fprintln(stdout, "epilogue-shim", version)
-		return 0
 	}
 	if err := invokershim.Run(ctx, cfg); err != nil {
 		fmt.Fprintln(stderr, "epilogue-shim:", err)
@@ -64,12 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
-	fs := flag.NewFlagSet("epilogue-shim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("epilogue-shim", usage, stderr)
 	var listen, allow, images repeated
 	fs.Var(&listen, "listen", "where to serve the Docker API: unix:///PATH (mode 0660) or tcp://127.0.0.1:PORT; repeatable")
 	docker := fs.String("docker", invokershim.DefaultDocker, "the real Docker daemon")
@@ -81,17 +78,12 @@ func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 	notify := fs.String("notify-listen", "", "host:port where runtimes push their events, reachable from the containers (e.g. the bridge's gateway, 172.17.0.1:7543); default: no push")
 	notifyURL := fs.String("notify-url", "", "the base URL the containers push to (default http:// and --notify-listen)")
 	verbose := fs.Bool("v", false, "log debug details")
-	showVersion := fs.Bool("version", false, "print the version")
+	fs.Bool("version", false, "print the version (as does epilogue-shim version)")
 	if err := fs.Parse(args); err != nil {
 		return invokershim.Config{}, err
 	}
-	if *showVersion {
-		return invokershim.Config{}, nil
-	}
 	fail := func(msg string) (invokershim.Config, error) {
-		fmt.Fprintln(stderr, "epilogue-shim:", msg)
-		fs.Usage()
-		return invokershim.Config{}, errors.New(msg)
+		return invokershim.Config{}, fs.Fail("%s", msg)
 	}
 	if fs.NArg() > 0 {
 		return fail(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func TestParse(t *testing.T) {
 		{name: "bad allow", args: append(append([]string(nil), base...), "--allow", "exec"), wantErr: "is not an endpoint rule"},
 		{name: "stray argument", args: append(append([]string(nil), base...), "extra"), wantErr: `unexpected argument "extra"`},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
+		{name: "duration without a unit", args: append(append([]string(nil), base...), "--max-linger", "90"), wantErr: `"90" has no unit: write a duration with one, e.g. 90s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +58,8 @@ func TestParse(t *testing.T) {
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, stderr.String(), tt.wantErr)
-				assert.Contains(t, stderr.String(), "Usage: epilogue-shim")
+				assert.NotContains(t, stderr.String(), "Usage:", "an error is not buried under the usage")
+				assert.True(t, strings.HasSuffix(stderr.String(), "Run 'epilogue-shim -h' for the usage.\n"), "the error comes last: %q", stderr.String())
 				return
 			}
 			require.NoError(t, err, "%s", stderr.String())
@@ -74,7 +77,9 @@ func TestRunExitCodes(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{name: "version", args: []string{"-version"}, wantCode: 0, wantStdout: "epilogue-shim 1.2.3\n"},
+		{name: "-version", args: []string{"-version"}, wantCode: 0, wantStdout: "epilogue-shim 1.2.3\n"},
+		{name: "--version", args: []string{"--version"}, wantCode: 0, wantStdout: "epilogue-shim 1.2.3\n"},
+		{name: "version", args: []string{"version"}, wantCode: 0, wantStdout: "epilogue-shim 1.2.3\n"},
 		{name: "help", args: []string{"-h"}, wantCode: 0, wantStderr: "Usage: epilogue-shim"},
 		{name: "usage error", args: nil, wantCode: 2, wantStderr: "--listen is required"},
 		// A config the shim refuses: a TCP listener off loopback.

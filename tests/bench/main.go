@@ -5,7 +5,7 @@
 //	go run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec [-sdk-action out/bench/sdkexec] \
 //		-json out/bench/proxy.json [-short] [-n N] [-sdk-n N]
 //
-// It follows the method of reference doc §6.3 (openwhisk-runtime-contract.md):
+// It follows the method upstream's throughput was first measured with:
 // POST /run with the body
 //
 //	{"value":{"name":"bench","quiet":true},"activation_id":"b","namespace":"ns","action_name":"/ns/a","deadline":"0"}
@@ -24,8 +24,7 @@
 // requests (-block), the order rotating every round, so that a change in the
 // machine's load during the run hits every mode alike. A mode's elapsed time
 // is the sum of its blocks. Requests are still issued one at a time by one
-// goroutine; -block 0 runs the modes one after the other instead, as the
-// reference did.
+// goroutine; -block 0 runs the modes one after the other instead.
 //
 // Modes, each n requests (default 20000; -short: 2000):
 //

@@ -124,7 +124,7 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 		cmd.Env = append(cmd.Env, completion.EnvListen+"=127.0.0.1:"+strconv.Itoa(port), completion.EnvInstance+"=bench-"+name)
 	}
 	if !spec.noAck {
-		cmd.Env = append(cmd.Env, "OW_WAIT_FOR_ACK=1")
+		cmd.Env = append(cmd.Env, completion.EnvWaitForAck+"=1")
 	}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	// Ask for the proxy's graceful shutdown first (it then kills its action);

@@ -82,7 +82,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"proxy/activation", []string{module + "/completion"}},
 		{"proxy/executor", []string{module + "/actionloop", "golang.org/x/sys"}},
 		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/", "golang.org/x/sys"}},
-		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy", "golang.org/x/sys"}},
+		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy", module + "/internal/cli", "golang.org/x/sys"}},
 		// The SDK is linked into every action: the standard library and the wire format only.
 		{"sdk", []string{module + "/actionloop", module + "/completion"}},
 		{"actionbuild", nil},
@@ -103,6 +103,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/redisserver", []string{module + "/internal/syncbuf"}},
 		{"internal/syncbuf", nil},
 		{"internal/faultnet", nil},
+		{"internal/cli", nil},
 		{"chaos", chaos},
 		// Through the suite's result types the report depends on what the
 		// suite does; TestReportImportsOnlyTheSuite checks its own imports.
@@ -110,7 +111,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		// The shim owns Docker API semantics; the policy is reclaim's. It
 		// never reaches into the standalone server or the runtime.
 		{"invoker-shim", append([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient...)},
-		{"cmd/epilogue-shim", append([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim"}, dockerClient...)},
+		{"cmd/epilogue-shim", append([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli"}, dockerClient...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

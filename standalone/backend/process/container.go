@@ -133,8 +133,8 @@ func start(b *Backend, spec backend.Spec) (_ *container, err error) {
 // environment is the proxy's whole environment, sorted.
 func environment(b *Backend, spec backend.Spec) []string {
 	env := map[string]string{
-		"OW_WAIT_FOR_ACK":      "1", // ENV of the epilogue/action-go image
-		completion.EnvInstance: spec.Name,
+		completion.EnvWaitForAck: "1", // ENV of the epilogue/action-go image
+		completion.EnvInstance:   spec.Name,
 	}
 	if b.apiHost != "" {
 		env["__OW_API_HOST"] = b.apiHost
