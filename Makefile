@@ -12,6 +12,8 @@ FUZZTIME     ?= 15s
 UPSTREAM_PROXY ?=
 # REPORT_DURATION: how long each scenario of `make report` invokes.
 REPORT_DURATION ?= 3s
+# REPORT_DIR: where `make report` writes; docs/report is the committed one.
+REPORT_DIR ?= out/report
 
 .PHONY: all build test lint image demo bench fuzz deps chaos report clean
 
@@ -59,16 +61,18 @@ demo: build deps
 bench: image
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction
 	CGO_ENABLED=0 $(GO) build -o out/bench/sdkexec ./tests/bench/sdkaction
-	$(GO) run ./tests/bench -proxy bin/epilogue-proxy -action out/bench/exec -sdk-action out/bench/sdkexec -json out/bench/proxy.json
+	$(GO) build -o out/bench/bench ./tests/bench
+	out/bench/bench -proxy bin/epilogue-proxy -action out/bench/exec -sdk-action out/bench/sdkexec -json out/bench/proxy.json $(if $(UPSTREAM_PROXY),-upstream $(UPSTREAM_PROXY))
 	$(GO) run ./tests/bench/shim -shim bin/epilogue-shim -proxy bin/epilogue-proxy -action out/bench/exec -image $(IMAGE):latest -json out/bench/shim.json
 
 ## chaos: the full consistency fault-injection matrix on both backends (epilogue chaos -h)
 chaos: build image deps
 	bin/epilogue chaos --backend both
 
-## report: docs/report (Markdown tables and SVG charts) from a seeded run of the matrix on both backends
+## report: Markdown tables and SVG charts from a seeded run of the matrix on both backends, into $(REPORT_DIR)
+## (make report REPORT_DIR=docs/report refreshes the committed report)
 report: build image deps
-	bin/epilogue chaos --backend both --seed 1 --duration $(REPORT_DURATION) --report docs/report
+	bin/epilogue chaos --backend both --seed 1 --duration $(REPORT_DURATION) --report $(REPORT_DIR)
 
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:
