@@ -19,8 +19,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; }
+# Bold headings on a terminal only: a log file gets no escape codes.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# quote ARG: ARG as a shell word (single-quoted unless it is plain).
+quote() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
+}
+# show ARGS...: prints the command ARGS as it is run, the key as $AUTH.
+show() {
+  local line="" a
+  for a in "$@"; do line+=" $(quote "$a")"; done
+  printf '$%s\n' "${line//$auth/\$AUTH}"
+}
+# run_shown ARGS...: shows the command, then runs exactly it.
+run_shown() { show "$@"; "$@"; }
 # field NAME JSON: the first value of "NAME" in JSON (a number or a string).
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$2" | head -1; }
 # pool URL: the pool's containers and what it did, in one line.
@@ -49,14 +62,16 @@ for _ in 1 2 3 4 5; do
 done
 redis="127.0.0.1:$redis_port"
 echo "redis-server on $redis"
+echo "AUTH=$auth   (OpenWhisk's default guest key: export it to run the commands below yourself)"
 
 # run SEMANTICS ORDER FLAGS...: one standalone server, one invocation.
 run() {
   local semantics=$1 order=$2; shift 2
   local data=$work/data-$semantics out=$work/standalone-$semantics.out
-  step "epilogue standalone --semantics $semantics $*"
-  show "bin/epilogue standalone --port 0 --data $data --semantics $semantics $*"
-  bin/epilogue standalone --port 0 --data "$data" --semantics "$semantics" --prewarm 0 "$@" >"$out" 2>"$work/standalone-$semantics.err" &
+  step "epilogue standalone --semantics $semantics${*:+ $*}"
+  local server=(bin/epilogue standalone --port 0 --data "$data" --semantics "$semantics" --prewarm 0 "$@")
+  show "${server[@]}"
+  "${server[@]}" >"$out" 2>"$work/standalone-$semantics.err" &
   local pid=$!
   pids+=("$pid")
   local url=""
@@ -72,16 +87,15 @@ run() {
   echo
   echo "# wsk action create async-write --docker epilogue/action-go $zip   sends:"
   printf '{"namespace":"_","name":"async-write","exec":{"kind":"blackbox","code":"%s","image":"epilogue/action-go"}}' "$(base64 -w0 "$zip")" >"$work/action.json"
-  show "curl -u \$AUTH -X PUT '$api/actions/async-write?overwrite=false' -d @action.json"
-  curl -sS -u "$auth" -X PUT "$api/actions/async-write?overwrite=false" -H 'Content-Type: application/json' --data-binary @"$work/action.json" | cut -c1-120
-  echo "..."
+  run_shown curl -sS -u "$auth" -X PUT "$api/actions/async-write?overwrite=false" -H 'Content-Type: application/json' --data-binary @"$work/action.json" >"$work/put.out"
+  echo "$(cut -c1-120 "$work/put.out")…"
 
   echo
   echo "# wsk action invoke async-write -b -p id $order -p redis $redis -p delay_ms $delay_ms   sends:"
   local body="{\"id\":\"$order\",\"redis\":\"$redis\",\"delay_ms\":$delay_ms}"
-  show "curl -u \$AUTH -X POST '$api/actions/async-write?blocking=true' -d '$body'"
-  local act
-  act=$(curl -sS -u "$auth" -X POST "$api/actions/async-write?blocking=true" -H 'Content-Type: application/json' -d "$body")
+  local act invoke=(curl -sS -u "$auth" -X POST "$api/actions/async-write?blocking=true" -H 'Content-Type: application/json' -d "$body")
+  show "${invoke[@]}"
+  act=$("${invoke[@]}")
   local id duration init
   id=$(field activationId "$act")
   duration=$(field duration "$act")
@@ -89,7 +103,7 @@ run() {
   echo "activation $id: result $(sed -n 's/.*"result":\({[^}]*}\).*/\1/p' <<<"$act"), duration ${duration} ms (${init:-0} ms of it the cold start's /init)"
 
   step "$semantics: the pool after the response, then $(( delay_ms * 3 / 1000 )) s later"
-  show "curl $url/epilogue/pool"
+  show curl -sS "$url/epilogue/pool"
   pool "$url"
   sleep "$(( delay_ms * 3 / 1000 ))"
   pool "$url"
@@ -101,7 +115,7 @@ run() {
   landed=$(redis-cli -p "$redis_port" get "epilogue:ack:$order")
   echo
   echo "record: completion=${completion:-(none)} postResponseDuration=${post:-(none)}"
-  show "redis-cli get epilogue:ack:$order"
+  show redis-cli -p "$redis_port" get "epilogue:ack:$order"
   echo "${landed:-(nil)}"
   summary+=("$(printf '%-10s %11s %15s %20s   %s' "$semantics" "$(( duration - ${init:-0} )) ms" "${post:+$post ms}" "${completion:-(none)}" "$([ "$landed" = 1 ] && echo 'landed' || echo 'LOST')")")
   kill "$pid"
