@@ -3,7 +3,7 @@
 // docker CLI talks to the shim (DOCKER_HOST=unix:///…/docker.sock), the
 // shim talks to the real daemon, and the calls that reclaim a container
 // running the Epilogue runtime wait until the runtime says its work is done
-// (reference: openwhisk-invoker.md §1–2).
+// (OpenWhisk's DockerContainerFactory, DockerClient and ContainerProxy).
 //
 //	allowed call                 other containers    Epilogue runtime containers
 //	containers/create            forwarded           forwarded, with EPILOGUE_INSTANCE and, when pushes are

@@ -77,7 +77,7 @@ func (r Rule) compile() (*regexp.Regexp, error) {
 }
 
 // DefaultRules are the endpoints an OpenWhisk invoker's docker CLI uses
-// (reference §1.3), plus the streaming ones a docker run may follow.
+// (OpenWhisk's DockerClient and DockerContainer), plus the streaming ones a docker run may follow.
 var DefaultRules = []Rule{
 	{"HEAD", "/_ping"}, {"GET", "/_ping"}, {"GET", "/version"}, {"GET", "/info"},
 	{"POST", "/containers/create"},

@@ -160,7 +160,7 @@ func (sh *shim) mustDocker(t *testing.T, args ...string) string {
 }
 
 // openwhiskRun starts a container with exactly the invoker's docker run
-// (reference §1.3) and returns its id; it is removed when the test ends.
+// (DockerContainer.create's docker run) and returns its id; it is removed when the test ends.
 func (sh *shim) openwhiskRun(t *testing.T, e env, img string) string {
 	t.Helper()
 	b := make([]byte, 4)

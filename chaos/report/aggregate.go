@@ -114,7 +114,7 @@ func is(semantics, workload, fault string) func(chaos.Result) bool {
 }
 
 // percentile is the sorted samples' value at index ⌊(n−1)·pct/100⌋, the
-// rule the benchmarks use (reference doc §6.3), in integer arithmetic so
+// rule tests/bench/benchstat uses too, in integer arithmetic so
 // that no float rounding moves the index. sorted must not be empty.
 func percentile(sorted []float64, pct int) float64 {
 	return sorted[(len(sorted)-1)*pct/100]

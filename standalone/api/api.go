@@ -59,7 +59,7 @@ const (
 )
 
 // The default credentials of OpenWhisk's standalone, ansible and deploy-kube
-// set-ups (reference §4).
+// set-ups.
 const (
 	GuestUUID  = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
 	GuestKey   = "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"

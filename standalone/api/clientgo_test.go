@@ -19,7 +19,7 @@ func newClient(t *testing.T, f *fixture) *whisk.Client {
 	return c
 }
 
-// TestClientGo drives every call of reference §5 through openwhisk-client-go.
+// TestClientGo drives every call the wsk CLI makes through openwhisk-client-go.
 func TestClientGo(t *testing.T) {
 	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"greeting":"hi"}`)
 	c := newClient(t, f)

@@ -1,7 +1,7 @@
 // Package api owns standalone OpenWhisk's REST surface, /api/v1: routing,
 // Basic authentication, the namespace "_", the request and response shapes,
 // status codes and error bodies that wsk and openwhisk-client-go expect
-// (see ../shared/reference/openwhisk-invoker.md §4 and §5).
+// from OpenWhisk's controller.
 //
 // Routes, all answering JSON:
 //

@@ -13,10 +13,12 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// TestReferenceRequests replays, byte for byte, the requests of reference
-// §4.1 rows 1–9 and the §4.2 table (with the guest key instead of the
+// TestWskRequests replays, byte for byte, the requests the wsk CLI and
+// openwhisk-client-go send (nine captured ones, then one per wsk command:
+// action create, update, get, list, delete, invoke blocking and not,
+// activation get, list, logs, result; with the guest key instead of the
 // capture's user:pass), in order against one server.
-func TestReferenceRequests(t *testing.T) {
+func TestWskRequests(t *testing.T) {
 	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"greeting":"hi"}`)
 	zip := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04\x0a\x00 zip"))
 	require.NoError(t, f.st.PutActivation(entity.Activation{
@@ -55,7 +57,7 @@ func TestReferenceRequests(t *testing.T) {
 		status                   int
 		check                    check
 	}{
-		{"4.1#1 wsk create packaged raw script", "PUT", "/api/v1/namespaces/guest/actions/pkg/qa?overwrite=false",
+		{"captured 1: wsk create packaged raw script", "PUT", "/api/v1/namespaces/guest/actions/pkg/qa?overwrite=false",
 			`{"namespace":"guest","name":"pkg/qa","exec":{"kind":"blackbox","code":"#!/bin/sh\necho hi\n","image":"example/img"}}`, 200,
 			func(t *testing.T, _ http.Header, body string) {
 				m := decode(t, body)
@@ -63,8 +65,8 @@ func TestReferenceRequests(t *testing.T) {
 				isAction("qa", "example/img", false)(t, nil, body)
 			}},
 		{"setup myact, qa", "PUT", "/api/v1/namespaces/_/actions/qa?overwrite=false", imgAction, 200, isAction("qa", "example/img:latest", false)},
-		{"4.1#2 non-blocking invoke", "POST", "/api/v1/namespaces/guest/actions/qa?blocking=false&result=false", `{"x":{"a":1}}`, 202, isAccepted},
-		{"4.2 create with --docker and zip", "PUT", "/api/v1/namespaces/_/actions/myact?overwrite=false",
+		{"captured 2: non-blocking invoke", "POST", "/api/v1/namespaces/guest/actions/qa?blocking=false&result=false", `{"x":{"a":1}}`, 202, isAccepted},
+		{"wsk: create with --docker and zip", "PUT", "/api/v1/namespaces/_/actions/myact?overwrite=false",
 			`{"namespace":"_","name":"myact","exec":{"kind":"blackbox","code":"` + zip + `","image":"example/img:latest","main":"main"},"limits":{"timeout":30000,"memory":256,"logs":5,"concurrency":1}}`, 200,
 			func(t *testing.T, _ http.Header, body string) {
 				isAction("myact", "example/img:latest", true)(t, nil, body)
@@ -74,11 +76,11 @@ func TestReferenceRequests(t *testing.T) {
 				assert.Equal(t, map[string]any{"timeout": 30000.0, "memory": 256.0, "logs": 5.0, "concurrency": 1.0}, m["limits"])
 				assert.Contains(t, m["annotations"], map[string]any{"key": "exec", "value": "blackbox"})
 			}},
-		{"4.2 create again without overwrite", "PUT", "/api/v1/namespaces/_/actions/myact?overwrite=false", imgAction, 409, nil},
-		{"4.2 create without file", "PUT", "/api/v1/namespaces/_/actions/myact2?overwrite=false",
+		{"wsk: create again without overwrite", "PUT", "/api/v1/namespaces/_/actions/myact?overwrite=false", imgAction, 409, nil},
+		{"wsk: create without file", "PUT", "/api/v1/namespaces/_/actions/myact2?overwrite=false",
 			`{"namespace":"_","name":"myact2","exec":{"kind":"blackbox","image":"example/img:latest"}}`, 200, isAction("myact2", "example/img:latest", false)},
-		{"4.1#3 update step 1", "GET", "/api/v1/namespaces/_/actions/myact?code=false", "", 200, isAction("myact", "example/img:latest", true)},
-		{"4.1#4 update step 2", "PUT", "/api/v1/namespaces/_/actions/myact?overwrite=true",
+		{"captured 3: update step 1", "GET", "/api/v1/namespaces/_/actions/myact?code=false", "", 200, isAction("myact", "example/img:latest", true)},
+		{"captured 4: update step 2", "PUT", "/api/v1/namespaces/_/actions/myact?overwrite=true",
 			`{"namespace":"_","name":"myact","exec":{"kind":"blackbox","image":"example/img:2"}}`, 200,
 			func(t *testing.T, _ http.Header, body string) {
 				isAction("myact", "example/img:2", false)(t, nil, body)
@@ -86,57 +88,57 @@ func TestReferenceRequests(t *testing.T) {
 				assert.Equal(t, "0.0.2", m["version"])
 				assert.Equal(t, 30000.0, m["limits"].(map[string]any)["timeout"], "update keeps absent fields")
 			}},
-		{"4.2 get with code", "GET", "/api/v1/namespaces/_/actions/pkg/qa?code=true", "", 200,
+		{"wsk: get with code", "GET", "/api/v1/namespaces/_/actions/pkg/qa?code=true", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.Equal(t, "#!/bin/sh\necho hi\n", decode(t, body)["exec"].(map[string]any)["code"])
 			}},
-		{"4.2 get missing", "GET", "/api/v1/namespaces/_/actions/missing?code=false", "", 404, nil},
-		{"4.1#5 delete missing", "DELETE", "/api/v1/namespaces/_/actions/missing", "", 404, nil},
-		{"4.2 action list", "GET", "/api/v1/namespaces/_/actions?limit=30&skip=0", "", 200,
+		{"wsk: get missing", "GET", "/api/v1/namespaces/_/actions/missing?code=false", "", 404, nil},
+		{"captured 5: delete missing", "DELETE", "/api/v1/namespaces/_/actions/missing", "", 404, nil},
+		{"wsk: action list", "GET", "/api/v1/namespaces/_/actions?limit=30&skip=0", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.Contains(t, body, `"name":"myact2"`)
 				assert.NotContains(t, body, `"code"`)
 			}},
-		{"4.1#6 invoke -b -r", "POST", "/api/v1/namespaces/_/actions/myact?blocking=true&result=true", `{}`, 200,
+		{"captured 6: invoke -b -r", "POST", "/api/v1/namespaces/_/actions/myact?blocking=true&result=true", `{}`, 200,
 			func(t *testing.T, h http.Header, body string) {
 				assert.JSONEq(t, `{"greeting":"hi"}`, body)
 				assert.Regexp(t, `^[0-9a-f]{32}$`, h.Get(HeaderActivationID))
 			}},
-		{"4.2 invoke -b -r with -p", "POST", "/api/v1/namespaces/_/actions/myact?blocking=true&result=true", `{"k":"v","n":3}`, 200, nil},
-		{"4.2 invoke -b", "POST", "/api/v1/namespaces/_/actions/myact?blocking=true&result=false", `{"k":"v"}`, 200, isActivation},
-		{"4.2 invoke non-blocking", "POST", "/api/v1/namespaces/_/actions/myact?blocking=false&result=false", `{"k":"v"}`, 202, isAccepted},
-		{"4.1#7 client-go insert", "PUT", "/api/v1/namespaces/_/actions/hello?overwrite=true",
+		{"wsk: invoke -b -r with -p", "POST", "/api/v1/namespaces/_/actions/myact?blocking=true&result=true", `{"k":"v","n":3}`, 200, nil},
+		{"wsk: invoke -b", "POST", "/api/v1/namespaces/_/actions/myact?blocking=true&result=false", `{"k":"v"}`, 200, isActivation},
+		{"wsk: invoke non-blocking", "POST", "/api/v1/namespaces/_/actions/myact?blocking=false&result=false", `{"k":"v"}`, 202, isAccepted},
+		{"captured 7: client-go insert", "PUT", "/api/v1/namespaces/_/actions/hello?overwrite=true",
 			`{"name":"hello","exec":{"kind":"blackbox","code":"UEsDBAo=","image":"example/img:latest"},"limits":{"timeout":30000,"memory":256}}`, 200, isAction("hello", "example/img:latest", true)},
-		{"4.1#8 client-go invoke", "POST", "/api/v1/namespaces/_/actions/hello?blocking=true&result=false", `{"k":"v"}`, 200, isActivation},
-		{"4.1#9 client-go activation get", "GET", "/api/v1/namespaces/_/activations/f1e2d3c4b5a697881a2b3c4d5e6f7a8b", "", 200,
+		{"captured 8: client-go invoke", "POST", "/api/v1/namespaces/_/actions/hello?blocking=true&result=false", `{"k":"v"}`, 200, isActivation},
+		{"captured 9: client-go activation get", "GET", "/api/v1/namespaces/_/activations/f1e2d3c4b5a697881a2b3c4d5e6f7a8b", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.JSONEq(t, `{"namespace":"guest","name":"hello","version":"","subject":"","activationId":"f1e2d3c4b5a697881a2b3c4d5e6f7a8b","start":5,"end":7,"duration":0,"response":{"status":"success","success":true,"result":{"ok":true}},"logs":[],"annotations":[],"publish":false}`, body)
 			}},
-		{"4.2 activation logs", "GET", "/api/v1/namespaces/_/activations/f1e2d3c4b5a697881a2b3c4d5e6f7a8b/logs", "", 200,
+		{"wsk: activation logs", "GET", "/api/v1/namespaces/_/activations/f1e2d3c4b5a697881a2b3c4d5e6f7a8b/logs", "", 200,
 			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `{"logs":[]}`, body) }},
-		{"4.2 activation result", "GET", "/api/v1/namespaces/_/activations/f1e2d3c4b5a697881a2b3c4d5e6f7a8b/result", "", 200,
+		{"wsk: activation result", "GET", "/api/v1/namespaces/_/activations/f1e2d3c4b5a697881a2b3c4d5e6f7a8b/result", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.Equal(t, `{"status":"success","success":true,"result":{"ok":true}}`, body)
 			}},
-		{"4.2 activation get missing", "GET", "/api/v1/namespaces/_/activations/00000000000000000000000000000000", "", 404, nil},
-		{"4.2 activation list", "GET", "/api/v1/namespaces/_/activations?limit=30&skip=0", "", 200,
+		{"wsk: activation get missing", "GET", "/api/v1/namespaces/_/activations/00000000000000000000000000000000", "", 404, nil},
+		{"wsk: activation list", "GET", "/api/v1/namespaces/_/activations?limit=30&skip=0", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.Contains(t, body, `"activationId":"f1e2d3c4b5a697881a2b3c4d5e6f7a8b"`)
 				assert.Contains(t, body, `"statusCode":0`)
 				assert.NotContains(t, body, `"response"`)
 			}},
-		{"4.2 activation get --last", "GET", "/api/v1/namespaces/_/activations?limit=1&skip=0", "", 200,
+		{"wsk: activation get --last", "GET", "/api/v1/namespaces/_/activations?limit=1&skip=0", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.Equal(t, 1, strings.Count(body, "activationId"))
 			}},
-		{"4.2 activation list with filters", "GET", "/api/v1/namespaces/_/activations?limit=5&name=myact&since=1&skip=2&upto=99999", "", 200,
+		{"wsk: activation list with filters", "GET", "/api/v1/namespaces/_/activations?limit=5&name=myact&since=1&skip=2&upto=99999", "", 200,
 			func(t *testing.T, _ http.Header, body string) {
 				// myact was invoked 4 times above; skip 2 leaves 2.
 				assert.Equal(t, 2, strings.Count(body, `"name":"myact"`), body)
 				assert.NotContains(t, body, "hello")
 			}},
-		{"4.2 delete", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 200, isAction("myact2", "example/img:latest", false)},
-		{"4.2 delete again", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 404, nil},
+		{"wsk: delete", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 200, isAction("myact2", "example/img:latest", false)},
+		{"wsk: delete again", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 404, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package containerclient is the invoker's side of the runtime contract: the
 // HTTP client that sends POST /init and POST /run to one action container,
 // as OpenWhisk's ContainerProxy does through ApacheBlockingContainerClient
-// (reference: openwhisk-invoker.md §1.4).
+// (OpenWhisk's ApacheBlockingContainerClient).
 //
 //	/init  {"value":{"name","main","binary","code","env"}}; connection
 //	       refused is retried every 50 ms until the time limit, because a

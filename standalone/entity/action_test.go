@@ -30,8 +30,7 @@ func defaultAnnotations() KeyValues {
 	return KeyValues{{Key: "exec", Value: json.RawMessage(`"blackbox"`)}, {Key: "provide-api-key", Value: json.RawMessage(`false`)}}
 }
 
-// The bodies recorded in reference §4.1 and §4.2, exactly as wsk and
-// client-go sent them.
+// Bodies captured from wsk and client-go, exactly as they sent them.
 func TestParseActionPutRecordedBodies(t *testing.T) {
 	zipCode := zipBase64(t)
 	tests := []struct {
@@ -255,7 +254,7 @@ func clone(t *testing.T, a Action) Action {
 	return c
 }
 
-// The action document the controller returns (reference §4.3), with the
+// The action document the controller returns with the
 // fields wsk reads: exec.kind, the exec annotation, limits, version.
 func TestActionMarshal(t *testing.T) {
 	a, err := ParseActionPut([]byte(`{"name":"hello","exec":{"kind":"blackbox","code":"UEsDBAo=","image":"example/img:latest"},"limits":{"timeout":30000,"memory":256}}`), "guest", "hello")

@@ -30,7 +30,7 @@ func sampleActivation() Activation {
 	return a
 }
 
-// toExtendedJson (reference §4.4): statusCode is not in response, size is
+// toExtendedJson: statusCode is not in response, size is
 // not sent, end is omitted until the activation ended.
 func TestActivationMarshal(t *testing.T) {
 	b, err := json.Marshal(sampleActivation())
@@ -61,7 +61,7 @@ func TestActivationMarshal(t *testing.T) {
 }
 
 // The fields client-go's Activation (whisk/activation.go) and the wsk
-// activation commands read (reference §5.3).
+// activation commands read.
 func TestActivationDecodesInClientGo(t *testing.T) {
 	type cgResponse struct {
 		Status     string          `json:"status"`
@@ -147,7 +147,7 @@ func TestCompletionMatchesPhases(t *testing.T) {
 	assert.Equal(t, string(completion.PhaseFailed), string(CompletionFailed))
 }
 
-// The list view (reference §4.4, the controller's activations filter view):
+// The list view (the controller's activations filter view):
 // no logs, no response, a top-level statusCode once ended.
 func TestActivationSummary(t *testing.T) {
 	a := sampleActivation()

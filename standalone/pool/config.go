@@ -13,7 +13,7 @@ import (
 )
 
 // Defaults for Config's zero values: OpenWhisk's invoker defaults
-// (reference: openwhisk-invoker.md §1.2).
+// (the invoker's application.conf).
 const (
 	// DefaultPauseGrace is whisk.container-proxy.timeouts.pause-grace.
 	DefaultPauseGrace = 10 * time.Second

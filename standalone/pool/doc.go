@@ -1,7 +1,7 @@
 // Package pool owns standalone OpenWhisk's container pool: which container
 // runs an activation, and when a container is paused, resumed or removed.
 // It follows the lifecycle of OpenWhisk's classic ContainerPool and
-// ContainerProxy (reference: openwhisk-invoker.md §1), on any
+// ContainerProxy (OpenWhisk's invoker), on any
 // backend.Backend:
 //
 //   - an activation goes to a warm container of the same action (unpaused

@@ -175,7 +175,7 @@ type actionContainer struct {
 }
 
 // startActionContainer creates and starts a container of imageRef with the
-// parameters of the invoker's `docker run` (openwhisk-invoker.md §1.3) and
+// parameters OpenWhisk's invoker gives its `docker run` and
 // returns it with its bridge address. It is force-removed when the test ends.
 func startActionContainer(ctx context.Context, t *testing.T, cli *client.Client) *actionContainer {
 	t.Helper()

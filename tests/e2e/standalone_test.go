@@ -40,7 +40,7 @@ const (
 	recordBound = 20 * time.Second // an activation's final record is stored
 	pollGap     = 20 * time.Millisecond
 	guestAuth   = api.GuestUUID + ":" + api.GuestKey
-	// wskUserAgent is what the wsk CLI sends (reference §4).
+	// wskUserAgent is the User-Agent the wsk CLI sends.
 	wskUserAgent = "OpenWhisk-CLI/1.0 (not set) linux amd64"
 )
 
@@ -145,7 +145,7 @@ type apiReply struct {
 	body   string
 }
 
-// wsk sends a request exactly as the wsk CLI does (reference §4.1): Basic
+// wsk sends a request exactly as the wsk CLI does: Basic
 // auth, its User-Agent, Accept-Encoding gzip, Content-Type only with a body.
 func (s *server) wsk(t *testing.T, method, path, body string) apiReply {
 	t.Helper()
@@ -208,9 +208,9 @@ func decodeMap(t *testing.T, body string) map[string]any {
 	return m
 }
 
-// TestStandaloneWsk replays the wsk CLI's requests (reference §4.1, §4.2)
-// against a real standalone on each backend, with a real action, and checks
-// what wsk reads from each answer.
+// TestStandaloneWsk replays the wsk CLI's requests against a real standalone
+// on each backend, with a real action, and checks what wsk reads from each
+// answer.
 func TestStandaloneWsk(t *testing.T) {
 	zip := base64.StdEncoding.EncodeToString(actionZip(t, "tests/testaction"))
 	for _, be := range backends {

@@ -74,7 +74,7 @@ func TestConformance(t *testing.T) {
 }
 
 // TestCreateParameters: the container gets DockerContainerFactory's
-// parameters (openwhisk-invoker.md §1.3), the Spec's memory, environment
+// parameters (DockerContainer.create in OpenWhisk's invoker), the Spec's memory, environment
 // and labels, and this backend's labels.
 func TestCreateParameters(t *testing.T) {
 	cli := requireEngine(t)

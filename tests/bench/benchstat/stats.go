@@ -16,7 +16,7 @@ type Stats struct {
 	// ReqPerS is Requests / ElapsedS: the sequential client's throughput.
 	ReqPerS float64 `json:"req_per_s"`
 	// Latencies in microseconds. Percentiles use the sorted samples at index
-	// ⌊(n−1)·p⌋, as reference doc §6.3 does.
+	// ⌊(n−1)·p⌋, as upstream's throughput figures were taken.
 	MinUs  float64 `json:"min_us"`
 	P50Us  float64 `json:"p50_us"`
 	P90Us  float64 `json:"p90_us"`
@@ -66,7 +66,7 @@ func Summarize(requests, errs int, elapsed time.Duration, samples []time.Duratio
 // Micros is d in microseconds.
 func Micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 
-// FormatMicros renders microseconds the way the reference doc does: "301 µs"
+// FormatMicros renders microseconds as the tables show them: "301 µs"
 // below 1 ms, "5.65 ms" from there on.
 func FormatMicros(v float64) string {
 	if v >= 1000 {

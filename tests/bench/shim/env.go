@@ -220,7 +220,7 @@ func (e *env) buildOtherImage(ctx context.Context, proxyBin string) (string, err
 }
 
 // openwhiskRun creates and starts a container through the shim with the
-// configuration of the invoker's docker run (reference §1.3); it is removed
+// configuration of the invoker's docker run (DockerContainer.create); it is removed
 // (directly, forced) at clean-up.
 func (e *env) openwhiskRun(ctx context.Context, img, name string) (benchContainer, error) {
 	ctx, cancel := context.WithTimeout(ctx, setupBound)
