@@ -43,7 +43,7 @@
 //     the interleaved modes, not interleaved).
 //
 // With -sdk-action (tests/bench/sdkaction, an action written with package sdk
-// that echoes its input), issue #3's measurement, interleaved with the above
+// that echoes its input), the SDK's completion-tracking measurement, interleaved with the above
 // (-sdk-n requests each, default -n):
 //
 //   - SDK tracking on: a proxy with OW_WAIT_FOR_ACK=1; the SDK acks with the
@@ -143,7 +143,7 @@ func runBodyFor(val []byte, id string) []byte {
 	return []byte(`{"value":` + string(val) + `,"activation_id":` + string(idJSON) + `,"namespace":"ns","action_name":"/ns/a","deadline":"0"}`)
 }
 
-// sdkTargetMicros is issue #3's budget for completion tracking: at most this
+// sdkTargetMicros is the budget for completion tracking: at most this
 // much added per activation (p50, tracking on − off, the same SDK action).
 const sdkTargetMicros = 200
 
@@ -226,7 +226,7 @@ type report struct {
 	Ratios  map[string]any         `json:"ratios"`
 	// Upstream compares with upstream's proxy, when given.
 	Upstream *upstreamVerdict `json:"upstream,omitempty"`
-	// SDKTracking is issue #3's measurement, when the SDK action was given.
+	// SDKTracking is the SDK's completion-tracking measurement, when the SDK action was given.
 	SDKTracking *sdkTracking `json:"sdkTracking,omitempty"`
 	// InitMemory is the proxy's peak memory during a large /init.
 	InitMemory *initMemory `json:"initMemory,omitempty"`
@@ -717,7 +717,7 @@ func printReport(w io.Writer, rep *report) {
 
 	fmt.Fprintf(w, "\nRatios (latency ratio >1 = first slower; throughput ratio <1 = first slower):\n")
 	const cw = 64
-	fmt.Fprintf(w, "%-*s %9s %9s %9s %10s\n", cw, "benchstat.Comparison", "p50", "p50 Δ", "p99", "throughput")
+	fmt.Fprintf(w, "%-*s %9s %9s %9s %10s\n", cw, "comparison", "p50", "p50 Δ", "p99", "throughput")
 	cmpRow := func(label string, c benchstat.Comparison) {
 		fmt.Fprintf(w, "%-*s %8.2f× %6.0f µs %8.2f× %9.2f×\n", cw, label, c.P50Ratio, c.P50DeltaUs, c.P99Ratio, c.ThroughputRatio)
 	}

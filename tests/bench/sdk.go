@@ -7,7 +7,7 @@ import (
 	"github.com/epilogue-dev/epilogue/tests/bench/benchstat"
 )
 
-// sdkTracking is issue #3's measurement: the per-activation cost of
+// sdkTracking is the SDK's completion-tracking measurement: the per-activation cost of
 // completion tracking for an action written with the SDK, against the same
 // binary without it (under a proxy started without OW_WAIT_FOR_ACK the SDK
 // speaks the plain upstream protocol: done at the response, nothing
@@ -83,7 +83,7 @@ type sdkWork struct {
 const sdkCriterion = "p50 of POST /run, SDK action with tracking on − the same binary with tracking off, " +
 	"≤ targetMicros in both connection modes (one sequential client, interleaved blocks); p99 deltas are reported, not judged"
 
-// sdkVerdict computes issue #3's numbers from the SDK modes.
+// sdkVerdict computes the SDK's tracking cost from the SDK modes.
 func sdkVerdict(modes map[string]*modeResult) *sdkTracking {
 	delta := func(on, off *modeResult) sdkDelta {
 		c := benchstat.Compare(on.Stats, off.Stats)
@@ -136,9 +136,9 @@ func sdkVerdict(modes map[string]*modeResult) *sdkTracking {
 	return t
 }
 
-// printSDK prints issue #3's measurement and its verdict.
+// printSDK prints the SDK's tracking cost and its verdict.
 func printSDK(w io.Writer, t *sdkTracking) {
-	fmt.Fprintf(w, "\nSDK completion tracking (issue #3): added per activation, SDK action tracking on − off (same binary), target ≤ %s at p50:\n",
+	fmt.Fprintf(w, "\nSDK completion tracking: added per activation, SDK action tracking on − off (same binary), target ≤ %s at p50:\n",
 		benchstat.FormatMicros(t.TargetMicros))
 	fmt.Fprintf(w, "%-16s %9s %9s %9s %7s %9s %9s %9s %7s %11s %11s %8s\n", "connection",
 		"on p50", "off p50", "Δ p50", "ratio", "on p99", "off p99", "Δ p99", "ratio", "action CPU", "proxy CPU", "p50")
