@@ -33,11 +33,11 @@ test: deps image
 ## installed as root or through password-less sudo, waiting up to 10 min for another apt to finish
 deps:
 	@missing=""; \
-	command -v redis-server >/dev/null 2>&1 || missing="redis-server"; \
+	command -v redis-server >/dev/null 2>&1 || missing=" redis-server"; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
-	  echo "installing$$missing (the demo and the end-to-end tests use a real redis-server)"; \
+	  echo "installing$$missing: the demo and the end-to-end tests use a real redis-server"; \
 	  { $$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; } || true; \
 	fi

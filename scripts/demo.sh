@@ -87,7 +87,10 @@ run() {
   echo
   echo "# wsk action create async-write --docker epilogue/action-go $zip   sends:"
   printf '{"namespace":"_","name":"async-write","exec":{"kind":"blackbox","code":"%s","image":"epilogue/action-go"}}' "$(base64 -w0 "$zip")" >"$work/action.json"
-  run_shown curl -sS -u "$auth" -X PUT "$api/actions/async-write?overwrite=false" -H 'Content-Type: application/json' --data-binary @"$work/action.json" >"$work/put.out"
+  # The command is shown whole; only the answer (which echoes the code) is cut.
+  local put=(curl -sS -u "$auth" -X PUT "$api/actions/async-write?overwrite=false" -H 'Content-Type: application/json' --data-binary @"$work/action.json")
+  show "${put[@]}"
+  "${put[@]}" >"$work/put.out"
   echo "$(cut -c1-120 "$work/put.out")…"
 
   echo
