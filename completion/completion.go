@@ -43,6 +43,9 @@ type Snapshot struct {
 	Protocol string `json:"protocol"`
 	// Instance identifies the runtime (its container's hostname by default).
 	Instance string `json:"instance,omitempty"`
+	// Draining is true once the runtime got a termination signal: it takes
+	// no new /init or /run and exits when its pending work is done.
+	Draining bool `json:"draining,omitempty"`
 	// Activations lists the most recent finished activations, oldest first,
 	// then the live ones.
 	Activations []Activation `json:"activations"`

@@ -65,6 +65,9 @@ const (
 	EnvInstance = "EPILOGUE_INSTANCE"
 	// EnvActionDir is where /init unpacks code (default ./action).
 	EnvActionDir = "EPILOGUE_ACTION_DIR"
+	// EnvDrainTimeout bounds the drain after SIGTERM (a Go duration, e.g.
+	// 90s; default: the latest pending deadline plus the cancel grace).
+	EnvDrainTimeout = "EPILOGUE_DRAIN_TIMEOUT"
 )
 
 // OpenWhisk's own proxy variables, which epilogue-proxy honours as

@@ -30,6 +30,7 @@ func TestContractIsTheDocumentedWire(t *testing.T) {
 		{EnvNotifyToken, "EPILOGUE_NOTIFY_TOKEN"},
 		{EnvInstance, "EPILOGUE_INSTANCE"},
 		{EnvActionDir, "EPILOGUE_ACTION_DIR"},
+		{EnvDrainTimeout, "EPILOGUE_DRAIN_TIMEOUT"},
 		{EnvWaitForAck, "OW_WAIT_FOR_ACK"},
 		{EnvLogInitError, "OW_LOG_INIT_ERROR"},
 		{EnvExecutionEnv, "OW_EXECUTION_ENV"},

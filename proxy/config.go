@@ -93,6 +93,13 @@ type Config struct {
 	// MaxAwaiters bounds the GET /epilogue/await calls waiting at once; the
 	// next ones get a 503. 0 = DefaultMaxAwaiters.
 	MaxAwaiters int
+	// DrainTimeout bounds the drain that follows the end of Run's or
+	// Serve's ctx (a termination signal): 0 = until the latest pending
+	// deadline plus the cancel grace.
+	DrainTimeout time.Duration
+	// StopDrain, when closed (a second signal), ends the drain at once.
+	// nil = only the bound ends it.
+	StopDrain <-chan struct{}
 }
 
 // withBoundDefaults fills in the zero body-read deadlines and await bound.

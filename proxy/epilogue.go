@@ -21,6 +21,7 @@ func (s *Server) Snapshot() completion.Snapshot {
 		Instance:    s.cfg.Instance,
 		Activations: acts,
 		StrayLines:  s.strays.Load(),
+		Draining:    s.draining.Load(),
 		Time:        time.Now(),
 	}
 	s.mu.Lock()

@@ -61,6 +61,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if s.draining.Load() {
+		// Past the door before the drain began: nothing of it has started.
+		writeError(w, http.StatusServiceUnavailable, msgDraining)
+		return
+	}
 	seq := s.seq.Add(1)
 	id := req.ActivationID
 	if id == "" {

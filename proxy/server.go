@@ -25,6 +25,9 @@ type Server struct {
 	strays   atomic.Uint64
 	seq      atomic.Uint64
 	awaiters atomic.Int64 // GET /epilogue/await calls waiting now
+	draining atomic.Bool  // a termination signal came: no new /init or /run
+
+	drainStart time.Time // set once, by the drain's first call (Serve's goroutine)
 
 	initMu sync.Mutex    // serialises /init
 	runSem chan struct{} // one /run in the action at a time
@@ -94,10 +97,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var method string
 	var handle func(http.ResponseWriter, *http.Request)
 	switch r.URL.Path {
-	case completion.RunPath:
+	case completion.RunPath, completion.InitPath:
+		if s.draining.Load() {
+			writeError(w, http.StatusServiceUnavailable, msgDraining)
+			return
+		}
 		method, handle = http.MethodPost, s.run
-	case completion.InitPath:
-		method, handle = http.MethodPost, s.init
+		if r.URL.Path == completion.InitPath {
+			handle = s.init
+		}
 	case completion.StatusPath:
 		method, handle = http.MethodGet, s.status
 	case completion.AwaitPath:
@@ -200,8 +208,9 @@ func Run(ctx context.Context, cfg Config) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx ends, then shuts down within a bound: the
-// requests being answered finish, idle connections close.
+// Serve serves on ln until ctx ends, then drains (see drain) and shuts
+// down within a bound: the requests being answered finish, idle
+// connections close. It returns ErrDrainCut when the drain cut pending work.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
@@ -215,6 +224,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	drainErr := s.drain(s.cfg.StopDrain)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
@@ -223,5 +233,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	if drainErr == nil {
+		drainErr = s.drain(s.cfg.StopDrain)
+	}
+	if s.notifier != nil {
+		// The last events (done, expired, the drain's failed) go out
+		// before the process ends.
+		s.notifier.close()
+	}
+	return drainErr
 }

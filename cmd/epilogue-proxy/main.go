@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/internal/cli"
@@ -29,6 +30,7 @@ var settings = [][2]string{
 	{completion.EnvNotifyToken, "the HMAC-SHA256 key of the pushed events"},
 	{completion.EnvInstance, "this runtime's name in status and events (default: the hostname)"},
 	{completion.EnvActionDir, "where /init unpacks code (default ./action)"},
+	{completion.EnvDrainTimeout, "bound of the drain after SIGTERM, e.g. 90s (default: latest pending deadline + cancel grace)"},
 	{completion.EnvWaitForAck, "wait for the action's start-up ack (set in the image)"},
 	{completion.EnvLogInitError, "also log an /init failure's message"},
 	{completion.EnvExecutionEnv, "the execution environment an archive must be built for"},
@@ -44,6 +46,9 @@ func usage() string {
 The OpenWhisk action proxy of the epilogue/action-go image: serves /init and
 /run on :8080 as upstream's ActionLoop proxy does, and tracks each
 activation's work after its response (/epilogue/status, /epilogue/await).
+On SIGTERM or SIGINT it drains: no new /init or /run (503), status and
+await still answer, and it exits 0 once the pending work is done; a
+second signal, or the drain's bound, cuts the work (recorded failed, exit 1).
 
 Environment:
 `)
@@ -84,14 +89,32 @@ func main() {
 	}
 	cfg, err := configFromEnv(os.Environ())
 	if err == nil {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stopDrain := drainOnSignal()
+		cfg.StopDrain = stopDrain
 		err = proxy.Run(ctx, cfg)
-		stop()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "epilogue-proxy:", err)
 		os.Exit(1)
 	}
+}
+
+// drainOnSignal returns a context that ends at the first SIGTERM or
+// SIGINT (the proxy then drains) and a channel closed at the second (the
+// drain ends at once): kubelet and docker stop send SIGTERM, and an
+// operator who means it sends another.
+func drainOnSignal() (context.Context, <-chan struct{}) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, drain := context.WithCancel(context.Background())
+	stop := make(chan struct{})
+	go func() {
+		<-sigs
+		drain()
+		<-sigs
+		close(stop)
+	}()
+	return ctx, stop
 }
 
 func configFromEnv(environ []string) (proxy.Config, error) {
@@ -112,6 +135,12 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 	if err != nil {
 		return proxy.Config{}, err
 	}
+	var drain time.Duration
+	if v := env[completion.EnvDrainTimeout]; v != "" {
+		if drain, err = time.ParseDuration(v); err != nil || drain <= 0 {
+			return proxy.Config{}, fmt.Errorf("%s=%q: want a positive Go duration such as 90s or 5m", completion.EnvDrainTimeout, v)
+		}
+	}
 	var ln net.Listener
 	if v := env[completion.EnvListenFD]; v != "" {
 		if ln, err = inheritedListener(v); err != nil {
@@ -130,6 +159,7 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 		NotifyURL:    env[completion.EnvNotifyURL],
 		NotifyToken:  env[completion.EnvNotifyToken],
 		Instance:     env[completion.EnvInstance],
+		DrainTimeout: drain,
 	}, nil
 }
 

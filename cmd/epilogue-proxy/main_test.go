@@ -30,6 +30,32 @@ func TestConfigFromEnv(t *testing.T) {
 	assert.ErrorContains(t, err, `use "isolated" or "overlap"`)
 }
 
+func TestConfigFromEnvDrainTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+		err   string
+	}{
+		{value: "", want: 0},
+		{value: "90s", want: 90 * time.Second},
+		{value: "5m", want: 5 * time.Minute},
+		{value: "90", err: "want a positive Go duration such as 90s"},
+		{value: "0s", err: "want a positive Go duration"},
+		{value: "-1s", err: "want a positive Go duration"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			cfg, err := configFromEnv([]string{completion.EnvDrainTimeout + "=" + tc.value})
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				assert.ErrorContains(t, err, completion.EnvDrainTimeout)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cfg.DrainTimeout)
+		})
+	}
+}
+
 // TestInheritedListener starts the proxy the way the standalone process
 // backend does: with an already listening socket as fd 3.
 func TestInheritedListener(t *testing.T) {
@@ -75,7 +101,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		completion.EnvListen, completion.EnvListenFD, completion.EnvSemantics,
 		completion.EnvNotifyURL, completion.EnvNotifyToken, completion.EnvInstance,
 		completion.EnvActionDir, completion.EnvWaitForAck, completion.EnvLogInitError,
-		completion.EnvExecutionEnv,
+		completion.EnvExecutionEnv, completion.EnvDrainTimeout,
 	} {
 		assert.Contains(t, usage(), "  "+name+" ", "epilogue-proxy -h does not list %s", name)
 	}

@@ -298,6 +298,24 @@ func (r *Registry) Snapshot() (completion.State, []completion.Activation) {
 	return r.stateLocked(), acts
 }
 
+// Live returns the ids of the activations still running or pending, in
+// start order, and the latest of their deadlines (zero when none is live).
+func (r *Registry) Live() (ids []string, latest time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.live {
+		ids = append(ids, e.rec.ID)
+		if e.rec.Deadline.After(latest) {
+			latest = e.rec.Deadline
+		}
+	}
+	return ids, latest
+}
+
+// CancelGrace is how long past its deadline an activation may take to
+// report its cancelled work before the registry expires it.
+func (r *Registry) CancelGrace() time.Duration { return r.cfg.CancelGrace }
+
 // Lookup returns the current record of activation id.
 func (r *Registry) Lookup(id string) (completion.Activation, bool) {
 	r.mu.Lock()

@@ -155,3 +155,29 @@ func TestHistoryIsBounded(t *testing.T) {
 	_, ok := r.Lookup("b")
 	assert.False(t, ok, "the oldest record is forgotten")
 }
+
+// TestLive: what a drain waits for — the live activations in start order
+// and the latest deadline among them; finished ones drop out.
+func TestLive(t *testing.T) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := New(Config{Now: func() time.Time { return base }})
+	ids, latest := r.Live()
+	assert.Empty(t, ids)
+	assert.True(t, latest.IsZero())
+
+	r.Begin(1, "a", base.Add(time.Minute))
+	r.Begin(2, "b", base.Add(3*time.Minute))
+	r.Begin(3, "c", base.Add(2*time.Minute))
+	require.True(t, r.Respond(1, false, []string{"write"}, nil))
+	ids, latest = r.Live()
+	assert.Equal(t, []string{"a", "b", "c"}, ids)
+	assert.Equal(t, base.Add(3*time.Minute), latest)
+
+	require.True(t, r.Respond(2, true, nil, nil))
+	ids, latest = r.Live()
+	assert.Equal(t, []string{"a", "c"}, ids)
+	assert.Equal(t, base.Add(2*time.Minute), latest)
+	r.FailAll("stopped")
+	ids, _ = r.Live()
+	assert.Empty(t, ids)
+}
