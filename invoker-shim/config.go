@@ -55,6 +55,9 @@ type Config struct {
 	JournalDir string
 	// Allow adds endpoints to DefaultRules.
 	Allow []Rule
+	// CreatePolicy says which container settings a create may ask for;
+	// the zero value allows what an OpenWhisk invoker asks for, no more.
+	CreatePolicy CreatePolicy
 	// RuntimeImages: "" = DefaultRuntimeImages. Containers of these images,
 	// or labelled LabelRuntime, are Epilogue runtimes.
 	RuntimeImages []string

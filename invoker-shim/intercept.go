@@ -33,6 +33,11 @@ func (s *Shim) create(w http.ResponseWriter, r *http.Request) {
 		dockerError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("epilogue-shim: a container configuration of more than %d bytes is refused", maxCreateBody))
 		return
 	}
+	if why := s.cfg.CreatePolicy.checkCreate(body); why != "" {
+		s.log.Warn("container create refused", "name", r.URL.Query().Get("name"), "why", why)
+		dockerError(w, http.StatusForbidden, why)
+		return
+	}
 	// The name now belongs to the new container, whatever was cached
 	// under it.
 	s.forgetName(r.URL.Query().Get("name"))

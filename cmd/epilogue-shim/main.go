@@ -28,7 +28,9 @@ use-runc=false). Calls are forwarded to --docker; for containers running the
 Epilogue runtime, a pause is deferred and a removal, kill or stop held until
 the runtime reports its work done, never past the activation's deadline or
 --max-linger. Only the endpoints an invoker uses are forwarded (--allow adds
-more).
+more), and a container create may ask for no more than an invoker does: not
+privileged, no host namespace, no added capability, device or mount
+(--allow-create widens it).
 
 Flags:
 `
@@ -67,11 +69,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 	fs := cli.NewFlagSet("epilogue-shim", usage, stderr)
-	var listen, allow, images repeated
+	var listen, allow, allowCreate, images repeated
 	fs.Var(&listen, "listen", "where to serve the Docker API: unix:///PATH (mode 0660) or tcp://127.0.0.1:PORT; repeatable")
 	docker := fs.String("docker", invokershim.DefaultDocker, "the real Docker daemon")
 	journalDir := fs.String("journal", "", "the directory of the journal of deferred operations (required)")
 	fs.Var(&allow, "allow", "also forward this endpoint, e.g. 'POST /containers/{id}/exec'; repeatable")
+	fs.Var(&allowCreate, "allow-create", "let a container create ask for more than an invoker does: privileged, host-namespaces, cap-add=NAME, device=PATH, bind=DIR, volumes, security-opt=VALUE, or any; repeatable")
 	fs.Var(&images, "runtime-image", "an image that runs the Epilogue runtime (default epilogue/action-go); repeatable")
 	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may hold its container after the response, whatever its deadline")
 	hold := fs.Duration("hold-timeout", invokershim.DefaultHoldTimeout, "the longest a removal, kill or stop holds the invoker's call (keep it below the invoker's 1 min docker timeout)")
@@ -102,12 +105,18 @@ func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 		}
 		rules = append(rules, r)
 	}
+	var policy invokershim.CreatePolicy
+	for _, a := range allowCreate {
+		if err := policy.ParseCreateRule(a); err != nil {
+			return fail("--allow-create: " + err.Error())
+		}
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	return invokershim.Config{
-		Listen: listen, Docker: *docker, JournalDir: *journalDir, Allow: rules, RuntimeImages: images,
+		Listen: listen, Docker: *docker, JournalDir: *journalDir, Allow: rules, CreatePolicy: policy, RuntimeImages: images,
 		Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, HoldTimeout: *hold,
 		NotifyListen: *notify, NotifyURL: *notifyURL,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),

@@ -33,7 +33,8 @@ func TestParse(t *testing.T) {
 			"--listen", "tcp://127.0.0.1:2375", "--docker", "tcp://127.0.0.1:2376",
 			"--allow", "POST /containers/{id}/exec", "--allow", "POST /exec/{id}/start",
 			"--runtime-image", "acme/runtime", "--max-linger", "90s", "--hold-timeout", "40s",
-			"--notify-listen", "172.17.0.1:7543", "--notify-url", "http://shim:7543"),
+			"--notify-listen", "172.17.0.1:7543", "--notify-url", "http://shim:7543",
+			"--allow-create", "cap-add=SYS_PTRACE", "--allow-create", "bind=/srv/ow"),
 			check: func(t *testing.T, cfg invokershim.Config) {
 				assert.Equal(t, []string{"unix:///run/e/docker.sock", "tcp://127.0.0.1:2375"}, cfg.Listen)
 				assert.Equal(t, "tcp://127.0.0.1:2376", cfg.Docker)
@@ -43,10 +44,15 @@ func TestParse(t *testing.T) {
 				assert.Equal(t, 40*time.Second, cfg.HoldTimeout)
 				assert.Equal(t, "172.17.0.1:7543", cfg.NotifyListen)
 				assert.Equal(t, "http://shim:7543", cfg.NotifyURL)
+				assert.Equal(t, invokershim.CreatePolicy{CapAdd: []string{"SYS_PTRACE"}, BindPrefixes: []string{"/srv/ow"}}, cfg.CreatePolicy)
 			}},
+		{name: "the create policy is an invoker's by default", args: base, check: func(t *testing.T, cfg invokershim.Config) {
+			assert.Equal(t, invokershim.CreatePolicy{}, cfg.CreatePolicy)
+		}},
 		{name: "no listen", args: []string{"--journal", "/j"}, wantErr: "--listen is required"},
 		{name: "no journal", args: []string{"--listen", "unix:///s"}, wantErr: "--journal DIR is required"},
 		{name: "bad allow", args: append(append([]string(nil), base...), "--allow", "exec"), wantErr: "is not an endpoint rule"},
+		{name: "bad allow-create", args: append(append([]string(nil), base...), "--allow-create", "root"), wantErr: `--allow-create: unknown rule "root"`},
 		{name: "stray argument", args: append(append([]string(nil), base...), "extra"), wantErr: `unexpected argument "extra"`},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "duration without a unit", args: append(append([]string(nil), base...), "--max-linger", "90"), wantErr: `"90" has no unit: write a duration with one, e.g. 90s`},
