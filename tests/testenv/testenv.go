@@ -35,7 +35,7 @@ func missing(t testing.TB, ciHint, format string, args ...any) {
 
 // RequireDocker returns a client of the Docker engine named by the
 // environment (DOCKER_HOST etc.), with API version negotiation, closed when
-// the test ends. If the engine does not answer a ping within 5 s, the test is
+// the test ends. If the engine does not answer a ping within a minute, the test is
 // skipped, or fails under CI=true.
 func RequireDocker(t testing.TB) *client.Client {
 	t.Helper()
