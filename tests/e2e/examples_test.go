@@ -33,10 +33,10 @@ import (
 // far above what a busy machine takes; none is waited out when the tests
 // pass: what must happen first is held by a testenv.Gate, not timed.
 const (
-	exampleBuildBound = 3 * time.Minute // building every example; seconds with a warm build cache
-	exampleCallBound  = 2 * time.Minute // one HTTP exchange with the proxy or Redis
-	exampleLogBound   = time.Minute     // a log line reaches the proxy's stream
-	exampleAwait      = "2m"            // /epilogue/await's own timeout
+	exampleBuildBound = 10 * time.Minute // building every example; seconds with a warm build cache
+	exampleCallBound  = 2 * time.Minute  // one HTTP exchange with the proxy or Redis
+	exampleLogBound   = time.Minute      // a log line reaches the proxy's stream
+	exampleAwait      = "2m"             // /epilogue/await's own timeout
 	// exampleDeadline is how far ahead of its /run an activation that must
 	// expire has its deadline: the test waits for it, so it is short; its
 	// work is held at a gate, so no load can finish it first.
