@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,4 +164,32 @@ func TestRunCallerCancels(t *testing.T) {
 	_, err := New(addrOf(srv), Config{}).Run(ctx, RunRequest{}, bound)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, ErrTimeout)
+}
+
+// timeoutErr is a net.Error that timed out, as a dial past its deadline.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestRefused: what /init retries: a proxy not listening yet, or a container
+// whose network drops the connect; not an exchange that failed once begun.
+func TestRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{"unreachable", &net.OpError{Op: "dial", Err: syscall.EHOSTUNREACH}, true},
+		{"connect timed out", &url.Error{Op: "Post", URL: "http://x/init", Err: &net.OpError{Op: "dial", Err: timeoutErr{}}}, true},
+		{"read timed out", &net.OpError{Op: "read", Err: timeoutErr{}}, false},
+		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, false},
+		{"eof", io.ErrUnexpectedEOF, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, refused(tc.err))
+		})
+	}
 }
