@@ -14,6 +14,9 @@ UPSTREAM_PROXY ?=
 REPORT_DURATION ?= 3s
 # REPORT_DIR: where `make report` writes; docs/report is the committed one.
 REPORT_DIR ?= out/report
+# TEST_TIMEOUT: go test's per-package limit in `make test`; far above go's
+# 10 min default, which a slow package can reach on a busy machine.
+TEST_TIMEOUT ?= 45m
 
 .PHONY: all build test lint image demo bench fuzz deps chaos report clean
 
@@ -27,7 +30,7 @@ build:
 
 ## test: every test, with the race detector; needs a Docker engine (the image test) and redis-server (installed by `deps`)
 test: deps image
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## deps: what the demo and the tests need beyond Go and Docker: a real redis-server and curl (Debian packages);
 ## installed as root or through password-less sudo, waiting up to 10 min for another apt to finish

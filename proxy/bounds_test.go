@@ -169,7 +169,7 @@ func TestSlowInitBodyDoesNotBlockInit(t *testing.T) {
 // nothing behind; an /init that takes longer than the deadline after its
 // body has arrived is not cut by it.
 func TestInitBodyDeadline(t *testing.T) {
-	s := boundsServer(t, Config{InitBodyTimeout: 300 * time.Millisecond, WaitForAck: true, AckTimeout: 10 * time.Second})
+	s := boundsServer(t, Config{InitBodyTimeout: 300 * time.Millisecond, WaitForAck: true, AckTimeout: 2 * time.Minute})
 	started := make(chan struct{})
 	hs := httpServer(t, s, started)
 
@@ -289,7 +289,7 @@ func TestAwaitBound(t *testing.T) {
 	for range 2 {
 		go func() { waiting <- do(s, "GET", path, "") }()
 	}
-	require.Eventually(t, func() bool { return s.awaiters.Load() == 2 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return s.awaiters.Load() == 2 }, time.Minute, time.Millisecond)
 
 	w := do(s, "GET", path, "")
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)

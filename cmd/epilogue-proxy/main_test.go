@@ -78,7 +78,7 @@ func TestInheritedListener(t *testing.T) {
 	_ = lnFile.Close()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
-	c := &http.Client{Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: time.Minute} // the first answer of a process started on a busy machine
 	resp, err := c.Get("http://" + addr + completion.StatusPath)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -10,7 +10,9 @@
 // REDIS_ADDR environment variable, e.g. from the action's init env, else
 // 127.0.0.1:6379); delay_ms, a pause before the write that simulates slow
 // I/O; sync, write before answering (the paper's Approach 1, for
-// comparison).
+// comparison); gate, a URL the write waits for after delay_ms (a GET that
+// answers 2xx), with which a test holds the write in flight until it opens
+// the gate.
 //
 // Deploy it with:
 //
@@ -20,6 +22,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -38,6 +43,7 @@ type params struct {
 	ID      string `json:"id"`
 	Redis   string `json:"redis"`
 	DelayMs int    `json:"delay_ms"`
+	Gate    string `json:"gate"`
 	// Sync writes before answering: the paper's Approach 1 (respond only
 	// when nothing is pending), the baseline Epilogue's latency is
 	// compared with.
@@ -87,6 +93,9 @@ func acknowledge(ctx context.Context, in params) (result, error) {
 		if err := sleep(ctx, delay); err != nil {
 			return err
 		}
+		if err := passGate(ctx, in.Gate); err != nil {
+			return err
+		}
 		return rdb.Set(ctx, key, "1", 0).Err()
 	}
 	if in.Sync {
@@ -110,6 +119,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// passGate waits until a GET of url answers 2xx, or ctx ends; "" is no
+// gate. Tests use it to hold the work in flight until they let it go.
+func passGate(ctx context.Context, url string) error {
+	if url == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("gate %s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 func main() {

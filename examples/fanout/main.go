@@ -8,7 +8,9 @@
 // Parameters: id (required); n, the number of writes (default 5, at most
 // 1000); redis, the server's host:port (else the REDIS_ADDR environment
 // variable, else 127.0.0.1:6379); delay_ms, a pause before each write that
-// simulates slow I/O.
+// simulates slow I/O; gate, a URL each write waits for after delay_ms (a GET
+// that answers 2xx), with which a test holds the writes in flight until it
+// opens the gate.
 //
 // Deploy it with:
 //
@@ -19,6 +21,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -41,6 +45,7 @@ type params struct {
 	N       int    `json:"n"`
 	Redis   string `json:"redis"`
 	DelayMs int    `json:"delay_ms"`
+	Gate    string `json:"gate"`
 }
 
 type result struct {
@@ -102,6 +107,9 @@ func fanout(ctx context.Context, in params) (result, error) {
 			if err := sleep(ctx, delay); err != nil {
 				return err
 			}
+			if err := passGate(ctx, in.Gate); err != nil {
+				return err
+			}
 			return rdb.Set(ctx, key, "1", 0).Err()
 		})
 	}
@@ -126,6 +134,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// passGate waits until a GET of url answers 2xx, or ctx ends; "" is no
+// gate. Tests use it to hold the work in flight until they let it go.
+func passGate(ctx context.Context, url string) error {
+	if url == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("gate %s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 func main() {

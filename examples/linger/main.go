@@ -4,7 +4,9 @@
 //
 //	{"linger_ms":1500} → {"accepted":true}, then 1.5 s of tracked work
 //
-// linger_ms defaults to 1000. When the work finishes it logs through
+// linger_ms defaults to 1000. gate, a URL, makes the work also wait for a
+// GET of it to answer 2xx, after linger_ms: a test holds the work in flight
+// with it until it opens the gate. When the work finishes it logs through
 // sdk.Logger, whose lines carry the activation id, so a line written after the
 // response is still attributed to its activation.
 //
@@ -15,6 +17,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"time"
 
 	"github.com/epilogue-dev/epilogue/sdk"
@@ -23,7 +28,8 @@ import (
 const defaultLinger = 1000 // ms
 
 type params struct {
-	LingerMs int `json:"linger_ms"`
+	LingerMs int    `json:"linger_ms"`
+	Gate     string `json:"gate"`
 }
 
 func linger(ctx context.Context, in params) (map[string]bool, error) {
@@ -40,10 +46,35 @@ func linger(ctx context.Context, in params) (map[string]bool, error) {
 		case <-ctx.Done(): // the deadline came first
 			return ctx.Err()
 		}
+		if err := passGate(ctx, in.Gate); err != nil {
+			return err
+		}
 		sdk.Logger(ctx).Info("linger finished", "lingered", d)
 		return nil
 	})
 	return map[string]bool{"accepted": true}, nil
+}
+
+// passGate waits until a GET of url answers 2xx, or ctx ends; "" is no
+// gate. Tests use it to hold the work in flight until they let it go.
+func passGate(ctx context.Context, url string) error {
+	if url == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("gate %s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 func main() { sdk.Run(linger) }

@@ -219,7 +219,14 @@ func (c *Client) classify(ctx context.Context, path string, timeout time.Duratio
 	return fmt.Errorf("%w: %s at %s: %w", ErrUnreachable, path, c.base, err)
 }
 
-// refused reports errors of a proxy that does not listen yet.
+// refused reports errors of a proxy that does not listen yet: the
+// connection is refused or the host unreachable, or the connect timed out
+// (a container whose network is still being set up on a busy machine drops
+// the SYN instead of refusing it).
 func refused(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH)
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && op.Timeout()
 }

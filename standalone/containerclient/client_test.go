@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,8 +19,12 @@ import (
 	"github.com/epilogue-dev/epilogue/completion"
 )
 
-// bound is far above any wait these tests expect.
-const bound = 5 * time.Second
+// bound is far above any wait these tests expect, however busy the machine;
+// only the tests of a limit wait it out, with a short one of their own.
+const bound = time.Minute
+
+// shortLimit is the limit of a request that must time out.
+const shortLimit = 300 * time.Millisecond
 
 func addrOf(srv *httptest.Server) string { return strings.TrimPrefix(srv.URL, "http://") }
 
@@ -69,7 +75,7 @@ func TestInitGivesUpAtTheLimit(t *testing.T) {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	c := New(addr, Config{})
-	_, err = c.Init(context.Background(), InitRequest{}, 200*time.Millisecond)
+	_, err = c.Init(context.Background(), InitRequest{}, shortLimit)
 	assert.ErrorIs(t, err, ErrTimeout)
 }
 
@@ -104,6 +110,7 @@ func TestRunOutcomes(t *testing.T) {
 		handler http.HandlerFunc
 		maxBody int
 		check   func(t *testing.T, r Reply, err error)
+		limit   time.Duration // 0: bound
 	}{
 		{"non-200 is a reply", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusBadGateway)
@@ -112,7 +119,7 @@ func TestRunOutcomes(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusBadGateway, r.StatusCode)
 			assert.False(t, r.OK())
-		}},
+		}, 0},
 		{"too long is truncated and measured", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, strings.Repeat("x", 100))
 		}, 10, func(t *testing.T, r Reply, err error) {
@@ -120,17 +127,17 @@ func TestRunOutcomes(t *testing.T) {
 			assert.True(t, r.Truncated())
 			assert.Len(t, r.Body, 10)
 			assert.EqualValues(t, 100, r.Length)
-		}},
+		}, 0},
 		{"no answer in time", hang, 0, func(t *testing.T, _ Reply, err error) {
 			assert.ErrorIs(t, err, ErrTimeout)
-		}},
+		}, shortLimit},
 		{"connection dropped", func(w http.ResponseWriter, _ *http.Request) {
 			conn, _, err := w.(http.Hijacker).Hijack()
 			require.NoError(t, err)
 			_ = conn.Close()
 		}, 0, func(t *testing.T, _ Reply, err error) {
 			assert.ErrorIs(t, err, ErrUnreachable)
-		}},
+		}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +145,11 @@ func TestRunOutcomes(t *testing.T) {
 			defer srv.Close()
 			c := New(addrOf(srv), Config{MaxBody: tt.maxBody})
 			defer c.Close()
-			r, err := c.Run(context.Background(), RunRequest{}, 300*time.Millisecond)
+			limit := tt.limit
+			if limit == 0 {
+				limit = bound
+			}
+			r, err := c.Run(context.Background(), RunRequest{}, limit)
 			tt.check(t, r, err)
 		})
 	}
@@ -153,4 +164,32 @@ func TestRunCallerCancels(t *testing.T) {
 	_, err := New(addrOf(srv), Config{}).Run(ctx, RunRequest{}, bound)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, ErrTimeout)
+}
+
+// timeoutErr is a net.Error that timed out, as a dial past its deadline.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestRefused: what /init retries: a proxy not listening yet, or a container
+// whose network drops the connect; not an exchange that failed once begun.
+func TestRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{"unreachable", &net.OpError{Op: "dial", Err: syscall.EHOSTUNREACH}, true},
+		{"connect timed out", &url.Error{Op: "Post", URL: "http://x/init", Err: &net.OpError{Op: "dial", Err: timeoutErr{}}}, true},
+		{"read timed out", &net.OpError{Op: "read", Err: timeoutErr{}}, false},
+		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, false},
+		{"eof", io.ErrUnexpectedEOF, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, refused(tc.err))
+		})
+	}
 }

@@ -3,9 +3,10 @@
 // as OpenWhisk's ContainerProxy does through ApacheBlockingContainerClient
 // (OpenWhisk's ApacheBlockingContainerClient).
 //
-//	/init  {"value":{"name","main","binary","code","env"}}; connection
-//	       refused is retried every 50 ms until the time limit, because a
-//	       container's proxy takes a moment to listen after it starts
+//	/init  {"value":{"name","main","binary","code","env"}}; a connection
+//	       refused (or a connect that timed out) is retried every 50 ms
+//	       until the time limit, because a container's proxy takes a moment
+//	       to listen after it starts
 //	/run   {"value":…,"namespace","action_name","action_version",
 //	       "activation_id","transaction_id","deadline","api_key"}; never
 //	       retried; the time limit bounds the whole exchange

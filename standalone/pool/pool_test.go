@@ -2,8 +2,11 @@ package pool
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -23,20 +26,31 @@ import (
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
-// Bounds of these tests: every wait is bounded by one of them.
+// Bounds of these tests: every wait is bounded by one of them, far above a
+// busy machine's delays; none is waited out when the tests pass. Work that
+// must still be running when the test looks is held at a testenv.Gate, not
+// given a duration a slow machine could outlast.
 const (
-	activationBound = 30 * time.Second // an activation's record is stored
-	stateBound      = 10 * time.Second // the pool reaches a state
+	activationBound = 2 * time.Minute // an activation's record is stored
+	stateBound      = 2 * time.Minute // the pool reaches a state
 	poll            = 10 * time.Millisecond
 	image           = "epilogue/action-go:latest"
-	// dockerPrefix keeps these containers apart from the backend's own
-	// tests (wsk98_) and tests/e2e (wsk99_).
-	dockerPrefix = "wsk97_"
 )
+
+// dockerPrefix keeps these containers apart from the backend's own tests
+// (wsk98_), tests/e2e (wsk99_) and another run of these tests on the same
+// engine (the pid and a random part).
+var dockerPrefix = fmt.Sprintf("wsk97_%d%s_", os.Getpid(), randomHex(3))
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 func TestProcessBackend(t *testing.T) {
 	proxy := testenv.BuildStatic(t, "./cmd/epilogue-proxy")
-	runSuite(t, func(t *testing.T) backend.Backend {
+	runSuite(t, "127.0.0.1", func(t *testing.T) backend.Backend {
 		b, err := process.New(process.Config{ProxyPath: proxy, WorkDir: t.TempDir()})
 		require.NoError(t, err)
 		closeAtEnd(t, b)
@@ -47,7 +61,11 @@ func TestProcessBackend(t *testing.T) {
 func TestDockerBackend(t *testing.T) {
 	cli := testenv.RequireDocker(t)
 	testenv.RequireImage(t, cli, image)
-	runSuite(t, func(t *testing.T) backend.Backend {
+	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
+	gw, err := docker.Gateway(ctx, cli, "bridge")
+	cancel()
+	require.NoError(t, err)
+	runSuite(t, gw, func(t *testing.T) backend.Backend {
 		ctx, cancel := context.WithTimeout(context.Background(), stateBound)
 		defer cancel()
 		b, err := docker.New(ctx, docker.Config{Client: cli, NamePrefix: dockerPrefix})
@@ -69,12 +87,15 @@ func closeAtEnd(t *testing.T, b backend.Backend) {
 type suite struct {
 	newBackend func(t *testing.T) backend.Backend
 	code       string // base64 of tests/testaction
+	gateHost   string // where the backend's containers reach the test
 }
 
-func runSuite(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
+// runSuite runs the suite on the backends newBackend returns, whose
+// containers reach the test's gates at gateHost.
+func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backend.Backend) {
 	exe, err := os.ReadFile(testenv.BuildStatic(t, "./tests/testaction"))
 	require.NoError(t, err)
-	s := &suite{newBackend: newBackend, code: base64.StdEncoding.EncodeToString(exe)}
+	s := &suite{newBackend: newBackend, code: base64.StdEncoding.EncodeToString(exe), gateHost: gateHost}
 	for name, test := range map[string]func(*testing.T){
 		"ColdThenWarm":         s.coldThenWarm,
 		"LingeringIsNotReused": s.lingeringIsNotReused,
@@ -99,6 +120,28 @@ func runSuite(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		})
 	}
 }
+
+// gate serves testenv gates where this backend's containers reach them.
+func (s *suite) gate(t *testing.T) *testenv.Gate { return testenv.NewGateOn(t, s.gateHost) }
+
+// held is the parameters of an activation that answers at once and keeps
+// working until gate name opens.
+func held(g *testenv.Gate, name string, more ...string) string {
+	return fmt.Sprintf(`{"quiet":true,"linger_ms":1,"gate":%q%s}`, g.URL(name), strings.Join(append([]string{""}, more...), ","))
+}
+
+// instanceOf is the fixture's process marker in an instance:true result.
+func instanceOf(t *testing.T, rec entity.Activation) string {
+	t.Helper()
+	var r struct{ Instance string }
+	require.NoError(t, json.Unmarshal(rec.Response.Result, &r), "%s", rec.Response.Result)
+	require.NotEmpty(t, r.Instance, "no instance in %s", rec.Response.Result)
+	return r.Instance
+}
+
+// floorMs is d in whole milliseconds, rounded down: a lower bound that a
+// duration at least d, rounded either way, still meets.
+func floorMs(d time.Duration) int { return int(d.Milliseconds()) }
 
 // newPool returns a pool on a new backend, closed at the end of the test.
 func (s *suite) newPool(t *testing.T, cfg Config) *Pool {
@@ -248,38 +291,51 @@ func (s *suite) coldThenWarm(t *testing.T) {
 // lingeringIsNotReused: under the epilogue policy an activation that answered
 // with work pending keeps its container to itself; the next one starts
 // another container instead of queueing behind it, and the lingering
-// container is not paused although its pause grace is over.
+// container is not paused although its pause grace is over. The work is
+// held at a gate until the test has seen all that, and which container
+// served is told by the fixture's instance marker, not by timing.
 func (s *suite) lingeringIsNotReused(t *testing.T) {
+	g := s.gate(t)
 	p := s.newPool(t, Config{PauseGrace: Immediately})
 	a := s.action("linger")
 
-	// The linger outlasts a cold start of the second container on a loaded
-	// machine (a docker cold start under the parallel suite took 2.7 s in
-	// CI, past an earlier 800 ms linger), so the check below sees it.
-	inv := start(t, p, a, `{"linger_ms":6000}`)
+	inv := start(t, p, a, held(g, "linger", `"instance":true`))
 	rec := wait(t, inv)
-	assert.JSONEq(t, `{"accepted":true,"linger_ms":6000}`, string(rec.Response.Result))
+	seen := time.Now()
+	first := instanceOf(t, rec)
 	_, known := annotation(rec, entity.AnnotationCompletion)
 	assert.False(t, known, "the work is still pending at the response")
+	g.WaitArrived(t, "linger", activationBound)
 	eventuallyStates(t, p, "lingering")
 
-	other := run(t, p, a, `{"quiet":true}`)
+	other := run(t, p, a, `{"quiet":true,"instance":true}`)
 	assert.Equal(t, entity.StatusSuccess, other.Response.Status)
 	_, cold := annotation(other, entity.AnnotationInitTime)
 	assert.True(t, cold, "the second activation got a container of its own")
+	assert.NotEqual(t, first, instanceOf(t, other), "the lingering container served the second activation")
 	assert.Equal(t, "lingering", stateOf(p, inv), "the lingering container is not paused")
 
+	g.Open("linger")
+	opened := time.Now()
 	final := completed(t, p, inv)
 	c, _ := annotation(final, entity.AnnotationCompletion)
 	assert.Equal(t, `"done"`, c)
 	post, _ := annotation(final, entity.AnnotationPostResponseDuration)
-	assert.GreaterOrEqual(t, atoi(t, post), 5000, "postResponseDuration %s ms", post)
+	// The response came before the test saw it, done after the gate opened.
+	assert.GreaterOrEqual(t, atoi(t, post), floorMs(opened.Sub(seen)), "postResponseDuration %s ms", post)
 	assert.True(t, hasLine(final.Logs, "[activation "+inv.ID()+"] lingering "+inv.ID()), "post-response line in the record: %q", final.Logs)
 	eventuallyStates(t, p, "paused", "paused")
 	assert.Zero(t, p.Snapshot().Stats.ForcedReclaims)
 	lags := p.Snapshot().PauseLagsMs
 	require.Len(t, lags, 1, "one pause followed a lingering activation's done")
 	assert.GreaterOrEqual(t, lags[0], 0.0)
+
+	// Once done, the container is free again: a third activation reuses a
+	// container of the two, warm.
+	third := run(t, p, a, `{"quiet":true,"instance":true}`)
+	assert.Contains(t, []string{first, instanceOf(t, other)}, instanceOf(t, third))
+	_, cold = annotation(third, entity.AnnotationInitTime)
+	assert.False(t, cold, "a warm start")
 }
 
 // stateOf returns the state of the container that ran inv.
@@ -314,7 +370,9 @@ func hasLine(lines []string, suffix string) bool {
 // pauseResumeIdle: pause after the grace, resume on reuse, removal after
 // the idle timeout.
 func (s *suite) pauseResumeIdle(t *testing.T) {
-	p := s.newPool(t, Config{PauseGrace: 50 * time.Millisecond, IdleTimeout: 2 * time.Second})
+	// The idle timeout outlasts the test's steps between the pause and the
+	// second run on a busy machine; the removal after it is waited for.
+	p := s.newPool(t, Config{PauseGrace: 50 * time.Millisecond, IdleTimeout: 5 * time.Second})
 	a := s.action("idle")
 	run(t, p, a, `{"quiet":true}`)
 	eventuallyStates(t, p, "paused")
@@ -353,13 +411,16 @@ func assertFrozen(t *testing.T, p *Pool, want bool) {
 }
 
 // vanillaPausesLinger: stock semantics pause a container whose activation
-// still has work pending, and leave the record without a completion.
+// still has work pending, and leave the record without a completion. The
+// work is held at a gate opened only once its container is gone.
 func (s *suite) vanillaPausesLinger(t *testing.T) {
+	g := s.gate(t)
 	p := s.newPool(t, Config{Policy: reclaim.Vanilla, PauseGrace: Immediately, IdleTimeout: 500 * time.Millisecond})
-	inv := start(t, p, s.action("lost"), `{"linger_ms":2000}`)
+	inv := start(t, p, s.action("lost"), held(g, "lost"))
 	wait(t, inv)
 	eventuallyStates(t, p, "paused")
 	eventuallyStates(t, p) // removed with the work frozen in it
+	g.Open("lost")
 	rec := completed(t, p, inv)
 	_, known := annotation(rec, entity.AnnotationCompletion)
 	assert.False(t, known, "stock OpenWhisk cannot know how the activation ended: %v", rec.Annotations)
@@ -370,8 +431,9 @@ func (s *suite) vanillaPausesLinger(t *testing.T) {
 // container that was never paused; the record still says nothing, as stock
 // OpenWhisk cannot know.
 func (s *suite) vanillaCloseCuts(t *testing.T) {
+	g := s.gate(t) // never opened
 	p := s.newPool(t, Config{Policy: reclaim.Vanilla})
-	inv := start(t, p, s.action("cut"), `{"linger_ms":20000}`)
+	inv := start(t, p, s.action("cut"), held(g, "cut"))
 	wait(t, inv)
 	ctx, cancel := context.WithTimeout(context.Background(), activationBound)
 	defer cancel()
@@ -438,28 +500,43 @@ func (s *suite) evictLRU(t *testing.T) {
 // evictionWaitsForDone: under the epilogue policy a lingering container is
 // not evicted; the next activation waits for its work, then takes the room.
 func (s *suite) evictionWaitsForDone(t *testing.T) {
+	g := s.gate(t)
 	p := s.newPool(t, Config{MemoryMB: 256})
-	first := start(t, p, s.action("first"), `{"linger_ms":2000}`)
+	first := start(t, p, s.action("first"), held(g, "first"))
 	wait(t, first)
-	second := run(t, p, s.action("second"), `{"quiet":true}`)
-	assert.Equal(t, entity.StatusSuccess, second.Response.Status)
+	g.WaitArrived(t, "first", activationBound)
+	second := start(t, p, s.action("second"), `{"quiet":true}`)
+	require.Eventually(t, func() bool { return p.Snapshot().Stats.Queued == 1 }, stateBound, poll, "the second activation never queued")
+	queued := time.Now()
+	select {
+	case <-second.Done():
+		t.Fatalf("the second activation ran while the first's work held the room: %+v", second.Record())
+	default:
+	}
+
+	g.Open("first")
+	opened := time.Now()
+	rec2 := wait(t, second)
+	assert.Equal(t, entity.StatusSuccess, rec2.Response.Status)
 	rec := completed(t, p, first)
 	c, _ := annotation(rec, entity.AnnotationCompletion)
 	assert.Equal(t, `"done"`, c, "the lingering work finished before its container was evicted")
-	wt, _ := annotation(second, entity.AnnotationWaitTime)
-	assert.GreaterOrEqual(t, atoi(t, wt), 1000, "the second activation waited for the first's work")
+	wt, _ := annotation(rec2, entity.AnnotationWaitTime)
+	assert.GreaterOrEqual(t, atoi(t, wt), floorMs(opened.Sub(queued)), "the second activation waited for the first's work")
 	assert.Equal(t, int64(1), p.Snapshot().Stats.Queued)
 }
 
 // queueBound: an activation that finds no room within MaxQueueWait fails
 // with a whisk error that says what to change.
 func (s *suite) queueBound(t *testing.T) {
+	g := s.gate(t)
 	p := s.newPool(t, Config{MemoryMB: 256, MaxQueueWait: 200 * time.Millisecond})
-	first := start(t, p, s.action("hog"), `{"linger_ms":1500}`)
+	first := start(t, p, s.action("hog"), held(g, "hog"))
 	wait(t, first)
 	rec := run(t, p, s.action("starved"), `{}`)
 	assert.Equal(t, entity.StatusWhiskError, rec.Response.Status)
 	assert.Contains(t, string(rec.Response.Result), "--memory")
+	g.Open("hog")
 	completed(t, p, first)
 }
 
@@ -480,25 +557,34 @@ func (s *suite) prewarm(t *testing.T) {
 }
 
 // deadlineWhileLinger: work still pending at the deadline is cancelled by
-// the runtime; the record says expired and names the work.
+// the runtime; the record says expired and names the work. The work waits
+// at a gate that never opens; a warm-up run keeps /init out of the time
+// limit, which only has to outlast the answer of a warm /run.
 func (s *suite) deadlineWhileLinger(t *testing.T) {
+	g := s.gate(t)
 	p := s.newPool(t, Config{})
-	inv := start(t, p, s.action("late", withTimeout(1000)), `{"linger_ms":20000}`)
-	wait(t, inv)
-	rec := completed(t, p, inv)
+	a := s.action("late", withTimeout(5000))
+	run(t, p, a, `{"quiet":true}`)
+	inv := start(t, p, a, held(g, "never"))
+	rec := wait(t, inv)
+	assert.Equal(t, entity.StatusSuccess, rec.Response.Status, "%s", rec.Response.Result)
+	rec = completed(t, p, inv)
 	c, _ := annotation(rec, entity.AnnotationCompletion)
 	assert.Equal(t, `"expired"`, c)
 	errs, _ := annotation(rec, entity.AnnotationPostResponseErrors)
 	assert.Contains(t, errs, "unfinished")
+	assert.Equal(t, 1, g.Arrivals("never"), "the work was held at its gate")
 	eventuallyStates(t, p, "ready")
 }
 
 // containerLostWhileLingering: a container that dies with work pending
 // (here: removed behind the pool's back) leaves completion=failed.
 func (s *suite) containerLostWhileLingering(t *testing.T) {
+	g := s.gate(t) // never opened
 	p := s.newPool(t, Config{})
-	inv := start(t, p, s.action("doomed"), `{"linger_ms":5000}`)
+	inv := start(t, p, s.action("doomed"), held(g, "doomed"))
 	wait(t, inv)
+	g.WaitArrived(t, "doomed", activationBound)
 	eventuallyStates(t, p, "lingering")
 	p.mu.Lock()
 	var c backend.Container
@@ -531,21 +617,39 @@ func (s *suite) lateLogs(t *testing.T) {
 }
 
 // closeWaitsForLinger: Close lets lingering work finish before it removes
-// the containers.
+// the containers. The work is held at a gate until Close has begun, so it
+// cannot have finished before Close is asked to wait for it.
 func (s *suite) closeWaitsForLinger(t *testing.T) {
+	g := s.gate(t)
 	p := s.newPool(t, Config{})
-	inv := start(t, p, s.action("closing"), `{"linger_ms":500}`)
+	inv := start(t, p, s.action("closing"), held(g, "closing"))
 	wait(t, inv)
+	g.WaitArrived(t, "closing", activationBound)
 	ctx, cancel := context.WithTimeout(context.Background(), activationBound)
 	defer cancel()
-	require.NoError(t, p.Close(ctx))
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(ctx) }()
+	require.Eventually(t, func() bool {
+		_, err := p.Invoke(context.Background(), Request{Action: s.action("x"), Subject: "guest"})
+		return errors.Is(err, ErrClosed)
+	}, stateBound, poll, "Close never began")
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the work was held", err)
+	default:
+	}
+	g.Open("closing")
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(activationBound):
+		t.Fatal("Close did not return once the work could finish")
+	}
 	rec, err := p.cfg.Store.GetActivation("guest", inv.ID())
 	require.NoError(t, err)
 	c, _ := annotation(rec, entity.AnnotationCompletion)
 	assert.Equal(t, `"done"`, c)
 	assert.Empty(t, states(p))
-	_, err = p.Invoke(context.Background(), Request{Action: s.action("x"), Subject: "guest"})
-	assert.ErrorIs(t, err, ErrClosed)
 }
 
 // cannotRunHere: an action bigger than the pool fails at once with a whisk

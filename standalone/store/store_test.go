@@ -93,7 +93,9 @@ func TestOpenLockedFailsFast(t *testing.T) {
 	require.ErrorIs(t, err, ErrLocked)
 	assert.ErrorContains(t, err, filepath.Join(dir, FileName))
 	assert.ErrorContains(t, err, "another `epilogue standalone --data "+dir+"` running")
-	assert.Less(t, elapsed, 2*time.Second)
+	// The option's 100 ms, not the default: the only bound a busy machine
+	// cannot blur is the default's, 50 times longer.
+	assert.Less(t, elapsed, DefaultOpenTimeout)
 	assert.Equal(t, 5*time.Second, DefaultOpenTimeout)
 }
 

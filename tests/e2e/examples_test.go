@@ -29,15 +29,18 @@ import (
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
-// Bounds of the examples' tests. Every wait below is bounded by one of these.
+// Bounds of the examples' tests. Every wait below is bounded by one of these,
+// far above what a busy machine takes; none is waited out when the tests
+// pass: what must happen first is held by a testenv.Gate, not timed.
 const (
-	exampleBuildBound = 3 * time.Minute         // building every example; seconds with a warm build cache
-	exampleCallBound  = 10 * time.Second        // one HTTP exchange with the proxy or Redis
-	exampleLogBound   = 5 * time.Second         // a log line reaches the proxy's stream
-	exampleAwait      = "5s"                    // /epilogue/await's own timeout
-	exampleAnswer     = 100 * time.Millisecond  // a /run whose work continues answers within this
-	timerSlack        = 5 * time.Millisecond    // see the linger case
-	expiryBound       = 1500 * time.Millisecond // from a /run to its expiry record
+	exampleBuildBound = 10 * time.Minute // building every example; seconds with a warm build cache
+	exampleCallBound  = 2 * time.Minute  // one HTTP exchange with the proxy or Redis
+	exampleLogBound   = time.Minute      // a log line reaches the proxy's stream
+	exampleAwait      = "2m"             // /epilogue/await's own timeout
+	// exampleDeadline is how far ahead of its /run an activation that must
+	// expire has its deadline: the test waits for it, so it is short; its
+	// work is held at a gate, so no load can finish it first.
+	exampleDeadline = 2 * time.Second
 )
 
 // examples are the directories under examples/, each a main package.
@@ -115,18 +118,26 @@ func checkHello(t *testing.T, zip []byte) {
 
 func checkLinger(t *testing.T, zip []byte) {
 	const lingerMs = 200
+	g := testenv.NewGate(t)
 	a := startAction(t, zip, true, nil)
 	id := "linger-1"
-	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"linger_ms": lingerMs})
-	assert.Less(t, r.elapsed, exampleAnswer, "/run with linger_ms=%d answered after %s", lingerMs, r.elapsed)
+	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"linger_ms": lingerMs, "gate": g.URL("linger")})
+	received := time.Now()
+	// The work is held at its gate: this answer did not wait for it.
 	assert.JSONEq(t, `{"accepted":true}`, string(r.body))
 	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
+	g.WaitArrived(t, "linger", exampleCallBound)
+	pending := a.awaitTimeout(t, id, "10ms")
+	assert.Equal(t, completion.PhaseResponded, pending.Phase, "record %+v", pending)
 
+	g.Open("linger")
+	opened := time.Now()
 	rec := a.await(t, id)
 	assert.Equal(t, completion.PhaseDone, rec.Phase, "record %+v", rec)
-	// The sleep starts in the handler, a little before the response goes
-	// out, so the time after the response may fall short of it by that much.
-	assert.GreaterOrEqual(t, rec.PostResponseMs, float64(lingerMs)-ms(timerSlack), "record %+v", rec)
+	// The proxy answered before the test received the answer, and the work
+	// ended after the test opened its gate: the time after the response
+	// covers at least the span in between.
+	assert.GreaterOrEqual(t, rec.PostResponseMs, ms(opened.Sub(received)), "record %+v", rec)
 
 	// The logger's line, written after the response, is attributed to the
 	// activation and follows its sentinel.
@@ -147,15 +158,19 @@ func checkLinger(t *testing.T, zip []byte) {
 func checkAsyncWrite(t *testing.T, zip []byte) {
 	addr := testenv.RequireRedis(t)
 	rdb := newRedis(t, addr)
+	g := testenv.NewGate(t)
 	// The address comes from the init env, as a deployment would set it.
 	a := startAction(t, zip, true, map[string]string{"REDIS_ADDR": addr})
 	const key = "epilogue:ack:42"
 	id := "async-write-1"
-	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"id": "42", "delay_ms": 100})
+	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"id": "42", "gate": g.URL("write")})
 	assert.JSONEq(t, `{"acknowledged":"42"}`, string(r.body))
 	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
-	assert.Zero(t, exists(t, rdb, key), "%s exists as soon as the acknowledgement arrives", key)
+	// The write is held at its gate: the acknowledgement came before it.
+	g.WaitArrived(t, "write", exampleCallBound)
+	assert.Zero(t, exists(t, rdb, key), "%s exists while its write is held", key)
 
+	g.Open("write")
 	rec := a.await(t, id)
 	assert.Equal(t, completion.PhaseDone, rec.Phase, "record %+v", rec)
 	ctx, cancel := context.WithTimeout(context.Background(), exampleCallBound)
@@ -170,20 +185,26 @@ func checkFanout(t *testing.T, zip []byte) {
 	const n = 5
 	addr := testenv.RequireRedis(t)
 	rdb := newRedis(t, addr)
+	g := testenv.NewGate(t)
 	a := startAction(t, zip, true, nil)
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = "epilogue:fanout:x:" + strconv.Itoa(i)
 	}
 	id := "fanout-1"
-	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"id": "x", "n": n, "redis": addr, "delay_ms": 100})
+	r := a.run(t, id, time.Now().Add(time.Minute), map[string]any{"id": "x", "n": n, "redis": addr, "gate": g.URL("writes")})
 	assert.JSONEq(t, `{"accepted":true,"writes":5}`, string(r.body))
 	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
-	assert.Zero(t, exists(t, rdb, keys...), "keys written before the writes' delay")
+	g.WaitArrived(t, "writes", exampleCallBound)
+	assert.Zero(t, exists(t, rdb, keys...), "keys written while the writes are held")
+	pending := a.awaitTimeout(t, id, "10ms")
+	assert.Equal(t, completion.PhaseResponded, pending.Phase, "done() before the writes: %+v", pending)
 
+	g.Open("writes")
 	rec := a.await(t, id)
 	assert.Equal(t, completion.PhaseDone, rec.Phase, "record %+v", rec)
 	assert.Equal(t, int64(n), exists(t, rdb, keys...), "keys written once the activation is done")
+	assert.Equal(t, n, g.Arrivals("writes"), "every write passed the gate")
 	assertAllTracked(t, a, rec)
 }
 
@@ -237,17 +258,18 @@ func checkUpstream(t *testing.T, zip []byte) {
 }
 
 func checkDeadline(t *testing.T, zip []byte) {
+	g := testenv.NewGate(t) // never opened: only the deadline ends the work
 	a := startAction(t, zip, true, nil)
 	id := "deadline-1"
-	start := time.Now()
-	r := a.run(t, id, start.Add(300*time.Millisecond), map[string]any{"linger_ms": 5000})
+	r := a.run(t, id, time.Now().Add(exampleDeadline), map[string]any{"linger_ms": 1, "gate": g.URL("never")})
 	assert.JSONEq(t, `{"accepted":true}`, string(r.body))
 	assert.Equal(t, "responded", r.header.Get(completion.HeaderPhase))
+	g.WaitArrived(t, "never", exampleCallBound)
 
 	rec := a.await(t, id)
-	assert.Less(t, time.Since(start), expiryBound, "record %+v", rec)
 	assert.Equal(t, completion.PhaseExpired, rec.Phase, "record %+v", rec)
-	assert.Equal(t, []string{"sleep 5s"}, rec.Unfinished, "record %+v", rec)
+	assert.Equal(t, []string{"sleep 1ms"}, rec.Unfinished, "record %+v", rec)
+	assert.NotContains(t, g.Events(), testenv.GateOpen+"never")
 }
 
 // assertAllTracked checks that the SDK noticed no untracked goroutines (the
@@ -293,10 +315,9 @@ func startAction(t *testing.T, zip []byte, waitForAck bool, env map[string]strin
 
 // exchange is one HTTP answer from the proxy.
 type exchange struct {
-	status  int
-	header  http.Header
-	body    []byte
-	elapsed time.Duration
+	status int
+	header http.Header
+	body   []byte
 }
 
 func (a *action) do(t *testing.T, method, path string, body []byte) exchange {
@@ -305,13 +326,12 @@ func (a *action) do(t *testing.T, method, path string, body []byte) exchange {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, a.url+path, bytes.NewReader(body))
 	require.NoError(t, err)
-	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err, "%s %s", method, path)
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err, "%s %s", method, path)
-	return exchange{status: resp.StatusCode, header: resp.Header, body: b, elapsed: time.Since(start)}
+	return exchange{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
 // run posts value as activation id with deadline, as the invoker does.

@@ -68,6 +68,8 @@ type options struct {
 	FailAfter      bool    `json:"fail_after"`
 	PendingUpdates bool    `json:"pending_updates"`
 	Delimiter      string  `json:"delimiter"`
+	Gate           string  `json:"gate"`
+	Instance       bool    `json:"instance"`
 }
 
 // serve reads request lines until stdin closes, then waits (bounded) for
@@ -158,7 +160,13 @@ func (a *action) handle(req actionloop.Message) {
 		a.after(o, activationID)
 		return
 	case linger > 0:
-		result = map[string]any{"accepted": true, "linger_ms": json.Number(strconv.FormatFloat(o.LingerMs, 'f', -1, 64))}
+		accepted := map[string]any{"accepted": true, "linger_ms": json.Number(strconv.FormatFloat(o.LingerMs, 'f', -1, 64))}
+		if o.Instance {
+			accepted["instance"] = instance
+		}
+		result = accepted
+	case o.Instance:
+		result = map[string]string{"instance": instance}
 	case o.Env:
 		env := map[string]string{}
 		for _, kv := range os.Environ() {
@@ -197,6 +205,10 @@ func (a *action) handle(req actionloop.Message) {
 		if linger > 0 {
 			a.goWork(func() {
 				time.Sleep(linger)
+				if err := passGate(context.Background(), o.Gate); err != nil {
+					fmt.Fprintln(a.stderr, "testaction:", err)
+					return
+				}
 				fmt.Fprintln(a.stdout, "lingering "+activationID)
 			})
 		}
@@ -242,8 +254,22 @@ func (a *action) linger(ctx context.Context, cancel context.CancelFunc, seq uint
 		a.cancelMu.Unlock()
 		cancel()
 	}()
-	full := time.NewTimer(d)
-	defer full.Stop()
+	// finished closes when the work is over: linger_ms has passed, then
+	// the gate (if any) has opened.
+	finished := make(chan struct{})
+	var gateErr error
+	go func() {
+		defer close(finished)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			gateErr = ctx.Err()
+			return
+		}
+		gateErr = passGate(ctx, o.Gate)
+	}()
 	var half <-chan time.Time
 	if o.PendingUpdates {
 		t := time.NewTimer(d / 2)
@@ -256,7 +282,16 @@ func (a *action) linger(ctx context.Context, cancel context.CancelFunc, seq uint
 		case <-half:
 			half = nil
 			a.send(actionloop.Frame{Kind: actionloop.KindPending, Seq: seq, Pending: []string{label}})
-		case <-full.C:
+		case <-finished:
+			if gateErr != nil && ctx.Err() != nil {
+				finished = nil // cancelled: the ctx.Done case reports it
+				continue
+			}
+			if gateErr != nil {
+				a.send(actionloop.Frame{Kind: actionloop.KindDone, Seq: seq, Status: actionloop.StatusError,
+					Error: gateErr.Error(), Errors: []string{gateErr.Error()}, PostResponseMs: since()})
+				return
+			}
 			fmt.Fprintln(a.stdout, "lingering "+activationID)
 			done := actionloop.Frame{Kind: actionloop.KindDone, Seq: seq, Status: actionloop.StatusOK, PostResponseMs: since()}
 			if o.FailAfter {

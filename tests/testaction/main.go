@@ -36,6 +36,13 @@
 //	                   or expired when cancelled or past __OW_DEADLINE)
 //	fail_after:true    with linger_ms: the done frame has status error
 //	pending_updates:true  with linger_ms: send a pending frame halfway
+//	gate:"URL"         with linger_ms: the lingering work ends only once a GET
+//	                   of URL has answered 2xx, after linger_ms (tests hold
+//	                   the work in flight with testenv.Gate); a gate that
+//	                   fails makes the done frame's status error
+//	instance:true      return {"instance":"PID-RANDOM"}, the same for every
+//	                   activation of this process and no other (with
+//	                   linger_ms: added to the accepted object)
 //	delimiter:"D"      return {"winter":"D ☃ D"} and print "D ☃ D"
 //
 // Every top-level request key other than value and epilogue_seq becomes

@@ -13,7 +13,12 @@ import (
 
 	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/internal/syncbuf"
+	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
+
+// waitBound bounds the wait for lingering work: far above a busy machine's
+// delays, and never waited out when the tests pass.
+const waitBound = 2 * time.Minute
 
 // lines are the lines written to b so far.
 func lines(b *syncbuf.Buffer) []string {
@@ -40,7 +45,7 @@ func newFixture(t *testing.T, extended bool) *fixture {
 	f := &fixture{fd3: &syncbuf.Buffer{}, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, exitCode: -1}
 	f.action = newAction(f.fd3, f.stdout, f.stderr, extended)
 	f.exit = func(code int) { f.exitCode = code }
-	t.Cleanup(func() { f.wait(5 * time.Second) })
+	t.Cleanup(func() { f.wait(waitBound) })
 	return f
 }
 
@@ -159,7 +164,7 @@ func TestExtendedLinger(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, true)
 			f.feed((`{"epilogue_seq":7,"activation_id":"a7","value":` + tc.value + `}`))
-			require.True(t, f.wait(5*time.Second))
+			require.True(t, f.wait(waitBound))
 
 			fr := frames(t, lines(f.fd3))
 			require.Len(t, fr, len(tc.kinds))
@@ -182,7 +187,7 @@ func TestExtendedCancel(t *testing.T) {
 	f := newFixture(t, true)
 	f.feed((`{"epilogue_seq":9,"activation_id":"a9","value":{"linger_ms":10000,"quiet":true}}`))
 	f.feed((`{"epilogue":"cancel","seq":9}`))
-	require.True(t, f.wait(5*time.Second))
+	require.True(t, f.wait(waitBound))
 
 	fr := frames(t, lines(f.fd3))
 	require.Len(t, fr, 2)
@@ -198,9 +203,72 @@ func TestExtendedDeadline(t *testing.T) {
 	f := newFixture(t, true)
 	deadline := strconv.FormatInt(time.Now().Add(30*time.Millisecond).UnixMilli(), 10)
 	f.feed((`{"epilogue_seq":4,"deadline":"` + deadline + `","value":{"linger_ms":10000,"quiet":true}}`))
-	require.True(t, f.wait(5*time.Second))
+	require.True(t, f.wait(waitBound))
 
 	fr := frames(t, lines(f.fd3))
 	require.Len(t, fr, 2)
 	assert.Equal(t, actionloop.StatusExpired, fr[1].Status)
+}
+
+// TestGate: lingering work is held at its gate, in both modes: nothing of
+// its end is written until the test opens the gate, and it ends after.
+func TestGate(t *testing.T) {
+	for _, extended := range []bool{true, false} {
+		t.Run(map[bool]string{true: "extended", false: "upstream"}[extended], func(t *testing.T) {
+			g := testenv.NewGate(t)
+			f := newFixture(t, extended)
+			f.feed(`{"epilogue_seq":5,"activation_id":"a5","value":{"linger_ms":1,"quiet":true,"gate":"` + g.URL("work") + `"}}`)
+			g.WaitArrived(t, "work", waitBound)
+			assert.NotContains(t, f.stdout.String(), "lingering", "the work ended before its gate opened")
+			assert.Len(t, lines(f.fd3), 1, "only the response is out while the gate holds the work")
+			g.Open("work")
+			require.True(t, f.wait(waitBound))
+			assert.Contains(t, f.stdout.String(), "lingering a5\n")
+			if !extended {
+				return
+			}
+			fr := frames(t, lines(f.fd3))
+			require.Len(t, fr, 2)
+			assert.Equal(t, actionloop.KindDone, fr[1].Kind)
+			assert.Equal(t, actionloop.StatusOK, fr[1].Status)
+		})
+	}
+}
+
+// TestGateFails: a gate that answers an error fails the work instead of
+// letting it pass.
+func TestGateFails(t *testing.T) {
+	f := newFixture(t, true)
+	f.feed(`{"epilogue_seq":6,"value":{"linger_ms":1,"quiet":true,"gate":"http://127.0.0.1:1/closed"}}`)
+	require.True(t, f.wait(waitBound))
+	fr := frames(t, lines(f.fd3))
+	require.Len(t, fr, 2)
+	assert.Equal(t, actionloop.StatusError, fr[1].Status)
+	assert.Contains(t, fr[1].Error, "gate")
+}
+
+// TestGateCancelled: a cancel reaches work held at its gate.
+func TestGateCancelled(t *testing.T) {
+	g := testenv.NewGate(t)
+	f := newFixture(t, true)
+	f.feed(`{"epilogue_seq":8,"value":{"linger_ms":1,"quiet":true,"gate":"` + g.URL("held") + `"}}`)
+	g.WaitArrived(t, "held", waitBound)
+	f.feed(`{"epilogue":"cancel","seq":8}`)
+	require.True(t, f.wait(waitBound))
+	fr := frames(t, lines(f.fd3))
+	require.Len(t, fr, 2)
+	assert.Equal(t, actionloop.StatusExpired, fr[1].Status)
+	assert.Equal(t, []string{"sleep 1ms"}, fr[1].Unfinished)
+}
+
+func TestInstance(t *testing.T) {
+	f := newFixture(t, true)
+	f.feed(`{"epilogue_seq":1,"value":{"instance":true,"quiet":true}}`)
+	f.feed(`{"epilogue_seq":2,"value":{"instance":true,"quiet":true,"linger_ms":1}}`)
+	require.True(t, f.wait(waitBound))
+	fr := frames(t, lines(f.fd3))
+	require.Len(t, fr, 3)
+	assert.JSONEq(t, `{"instance":"`+instance+`"}`, string(fr[0].Result))
+	assert.JSONEq(t, `{"accepted":true,"linger_ms":1,"instance":"`+instance+`"}`, string(fr[1].Result))
+	assert.Regexp(t, `^\d+-[0-9a-f]{12}$`, instance)
 }

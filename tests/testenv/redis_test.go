@@ -19,7 +19,7 @@ func TestRequireRedis(t *testing.T) {
 	var addr string
 	t.Run("serves", func(t *testing.T) {
 		addr = RequireRedis(t)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
 		defer func() { _ = rdb.Close() }()

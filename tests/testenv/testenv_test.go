@@ -66,7 +66,7 @@ func TestRequireImageHelper(t *testing.T) {
 // and reports whether it failed, and its output.
 func runHelper(t *testing.T, name string, env ...string) (failed bool, out string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1")
 	// GORACE: no 1 s race-detector pause at the child's exit.

@@ -2,6 +2,8 @@ package docker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -21,14 +23,22 @@ import (
 )
 
 const (
-	testImage = "epilogue/action-go:latest"
-	apiHost   = "https://apihost.invalid:443"
-	// namePrefix keeps clear of the wsk0_ containers a local invoker or
-	// standalone would remove, and of tests/e2e's wsk99_.
-	namePrefix = "wsk98_"
-	testBound  = 60 * time.Second
+	testImage  = "epilogue/action-go:latest"
+	apiHost    = "https://apihost.invalid:443"
+	testBound  = 2 * time.Minute // far above a busy machine's Docker calls
 	staleAfter = 10 * time.Minute
 )
+
+// namePrefix keeps clear of the wsk0_ containers a local invoker or
+// standalone would remove, of tests/e2e's wsk99_, and of another run of
+// these tests on the same engine (the pid and a random part).
+var namePrefix = fmt.Sprintf("wsk98_%d%s_", os.Getpid(), randomHex(3))
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testBound)
@@ -216,8 +226,8 @@ func TestContainerName(t *testing.T) {
 func TestRemoveLeftovers(t *testing.T) {
 	cli := requireEngine(t)
 	ctx := testCtx(t)
-	run := time.Now().UnixNano() % 1e9
-	prefix := fmt.Sprintf("wsk95_%d_", run)
+	run := fmt.Sprintf("%d%s", os.Getpid(), randomHex(3)) // apart from another run's
+	prefix := fmt.Sprintf("wsk95_%s_", run)
 	newBackend := func(prefix string) *Backend {
 		b, err := New(ctx, Config{Client: cli, NamePrefix: prefix})
 		require.NoError(t, err)
@@ -229,7 +239,7 @@ func TestRemoveLeftovers(t *testing.T) {
 		return b
 	}
 	labels := map[string]string{backendtest.LabelKey: "1"}
-	dead, unrelated := newBackend(prefix), newBackend(fmt.Sprintf("wsk94_%d_", run))
+	dead, unrelated := newBackend(prefix), newBackend(fmt.Sprintf("wsk94_%s_", run))
 	left, err := dead.Create(ctx, backend.Spec{Name: "left", Image: testImage, Labels: labels})
 	require.NoError(t, err)
 	require.NoError(t, left.Pause(ctx))
