@@ -85,6 +85,11 @@ func checkReport(t *testing.T, rep Report) {
 			if r.Workload == WorkloadInterference {
 				vanillaInterference += r.Interference
 			}
+			// The paper's example itself: frozen right after each response,
+			// the leftover resumes inside the next activation.
+			if r.Workload == WorkloadInterference && r.Fault == FaultReclaimAfterResponse {
+				assert.Positive(t, r.Interference, "%s: vanilla's leftovers never ran inside a later activation; replay: %s", r.line(), r.Replay())
+			}
 		}
 	}
 	assert.Positive(t, vanillaLost, "vanilla lost nothing: the faults did not bite, so the suite proves nothing")

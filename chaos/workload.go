@@ -20,6 +20,15 @@ type workload struct {
 	check func(ctx context.Context, s *scenario, id, activation string) (persisted, interfered bool, err error)
 }
 
+// interferenceWorkMs is how long an interference activation works before
+// it answers. A platform that freezes the instance right after each
+// response runs an earlier leftover only while a later activation runs; a
+// handler that answered at once gave it too little time to finish a Redis
+// write, so vanilla showed no interference at all (every leftover was
+// frozen again mid-write, then lost). 250 ms leaves a loaded machine's
+// leftover ample time for one write.
+const interferenceWorkMs = 250
+
 // fanoutWrites is how many writes a fanout activation starts.
 const fanoutWrites = 4
 
@@ -58,7 +67,7 @@ var workloads = map[string]workload{
 	WorkloadInterference: {
 		source: "chaos/actions/interference",
 		params: func(s *scenario, id string, delayMs int) map[string]any {
-			return map[string]any{"id": id, "value": "v-" + id, "redis": s.env.redisAddr(), "delay_ms": delayMs}
+			return map[string]any{"id": id, "value": "v-" + id, "redis": s.env.redisAddr(), "delay_ms": delayMs, "work_ms": interferenceWorkMs}
 		},
 		check: func(ctx context.Context, s *scenario, id, _ string) (bool, bool, error) {
 			pair, err := s.env.rdb.HGetAll(ctx, pairPrefix+id).Result()

@@ -21,6 +21,7 @@ type params struct {
 	Value   string `json:"value"`
 	Redis   string `json:"redis"`
 	DelayMs int    `json:"delay_ms"`
+	WorkMs  int    `json:"work_ms"`
 }
 
 var (
@@ -69,6 +70,21 @@ func handle(ctx context.Context, in params) (map[string]string, error) {
 		}
 		return client.HSet(ctx, keyPrefix+in.ID, "value", currentValue(), "hash", mine).Err()
 	})
+	// The handler's own work before it answers: the instance runs for this
+	// long, so an earlier activation's leftover, thawed for this event,
+	// gets the time to resume and write. Without it a platform that freezes
+	// the instance right after each response lets a leftover run only for
+	// the instant between an unpause and the next response, too short for
+	// a Redis round trip, and it never shows.
+	if in.WorkMs > 0 {
+		t := time.NewTimer(time.Duration(in.WorkMs) * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	return map[string]string{"accepted": in.Value}, nil
 }
 
