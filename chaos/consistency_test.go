@@ -17,8 +17,9 @@ import (
 
 // testDeadlineMargin is kept between the run's end and the test binary's
 // deadline (go test -timeout), so that a run cut short fails with its
-// cause instead of the binary's panic.
-const testDeadlineMargin = 30 * time.Second
+// cause instead of the binary's panic: a scenario cut short still shuts
+// its server down, which may take its shutdown bound and more.
+const testDeadlineMargin = shutdownTimeout + time.Minute
 
 // errTestTimeout is the cause of a run cut at the test binary's deadline.
 var errTestTimeout = errors.New("the run was cut short before go test's -timeout: " +
