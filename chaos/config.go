@@ -21,6 +21,12 @@ const (
 	shortActivations = 6
 	// maxActivations caps a scenario of the full matrix whatever its duration.
 	maxActivations = 500
+	// DefaultScenarioSlack is what a scenario may take beyond its invoking
+	// (the whole of a short one): starting a server, deploying, settling,
+	// shutting down. A short scenario takes 2–10 s on a quiet machine; the
+	// slack is far above that so that only a machine too loaded to run the
+	// suite meaningfully (or a hang) reaches it.
+	DefaultScenarioSlack = 3 * time.Minute
 )
 
 // Backends.
@@ -45,6 +51,11 @@ type Config struct {
 	// Duration is how long each scenario of the full matrix invokes;
 	// 0 = DefaultDuration.
 	Duration time.Duration
+	// ScenarioSlack bounds each scenario: a short one may take this long, one
+	// of the full matrix Duration plus this; 0 = DefaultScenarioSlack. A
+	// scenario past its bound ends the run with ErrOverloaded. The bound
+	// is per scenario, so the run's bound grows with the work left.
+	ScenarioSlack time.Duration
 	// Latency adds the sweep of response latency against async I/O
 	// duration (vanilla, respond-after-all, epilogue).
 	Latency bool
@@ -65,6 +76,12 @@ type Config struct {
 
 // ErrConfig is returned for an unusable Config.
 var ErrConfig = errors.New("chaos: invalid config")
+
+// ErrOverloaded is returned when a scenario outlives its bound
+// (Config.ScenarioSlack): the machine is too busy for the suite's timing
+// (or something hangs), so its counts would prove nothing either way.
+var ErrOverloaded = errors.New("chaos: a scenario outlived its bound; the machine may be overloaded: " +
+	"rerun on a quieter machine, or raise the bound (Config.ScenarioSlack, epilogue chaos --scenario-slack)")
 
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Backend == "" {
@@ -97,6 +114,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = DefaultDuration
 	}
+	if cfg.ScenarioSlack <= 0 {
+		cfg.ScenarioSlack = DefaultScenarioSlack
+	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
@@ -111,6 +131,15 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.SourceDir = dir
 	}
 	return cfg, nil
+}
+
+// scenarioBound is how long one scenario may take: a short one its slack,
+// one of the full matrix its invoking (Duration) plus the slack.
+func (cfg Config) scenarioBound() time.Duration {
+	if cfg.Short {
+		return cfg.ScenarioSlack
+	}
+	return cfg.Duration + cfg.ScenarioSlack
 }
 
 // moduleRoot finds the directory of go.mod upwards from the working

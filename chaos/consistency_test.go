@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -14,9 +15,15 @@ import (
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
-// shortBound guards against a hung short run of one backend; a run takes
-// 1.5 to 3.5 minutes (both backends side by side, under the race detector).
-const shortBound = 8 * time.Minute
+// testDeadlineMargin is kept between the run's end and the test binary's
+// deadline (go test -timeout), so that a run cut short fails with its
+// cause instead of the binary's panic: a scenario cut short still shuts
+// its server down, which may take its shutdown bound and more.
+const testDeadlineMargin = shutdownTimeout + time.Minute
+
+// errTestTimeout is the cause of a run cut at the test binary's deadline.
+var errTestTimeout = errors.New("the run was cut short before go test's -timeout: " +
+	"the machine may be overloaded; rerun on a quieter machine or raise -timeout")
 
 // TestShortRun is the CI-sized matrix on both backends: under vanilla the
 // suite must see the losses and the interference the paper predicts (else
@@ -39,7 +46,13 @@ func TestShortRun(t *testing.T) {
 			if os.Getenv("EPILOGUE_CHAOS_LOG") != "" {
 				cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), shortBound)
+			// Each scenario is bounded by Run (Config.ScenarioSlack), so the
+			// run's bound grows with its work; the test only keeps clear of
+			// go test's own deadline.
+			ctx, cancel := context.Background(), context.CancelFunc(func() {})
+			if d, ok := t.Deadline(); ok {
+				ctx, cancel = context.WithDeadlineCause(ctx, d.Add(-testDeadlineMargin), errTestTimeout)
+			}
 			defer cancel()
 			rep, err := Run(ctx, cfg)
 			require.NoError(t, err)
@@ -73,6 +86,11 @@ func checkReport(t *testing.T, rep Report) {
 			if r.Workload == WorkloadInterference {
 				vanillaInterference += r.Interference
 			}
+			// The paper's example itself: frozen right after each response,
+			// the leftover resumes inside the next activation.
+			if r.Workload == WorkloadInterference && r.Fault == FaultReclaimAfterResponse {
+				assert.Positive(t, r.Interference, "%s: vanilla's leftovers never ran inside a later activation; replay: %s", r.line(), r.Replay())
+			}
 		}
 	}
 	assert.Positive(t, vanillaLost, "vanilla lost nothing: the faults did not bite, so the suite proves nothing")
@@ -85,4 +103,18 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestScenarioPastItsBoundIsOverloaded: a scenario that outlives its bound
+// ends the run with ErrOverloaded, whose message tells the user what to do,
+// and the scenario's row is still reported.
+func TestScenarioPastItsBoundIsOverloaded(t *testing.T) {
+	cfg := Config{Short: true, Semantics: []string{SemanticsVanilla}, Workloads: []string{WorkloadAckWrite},
+		Faults: []string{FaultReclaimAfterResponse}, ScenarioSlack: time.Nanosecond,
+		ProxyPath: testenv.BuildStatic(t, "./cmd/epilogue-proxy")}
+	rep, err := Run(context.Background(), cfg)
+	require.ErrorIs(t, err, ErrOverloaded)
+	assert.Contains(t, err.Error(), "rerun on a quieter machine, or raise the bound")
+	assert.Contains(t, err.Error(), "replay it alone: epilogue chaos")
+	assert.Len(t, rep.Scenarios, 1, "the scenario cut short is reported")
 }

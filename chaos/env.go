@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,10 @@ const buildTimeout = 3 * time.Minute
 type env struct {
 	cfg Config
 	dir string
+	// runID tells this run's containers from another's running beside it:
+	// a standalone server removes what its name prefix left behind, so
+	// two runs sharing one would remove each other's containers.
+	runID string
 
 	redis *redisserver.Server
 	rdb   *redis.Client // the suite's own view of Redis, never through faults
@@ -49,7 +55,7 @@ type env struct {
 
 // newEnv starts the run's services and builds the actions.
 func newEnv(ctx context.Context, cfg Config, dir string) (_ *env, err error) {
-	e := &env{cfg: cfg, dir: dir, host: "127.0.0.1", zips: map[string]string{}}
+	e := &env{cfg: cfg, dir: dir, host: "127.0.0.1", zips: map[string]string{}, runID: newRunID()}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -122,6 +128,18 @@ func (e *env) close() {
 		_ = e.docker.Close()
 	}
 }
+
+// newRunID is 8 random hex digits.
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dockerPrefix names this run's containers, and only them: each scenario's
+// server cleans up what an earlier scenario of the run left, never another
+// run's.
+func (e *env) dockerPrefix() string { return dockerPrefix + e.runID + "_" }
 
 // redisAddr is where actions reach Redis: through the fault proxy.
 func (e *env) redisAddr() string { return e.net.Addr() }

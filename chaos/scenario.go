@@ -39,9 +39,9 @@ const (
 	actionTimeoutMs = 30000
 	// maxAPIReply caps what the suite reads of one API answer.
 	maxAPIReply = 4 << 20
-	// dockerPrefix names the suite's containers; a server removes what an
-	// earlier one left with it.
-	dockerPrefix = "wskchaos_"
+	// dockerPrefix begins the names of the suite's containers; the run's
+	// id follows (env.dockerPrefix).
+	dockerPrefix = "wskchaos"
 	// guestNamespace is the guest key's namespace, where the records are.
 	guestNamespace = "guest"
 )
@@ -110,7 +110,7 @@ func newScenario(e *env, semantics string, c cell) *scenario {
 	}
 	s.server = standalone.Config{
 		Backend: e.cfg.Backend, ProxyPath: e.cfg.ProxyPath, DataDir: filepath.Join(s.dir, "data"),
-		DockerNamePrefix: dockerPrefix, ShutdownTimeout: shutdownTimeout, Logger: e.cfg.Logger,
+		DockerNamePrefix: e.dockerPrefix(), ShutdownTimeout: shutdownTimeout, Logger: e.cfg.Logger,
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -33,11 +34,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	for _, c := range cfg.matrix() {
 		for _, sem := range cfg.Semantics {
 			if ctx.Err() != nil {
-				return rep, ctx.Err()
+				return rep, context.Cause(ctx)
 			}
-			r := newScenario(e, sem, c).run(ctx)
+			bound := cfg.scenarioBound()
+			sctx, cancel := context.WithTimeoutCause(ctx, bound, ErrOverloaded)
+			r := newScenario(e, sem, c).run(sctx)
+			overloaded := ctx.Err() == nil && errors.Is(context.Cause(sctx), ErrOverloaded)
+			cancel()
 			rep.Scenarios = append(rep.Scenarios, r)
 			fmt.Fprintln(cfg.Progress, r.line())
+			if overloaded {
+				return rep, fmt.Errorf("%w (%s/%s/%s took more than %s; replay it alone: %s)",
+					ErrOverloaded, sem, c.workload, c.fault, bound, r.Replay())
+			}
 		}
 	}
 	if cfg.Latency {

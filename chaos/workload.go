@@ -20,6 +20,25 @@ type workload struct {
 	check func(ctx context.Context, s *scenario, id, activation string) (persisted, interfered bool, err error)
 }
 
+// interferenceWorkMs is how long an interference activation works before
+// it answers. A platform that freezes the instance right after each
+// response runs an earlier leftover only while a later activation runs; a
+// handler that answered at once gave it too little time to finish a Redis
+// write, so vanilla showed no interference at all (every leftover was
+// frozen again mid-write, then lost). 250 ms leaves a loaded machine's
+// leftover ample time for one write.
+const interferenceWorkMs = 250
+
+// interferenceSpanMs is how long an interference activation's write may
+// wait, after its delay, for a later activation to change the value. A
+// leftover whose delay ran out while it was frozen resumes at the next
+// unpause, before that event's handler has set its value; without the
+// span it wrote its own value at once, and under load (activations slower
+// than the delays) vanilla showed as little as one interference a row.
+// Under epilogue no later event runs while the work is pending, so each
+// write waits the whole span and pairs its own value.
+const interferenceSpanMs = 1000
+
 // fanoutWrites is how many writes a fanout activation starts.
 const fanoutWrites = 4
 
@@ -58,7 +77,7 @@ var workloads = map[string]workload{
 	WorkloadInterference: {
 		source: "chaos/actions/interference",
 		params: func(s *scenario, id string, delayMs int) map[string]any {
-			return map[string]any{"id": id, "value": "v-" + id, "redis": s.env.redisAddr(), "delay_ms": delayMs}
+			return map[string]any{"id": id, "value": "v-" + id, "redis": s.env.redisAddr(), "delay_ms": delayMs, "work_ms": interferenceWorkMs, "span_ms": interferenceSpanMs}
 		},
 		check: func(ctx context.Context, s *scenario, id, _ string) (bool, bool, error) {
 			pair, err := s.env.rdb.HGetAll(ctx, pairPrefix+id).Result()

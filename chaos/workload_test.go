@@ -24,3 +24,14 @@ func TestWorkloadSources(t *testing.T) {
 		assert.NoError(t, err, "workload %s: %s has no main.go", name, src)
 	}
 }
+
+// TestRunsNameTheirContainersApart: two runs side by side never share a
+// container name prefix, since a server removes whatever its prefix left
+// behind.
+func TestRunsNameTheirContainersApart(t *testing.T) {
+	a, b := &env{runID: newRunID()}, &env{runID: newRunID()}
+	assert.NotEqual(t, a.dockerPrefix(), b.dockerPrefix())
+	for _, e := range []*env{a, b} {
+		assert.Regexp(t, `^wskchaos[0-9a-f]{8}_$`, e.dockerPrefix())
+	}
+}

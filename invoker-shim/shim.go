@@ -203,6 +203,9 @@ func (s *Shim) Run(ctx context.Context) error {
 	defer scancel()
 	for _, srv := range servers {
 		if serr := srv.Shutdown(sctx); serr != nil {
+			// Said so the operator (and the tests) can tell a stop held up
+			// by a call that did not end from a prompt one.
+			s.log.Warn("the shutdown bound passed with calls still open: closed them", "bound", shutdownTimeout, "error", serr)
 			_ = srv.Close()
 		}
 	}

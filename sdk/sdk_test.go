@@ -70,8 +70,8 @@ func start[In, Out any](t *testing.T, extended bool, h sdk.Handler[In, Out], opt
 		_ = inW.Close()
 		select {
 		case <-a.served:
-		case <-time.After(15 * time.Second):
-			t.Error("the action loop did not stop after stdin closed")
+		case <-time.After(bound):
+			t.Errorf("the action loop did not stop within %s after stdin closed", bound)
 		}
 	})
 	ack := a.line()
@@ -89,8 +89,8 @@ func (a *action) line() string {
 	case l, ok := <-a.lines:
 		require.True(a.t, ok, "fd 3 closed")
 		return l
-	case <-time.After(5 * time.Second):
-		a.t.Fatal("no line on fd 3 within 5s")
+	case <-time.After(bound):
+		a.t.Fatalf("no line on fd 3 within %s", bound)
 		return ""
 	}
 }
@@ -150,75 +150,99 @@ func TestDoneAtResponse(t *testing.T) {
 	assert.JSONEq(t, `{"name":"x"}`, string(f.Result))
 }
 
+// bound bounds every wait of these tests: far above a loaded machine's
+// needs, and never waited on by a passing test.
+const bound = time.Minute
+
 func TestWaysToFinish(t *testing.T) {
-	const work = 250 * time.Millisecond // far past a loaded machine's response time
+	// Each handler's work waits on gate, which the test opens only once it
+	// has the response: the response cannot have waited for the work, and
+	// the work's end comes after the opening, by construction.
 	tests := []struct {
 		name    string
-		handler sdk.Handler[obj, obj]
+		handler func(gate <-chan struct{}) sdk.Handler[obj, obj]
 		pending []string
 		status  actionloop.DoneStatus
 		errSub  string
 	}{
-		{"tracked work", func(ctx context.Context, in obj) (obj, error) {
-			sdk.Go(ctx, "write", func(ctx context.Context) error { time.Sleep(work); return nil })
-			return obj{"accepted": true}, nil
+		{"tracked work", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				sdk.Go(ctx, "write", func(ctx context.Context) error { <-gate; return nil })
+				return obj{"accepted": true}, nil
+			}
 		}, []string{"write"}, actionloop.StatusOK, ""},
-		{"respond early, then return", func(ctx context.Context, in obj) (obj, error) {
-			sdk.Respond(ctx, obj{"accepted": true})
-			time.Sleep(work)
-			return obj{"ignored": true}, nil
+		{"respond early, then return", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				sdk.Respond(ctx, obj{"accepted": true})
+				<-gate
+				return obj{"ignored": true}, nil
+			}
 		}, []string{"handler"}, actionloop.StatusOK, ""},
-		{"explicit done, called twice", func(ctx context.Context, in obj) (obj, error) {
-			done := sdk.Done(ctx)
-			sdk.Go(ctx, "helper", func(ctx context.Context) error {
-				time.Sleep(work)
-				done()
-				done()
-				return nil
-			})
-			return obj{"accepted": true}, nil
+		{"explicit done, called twice", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				done := sdk.Done(ctx)
+				sdk.Go(ctx, "helper", func(ctx context.Context) error {
+					<-gate
+					done()
+					done()
+					return nil
+				})
+				return obj{"accepted": true}, nil
+			}
 		}, []string{"done()", "helper"}, actionloop.StatusOK, ""},
-		{"generic tracked handle", func(ctx context.Context, in obj) (obj, error) {
-			w := sdk.Track(ctx, "queue publish")
-			c := sdk.Closer(ctx, "db conn", io.NopCloser(nil))
-			sdk.Go(ctx, "closer", func(ctx context.Context) error {
-				time.Sleep(work)
-				w.Done()
-				return c.Close()
-			})
-			return obj{"accepted": true}, nil
+		{"generic tracked handle", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				w := sdk.Track(ctx, "queue publish")
+				c := sdk.Closer(ctx, "db conn", io.NopCloser(nil))
+				sdk.Go(ctx, "closer", func(ctx context.Context) error {
+					<-gate
+					w.Done()
+					return c.Close()
+				})
+				return obj{"accepted": true}, nil
+			}
 		}, []string{"closer", "db conn", "queue publish"}, actionloop.StatusOK, ""},
-		{"error in tracked work", func(ctx context.Context, in obj) (obj, error) {
-			sdk.Go(ctx, "write", func(ctx context.Context) error { time.Sleep(work); return errors.New("connection reset") })
-			return obj{"accepted": true}, nil
+		{"error in tracked work", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				sdk.Go(ctx, "write", func(ctx context.Context) error { <-gate; return errors.New("connection reset") })
+				return obj{"accepted": true}, nil
+			}
 		}, []string{"write"}, actionloop.StatusError, "write: connection reset"},
-		{"panic in tracked work", func(ctx context.Context, in obj) (obj, error) {
-			sdk.Go(ctx, "write", func(ctx context.Context) error { time.Sleep(work); panic("boom") })
-			return obj{"accepted": true}, nil
+		{"panic in tracked work", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				sdk.Go(ctx, "write", func(ctx context.Context) error { <-gate; panic("boom") })
+				return obj{"accepted": true}, nil
+			}
 		}, []string{"write"}, actionloop.StatusError, "write: panic: boom"},
-		{"tracked work failing a handle", func(ctx context.Context, in obj) (obj, error) {
-			w := sdk.Track(ctx, "publish")
-			sdk.Go(ctx, "x", func(ctx context.Context) error { time.Sleep(work); w.Fail(errors.New("nack")); return nil })
-			return obj{"accepted": true}, nil
+		{"tracked work failing a handle", func(gate <-chan struct{}) sdk.Handler[obj, obj] {
+			return func(ctx context.Context, in obj) (obj, error) {
+				w := sdk.Track(ctx, "publish")
+				sdk.Go(ctx, "x", func(ctx context.Context) error { <-gate; w.Fail(errors.New("nack")); return nil })
+				return obj{"accepted": true}, nil
+			}
 		}, []string{"publish", "x"}, actionloop.StatusError, "publish: nack"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := start(t, true, tt.handler)
-			began := time.Now()
+			gate := make(chan struct{})
+			a := start(t, true, tt.handler(gate))
 			seq := a.run(obj{}, nil)
-			resp := a.frame()
+			resp := a.frame() // the work holds on the gate: the response came without it
+			responded := time.Now()
 			require.Equal(t, actionloop.KindResponse, resp.Kind)
-			assert.Less(t, time.Since(began), work, "the response does not wait for the work")
 			assert.False(t, resp.Done)
 			assert.Equal(t, tt.pending, resp.Pending)
 			assert.JSONEq(t, `{"accepted":true}`, string(resp.Result))
 
+			opened := time.Now()
+			close(gate)
 			done, _ := a.done()
 			assert.Equal(t, seq, done.Seq)
 			assert.Equal(t, tt.status, done.Status)
-			assert.GreaterOrEqual(t, time.Since(began), work)
-			assert.GreaterOrEqual(t, done.PostResponseMs, float64(work.Milliseconds())-5)
+			// The SDK's response mark precedes the test's, its done mark
+			// follows the opening: its post-response time covers at least
+			// the span between the two (less 1 ms of rounding).
+			assert.GreaterOrEqual(t, done.PostResponseMs, float64(opened.Sub(responded).Microseconds())/1000-1)
 			if tt.errSub != "" {
 				require.NotEmpty(t, done.Errors)
 				assert.Contains(t, done.Errors[0], tt.errSub)
@@ -235,6 +259,7 @@ func TestHTTPInFlightUntilBodyClosed(t *testing.T) {
 		_, _ = io.WriteString(w, "flushed")
 	}))
 	defer srv.Close()
+	closeBody := make(chan struct{})
 	a := start(t, true, func(ctx context.Context, in obj) (obj, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/traces", strings.NewReader("spans"))
 		resp, err := sdk.HTTPClient.Do(req)
@@ -243,7 +268,7 @@ func TestHTTPInFlightUntilBodyClosed(t *testing.T) {
 		}
 		sdk.Go(ctx, "read body", func(ctx context.Context) error {
 			_, err := io.ReadAll(resp.Body)
-			time.Sleep(20 * time.Millisecond) // read to the end but not yet closed: still pending
+			<-closeBody // read to the end but not yet closed: still pending
 			_ = resp.Body.Close()
 			return err
 		})
@@ -254,6 +279,10 @@ func TestHTTPInFlightUntilBodyClosed(t *testing.T) {
 	assert.False(t, resp.Done)
 	assert.Equal(t, []string{"http POST " + srv.URL + "/v1/traces", "read body"}, resp.Pending)
 	close(release)
+	// Read to its end, the body stays open until the test lets the reader
+	// close it; only then does the request end (the next report names the
+	// reader alone), and the reader after it.
+	close(closeBody)
 	done, progress := a.done()
 	assert.Equal(t, actionloop.StatusOK, done.Status)
 	require.NotEmpty(t, progress)
@@ -291,7 +320,6 @@ func TestUntrackedGoroutines(t *testing.T) {
 			assert.False(t, resp.Done)
 			require.Len(t, resp.Pending, 1)
 			assert.Contains(t, resp.Pending[0], "untracked goroutine")
-			time.Sleep(30 * time.Millisecond)
 			close(stop)
 			done, _ := a.done()
 			assert.Equal(t, actionloop.StatusOK, done.Status)
@@ -300,6 +328,8 @@ func TestUntrackedGoroutines(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
+	stuck := make(chan struct{}) // released once the test is over: past any deadline
+	t.Cleanup(func() { close(stuck) })
 	tests := []struct {
 		name    string
 		handler sdk.Handler[obj, obj]
@@ -311,7 +341,7 @@ func TestDeadline(t *testing.T) {
 			return obj{"accepted": true}, nil
 		}, false, []string{"done()"}},
 		{"work that ignores cancellation", func(ctx context.Context, in obj) (obj, error) {
-			sdk.Go(ctx, "stuck", func(context.Context) error { time.Sleep(2 * time.Second); return nil })
+			sdk.Go(ctx, "stuck", func(context.Context) error { <-stuck; return nil })
 			return obj{"accepted": true}, nil
 		}, false, []string{"stuck"}},
 		{"work that stops when cancelled is still unfinished", func(ctx context.Context, in obj) (obj, error) {

@@ -67,6 +67,7 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	backend := fs.String("backend", chaos.BackendProcess, "process, docker or both")
 	semantics := fs.String("semantics", "both", "epilogue, vanilla or both")
 	duration := fs.Duration("duration", chaos.DefaultDuration, "how long each scenario of the full matrix invokes")
+	slack := fs.Duration("scenario-slack", chaos.DefaultScenarioSlack, "how long a scenario may take beyond --duration (the whole of a --short one) before the run stops as overloaded")
 	seed := fs.Int64("seed", chaos.DefaultSeed, "the seed of every scenario's delays and gaps (a scenario replays with the same seed)")
 	short := fs.Bool("short", false, "the CI-sized matrix: every fault on ack-write, the other workloads on reclaim-after-response, 6 activations each")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout (progress goes to stderr)")
@@ -84,7 +85,7 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 		return chaosOptions{}, usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
 	o := chaosOptions{json: *asJSON, report: *reportDir, cfg: chaos.Config{
-		Seed: *seed, Short: *short, Duration: *duration, Latency: *latency || *reportDir != "",
+		Seed: *seed, Short: *short, Duration: *duration, ScenarioSlack: *slack, Latency: *latency || *reportDir != "",
 		Workloads: workloads, Faults: faults, SourceDir: *source,
 	}}
 	switch *backend {
@@ -104,6 +105,9 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	}
 	if *duration <= 0 {
 		return chaosOptions{}, usageError(fs, "--duration must be positive")
+	}
+	if *slack <= 0 {
+		return chaosOptions{}, usageError(fs, "--scenario-slack must be positive")
 	}
 	if *verbose {
 		o.cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

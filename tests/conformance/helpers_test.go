@@ -38,12 +38,22 @@ import (
 // sentinel is the line OpenWhisk's log collector waits for on both streams.
 const sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 
-// Bounds for waits. Every wait in the suite is bounded by one of these.
+// Bounds for waits. Every wait in the suite is bounded by one of these;
+// the first three are far above what a loaded machine needs, and a passing
+// test never waits on them. stableFor is the one wait a passing test does:
+// how long a count must stay put to count as settled.
 const (
-	startTimeout   = 10 * time.Second // the proxy's port accepts connections
-	requestTimeout = 20 * time.Second // any single HTTP exchange
-	logSettle      = 2 * time.Second  // asynchronous log output shows up
+	startTimeout   = time.Minute     // the proxy's port accepts connections
+	requestTimeout = 2 * time.Minute // any single HTTP exchange
+	logSettle      = time.Minute     // asynchronous log output shows up
 	stableFor      = 100 * time.Millisecond
+	// awaitBound is /epilogue/await's timeout where the awaited work ends
+	// by itself: above requestTimeout, so an await that wrongly waits
+	// fails on the client's bound.
+	awaitBound = "5m"
+	// forever is a linger_ms that outlasts any test: work that is pending,
+	// by construction, for as long as a test looks.
+	forever = 3_600_000
 )
 
 var (
@@ -456,6 +466,18 @@ func (p *proxy) expectLogs(t *testing.T, n int, wantStdout, wantStderr string) {
 	gotOut, gotErr := stripSentinels(p.stdout.String()), stripSentinels(p.stderr.String())
 	assert.Equalf(t, wantStdout, gotOut, "stdout without sentinels: got %q; want %q", gotOut, wantStdout)
 	assert.Equalf(t, wantStderr, gotErr, "stderr without sentinels: got %q; want %q", gotErr, wantStderr)
+}
+
+// hasChildren reports whether process pid has a child process (Linux
+// /proc/PID/task/TID/children), a zombie not yet reaped included.
+func hasChildren(pid int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		if b, err := os.ReadFile(f); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.
