@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -39,7 +40,23 @@ func TestMain(m *testing.M) {
 	}
 	switch mode {
 	case "":
-		os.Exit(m.Run())
+		// Builds that write the SDK write it here, not into the user's
+		// cache; Go's build cache, which defaults to a directory in the same
+		// place, stays where it is (a fresh one recompiles the standard
+		// library: minutes).
+		gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+		if err != nil {
+			panic(err)
+		}
+		cache, err := os.MkdirTemp("", "actionbuild-cache-")
+		if err != nil {
+			panic(err)
+		}
+		_ = os.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+		_ = os.Setenv("XDG_CACHE_HOME", cache)
+		code := m.Run()
+		_ = os.RemoveAll(cache)
+		os.Exit(code)
 	case "block":
 		_, _ = os.Stderr.WriteString("compiling\n")
 		time.Sleep(time.Hour) // the child hangs; the test kills it through ctx
