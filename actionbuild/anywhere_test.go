@@ -228,3 +228,17 @@ func publish(t *testing.T, dir, version string) string {
 	require.NoError(t, zf.Close())
 	return proxy
 }
+
+// TestBuildThroughSymlink: a directory without a go.mod, named through a
+// symbolic link, gets its go.mod too (go must see the directory by the path
+// the overlay names).
+func TestBuildThroughSymlink(t *testing.T) {
+	t.Parallel()
+	real := writeAction(t, map[string]string{"main.go": sdkMain})
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(real, link))
+	out := filepath.Join(t.TempDir(), "a.zip")
+	_, err := actionbuild.Build(context.Background(), actionbuild.Options{Dir: link, Output: out, Env: offline(t), CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	requireStaticExec(t, out)
+}

@@ -222,8 +222,14 @@ func compile(ctx context.Context, opt Options, tmp, exe string) error {
 	if err != nil {
 		return fmt.Errorf("actionbuild: cannot find the go command %q: install Go or say where it is: %w", goBin, err)
 	}
-	// Later entries win: the target is fixed whatever the parent or opt.Env say.
-	env := append(append(os.Environ(), opt.Env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	dir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return fmt.Errorf("actionbuild: %w", err)
+	}
+	// Later entries win: the target is fixed whatever the parent or opt.Env
+	// say. PWD is the directory as named here, so that go sees it by the
+	// same path as the -overlay entry for its go.mod, symbolic links or not.
+	env := append(append(os.Environ(), opt.Env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "PWD="+dir)
 	wired, err := wireSDK(ctx, path, env, opt, tmp)
 	if err != nil {
 		return err
