@@ -22,10 +22,10 @@ TEST_TIMEOUT ?= 45m
 
 all: build
 
-## build: the binaries, static, into bin/
+## build: the binaries, static, into bin/ (epilogue's version, and its SDK's, is VERSION, embedded by the root package)
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/epilogue-proxy ./cmd/epilogue-proxy
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue ./cmd/epilogue
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/epilogue ./cmd/epilogue
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue-shim ./cmd/epilogue-shim
 
 ## test: every test, with the race detector; needs a Docker engine (the image test) and redis-server (installed by `deps`)

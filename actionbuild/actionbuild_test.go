@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,12 +27,36 @@ import (
 //
 //	block   print "compiling" on stderr, then hang until killed
 //	notelf  write a shell script where -o says, and succeed
+//
+// Asked `go env` (which Build asks before it builds), it answers as
+// outside module mode, so that Build goes straight to go build.
 const fakeGoEnv = "ACTIONBUILD_FAKE_GO"
 
 func TestMain(m *testing.M) {
-	switch os.Getenv(fakeGoEnv) {
+	mode := os.Getenv(fakeGoEnv)
+	if mode != "" && len(os.Args) > 1 && os.Args[1] == "env" {
+		_, _ = os.Stdout.WriteString(`{"GOMOD": ""}`)
+		os.Exit(0)
+	}
+	switch mode {
 	case "":
-		os.Exit(m.Run())
+		// Builds that write the SDK write it here, not into the user's
+		// cache; Go's build cache, which defaults to a directory in the same
+		// place, stays where it is (a fresh one recompiles the standard
+		// library: minutes).
+		gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+		if err != nil {
+			panic(err)
+		}
+		cache, err := os.MkdirTemp("", "actionbuild-cache-")
+		if err != nil {
+			panic(err)
+		}
+		_ = os.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+		_ = os.Setenv("XDG_CACHE_HOME", cache)
+		code := m.Run()
+		_ = os.RemoveAll(cache)
+		os.Exit(code)
 	case "block":
 		_, _ = os.Stderr.WriteString("compiling\n")
 		time.Sleep(time.Hour) // the child hangs; the test kills it through ctx

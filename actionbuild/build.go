@@ -44,8 +44,8 @@ var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Options says what to build and where.
 type Options struct {
-	// Dir is the action's source directory: a Go main package, inside this
-	// module or with its own go.mod. Required.
+	// Dir is the action's source directory: a Go main package, anywhere,
+	// with or without a go.mod of its own. Required.
 	Dir string
 	// Output is the zip to write; "" = DefaultOutput in the current directory.
 	Output string
@@ -59,6 +59,10 @@ type Options struct {
 	// after the parent's; nil = none. CGO_ENABLED, GOOS and GOARCH are always
 	// 0, linux and amd64: the runtime image runs static amd64 executables.
 	Env []string
+	// CacheDir is where the SDK carried in this binary is written for the
+	// builds that need it (under sdk/<content hash>); "" = the user's cache
+	// directory's epilogue (e.g. ~/.cache/epilogue).
+	CacheDir string
 }
 
 // Result describes a successful build.
@@ -106,7 +110,7 @@ func Build(ctx context.Context, opt Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("actionbuild: %w", err)
 	}
-	if err := compile(ctx, opt, exe); err != nil {
+	if err := compile(ctx, opt, tmp, exe); err != nil {
 		return Result{}, err
 	}
 	execBytes, err := checkELF(exe)
@@ -207,8 +211,9 @@ func declaresMain(f *ast.File) bool {
 	return false
 }
 
-// compile runs go build in opt.Dir, writing the executable to exe.
-func compile(ctx context.Context, opt Options, exe string) error {
+// compile runs go build in opt.Dir, writing the executable to exe, with
+// the SDK wired in (wireSDK) through files in tmp.
+func compile(ctx context.Context, opt Options, tmp, exe string) error {
 	goBin := opt.GoBin
 	if goBin == "" {
 		goBin = "go"
@@ -217,10 +222,22 @@ func compile(ctx context.Context, opt Options, exe string) error {
 	if err != nil {
 		return fmt.Errorf("actionbuild: cannot find the go command %q: install Go or say where it is: %w", goBin, err)
 	}
-	cmd := exec.CommandContext(ctx, path, "build", "-trimpath", "-ldflags", "-s -w", "-o", exe, ".")
+	dir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return fmt.Errorf("actionbuild: %w", err)
+	}
+	// Later entries win: the target is fixed whatever the parent or opt.Env
+	// say. PWD is the directory as named here, so that go sees it by the
+	// same path as the -overlay entry for its go.mod, symbolic links or not.
+	env := append(append(os.Environ(), opt.Env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "PWD="+dir)
+	wired, err := wireSDK(ctx, path, env, opt, tmp)
+	if err != nil {
+		return err
+	}
+	args := append(append([]string{"build"}, wired.args...), "-trimpath", "-ldflags", "-s -w", "-o", exe, ".")
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = opt.Dir
-	// Later entries win: the target is fixed whatever the parent or opt.Env say.
-	cmd.Env = append(append(os.Environ(), opt.Env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Env = env
 	var out bytes.Buffer
 	var w io.Writer = &out
 	if opt.Stderr != nil {
@@ -236,6 +253,9 @@ func compile(ctx context.Context, opt Options, exe string) error {
 		output := strings.TrimRight(out.String(), "\n")
 		if output == "" {
 			output = err.Error()
+		}
+		if wired.note != "" {
+			output += "\n(" + wired.note + ")"
 		}
 		return newError(fmt.Sprintf("actionbuild: go build in %s failed:\n%s", opt.Dir, output), ErrCompile, err)
 	}

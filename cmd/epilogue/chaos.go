@@ -13,6 +13,7 @@ import (
 
 	"github.com/epilogue-dev/epilogue/chaos"
 	"github.com/epilogue-dev/epilogue/chaos/report"
+	"github.com/epilogue-dev/epilogue/internal/cli"
 )
 
 const chaosUsage = `Usage: epilogue chaos [flags]
@@ -58,12 +59,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
-	fs := flag.NewFlagSet("epilogue chaos", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, chaosUsage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("epilogue chaos", chaosUsage, stderr)
 	backend := fs.String("backend", chaos.BackendProcess, "process, docker or both")
 	semantics := fs.String("semantics", "both", "epilogue, vanilla or both")
 	duration := fs.Duration("duration", chaos.DefaultDuration, "how long each scenario of the full matrix invokes")
@@ -82,7 +78,7 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 		return chaosOptions{}, err
 	}
 	if fs.NArg() > 0 {
-		return chaosOptions{}, usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+		return chaosOptions{}, fs.Fail("unexpected argument %q", fs.Arg(0))
 	}
 	o := chaosOptions{json: *asJSON, report: *reportDir, cfg: chaos.Config{
 		Seed: *seed, Short: *short, Duration: *duration, ScenarioSlack: *slack, Latency: *latency || *reportDir != "",
@@ -94,17 +90,17 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	case chaos.BackendProcess, chaos.BackendDocker:
 		o.backends = []string{*backend}
 	default:
-		return chaosOptions{}, usageError(fs, fmt.Sprintf("--backend %q: use process, docker or both", *backend))
+		return chaosOptions{}, fs.Fail("--backend %q: use process, docker or both", *backend)
 	}
 	switch *semantics {
 	case "both":
 	case chaos.SemanticsEpilogue, chaos.SemanticsVanilla:
 		o.cfg.Semantics = []string{*semantics}
 	default:
-		return chaosOptions{}, usageError(fs, fmt.Sprintf("--semantics %q: use epilogue, vanilla or both", *semantics))
+		return chaosOptions{}, fs.Fail("--semantics %q: use epilogue, vanilla or both", *semantics)
 	}
 	if *duration <= 0 {
-		return chaosOptions{}, usageError(fs, "--duration must be positive")
+		return chaosOptions{}, fs.Fail("--duration must be positive")
 	}
 	if *slack <= 0 {
 		return chaosOptions{}, usageError(fs, "--scenario-slack must be positive")

@@ -47,6 +47,7 @@ func TestParseChaosArgs(t *testing.T) {
 		{name: "bad backend", args: []string{"--backend", "k8s"}, wantErr: `--backend "k8s": use process, docker or both`},
 		{name: "bad semantics", args: []string{"--semantics", "strict"}, wantErr: `--semantics "strict"`},
 		{name: "bad duration", args: []string{"--duration", "0s"}, wantErr: "--duration must be positive"},
+		{name: "duration without a unit", args: []string{"--duration", "5"}, wantErr: `"5" has no unit: write a duration with one, e.g. 5s`},
 		{name: "stray argument", args: []string{"now"}, wantErr: `unexpected argument "now"`},
 	}
 	for _, tt := range tests {
@@ -55,8 +56,7 @@ func TestParseChaosArgs(t *testing.T) {
 			o, err := parseChaosArgs(tt.args, &stderr)
 			if tt.wantErr != "" {
 				require.Error(t, err)
-				assert.Contains(t, stderr.String(), tt.wantErr)
-				assert.Contains(t, stderr.String(), "Usage: epilogue chaos")
+				requireErrorLast(t, stderr.String(), "epilogue chaos", tt.wantErr)
 				return
 			}
 			require.NoError(t, err, "%s", stderr.String())

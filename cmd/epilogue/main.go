@@ -10,11 +10,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/epilogue-dev/epilogue"
 	"github.com/epilogue-dev/epilogue/actionbuild"
+	"github.com/epilogue-dev/epilogue/internal/cli"
 )
 
-// version is set at link time: -ldflags "-X main.version=$(VERSION)".
-var version = "dev"
+// version is the source tree's VERSION, embedded by the root package: the
+// binary and the SDK it carries have one version, with or without
+// -ldflags.
+var version = epilogue.Version
 
 // Exit codes.
 const (
@@ -26,10 +30,11 @@ const (
 const usage = `Usage: epilogue COMMAND [ARGS]
 
 Commands:
+  init DIR                    write a starter action (main.go, go.mod) into DIR
   build [-o action.zip] DIR   compile the Go action in DIR into a zip for the epilogue/action-go runtime
   standalone [flags]          run a single-machine OpenWhisk that wsk talks to (epilogue standalone -h)
   chaos [flags]               prove that no acknowledged write is lost: the fault-injection suite (epilogue chaos -h)
-  version                     print the version
+  version                     print the version, and the SDK's carried in this binary
 `
 
 const buildUsage = `Usage: epilogue build [-o action.zip] DIR
@@ -40,7 +45,23 @@ runtime runs:
 
   wsk action create NAME --docker epilogue/action-go action.zip
 
+DIR may be anywhere, with or without a go.mod: the SDK
+(github.com/epilogue-dev/epilogue/sdk) comes with this binary, at its
+version, and is added to a temporary copy of the go.mod when the go.mod
+does not get it otherwise; DIR's files are never changed. No network is
+needed for the SDK.
+
 Flags:
+`
+
+const initUsage = `Usage: epilogue init DIR
+
+Writes a starter action into DIR (created if missing): main.go, which
+answers at once and finishes tracked work after its response, and a
+go.mod. It overwrites nothing. Then:
+
+  epilogue build DIR -o action.zip
+  wsk action create NAME --docker epilogue/action-go action.zip
 `
 
 func main() {
@@ -56,23 +77,61 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	if cli.IsVersion(args) {
+		printVersion(stdout)
+		return exitOK
+	}
 	switch args[0] {
+	case "init":
+		return runInit(args[1:], stdout, stderr)
 	case "build":
 		return runBuild(ctx, args[1:], stdout, stderr)
 	case "standalone":
 		return runStandalone(ctx, args[1:], stdout, stderr)
 	case "chaos":
 		return runChaos(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "epilogue", version)
-		return exitOK
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "epilogue: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "%s\nepilogue: unknown command %q\nRun 'epilogue help' for the commands.\n", usage, args[0])
 		return exitUsage
 	}
+}
+
+// printVersion says the binary's version and the SDK's it carries:
+//
+//	epilogue 0.1.0
+//	sdk 0.1.0 (carried in this binary: source 0123456789ab, go1.26.0)
+func printVersion(w io.Writer) {
+	cli.PrintVersion(w, "epilogue", version)
+	sdk := actionbuild.CarriedSDK()
+	fmt.Fprintf(w, "sdk %s (carried in this binary: source %s, go%s)\n", sdk.Version, sdk.ShortHash(), sdk.GoVersion)
+}
+
+func runInit(args []string, stdout, stderr io.Writer) int {
+	fs := cli.NewFlagSet("epilogue init", initUsage, stderr)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err == nil && fs.NArg() != 1 {
+		err = fs.Fail("want one DIR, the directory for the new action, got %d arguments", fs.NArg())
+	}
+	if err != nil {
+		return exitUsage
+	}
+	dir := fs.Arg(0)
+	written, err := actionbuild.Init(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "epilogue init:", err)
+		return exitError
+	}
+	for _, p := range written {
+		fmt.Fprintln(stdout, "wrote", p)
+	}
+	fmt.Fprintf(stdout, "next: epilogue build %s -o action.zip\n", dir)
+	return exitOK
 }
 
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -94,14 +153,9 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // parseBuildArgs parses `build`'s arguments. Flags may come before or after
-// DIR. Usage errors are reported on stderr, followed by the usage.
+// DIR. Usage errors are reported on stderr, last, with the way to -h.
 func parseBuildArgs(args []string, stderr io.Writer) (actionbuild.Options, error) {
-	fs := flag.NewFlagSet("epilogue build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, buildUsage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("epilogue build", buildUsage, stderr)
 	output := fs.String("o", actionbuild.DefaultOutput, "the zip to write")
 
 	// flag stops at the first positional argument: take it and parse the
@@ -125,19 +179,13 @@ func parseBuildArgs(args []string, stderr io.Writer) (actionbuild.Options, error
 
 	switch {
 	case len(positional) == 0:
-		return actionbuild.Options{}, usageError(fs, "missing DIR, the directory of the action's main package")
+		return actionbuild.Options{}, fs.Fail("missing DIR, the directory of the action's main package")
 	case len(positional) > 1:
-		return actionbuild.Options{}, usageError(fs, fmt.Sprintf("want one DIR, got %d: %q", len(positional), positional))
+		return actionbuild.Options{}, fs.Fail("want one DIR, got %d: %q", len(positional), positional)
 	case *output == "":
-		return actionbuild.Options{}, usageError(fs, "-o must name a file")
+		return actionbuild.Options{}, fs.Fail("-o must name a file")
 	}
 	return actionbuild.Options{Dir: positional[0], Output: *output}, nil
-}
-
-func usageError(fs *flag.FlagSet, msg string) error {
-	fmt.Fprintln(fs.Output(), msg)
-	fs.Usage()
-	return errors.New(msg)
 }
 
 // size formats n bytes in decimal units, one decimal place: "5.1 MB".

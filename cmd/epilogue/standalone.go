@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/internal/cli"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
@@ -37,12 +38,7 @@ Flags:
 
 // parseStandaloneArgs turns the command line into a Config.
 func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, error) {
-	fs := flag.NewFlagSet("epilogue standalone", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, standaloneUsage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("epilogue standalone", standaloneUsage, stderr)
 	port := fs.Int("port", standalone.DefaultPort, "the API's port on 127.0.0.1 (0: any free port, printed at start)")
 	data := fs.String("data", standalone.DefaultDataDir(), "the directory of the database (actions and activations survive a restart)")
 	backendName := fs.String("backend", standalone.BackendProcess, "where containers run: process (epilogue/action-go only, no Docker needed) or docker")
@@ -62,27 +58,27 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return standalone.Config{}, usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+		return standalone.Config{}, fs.Fail("unexpected argument %q", fs.Arg(0))
 	}
 	policy, err := reclaim.ParsePolicy(*semantics)
 	if err != nil {
-		return standalone.Config{}, usageError(fs, "--semantics: "+err.Error())
+		return standalone.Config{}, fs.Fail("--semantics: %v", err)
 	}
 	mb, err := parseMemory(*memory)
 	if err != nil {
-		return standalone.Config{}, usageError(fs, "--memory: "+err.Error())
+		return standalone.Config{}, fs.Fail("--memory: %v", err)
 	}
 	switch {
 	case *port < 0 || *port > 65535:
-		return standalone.Config{}, usageError(fs, fmt.Sprintf("--port %d is not a port (1–65535, or 0 for any free one)", *port))
+		return standalone.Config{}, fs.Fail("--port %d is not a port (1–65535, or 0 for any free one)", *port)
 	case *pauseGrace < 0 || *idle <= 0 || *maxLinger <= 0:
-		return standalone.Config{}, usageError(fs, "--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
+		return standalone.Config{}, fs.Fail("--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
 	case *prewarm < 0:
-		return standalone.Config{}, usageError(fs, "--prewarm must not be negative")
+		return standalone.Config{}, fs.Fail("--prewarm must not be negative")
 	case *runtimeSemantics != "" && completion.Semantics(*runtimeSemantics) != completion.Isolated && completion.Semantics(*runtimeSemantics) != completion.Overlap:
-		return standalone.Config{}, usageError(fs, fmt.Sprintf("--runtime-semantics %q: use %s or %s", *runtimeSemantics, completion.Isolated, completion.Overlap))
+		return standalone.Config{}, fs.Fail("--runtime-semantics %q: use %s or %s", *runtimeSemantics, completion.Isolated, completion.Overlap)
 	case *backendName != standalone.BackendProcess && *backendName != standalone.BackendDocker:
-		return standalone.Config{}, usageError(fs, fmt.Sprintf("--backend %q: use %s or %s", *backendName, standalone.BackendProcess, standalone.BackendDocker))
+		return standalone.Config{}, fs.Fail("--backend %q: use %s or %s", *backendName, standalone.BackendProcess, standalone.BackendDocker)
 	}
 	grace := *pauseGrace
 	if grace == 0 {

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/standalone"
+)
+
+func TestParseStandaloneArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, cfg standalone.Config)
+		wantErr string // substring of the error line; "" = no error
+	}{
+		{name: "durations and memory", args: []string{"--idle-timeout", "90s", "--max-linger", "2m", "--memory", "2g", "--semantics", "vanilla"},
+			check: func(t *testing.T, cfg standalone.Config) {
+				assert.Equal(t, 90*time.Second, cfg.Pool.IdleTimeout)
+				assert.Equal(t, 2*time.Minute, cfg.Pool.Bounds.MaxLinger)
+				assert.Equal(t, 2048, cfg.Pool.MemoryMB)
+				assert.Equal(t, reclaim.Vanilla, cfg.Pool.Policy)
+			}},
+		{name: "duration without a unit", args: []string{"--pause-grace", "10"}, wantErr: `invalid value "10" for flag -pause-grace: "10" has no unit: write a duration with one, e.g. 10s`},
+		{name: "not a duration", args: []string{"--max-linger", "soon"}, wantErr: `"soon" is not a duration: write e.g. 5s`},
+		{name: "bad memory", args: []string{"--memory", "lots"}, wantErr: `--memory: "lots" is not a memory size`},
+		{name: "bad port", args: []string{"--port", "70000"}, wantErr: "--port 70000 is not a port"},
+		{name: "stray argument", args: []string{"now"}, wantErr: `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cfg, err := parseStandaloneArgs(tt.args, &stderr)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				requireErrorLast(t, stderr.String(), "epilogue standalone", tt.wantErr)
+				return
+			}
+			require.NoError(t, err, "%s", stderr.String())
+			tt.check(t, cfg)
+		})
+	}
+}
