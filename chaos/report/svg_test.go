@@ -23,7 +23,7 @@ func TestTicks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ticks(tt.high, tt.integer)
+			got := ticks(tt.high, tt.integer, 5)
 			assert.InDeltaSlice(t, tt.want, got, 1e-9)
 		})
 	}
