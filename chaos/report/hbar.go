@@ -119,7 +119,7 @@ func (h hbarChart) svg() []byte {
 	unitFits := textWidth(h.unit, labelFont, false) <= pw
 	for k, p := range h.panels {
 		px := left + float64(k)*(pw+panelGap)
-		c.text(px+axisW/2, titleY, "middle", panelFont, `font-weight="bold"`, shortenTo(p.name, panelFont, true, pw))
+		c.text(px+axisW/2, titleY, "middle", panelFont, `font-weight="bold"`, shortenTo(p.name, panelFont, true, axisW))
 		for j, t := range ts {
 			x := px + t*scale
 			c.line(x, plotTop, x, plotBottom, gridColor)

@@ -71,7 +71,7 @@ func (l lineChart) svg() []byte {
 		xAt := func(v float64) float64 { return left + v/xRight*plotW }
 		yAt := func(v float64) float64 { return plotBottom - v/yTop*plotHeight }
 
-		c.text((left+right)/2, titleY, "middle", panelFont, `font-weight="bold"`, shortenTo(p.name, panelFont, true, pw))
+		c.text((left+right)/2, titleY, "middle", panelFont, `font-weight="bold"`, shortenTo(p.name, panelFont, true, plotW))
 		c.text(px, yLabelY, "start", labelFont, `fill="`+mutedText+`"`, shortenTo(l.yLabel, labelFont, false, pw))
 		for _, t := range yTicks {
 			y := yAt(t)

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -337,4 +338,85 @@ func TestWriteRejects(t *testing.T) {
 		})
 	}
 	assert.ErrorIs(t, report.Write(t.TempDir()), report.ErrNoReports)
+}
+
+// readDir returns the files of dir by name.
+func readDir(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	files := map[string][]byte{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		files[e.Name()] = data
+	}
+	return files
+}
+
+func TestRenderRedrawsWhatWriteWrote(t *testing.T) {
+	written := write(t, run()...)
+	require.Contains(t, written, report.ResultsFile)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, report.ResultsFile), written[report.ResultsFile], 0o644))
+	require.NoError(t, report.Render(dir))
+	rendered := readDir(t, dir)
+	require.Len(t, rendered, len(written), "README.md, results.json and the charts")
+	for name, data := range written {
+		assert.Equal(t, string(data), string(rendered[name]), name)
+	}
+}
+
+func TestRenderRejects(t *testing.T) {
+	two, err := json.Marshal(map[string]any{"reports": []chaos.Report{{Backend: "process"}, {Backend: "process"}}})
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		results []byte // nil: no results.json
+		want    string
+	}{
+		{"no results.json", nil, "results.json is missing: write a report there first (epilogue chaos --report "},
+		{"not JSON", []byte("<svg/>"), "is not a report's results"},
+		{"no reports", []byte(`{"reports": []}`), "holds no reports"},
+		{"two reports of one backend", two, `two reports for backend "process"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.results != nil {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, report.ResultsFile), tt.results, 0o644))
+			}
+			err := report.Render(dir)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NoFileExists(t, filepath.Join(dir, "README.md"), "nothing is drawn from rejected results")
+		})
+	}
+}
+
+// TestCommittedReportIsCurrent keeps docs/report from drifting: its tables
+// and charts are exactly what its results.json renders to with this
+// version, and Write gives back the same results.json. After a change to
+// the report, redraw it: epilogue chaos --render docs/report.
+func TestCommittedReportIsCurrent(t *testing.T) {
+	committed := readDir(t, committedDir)
+	require.Contains(t, committed, report.ResultsFile, "make report REPORT_DIR=docs/report writes it")
+	var res struct {
+		Reports []chaos.Report `json:"reports"`
+	}
+	require.NoError(t, json.Unmarshal(committed[report.ResultsFile], &res))
+	written := write(t, res.Reports...)
+	names := func(m map[string][]byte) []string {
+		var out []string
+		for n := range m {
+			out = append(out, n)
+		}
+		slices.Sort(out)
+		return out
+	}
+	require.Equal(t, names(written), names(committed), "docs/report holds exactly the files a report has")
+	for name, data := range written {
+		assert.Equal(t, string(data), string(committed[name]),
+			"docs/report/%s is not what its results.json renders to: run epilogue chaos --render docs/report (make build first)", name)
+	}
 }
