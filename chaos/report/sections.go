@@ -270,7 +270,7 @@ func costSection(rs []chaos.Report) (string, []byte) {
 	b := heading("Extra container-seconds per activation that lingering costs, against vanilla",
 		"Vanilla OpenWhisk pauses a container as soon as its activation answers; Epilogue keeps it unpaused until the post-response work is done. "+
 			"Lingering is the mean, over the epilogue activations whose record has it, of the time from the response to done: "+
-			"the container-seconds each activation adds. The mean activation duration (time to the response) under each semantics is there for scale. "+
+			"the container-seconds each activation adds. The mean activation duration (time to the response) under each semantics is there for scale.\n\n"+
 			md(why))
 	sems := ordered(knownSemantics, field(rs, semanticsOf))
 	chart := hbarChart{title: "Container-seconds per activation (s): duration + lingering",
@@ -340,7 +340,9 @@ func lingerWhy(rs []chaos.Report) string {
 	}
 	line := "Why Epilogue costs more: a container whose activation still has work pending " + lingers +
 		" and takes no new activation meanwhile, so more activations need a new container and start cold"
-	if len(durE) > 0 && len(durV) > 0 {
+	// The cold starts are the reason only where epilogue's activations
+	// did last longer.
+	if len(durE) > 0 && len(durV) > 0 && mean(durE) > mean(durV) {
 		line += fmt.Sprintf(": they last a mean %s s under %s against %s s under %s",
 			fixed(mean(durE)/1000, 3), chaos.SemanticsEpilogue, fixed(mean(durV)/1000, 3), chaos.SemanticsVanilla)
 	}
