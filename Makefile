@@ -79,7 +79,7 @@ chaos: build image deps
 	bin/epilogue chaos --backend both
 
 ## report: Markdown tables and SVG charts from a seeded run of the matrix on both backends, into $(REPORT_DIR)
-## (make report REPORT_DIR=docs/report refreshes the committed report)
+## (make report REPORT_DIR=docs/report refreshes the committed report; bin/epilogue chaos --render DIR redraws DIR from its results.json)
 report: build image deps
 	bin/epilogue chaos --backend both --seed 1 --duration $(REPORT_DURATION) --report $(REPORT_DIR)
 

@@ -4,13 +4,27 @@
 //
 //	report.Write("docs/report", processReport, dockerReport)
 //
-// writes dir/README.md and four charts beside it:
+// writes dir/README.md, four charts beside it and dir/results.json, the
+// reports themselves:
 //
 //	latency.svg            p50 response latency against async I/O duration,
-//	                       vanilla vs respond-after-all vs Epilogue
+//	                       vanilla vs respond-after-all vs Epilogue, a panel per backend
 //	lost.svg               silent losses + interference per fault, vanilla vs Epilogue
 //	reclaim-lag.svg        histogram of done → real pause under Epilogue
-//	container-seconds.svg  lingering after the response vs activation duration, per workload
+//	container-seconds.svg  activation duration + lingering after the response, per workload
+//
+// The bar charts are horizontal, their rows labelled in a column as wide as
+// the longest label, with one panel per backend on a shared scale; vanilla
+// and Epilogue have the same colour in every chart and every chart has a
+// legend and a subtitle with the run's own figures. No text is turned and
+// none overlaps another (TestChartsDoNotOverlap estimates every label's
+// box).
+//
+// report.Render("docs/report") (epilogue chaos --render DIR) draws the
+// README and the charts again from dir/results.json without running the
+// suite, so that a change to the presentation is seen on the committed run
+// at once; TestCommittedReportIsCurrent keeps docs/report what its
+// results.json renders to.
 //
 // The output is deterministic: the same reports give byte-identical files
 // (reports, scenarios and names are sorted, floats have fixed precision, no

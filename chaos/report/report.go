@@ -2,8 +2,10 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +24,9 @@ const (
 	lostFile       = "lost.svg"
 	reclaimLagFile = "reclaim-lag.svg"
 	costFile       = "container-seconds.svg"
+	// ResultsFile holds the reports Write was given, so that Render can
+	// redraw the tables and charts without running the suite again.
+	ResultsFile = "results.json"
 )
 
 // file is one output file.
@@ -30,30 +35,79 @@ type file struct {
 	data []byte
 }
 
-// Write writes dir/README.md and the charts (dir/*.svg), replacing what is
-// there, from the reports of one seeded run: one report per backend.
+// Write writes dir/README.md, the charts (dir/*.svg) and dir/results.json,
+// replacing what is there, from the reports of one seeded run: one report
+// per backend. results.json keeps the reports themselves, so that Render can
+// draw the tables and charts again without running the suite.
 //
-// dir is created if missing. README.md and every *.svg in dir are Write's:
-// an SVG it did not write this time is removed, so that a chart dropped by
-// a newer version does not linger; other files are left alone. Each file is
-// written to a temporary name and renamed, so that a failed Write leaves the
-// previous version of each file whole.
+// dir is created if missing. README.md, results.json and every *.svg in dir
+// are Write's: an SVG it did not write this time is removed, so that a chart
+// dropped by a newer version does not linger; other files are left alone.
+// Each file is written to a temporary name and renamed, so that a failed
+// Write leaves the previous version of each file whole.
 func Write(dir string, reports ...chaos.Report) error {
 	if len(reports) == 0 {
 		return ErrNoReports
 	}
+	rs, err := sorted(reports)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(results{Reports: rs}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("report: encoding %s: %w", ResultsFile, err)
+	}
+	return writeFiles(dir, append(render(rs), file{ResultsFile, append(data, '\n')}))
+}
+
+// Render draws dir/README.md and the charts again from dir/results.json,
+// as Write wrote them, without running anything: a change to the tables or
+// charts is seen on the committed run in a second. results.json itself is
+// left as it is.
+func Render(dir string) error {
+	path := filepath.Join(dir, ResultsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("report: %s is missing: write a report there first (epilogue chaos --report %s)", path, dir)
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	var res results
+	if err := json.Unmarshal(data, &res); err != nil {
+		return fmt.Errorf("report: %s is not a report's results (%w): write the report again (epilogue chaos --report %s)", path, err, dir)
+	}
+	if len(res.Reports) == 0 {
+		return fmt.Errorf("report: %s holds no reports: write the report again (epilogue chaos --report %s)", path, dir)
+	}
+	// Write sorted them; sorting again keeps a hand-edited file from
+	// rendering in another order than Write would.
+	rs, err := sorted(res.Reports)
+	if err != nil {
+		return fmt.Errorf("%w (in %s)", err, path)
+	}
+	return writeFiles(dir, render(rs))
+}
+
+// sorted returns the reports by backend, so that the order the caller
+// passes the backends in does not change the output, and rejects two of one
+// backend.
+func sorted(reports []chaos.Report) ([]chaos.Report, error) {
 	rs := slices.Clone(reports)
-	// Sorted so that the order the caller passes the backends in does not
-	// change the output.
 	slices.SortStableFunc(rs, func(a, b chaos.Report) int {
 		return cmp.Or(cmp.Compare(a.Backend, b.Backend), cmp.Compare(a.Seed, b.Seed))
 	})
 	for i := 1; i < len(rs); i++ {
 		if rs[i].Backend == rs[i-1].Backend {
-			return fmt.Errorf("report: two reports for backend %q: pass one report per backend, from one run", rs[i].Backend)
+			return nil, fmt.Errorf("report: two reports for backend %q: pass one report per backend, from one run", rs[i].Backend)
 		}
 	}
-	files := render(rs)
+	return rs, nil
+}
+
+// writeFiles writes files into dir and removes the charts that are not
+// among them.
+func writeFiles(dir string, files []file) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -128,4 +182,10 @@ func removeStaleCharts(dir string, keep []file) error {
 		}
 	}
 	return nil
+}
+
+// results is the layout of results.json: the reports of one run, one per
+// backend, sorted by backend.
+type results struct {
+	Reports []chaos.Report `json:"reports"`
 }

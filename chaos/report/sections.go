@@ -21,21 +21,14 @@ func heading(title, intro string) *strings.Builder {
 	return b
 }
 
-// withBackend names a series or category after its backend too, when the
-// run has more than one.
-func withBackend(name, backend string, several bool) string {
-	if !several {
-		return name
-	}
-	return name + " (" + backend + ")"
-}
-
 func latencySection(rs []chaos.Report) (string, []byte) {
 	b := heading("Response latency against async I/O duration",
 		"Warm activations whose async I/O takes the given time. Vanilla answers early and OpenWhisk pauses the container at once, "+
 			"cutting the I/O; respond-after-all (the paper's Approach 1) answers only when nothing is pending, so the response waits for the I/O; "+
 			"Epilogue answers early and keeps the container until the I/O is done.")
-	chart := lineChart{title: "p50 response latency against async I/O duration", xLabel: "async I/O duration (ms)", yLabel: "p50 response latency (ms)"}
+	chart := lineChart{title: "p50 response latency (ms) against async I/O duration (ms)",
+		subtitle: "Vanilla and Epilogue answer as soon as the action responds; respond-after-all answers only once its async I/O is done, so its latency grows with the I/O.",
+		xLabel:   "async I/O duration (ms)", yLabel: "p50 response latency (ms)"}
 	var measured []chaos.Report
 	for _, r := range rs {
 		if len(r.Latency) > 0 {
@@ -48,7 +41,15 @@ func latencySection(rs []chaos.Report) (string, []byte) {
 	}
 	b.WriteString(image(chart.title, latencyFile))
 	several := len(measured) > 1
-	for i, r := range measured {
+	var allModes []string
+	for _, r := range measured {
+		allModes = append(allModes, modes(r.Latency)...)
+	}
+	allModes = ordered(knownModes, allModes)
+	for j, m := range allModes {
+		chart.legend = append(chart.legend, entry{name: m, color: colorOf(m, j), line: true})
+	}
+	for _, r := range measured {
 		ms := ordered(knownModes, modes(r.Latency))
 		var asyncs []int
 		lo, hi := r.Latency[0].Samples, r.Latency[0].Samples
@@ -81,15 +82,17 @@ func latencySection(rs []chaos.Report) (string, []byte) {
 		b.WriteString(mdTable(head, rows))
 		fmt.Fprintf(b, "Async I/O from %d to %d ms; each point is taken over %s activations.\n\n", asyncs[0], asyncs[len(asyncs)-1], span(lo, hi))
 
-		for j, m := range ms {
-			s := series{name: withBackend(m, r.Backend, several), color: colorOf(m, j), dash: dashes[i%len(dashes)]}
+		panel := linePanel{name: r.Backend}
+		for _, m := range ms {
+			s := series{name: m, color: colorOf(m, slices.Index(allModes, m))}
 			for _, a := range asyncs {
 				if p, ok := latencyAt(r.Latency, m, a); ok {
 					s.points = append(s.points, point{float64(a), p.P50Ms})
 				}
 			}
-			chart.series = append(chart.series, s)
+			panel.series = append(panel.series, s)
 		}
+		chart.panels = append(chart.panels, panel)
 	}
 	return b.String(), chart.svg()
 }
@@ -110,20 +113,36 @@ func lossSection(rs []chaos.Report) (string, []byte) {
 			"Forced: reclaims made past a bound with work pending.")
 	sems := ordered(knownSemantics, field(rs, semanticsOf))
 	faults := ordered(knownFaults, field(rs, faultOf))
-	chart := barChart{title: "Silent losses + interference per fault (all workloads and backends)",
-		xLabel: "fault", yLabel: "lost + interfering writes", categories: faults, integer: true,
+	chart := hbarChart{title: "Silent losses + interference per fault (writes)",
+		rowHeader: "fault", unit: "lost + interfering writes", rows: faults, integer: true,
 		format: func(v float64) string { return fixed(v, 0) }}
 	if len(faults) == 0 {
 		b.WriteString("Not measured: no scenario was run.\n\n")
 		return b.String(), chart.svg()
 	}
+	var totals []string
 	for j, sem := range sems {
-		s := series{name: sem, color: colorOf(sem, j)}
+		chart.legend = append(chart.legend, entry{name: sem, color: colorOf(sem, j)})
+		t := sum(rs, is(sem, "", ""))
+		totals = append(totals, fmt.Sprintf("%s %d of %d (+%d interfering)", sem, t.lost, t.acknowledged, t.interference))
+	}
+	chart.subtitle = "Summed over the workloads. A silent loss: acknowledged, never persisted, not reported failed or expired. " +
+		"Lost of acknowledged activations, all backends: " + strings.Join(totals, ", ") + ". n/a: the backend does not run the fault."
+	for _, r := range rs {
+		panel := hbarPanel{name: r.Backend}
 		for _, f := range faults {
-			t := sum(rs, is(sem, "", f))
-			s.values = append(s.values, float64(t.lost+t.interference))
+			var row []bar
+			for j, sem := range sems {
+				t := sum(one(r), is(sem, "", f))
+				if t.scenarios == 0 {
+					row = append(row, nil)
+					continue
+				}
+				row = append(row, bar{{float64(t.lost + t.interference), colorOf(sem, j)}})
+			}
+			panel.bars = append(panel.bars, row)
 		}
-		chart.series = append(chart.series, s)
+		chart.panels = append(chart.panels, panel)
 	}
 	b.WriteString(image(chart.title, lostFile))
 
@@ -164,35 +183,41 @@ func reclaimLagSection(rs []chaos.Report) (string, []byte) {
 		"Under Epilogue, for each pause of a container after a lingering activation was done: the time from done to the real pause.")
 	epilogue := is(chaos.SemanticsEpilogue, "", "")
 	all := samples(rs, epilogue, pauseLag)
-	chart := barChart{title: "Reclaim lag under Epilogue (all backends)", xLabel: "done → real pause (ms)", yLabel: "pauses",
-		integer: true, format: func(v float64) string { return fixed(v, 0) }}
+	chart := hbarChart{title: "Reclaim lag under Epilogue: pauses per lag (ms, done → real pause)",
+		rowHeader: "lag (ms)", unit: "pauses", integer: true, format: func(v float64) string { return fixed(v, 0) },
+		legend: []entry{{name: "pauses under " + chaos.SemanticsEpilogue, color: colorOf(chaos.SemanticsEpilogue, 0)}}}
 	if len(all) == 0 {
 		b.WriteString("Not measured: no epilogue scenario recorded a pause after done.\n\n")
 		return b.String(), chart.svg()
 	}
-	counts := make([]int, len(lagBuckets)+1)
-	for _, v := range all {
-		// The first edge above v; past the last edge, the open bucket.
-		i, _ := slices.BinarySearch(lagBuckets, v)
-		if i < len(lagBuckets) && lagBuckets[i] == v {
-			i++
-		}
-		counts[i]++
-	}
-	// Only the buckets from the first to the last non-empty one: the
-	// others would crowd the chart with zeros.
+	// Only the buckets from the first to the last non-empty one of any
+	// backend: the others would crowd the chart with zeros.
+	counts := bucketCounts(all)
 	first, last := len(counts), 0
 	for i, n := range counts {
 		if n > 0 {
 			first, last = min(first, i), i
 		}
 	}
-	s := series{name: "pauses", color: colorOf(chaos.SemanticsEpilogue, 0)}
 	for i := first; i <= last; i++ {
-		chart.categories = append(chart.categories, bucketLabel(i))
-		s.values = append(s.values, float64(counts[i]))
+		chart.rows = append(chart.rows, bucketLabel(i))
 	}
-	chart.series = []series{s}
+	var medians []string
+	for _, r := range rs {
+		lags := samples(one(r), epilogue, pauseLag)
+		own := bucketCounts(lags)
+		panel := hbarPanel{name: r.Backend}
+		for i := first; i <= last; i++ {
+			panel.bars = append(panel.bars, []bar{{{float64(own[i]), colorOf(chaos.SemanticsEpilogue, 0)}}})
+		}
+		chart.panels = append(chart.panels, panel)
+		if len(lags) > 0 {
+			medians = append(medians, fmt.Sprintf("%s: median %s ms, p99 %s ms over %d pauses", r.Backend,
+				fixed(percentile(lags, 50), 1), fixed(percentile(lags, 99), 1), len(lags)))
+		}
+	}
+	chart.subtitle = "How long a container keeps running after its post-response work is done, until it is really paused. " +
+		strings.Join(medians, "; ") + "."
 	b.WriteString(image(chart.title, reclaimLagFile))
 
 	var rows [][]string
@@ -213,6 +238,21 @@ func reclaimLagSection(rs []chaos.Report) (string, []byte) {
 	return b.String(), chart.svg()
 }
 
+// bucketCounts counts lags per lagBuckets bucket; the last count is the
+// open bucket past the last edge.
+func bucketCounts(lags []float64) []int {
+	counts := make([]int, len(lagBuckets)+1)
+	for _, v := range lags {
+		// The first edge above v; past the last edge, the open bucket.
+		i, _ := slices.BinarySearch(lagBuckets, v)
+		if i < len(lagBuckets) && lagBuckets[i] == v {
+			i++
+		}
+		counts[i]++
+	}
+	return counts
+}
+
 // bucketLabel names histogram bucket i: [edge i−1, edge i) in ms.
 func bucketLabel(i int) string {
 	edge := func(k int) string { return fixed(lagBuckets[k], 0) }
@@ -226,18 +266,20 @@ func bucketLabel(i int) string {
 }
 
 func costSection(rs []chaos.Report) (string, []byte) {
+	why := lingerWhy(rs)
 	b := heading("Extra container-seconds per activation that lingering costs, against vanilla",
 		"Vanilla OpenWhisk pauses a container as soon as its activation answers; Epilogue keeps it unpaused until the post-response work is done. "+
 			"Lingering is the mean, over the epilogue activations whose record has it, of the time from the response to done: "+
-			"the container-seconds each activation adds. The mean activation duration (time to the response) under each semantics is there for scale.")
+			"the container-seconds each activation adds. The mean activation duration (time to the response) under each semantics is there for scale.\n\n"+
+			md(why))
 	sems := ordered(knownSemantics, field(rs, semanticsOf))
-	several := len(rs) > 1
-	chart := barChart{title: "Activation duration and lingering per workload", xLabel: "workload", yLabel: "seconds per activation",
-		format: func(v float64) string { return fixed(v, 3) }}
+	chart := hbarChart{title: "Container-seconds per activation (s): duration + lingering",
+		subtitle: why, rowHeader: "workload", unit: "seconds per activation",
+		rows: ordered(knownWorkloads, field(rs, workloadOf)), format: func(v float64) string { return fixed(v, 3) }}
 	for j, sem := range sems {
-		chart.series = append(chart.series, series{name: "duration, " + sem, color: colorOf(sem, j)})
+		chart.legend = append(chart.legend, entry{name: sem + ": duration", color: colorOf(sem, j)})
 	}
-	chart.series = append(chart.series, series{name: "lingering, " + chaos.SemanticsEpilogue, color: lingerColor})
+	chart.legend = append(chart.legend, entry{name: chaos.SemanticsEpilogue + ": lingering after the response", color: lingerColor})
 
 	head := []string{"backend", "workload", "lingering, epilogue (s)", "activations with a record"}
 	for _, sem := range sems {
@@ -246,32 +288,65 @@ func costSection(rs []chaos.Report) (string, []byte) {
 	var rows [][]string
 	measured := false
 	for _, r := range rs {
-		for _, w := range ordered(knownWorkloads, field(one(r), workloadOf)) {
+		panel := hbarPanel{name: r.Backend}
+		for _, w := range chart.rows {
 			linger := samples(one(r), is(chaos.SemanticsEpilogue, w, ""), postResponse)
-			row := []string{md(r.Backend), md(w), seconds(linger), strconv.Itoa(len(linger))}
-			values := []float64{}
-			for _, sem := range sems {
-				d := samples(one(r), is(sem, w, ""), duration)
-				row = append(row, seconds(d))
-				values = append(values, meanSeconds(d))
-				measured = measured || len(d) > 0
-			}
 			measured = measured || len(linger) > 0
-			rows = append(rows, row)
-			chart.categories = append(chart.categories, withBackend(w, r.Backend, several))
-			for k, v := range append(values, meanSeconds(linger)) {
-				chart.series[k].values = append(chart.series[k].values, v)
+			ran := slices.Contains(field(one(r), workloadOf), w)
+			if ran {
+				rows = append(rows, []string{md(r.Backend), md(w), seconds(linger), strconv.Itoa(len(linger))})
 			}
+			var bars []bar
+			for j, sem := range sems {
+				d := samples(one(r), is(sem, w, ""), duration)
+				measured = measured || len(d) > 0
+				if ran {
+					rows[len(rows)-1] = append(rows[len(rows)-1], seconds(d))
+				}
+				var bb bar
+				if len(d) > 0 {
+					bb = append(bb, segment{mean(d) / 1000, colorOf(sem, j)})
+				}
+				if sem == chaos.SemanticsEpilogue && len(linger) > 0 {
+					bb = append(bb, segment{mean(linger) / 1000, lingerColor})
+				}
+				bars = append(bars, bb)
+			}
+			panel.bars = append(panel.bars, bars)
 		}
+		chart.panels = append(chart.panels, panel)
 	}
 	if !measured {
-		chart.categories = nil
+		chart.rows = nil
 		b.WriteString("Not measured: no scenario recorded activation or post-response durations.\n\n")
 		return b.String(), chart.svg()
 	}
 	b.WriteString(image(chart.title, costFile))
 	b.WriteString(mdTable(head, rows))
 	return b.String(), chart.svg()
+}
+
+// lingerWhy explains why Epilogue's activations last longer and cost more
+// container-seconds than vanilla's, with the run's figures where it has
+// them.
+func lingerWhy(rs []chaos.Report) string {
+	epilogue, vanilla := is(chaos.SemanticsEpilogue, "", ""), is(chaos.SemanticsVanilla, "", "")
+	linger := samples(rs, epilogue, postResponse)
+	durE, durV := samples(rs, epilogue, duration), samples(rs, vanilla, duration)
+	lingers := "lingers after its response"
+	if len(linger) > 0 && len(durE) > 0 {
+		lingers = fmt.Sprintf("lingers after its response (a mean %s s here, against a mean activation duration of %s s)",
+			fixed(mean(linger)/1000, 3), fixed(mean(durE)/1000, 3))
+	}
+	line := "Why Epilogue costs more: a container whose activation still has work pending " + lingers +
+		" and takes no new activation meanwhile, so more activations need a new container and start cold"
+	// The cold starts are the reason only where epilogue's activations
+	// did last longer.
+	if len(durE) > 0 && len(durV) > 0 && mean(durE) > mean(durV) {
+		line += fmt.Sprintf(": they last a mean %s s under %s against %s s under %s",
+			fixed(mean(durE)/1000, 3), chaos.SemanticsEpilogue, fixed(mean(durV)/1000, 3), chaos.SemanticsVanilla)
+	}
+	return line + "."
 }
 
 // meanSeconds is the mean of samples in ms, in seconds; NaN, drawn as

@@ -33,6 +33,7 @@ or the harness failed; vanilla is expected to lose.
   epilogue chaos --short                       # the CI-sized matrix, process backend
   epilogue chaos --backend both --report DIR   # the full matrix and a Markdown/SVG report
   epilogue chaos --seed 7 --semantics vanilla --workload ack-write --fault eviction   # replay one scenario
+  epilogue chaos --render docs/report          # redraw a report's tables and charts from its results.json, running nothing
 
 Flags:
 `
@@ -43,6 +44,8 @@ type chaosOptions struct {
 	cfg      chaos.Config
 	json     bool
 	report   string
+	// render is a report directory to draw again from its results.json.
+	render string
 }
 
 // listFlag is a comma-separated or repeated flag.
@@ -69,6 +72,7 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout (progress goes to stderr)")
 	latency := fs.Bool("latency", false, "also measure response latency against async I/O duration (on with --report)")
 	reportDir := fs.String("report", "", "write a Markdown report with SVG charts into DIR")
+	renderDir := fs.String("render", "", "run nothing: draw the report in DIR again from DIR/results.json (written by --report)")
 	source := fs.String("source", "", "Epilogue's source tree, where the workload actions are built from (default: found from the working directory)")
 	var workloads, faults listFlag
 	fs.Var(&workloads, "workload", "run only this workload (repeatable, or comma-separated)")
@@ -79,6 +83,14 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	}
 	if fs.NArg() > 0 {
 		return chaosOptions{}, fs.Fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *renderDir != "" {
+		set := 0
+		fs.Visit(func(*flag.Flag) { set++ })
+		if set > 1 {
+			return chaosOptions{}, usageError(fs, "--render runs nothing, so it takes no other flag: drop them, or drop --render to run the suite")
+		}
+		return chaosOptions{render: *renderDir}, nil
 	}
 	o := chaosOptions{json: *asJSON, report: *reportDir, cfg: chaos.Config{
 		Seed: *seed, Short: *short, Duration: *duration, ScenarioSlack: *slack, Latency: *latency || *reportDir != "",
@@ -118,6 +130,14 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if err != nil {
 		return exitUsage
+	}
+	if o.render != "" {
+		if err := report.Render(o.render); err != nil {
+			fmt.Fprintln(stderr, "epilogue chaos:", err)
+			return exitError
+		}
+		fmt.Fprintf(stderr, "epilogue chaos: report rendered again in %s\n", o.render)
+		return exitOK
 	}
 	o.cfg.Progress = stdout
 	if o.json {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/chaos"
+	"github.com/epilogue-dev/epilogue/chaos/report"
 )
 
 func TestParseChaosArgs(t *testing.T) {
@@ -44,6 +48,12 @@ func TestParseChaosArgs(t *testing.T) {
 				assert.Equal(t, 3*time.Second, o.cfg.Duration)
 			}},
 		{name: "short", args: []string{"--short"}, check: func(t *testing.T, o chaosOptions) { assert.True(t, o.cfg.Short) }},
+		{name: "render", args: []string{"--render", "docs/report"}, check: func(t *testing.T, o chaosOptions) {
+			assert.Equal(t, "docs/report", o.render)
+			assert.Empty(t, o.backends, "nothing runs")
+		}},
+		{name: "render with a run's flags", args: []string{"--render", "docs/report", "--backend", "docker"},
+			wantErr: "--render runs nothing, so it takes no other flag"},
 		{name: "bad backend", args: []string{"--backend", "k8s"}, wantErr: `--backend "k8s": use process, docker or both`},
 		{name: "bad semantics", args: []string{"--semantics", "strict"}, wantErr: `--semantics "strict"`},
 		{name: "bad duration", args: []string{"--duration", "0s"}, wantErr: "--duration must be positive"},
@@ -79,4 +89,47 @@ func TestVerdict(t *testing.T) {
 	assert.Contains(t, got[0], "1 lost silently, 1 interfered")
 	assert.Contains(t, got[0], "replay: epilogue chaos --backend process --seed 1 --semantics epilogue --workload ack-write --fault eviction")
 	assert.Contains(t, got[1], "harness errors: redis went away")
+}
+
+func TestRunChaosRender(t *testing.T) {
+	written := t.TempDir()
+	require.NoError(t, report.Write(written, chaos.Report{Seed: 3, Backend: chaos.BackendProcess, Scenarios: []chaos.Result{
+		{Semantics: chaos.SemanticsVanilla, Workload: chaos.WorkloadAckWrite, Fault: chaos.FaultEviction, Activations: 2, Acknowledged: 2, Lost: 1},
+	}}))
+	results, err := os.ReadFile(filepath.Join(written, report.ResultsFile))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		results []byte // nil: no results.json
+		code    int
+		stderr  string
+	}{
+		{"from results.json", results, exitOK, "report rendered again in"},
+		{"no results.json", nil, exitError, "results.json is missing: write a report there first"},
+		{"not results", []byte("{"), exitError, "is not a report's results"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.results != nil {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, report.ResultsFile), tt.results, 0o644))
+			}
+			var stdout, stderr bytes.Buffer
+			code := runChaos(context.Background(), []string{"--render", dir}, &stdout, &stderr)
+			assert.Equal(t, tt.code, code, "%s", stderr.String())
+			assert.Contains(t, stderr.String(), tt.stderr)
+			if tt.code != exitOK {
+				assert.NoFileExists(t, filepath.Join(dir, "README.md"))
+				return
+			}
+			for _, name := range []string{"README.md", "lost.svg", "latency.svg", "reclaim-lag.svg", "container-seconds.svg"} {
+				want, err := os.ReadFile(filepath.Join(written, name))
+				require.NoError(t, err)
+				got, err := os.ReadFile(filepath.Join(dir, name))
+				require.NoError(t, err, "%s not rendered", name)
+				assert.Equal(t, string(want), string(got), "%s renders as Write wrote it", name)
+			}
+		})
+	}
 }
