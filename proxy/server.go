@@ -203,6 +203,7 @@ func Run(ctx context.Context, cfg Config) error {
 // Serve serves on ln until ctx ends, then shuts down within a bound: the
 // requests being answered finish, idle connections close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	deferAccept(ln)
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
