@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/completion"
+)
+
+// serveLoopback serves s on a fresh loopback listener until the test ends.
+func serveLoopback(t testing.TB, s *Server) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errc:
+			assert.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not return within 10 s of its context's end")
+		}
+	})
+	return ln
+}
+
+// statusOnNewConn sends GET /epilogue/status on a connection of its own, as
+// the invoker sends each request, and returns the status code.
+func statusOnNewConn(t testing.TB, addr string, pause time.Duration) int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(pause+10*time.Second)))
+	time.Sleep(pause)
+	_, err = io.WriteString(c, "GET "+completion.StatusPath+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode
+}
+
+func TestServeDefersAccept(t *testing.T) {
+	s := newTestServer(t)
+	ln := serveLoopback(t, s)
+	addr := ln.Addr().String()
+
+	// Served before the option is read: Serve has set it by then.
+	require.Equal(t, http.StatusOK, statusOnNewConn(t, addr, 0))
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	require.NoError(t, err)
+	var v int
+	var gerr error
+	require.NoError(t, rc.Control(func(fd uintptr) {
+		v, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT)
+	}))
+	require.NoError(t, gerr)
+	assert.Positive(t, v, "TCP_DEFER_ACCEPT is not set on the listener")
+
+	// A client that connects and waits past the deferral before it sends
+	// its request is still served.
+	assert.Equal(t, http.StatusOK, statusOnNewConn(t, addr, 1500*time.Millisecond))
+}
+
+// BenchmarkStatusNewConnection is one GET /epilogue/status per connection,
+// as the invoker sends /run: the per-connection cost of the server.
+func BenchmarkStatusNewConnection(b *testing.B) {
+	s := newTestServer(b)
+	addr := serveLoopback(b, s).Addr().String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := statusOnNewConn(b, addr, 0); code != http.StatusOK {
+			b.Fatalf("status %d", code)
+		}
+	}
+}
