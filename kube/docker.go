@@ -109,7 +109,7 @@ func shimContainer(sockVolume string, opt Options) corev1.Container {
 			// Action containers on the node's bridge reach the pod's IP.
 			"--notify-listen=$(POD_IP):" + strconv.Itoa(int(opt.NotifyPort)),
 		},
-		Env: []corev1.EnvVar{{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
+		Env:   []corev1.EnvVar{{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
 		Ports: []corev1.ContainerPort{{Name: shimEventsPort, ContainerPort: opt.NotifyPort, Protocol: corev1.ProtocolTCP}},
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: sockVolume, MountPath: dockerSocket},
@@ -136,4 +136,3 @@ func shimContainer(sockVolume string, opt Options) corev1.Container {
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 }
-

@@ -47,7 +47,7 @@ const (
 	shimJournalDir = "/var/lib/epilogue-shim"
 	// NotifyKeyFile is the Secret's key holding the notify key: the shim
 	// reads its key from this file in its journal directory.
-	NotifyKeyFile = "notify.key"
+	NotifyKeyFile  = "notify.key"
 	shimEventsPort = "shim-events"
 
 	actionPodVolume = "epilogue-action-pod"
