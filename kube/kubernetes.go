@@ -38,21 +38,21 @@ func patchKubernetes(w *workload, h header, release string, opt Options) (*corev
 		return nil, 0, fmt.Errorf("the invoker already has an action pod template (%s=%q); Epilogue's would replace it: merge terminationGracePeriodSeconds: %d into yours and drop the post-renderer, or remove yours", envPodTemplate, v, graceSeconds)
 	}
 
-	pod := corev1.Pod{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{
-			Labels: map[string]string{LabelSemantics: semantics},
-		},
+	// Written as a map: a corev1.Pod would also encode "containers: null"
+	// and "status: {}", which the invoker would have to merge.
+	pod := map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Pod",
+		"metadata":   map[string]any{"labels": map[string]string{LabelSemantics: semantics}},
 		// The invoker merges its own container (user-action) into this
 		// spec; it replaces that container's env, so the semantics go in
 		// through the invoker's extra env vars below.
-		Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &graceSeconds},
+		"spec": map[string]any{"terminationGracePeriodSeconds": graceSeconds},
 	}
 	podYAML, err := yaml.Marshal(pod)
 	if err != nil {
 		return nil, 0, err
 	}
-	podYAML = []byte(strings.Replace(string(podYAML), "  creationTimestamp: null\n", "", 1))
 	header := fmt.Sprintf("# The action pod template of %s, written by epilogue k8s post-render.\n"+
 		"# terminationGracePeriodSeconds = the longest action time limit (%s) + the linger bound (%s).\n", h.describe(), limit, opt.MaxLinger)
 	podYAML = append([]byte(header), podYAML...)
@@ -78,7 +78,7 @@ func patchKubernetes(w *workload, h header, release string, opt Options) (*corev
 		w.pod.Annotations = map[string]string{}
 	}
 	w.pod.Annotations[AnnotationActionPod] = "sha256:" + hex.EncodeToString(sum[:])
-	return cm, grace, nil
+	return cm, time.Duration(graceSeconds) * time.Second, nil
 }
 
 // timeLimit is the longest action time limit: the chart's, unless the

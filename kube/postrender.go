@@ -209,12 +209,12 @@ func PostRender(in []byte, opt Options) (Result, error) {
 		default:
 			continue
 		}
+		if !runsInvoker(docs[i]) {
+			continue
+		}
 		w, err := decodeWorkload(docs[i])
 		if err != nil {
 			return Result{}, fmt.Errorf("kube: %s: %w", h.describe(), err)
-		}
-		if w.container(InvokerContainer) < 0 {
-			continue
 		}
 		if res.Factory != "" && res.Factory != factory {
 			return Result{}, fmt.Errorf("kube: both a DaemonSet and a StatefulSet run an %q container (%s); render one release at a time", InvokerContainer, strings.Join(res.Invokers, ", "))
@@ -292,6 +292,32 @@ func releaseOf(h header) string {
 type workload struct {
 	obj map[string]any
 	pod corev1.PodTemplateSpec
+}
+
+// runsInvoker reports whether a workload's pod runs a container named
+// InvokerContainer; only then is it decoded strictly (another chart's
+// workload may use fields this build does not know, and is not touched).
+func runsInvoker(d document) bool {
+	var w struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name string `json:"name"`
+					} `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if yaml.Unmarshal(d.body, &w) != nil {
+		return false
+	}
+	for _, c := range w.Spec.Template.Spec.Containers {
+		if c.Name == InvokerContainer {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeWorkload reads spec.template strictly: a field this build's
