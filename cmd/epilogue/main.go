@@ -34,6 +34,7 @@ Commands:
   build [-o action.zip] DIR   compile the Go action in DIR into a zip for the epilogue/action-go runtime
   standalone [flags]          run a single-machine OpenWhisk that wsk talks to (epilogue standalone -h)
   chaos [flags]               prove that no acknowledged write is lost: the fault-injection suite (epilogue chaos -h)
+  k8s post-render [flags]     a Helm post-renderer wiring Epilogue into deploy-kube's invoker (epilogue k8s -h)
   version                     print the version, and the SDK's carried in this binary
 `
 
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runStandalone(ctx, args[1:], stdout, stderr)
 	case "chaos":
 		return runChaos(ctx, args[1:], stdout, stderr)
+	case "k8s":
+		return runK8s(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -71,6 +71,12 @@ var dockerClient = []string{"github.com/docker/", "github.com/containerd/", "git
 // goRedis is what github.com/redis/go-redis/v9 pulls in.
 var goRedis = []string{"github.com/redis/go-redis/", "github.com/cespare/xxhash/", "go.uber.org/atomic"}
 
+// k8sAPI is what k8s.io/api's types and sigs.k8s.io/yaml pull in.
+var k8sAPI = []string{"k8s.io/api/", "k8s.io/apimachinery/", "k8s.io/klog/", "k8s.io/kube-openapi/", "k8s.io/utils/",
+	"sigs.k8s.io/", "github.com/fxamacker/cbor/", "github.com/go-logr/logr", "github.com/json-iterator/go",
+	"github.com/modern-go/", "github.com/x448/float16", "go.yaml.in/yaml/", "golang.org/x/net/", "golang.org/x/text/",
+	"gopkg.in/inf.v0"}
+
 // chaos is what the fault-injection suite may depend on: the platform it
 // drives (standalone, with its store and API), the shim, the policy, the
 // action builder (with the SDK source it carries, the root package), the
@@ -126,6 +132,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		// The shim owns Docker API semantics; the policy is reclaim's. It
 		// never reaches into the standalone server or the runtime.
 		{"invoker-shim", append([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient...)},
+		// The post-renderer writes Kubernetes objects: their types and the
+		// reclaim bounds it derives the grace period from; never Docker, the
+		// shim or the runtime (it describes them, it does not run them).
+		{"kube", append([]string{module + "/reclaim", module + "/completion"}, k8sAPI...)},
 		{"cmd/epilogue-shim", append([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli"}, dockerClient...)},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/epilogue-dev/epilogue/internal/cli"
+	"github.com/epilogue-dev/epilogue/kube"
+	"github.com/epilogue-dev/epilogue/reclaim"
+)
+
+const k8sUsage = `Usage: epilogue k8s post-render [flags] < rendered.yaml > patched.yaml
+
+A Helm post-renderer for apache/openwhisk-deploy-kube (chart openwhisk): reads
+the rendered manifests on stdin and writes them on stdout with the invoker
+patched for Epilogue. Every other object is passed through unchanged, and
+patching twice is patching once.
+
+  docker factory (invoker DaemonSet): epilogue-shim as a native sidecar, the
+    node's Docker socket mounted into the shim only, the invoker's DOCKER_HOST
+    at the shim's socket; useRunc true is refused.
+  kubernetes factory (invoker StatefulSet): an action pod template whose
+    terminationGracePeriodSeconds is the longest action time limit plus
+    --max-linger, and EPILOGUE_SEMANTICS=isolated in every action container.
+
+  Helm 3: helm install ... --post-renderer epilogue --post-renderer-args k8s --post-renderer-args post-render
+  Helm 4: helm plugin install deploy/helm/plugin; helm install ... --post-renderer epilogue-k8s
+  (docs/kubernetes.md)
+
+Flags:
+`
+
+// runK8s is `epilogue k8s SUBCOMMAND`; the manifests come on stdin.
+func runK8s(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	return runK8sIO(args, os.Stdin, stdout, stderr)
+}
+
+func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "post-render" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stdout, k8sUsage)
+			return exitOK
+		}
+		fmt.Fprint(stderr, "epilogue k8s: want the subcommand post-render\n\n"+k8sUsage)
+		return exitUsage
+	}
+	fs := cli.NewFlagSet("epilogue k8s post-render", k8sUsage, stderr)
+	defaultImage := kube.DefaultShimImage
+	if version != "dev" {
+		defaultImage = "epilogue/shim:" + version
+	}
+	shimImage := fs.String("shim-image", defaultImage, "the epilogue-shim image (docker factory); load it on the nodes or push it to docker.registry.name")
+	pull := fs.String("shim-pull-policy", "IfNotPresent", "the shim image's imagePullPolicy")
+	timeLimit := fs.Duration("max-time-limit", 0, "the longest action time limit (kubernetes factory); default: the chart's whisk.limits.actions.time.max (deploy-kube: 5m), and never below it")
+	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may outlive its response: the shim's --max-linger, and part of the action pods' grace period")
+	secret := fs.String("notify-key-secret", "", "the Secret whose key notify.key (at least 32 bytes) is the shim's notify key (default RELEASE-epilogue-shim)")
+	journal := fs.String("shim-journal", "", "the node directory of the shim's journal (default "+kube.DefaultJournalRoot+"/RELEASE)")
+	port := fs.Int("shim-notify-port", kube.DefaultNotifyPort, "the pod port where action containers push events to the shim (its probes check it)")
+	cpu := fs.String("shim-cpu-request", kube.DefaultCPURequest, "the shim's CPU request")
+	memReq := fs.String("shim-memory-request", kube.DefaultMemoryRequest, "the shim's memory request")
+	memLim := fs.String("shim-memory-limit", kube.DefaultMemoryLimit, "the shim's memory limit")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		_ = fs.Fail("unexpected argument %q: the manifests come on stdin", fs.Arg(0))
+		return exitUsage
+	}
+	if *port < 1 || *port > 65535 {
+		_ = fs.Fail("--shim-notify-port %d is not a TCP port", *port)
+		return exitUsage
+	}
+	in, err := io.ReadAll(stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, "epilogue k8s post-render: read stdin:", err)
+		return exitError
+	}
+	res, err := kube.PostRender(in, kube.Options{
+		ShimImage: *shimImage, ShimPullPolicy: *pull, MaxTimeLimit: *timeLimit, MaxLinger: *maxLinger,
+		NotifyKeySecret: *secret, JournalHostPath: *journal, NotifyPort: int32(*port),
+		CPURequest: *cpu, MemoryRequest: *memReq, MemoryLimit: *memLim,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "epilogue k8s post-render:", err)
+		return exitError
+	}
+	if _, err := stdout.Write(res.Manifests); err != nil {
+		fmt.Fprintln(stderr, "epilogue k8s post-render: write stdout:", err)
+		return exitError
+	}
+	// Helm shows a failing post-renderer's stderr only; a note on success
+	// tells an operator running it by hand what was patched.
+	msg := fmt.Sprintf("epilogue k8s post-render: patched %s (%s factory)", strings.Join(res.Invokers, ", "), res.Factory)
+	if res.GracePeriod > 0 {
+		msg += fmt.Sprintf("; action pods' grace period %s", res.GracePeriod)
+	}
+	fmt.Fprintln(stderr, msg)
+	return exitOK
+}
