@@ -94,7 +94,7 @@ fuzz:
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
 	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
-	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen
+	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender
 
 clean:
 	rm -rf bin out

@@ -88,7 +88,7 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 		set := 0
 		fs.Visit(func(*flag.Flag) { set++ })
 		if set > 1 {
-			return chaosOptions{}, usageError(fs, "--render runs nothing, so it takes no other flag: drop them, or drop --render to run the suite")
+			return chaosOptions{}, fs.Fail("--render runs nothing, so it takes no other flag: drop them, or drop --render to run the suite")
 		}
 		return chaosOptions{render: *renderDir}, nil
 	}
@@ -115,7 +115,7 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 		return chaosOptions{}, fs.Fail("--duration must be positive")
 	}
 	if *slack <= 0 {
-		return chaosOptions{}, usageError(fs, "--scenario-slack must be positive")
+		return chaosOptions{}, fs.Fail("--scenario-slack must be positive")
 	}
 	if *verbose {
 		o.cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
