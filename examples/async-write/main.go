@@ -22,15 +22,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/epilogue-dev/epilogue/examples/internal/gate"
 	"github.com/epilogue-dev/epilogue/sdk"
 )
 
@@ -93,7 +91,7 @@ func acknowledge(ctx context.Context, in params) (result, error) {
 		if err := sleep(ctx, delay); err != nil {
 			return err
 		}
-		if err := passGate(ctx, in.Gate); err != nil {
+		if err := gate.Pass(ctx, in.Gate); err != nil {
 			return err
 		}
 		return rdb.Set(ctx, key, "1", 0).Err()
@@ -119,28 +117,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// passGate waits until a GET of url answers 2xx, or ctx ends; "" is no
-// gate. Tests use it to hold the work in flight until they let it go.
-func passGate(ctx context.Context, url string) error {
-	if url == "" {
-		return nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("gate: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("gate: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("gate %s: %s", url, resp.Status)
-	}
-	return nil
 }
 
 func main() {

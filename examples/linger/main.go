@@ -17,11 +17,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/examples/internal/gate"
 	"github.com/epilogue-dev/epilogue/sdk"
 )
 
@@ -46,35 +44,13 @@ func linger(ctx context.Context, in params) (map[string]bool, error) {
 		case <-ctx.Done(): // the deadline came first
 			return ctx.Err()
 		}
-		if err := passGate(ctx, in.Gate); err != nil {
+		if err := gate.Pass(ctx, in.Gate); err != nil {
 			return err
 		}
 		sdk.Logger(ctx).Info("linger finished", "lingered", d)
 		return nil
 	})
 	return map[string]bool{"accepted": true}, nil
-}
-
-// passGate waits until a GET of url answers 2xx, or ctx ends; "" is no
-// gate. Tests use it to hold the work in flight until they let it go.
-func passGate(ctx context.Context, url string) error {
-	if url == "" {
-		return nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("gate: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("gate: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("gate %s: %s", url, resp.Status)
-	}
-	return nil
 }
 
 func main() { sdk.Run(linger) }
