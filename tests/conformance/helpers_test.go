@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -213,7 +214,7 @@ func launch(t *testing.T, cfg proxyConfig) (*proxy, error) {
 	t.Helper()
 	env := map[string]string{
 		"PATH":                 "/usr/local/bin:/usr/bin:/bin",
-		completion.EnvInstance: "conformance",
+		completion.EnvInstance: fmt.Sprintf("conformance-%d-%d", os.Getpid(), launches.Add(1)),
 	}
 	addr := "127.0.0.1:8080"
 	if !cfg.defaultListen {
@@ -251,6 +252,13 @@ func launch(t *testing.T, cfg proxyConfig) (*proxy, error) {
 		c, err := net.DialTimeout("tcp", p.addr, time.Second)
 		if err == nil {
 			_ = c.Close()
+			// Another test run beside this one may have taken the port
+			// between freeAddr and the proxy's listen: then the dial reached
+			// its proxy, and ours failed with "address already in use".
+			if mine, err := p.isInstance(env[completion.EnvInstance]); !mine {
+				p.stop()
+				return nil, fmt.Errorf("%s answers, but not as this proxy (%v): address already in use; stderr: %q", addr, err, p.stderr.String())
+			}
 			return p, nil
 		}
 		select {
@@ -263,6 +271,28 @@ func launch(t *testing.T, cfg proxyConfig) (*proxy, error) {
 			return nil, fmt.Errorf("nothing accepted connections on %s within %s; stderr: %q", addr, startTimeout, p.stderr.String())
 		}
 	}
+}
+
+// launches numbers the proxies this test binary starts, for their instance names.
+var launches atomic.Int64
+
+// isInstance reports whether the proxy answering at p.addr is the one named instance.
+func (p *proxy) isInstance(instance string) (bool, error) {
+	resp, err := p.client.Get(p.url + completion.StatusPath)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	var snap struct {
+		Instance string `json:"instance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
+		return false, err
+	}
+	if snap.Instance != instance {
+		return false, fmt.Errorf("it is instance %q", snap.Instance)
+	}
+	return true, nil
 }
 
 // stop kills the proxy (its children die with it: they run with a
