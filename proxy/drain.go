@@ -43,8 +43,8 @@ func (s *Server) drain(abort <-chan struct{}) error {
 		s.drainStart = time.Now()
 	}
 	start := s.drainStart
-	ids, _ := s.reg.Live()
-	bound := s.drainBound(start)
+	ids, latest := s.reg.Live()
+	bound := s.drainBound(start, latest)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -80,12 +80,12 @@ func (s *Server) drain(abort <-chan struct{}) error {
 	return fmt.Errorf("%w: %s", ErrDrainCut, strings.Join(cut, ", "))
 }
 
-// drainBound is when a drain that starts at start gives up.
-func (s *Server) drainBound(start time.Time) time.Time {
+// drainBound is when a drain that starts at start gives up, latest being
+// the latest deadline of the activations it waits for.
+func (s *Server) drainBound(start, latest time.Time) time.Time {
 	if s.cfg.DrainTimeout > 0 {
 		return start.Add(s.cfg.DrainTimeout)
 	}
-	_, latest := s.reg.Live()
 	if latest.Before(start) {
 		latest = start
 	}
