@@ -33,6 +33,9 @@ const (
 	// DefaultShutdownWait bounds, in Close, the wait for running and
 	// lingering activations when the caller's context has no deadline.
 	DefaultShutdownWait = time.Minute
+	// DefaultLateLogWindow is how long after an activation completed its
+	// tagged log lines still reach its record.
+	DefaultLateLogWindow = 10 * time.Second
 )
 
 // Immediately, as Config.PauseGrace, pauses a container as soon as it is
@@ -73,6 +76,11 @@ type Config struct {
 	PrewarmMemoryMB int
 	// MaxQueueWait bounds the wait for a container; 0 = DefaultMaxQueueWait.
 	MaxQueueWait time.Duration
+	// LateLogWindow is how long after an activation completed the lines
+	// its untracked work still writes reach its record; 0 =
+	// DefaultLateLogWindow. The window runs when a line is read, so a
+	// slow log follower (Docker's, on a loaded machine) shortens it.
+	LateLogWindow time.Duration
 	// Logger receives the pool's decisions (reclaims, forced reclaims,
 	// failures); nil = discard.
 	Logger *slog.Logger
@@ -113,6 +121,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	}{
 		{"IdleTimeout", int64(cfg.IdleTimeout)}, {"MemoryMB", int64(cfg.MemoryMB)}, {"Prewarm", int64(cfg.Prewarm)},
 		{"PrewarmMemoryMB", int64(cfg.PrewarmMemoryMB)}, {"MaxQueueWait", int64(cfg.MaxQueueWait)},
+		{"LateLogWindow", int64(cfg.LateLogWindow)},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("pool: Config.%s must not be negative; use 0 for the default", f.name))
@@ -129,6 +138,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.LateLogWindow == 0 {
+		cfg.LateLogWindow = DefaultLateLogWindow
 	}
 	if cfg.MemoryMB == 0 {
 		cfg.MemoryMB = DefaultMemoryMB

@@ -20,9 +20,9 @@ import (
 const (
 	// logSettle is how long, after an activation is done, the pool lets
 	// its last post-response lines arrive before it writes the final
-	// record; later lines still reach the record for lateLogWindow.
-	logSettle     = 100 * time.Millisecond
-	lateLogWindow = 10 * time.Second
+	// record; later lines still reach the record for
+	// Config.LateLogWindow.
+	logSettle = 100 * time.Millisecond
 	// maxUnpauseAttempts: a container that fails to resume is removed and
 	// the activation tries another, at most this many times.
 	maxUnpauseAttempts = 3
@@ -358,10 +358,10 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 }
 
 // finish closes Completed and stops routing the activation's late log
-// lines after lateLogWindow.
+// lines after the pool's LateLogWindow.
 func (inv *Invocation) finish(m *member) {
 	close(inv.completed)
-	time.AfterFunc(lateLogWindow, func() { m.logs.forget(inv.id) })
+	time.AfterFunc(inv.p.cfg.LateLogWindow, func() { m.logs.forget(inv.id) })
 }
 
 // watch waits for a lingering activation to finish (the runtime's

@@ -607,7 +607,10 @@ func (s *suite) containerLostWhileLingering(t *testing.T) {
 // lateLogs: lines written after the response by work the action does not
 // track still reach the activation's record.
 func (s *suite) lateLogs(t *testing.T) {
-	p := s.newPool(t, Config{})
+	// The window is counted when a line is read: on a loaded machine
+	// Docker's log follower may deliver the ticks well after they were
+	// written, so the window here is as long as the wait.
+	p := s.newPool(t, Config{LateLogWindow: stateBound})
 	inv := start(t, p, s.action("chatty"), `{"quiet":true,"bg":3}`)
 	wait(t, inv)
 	require.Eventually(t, func() bool {
