@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/epilogue-dev/epilogue/kube"
 	"github.com/epilogue-dev/epilogue/kube/kubetest"
@@ -72,6 +74,23 @@ func TestPostRenderGolden(t *testing.T) {
 	}
 }
 
+// reencode writes every document of a stream again, indented by 4, as a
+// tool between two post-renderers might.
+func reencode(t *testing.T, stream []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	for _, o := range kubetest.Split(t, stream) {
+		var doc yaml.Node
+		require.NoError(t, yaml.Unmarshal(o.Doc, &doc))
+		out.WriteString("---\n")
+		enc := yaml.NewEncoder(&out)
+		enc.SetIndent(4)
+		require.NoError(t, enc.Encode(&doc))
+		require.NoError(t, enc.Close())
+	}
+	return out.Bytes()
+}
+
 // Patching the output again changes nothing.
 func TestPostRenderIdempotent(t *testing.T) {
 	for _, tc := range goldenCases {
@@ -83,6 +102,14 @@ func TestPostRenderIdempotent(t *testing.T) {
 			twice, err := kube.PostRender(once.Manifests, tc.opt)
 			require.NoError(t, err)
 			assert.Equal(t, string(once.Manifests), string(twice.Manifests))
+
+			// Helm 4 re-encodes a post-renderer's output; patching that
+			// changes nothing either.
+			again := reencode(t, once.Manifests)
+			require.NotEqual(t, string(once.Manifests), string(again), "the re-encoding changed nothing: the test would not see a rewrite")
+			thrice, err := kube.PostRender(again, tc.opt)
+			require.NoError(t, err)
+			assert.Equal(t, string(again), string(thrice.Manifests))
 		})
 	}
 }
