@@ -37,13 +37,20 @@ var goldenCases = []struct {
 	{"kubernetes-long-limit", "owdev-kubernetes-10m.yaml", kube.FactoryKubernetes, kube.Options{MaxLinger: 2 * time.Minute}, 10 * time.Minute},
 }
 
+// postRender reads a case's input and patches it.
+func postRender(t *testing.T, input string, opt kube.Options) ([]byte, kube.Result) {
+	t.Helper()
+	in, err := os.ReadFile(filepath.Join("testdata", input))
+	require.NoError(t, err)
+	res, err := kube.PostRender(in, opt)
+	require.NoError(t, err)
+	return in, res
+}
+
 func TestPostRenderGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata", tc.input))
-			require.NoError(t, err)
-			res, err := kube.PostRender(in, tc.opt)
-			require.NoError(t, err)
+			in, res := postRender(t, tc.input, tc.opt)
 			assert.Equal(t, tc.factory, res.Factory)
 			assert.Equal(t, []string{map[kube.Factory]string{kube.FactoryDocker: "DaemonSet", kube.FactoryKubernetes: "StatefulSet"}[tc.factory] + " owdev-invoker"}, res.Invokers)
 
@@ -95,10 +102,7 @@ func reencode(t *testing.T, stream []byte) []byte {
 func TestPostRenderIdempotent(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata", tc.input))
-			require.NoError(t, err)
-			once, err := kube.PostRender(in, tc.opt)
-			require.NoError(t, err)
+			_, once := postRender(t, tc.input, tc.opt)
 			twice, err := kube.PostRender(once.Manifests, tc.opt)
 			require.NoError(t, err)
 			assert.Equal(t, string(once.Manifests), string(twice.Manifests))

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -219,15 +220,32 @@ func mountsDockerSocket(spec corev1.PodSpec, c *corev1.Container) bool {
 	return false
 }
 
+// invoker returns the release's invoker workload of kind in objs: its
+// metadata, its pod template and its invoker container.
+func invoker(t testing.TB, objs map[string]any, kind, release string) (metav1.ObjectMeta, *corev1.PodTemplateSpec, *corev1.Container) {
+	t.Helper()
+	id := kind + " " + release + "-invoker"
+	var (
+		meta metav1.ObjectMeta
+		tmpl *corev1.PodTemplateSpec
+	)
+	switch o := objs[id].(type) {
+	case *appsv1.DaemonSet:
+		meta, tmpl = o.ObjectMeta, &o.Spec.Template
+	case *appsv1.StatefulSet:
+		meta, tmpl = o.ObjectMeta, &o.Spec.Template
+	}
+	require.NotNil(t, tmpl, "no %s in the output", id)
+	inv := Container(tmpl.Spec.Containers, kube.InvokerContainer)
+	require.NotNil(t, inv, "%s has no %s container", id, kube.InvokerContainer)
+	return meta, tmpl, inv
+}
+
 // AssertDocker checks the docker factory's patch of objs.
 func AssertDocker(t testing.TB, objs map[string]any, want Docker) {
 	t.Helper()
-	id := "DaemonSet " + want.Release + "-invoker"
-	ds, ok := objs[id].(*appsv1.DaemonSet)
-	require.True(t, ok, "no %s in the output", id)
-	spec := ds.Spec.Template.Spec
-	inv := Container(spec.Containers, kube.InvokerContainer)
-	require.NotNil(t, inv)
+	_, tmpl, inv := invoker(t, objs, "DaemonSet", want.Release)
+	spec := tmpl.Spec
 
 	// The invoker reaches the daemon only through the shim.
 	assert.False(t, mountsDockerSocket(spec, inv), "the invoker still mounts the node's Docker socket")
@@ -273,12 +291,9 @@ func AssertDocker(t testing.TB, objs map[string]any, want Docker) {
 	}
 	// The shim starts after the chart's own init containers, which are
 	// left as they were.
-	if orig, ok := want.Before[id].(*appsv1.DaemonSet); ok {
-		assert.Equal(t, append(slices.Clone(orig.Spec.Template.Spec.InitContainers), *shim), spec.InitContainers,
-			"the init containers are not the chart's, in order, then the shim")
-	} else {
-		t.Errorf("no %s in the input", id)
-	}
+	_, orig, _ := invoker(t, want.Before, "DaemonSet", want.Release)
+	assert.Equal(t, append(slices.Clone(orig.Spec.InitContainers), *shim), spec.InitContainers,
+		"the init containers are not the chart's, in order, then the shim")
 
 	// Journal per node, key from a Secret, probes and resources.
 	journal := ""
@@ -312,12 +327,8 @@ func AssertDocker(t testing.TB, objs map[string]any, want Docker) {
 // AssertKubernetes checks the kubernetes factory's patch of objs.
 func AssertKubernetes(t testing.TB, objs map[string]any, want Kubernetes) {
 	t.Helper()
-	id := "StatefulSet " + want.Release + "-invoker"
-	ss, ok := objs[id].(*appsv1.StatefulSet)
-	require.True(t, ok, "no %s in the output", id)
-	spec := ss.Spec.Template.Spec
-	inv := Container(spec.Containers, kube.InvokerContainer)
-	require.NotNil(t, inv)
+	meta, tmpl, inv := invoker(t, objs, "StatefulSet", want.Release)
+	spec := tmpl.Spec
 
 	// The invoker reads the template from the file the ConfigMap provides.
 	file, ok := Env(inv, envPodTemplate)
@@ -333,7 +344,7 @@ func AssertKubernetes(t testing.TB, objs map[string]any, want Kubernetes) {
 	require.Equal(t, ActionPodConfigMap(want.Release), "ConfigMap "+v.ConfigMap.Name)
 	cm, ok := objs["ConfigMap "+v.ConfigMap.Name].(*corev1.ConfigMap)
 	require.True(t, ok, "ConfigMap %s is not in the output", v.ConfigMap.Name)
-	assert.Equal(t, ss.Namespace, cm.Namespace)
+	assert.Equal(t, meta.Namespace, cm.Namespace)
 	assert.Equal(t, want.Release, cm.Labels["release"])
 	var pod corev1.Pod
 	require.NoError(t, yaml.UnmarshalStrict([]byte(cm.Data[name]), &pod), "the action pod template")
@@ -356,7 +367,7 @@ func AssertKubernetes(t testing.TB, objs map[string]any, want Kubernetes) {
 	}
 	assert.Contains(t, extra, "EPILOGUE_SEMANTICS="+semantics)
 	assert.Contains(t, extra, "__OW_ALLOW_CONCURRENT=false")
-	assert.NotEmpty(t, ss.Spec.Template.Annotations[kube.AnnotationActionPod], "a changed template would not roll the invoker")
+	assert.NotEmpty(t, tmpl.Annotations[kube.AnnotationActionPod], "a changed template would not roll the invoker")
 	for _, c := range spec.InitContainers {
 		assert.NotEqual(t, kube.ShimContainer, c.Name, "no shim under the kubernetes factory")
 	}

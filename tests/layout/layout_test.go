@@ -163,9 +163,11 @@ func TestReportImportsOnlyTheSuite(t *testing.T) {
 	assert.Equal(t, []string{module + "/chaos"}, imports(t, "chaos/report"))
 }
 
-// harness is what no command may link: the module's test packages, testify,
-// and the standard library's testing (only a test harness imports it).
-var harness = []string{module + "/tests/", "github.com/stretchr/testify", "testing"}
+// harness is what no command may link: the module's test packages and
+// kube's test checks, testify, Helm (tests/kubernetes renders charts with
+// it; the post-renderer needs none of it), and the standard library's
+// testing (only a test harness imports it).
+var harness = []string{module + "/tests/", module + "/kube/kubetest", "github.com/stretchr/testify", "helm.sh/helm", "testing"}
 
 // TestCommandsLinkNoTestHarness: the product binaries (every main package
 // under cmd/) link nothing of the test harness. What a command needs from
