@@ -249,10 +249,11 @@ func assertDockerInvariants(t *testing.T, objs map[string]any, opt Options) {
 	}
 	assert.Equal(t, "/var/lib/epilogue-shim/owdev", journal, "the journal is not on a per-node hostPath")
 	assert.Contains(t, shim.Args, "--journal="+shimJournalDir)
+	assert.Contains(t, shim.Args, "--notify-key="+shimKeyDir+"/"+NotifyKeyFile)
 	key := slices.IndexFunc(shim.VolumeMounts, func(m corev1.VolumeMount) bool {
-		return m.MountPath == shimJournalDir+"/"+NotifyKeyFile
+		return m.MountPath == shimKeyDir
 	})
-	require.GreaterOrEqual(t, key, 0, "the notify key is not mounted where the shim reads it")
+	require.GreaterOrEqual(t, key, 0, "the notify key is not mounted where --notify-key reads it")
 	kv := volume(spec, shim.VolumeMounts[key].Name)
 	require.NotNil(t, kv)
 	require.NotNil(t, kv.Secret, "the notify key is not from a Secret")
