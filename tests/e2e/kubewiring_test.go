@@ -175,10 +175,12 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	require.Equal(t, "responded", r2.header.Get(phaseHeader))
 	g.WaitArrived(t, "linger", requestBound)
 
-	// The daemon's own record of the real pause.
+	// The daemon's own record of the real pause (since now: the stream may
+	// open after the event).
 	evctx, evcancel := context.WithCancel(ctx)
 	defer evcancel()
-	evs, everr := cli.Events(evctx, events.ListOptions{Filters: filters.NewArgs(
+	since := time.Now()
+	evs, everr := cli.Events(evctx, events.ListOptions{Since: fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()), Filters: filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("container", id), filters.Arg("event", string(events.ActionPause)))})
 
 	// docker pause after the pause grace: the shim answers at once (the
