@@ -43,17 +43,9 @@ func TestImageDrainsOnStop(t *testing.T) {
 // and the proxy exit 0 (137 would be the SIGKILL).
 func drainOnStop(ctx context.Context, t *testing.T, cli *client.Client, c *actionContainer, grace int) {
 	t.Helper()
-	gw, err := docker.Gateway(ctx, cli, "bridge")
-	require.NoError(t, err)
-	g := testenv.NewGateOn(t, gw) // where the container reaches the test
-
-	rt := newRuntime(t, "http://"+net.JoinHostPort(c.ip, "8080"))
-	initTestAction(ctx, t, rt)
-	deadline := strconv.FormatInt(time.Now().Add(2*time.Minute).UnixMilli(), 10)
-	id := newActivationID(t)
-	r := rt.run(ctx, id, deadline, fmt.Sprintf(`{"linger_ms":%d,"gate":%q,"quiet":true}`, lingerMs, g.URL("linger")))
-	require.Equalf(t, http.StatusOK, r.status, "/run linger: %s", r)
-	g.WaitArrived(t, "linger", requestBound)
+	a := startGatedActivation(ctx, t, cli, c)
+	rt, g, id, deadline := a.rt, a.g, a.id, a.deadline
+	var r reply
 
 	stopped := make(chan error, 1)
 	go func() {
@@ -112,4 +104,33 @@ func drainOnStop(ctx context.Context, t *testing.T, cli *client.Client, c *actio
 	require.NoError(t, err)
 	assert.Contains(t, lines(stdout), lingeringLine(id), "the work's last step, after the gate")
 	assert.Contains(t, stderr, "every activation's work is done")
+}
+
+// gatedActivation is an activation whose work after its response waits at
+// gate "linger" of g.
+type gatedActivation struct {
+	rt           *runtime
+	g            *testenv.Gate
+	id, deadline string
+}
+
+// startGatedActivation initialises the fixture action in c and runs an
+// activation whose work after the response waits at a gate, as the
+// invoker sends them; it returns once the work has reached the gate.
+func startGatedActivation(ctx context.Context, t *testing.T, cli *client.Client, c *actionContainer) gatedActivation {
+	t.Helper()
+	gw, err := docker.Gateway(ctx, cli, "bridge")
+	require.NoError(t, err)
+	a := gatedActivation{
+		rt:       newRuntime(t, "http://"+net.JoinHostPort(c.ip, "8080")),
+		g:        testenv.NewGateOn(t, gw), // where the container reaches the test
+		id:       newActivationID(t),
+		deadline: strconv.FormatInt(time.Now().Add(3*time.Minute).UnixMilli(), 10),
+	}
+	initTestAction(ctx, t, a.rt)
+	r := a.rt.run(ctx, a.id, a.deadline, fmt.Sprintf(`{"linger_ms":%d,"gate":%q,"quiet":true}`, lingerMs, a.g.URL("linger")))
+	require.Equalf(t, http.StatusOK, r.status, "/run: %s", r)
+	require.Equal(t, "responded", r.header.Get(phaseHeader), "the activation's phase in its response")
+	a.g.WaitArrived(t, "linger", requestBound)
+	return a
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +27,6 @@ import (
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/kube"
-	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -68,12 +66,7 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 
 	// The shim's journal on the node: a directory of this run.
 	journalDir := t.TempDir()
-	res, err := kube.PostRender(renderedTestdata(t, "owdev-docker.yaml"), kube.Options{JournalHostPath: journalDir})
-	require.NoError(t, err)
-	require.Equal(t, kube.FactoryDocker, res.Factory)
-	require.Len(t, res.Invokers, 1)
-	m := decodeManifests(t, res.Manifests)
-	tmpl := m.podTemplate(t, res.Invokers[0])
+	m, tmpl, _ := renderInvoker(t, "owdev-docker.yaml", kube.Options{JournalHostPath: journalDir}, kube.FactoryDocker)
 	shimC := namedContainer(t, tmpl.Spec.InitContainers, kube.ShimContainer)
 	inv := namedContainer(t, tmpl.Spec.Containers, kube.InvokerContainer)
 	testenv.RequireImage(t, cli, shimC.Image)
@@ -104,7 +97,7 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 
 	// The notify key Secret, which the operator creates (docs/kubernetes.md).
 	raw := make([]byte, 32)
-	_, err = rand.Read(raw)
+	_, err := rand.Read(raw)
 	require.NoError(t, err)
 	var shimKey string
 	for _, v := range tmpl.Spec.Volumes {
@@ -127,10 +120,6 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	// The invoker's start: `docker version` must reach the daemon.
 	r := invoker.docker(ctx, "version", "--format", "{{.Client.Version}}")
 	require.Zerof(t, r.exit, "docker version through the shim: %s", r)
-
-	gw, err := docker.Gateway(ctx, cli, "bridge")
-	require.NoError(t, err)
-	g := testenv.NewGateOn(t, gw)
 
 	// docker run as the invoker builds it (its network and extra env from
 	// the rendered invoker's env).
@@ -164,16 +153,8 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	}
 	assert.Truef(t, strings.HasPrefix(notifyURL, "http://"+net.JoinHostPort(p.ip, "")), "%s in the action container: %q; want the pod's IP %s", completion.EnvNotifyURL, notifyURL, p.ip)
 
-	// The activation, as the invoker sends it; its work after the response
-	// waits at the gate.
-	rt := newRuntime(t, "http://"+net.JoinHostPort(action.ip, "8080"))
-	initTestAction(ctx, t, rt)
-	deadline := strconv.FormatInt(time.Now().Add(3*time.Minute).UnixMilli(), 10)
-	activation := newActivationID(t)
-	r2 := rt.run(ctx, activation, deadline, fmt.Sprintf(`{"linger_ms":%d,"gate":%q,"quiet":true}`, lingerMs, g.URL("linger")))
-	require.Equalf(t, http.StatusOK, r2.status, "/run: %s", r2)
-	require.Equal(t, "responded", r2.header.Get(phaseHeader))
-	g.WaitArrived(t, "linger", requestBound)
+	a := startGatedActivation(ctx, t, cli, action)
+	rt, g, activation := a.rt, a.g, a.id
 
 	// The daemon's own record of the real pause (since now: the stream may
 	// open after the event).
@@ -190,8 +171,8 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	require.Zerof(t, r.exit, "docker pause through the shim, with the work held at the gate: %s", r)
 	pause := journalEntry(t, journalDir, id, "pause")
 	require.Equalf(t, journal.Deferred, pause.State, "the journal's pause with the work held: %+v", pause)
-	assert.Falsef(t, action.inspect(ctx, t).State.Paused, "the daemon paused the container while the work was held at the gate")
-	r2 = rt.get(ctx, completion.StatusPath)
+	require.Falsef(t, action.inspect(ctx, t).State.Paused, "the daemon paused the container while the work was held at the gate")
+	r2 := rt.get(ctx, completion.StatusPath)
 	require.Equalf(t, http.StatusOK, r2.status, "the runtime, with the pause deferred: %s", r2)
 	assert.Contains(t, string(r2.body), `"phase":"responded"`, "the activation with the pause deferred")
 
@@ -234,6 +215,19 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	assert.True(t, shim.inspect(ctx, t).State.Running, "the shim after the sequence")
 }
 
+// renderInvoker runs the post-renderer on kube/testdata's rendered
+// stream file, as `epilogue k8s post-render` with opt, and returns its
+// objects and the patched invoker's pod template.
+func renderInvoker(t *testing.T, file string, opt kube.Options, factory kube.Factory) (manifests, corev1.PodTemplateSpec, kube.Result) {
+	t.Helper()
+	res, err := kube.PostRender(renderedTestdata(t, file), opt)
+	require.NoError(t, err)
+	require.Equal(t, factory, res.Factory)
+	require.Len(t, res.Invokers, 1)
+	m := decodeManifests(t, res.Manifests)
+	return m, m.podTemplate(t, res.Invokers[0]), res
+}
+
 // journalEntry is the last journal line of op on container id, in the
 // shim's journal directory on the node.
 func journalEntry(t *testing.T, dir, id, op string) journal.Entry {
@@ -268,12 +262,7 @@ func TestKubeWiringPodDeletion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wiringBound)
 	defer cancel()
 
-	res, err := kube.PostRender(renderedTestdata(t, "owdev-kubernetes.yaml"), kube.Options{})
-	require.NoError(t, err)
-	require.Equal(t, kube.FactoryKubernetes, res.Factory)
-	require.Len(t, res.Invokers, 1)
-	m := decodeManifests(t, res.Manifests)
-	tmpl := m.podTemplate(t, res.Invokers[0])
+	m, tmpl, res := renderInvoker(t, "owdev-kubernetes.yaml", kube.Options{}, kube.FactoryKubernetes)
 	inv := namedContainer(t, tmpl.Spec.Containers, kube.InvokerContainer)
 
 	// The action pod template, where the invoker reads it: a file: value
