@@ -111,11 +111,9 @@ func (m manifests) podTemplate(t *testing.T, workload string) corev1.PodTemplate
 			Template corev1.PodTemplateSpec `json:"template"`
 		} `json:"spec"`
 	}
-	var obj map[string]any
-	require.Truef(t, m.get(t, kind, name, &obj), "no %s in the rendered stream", workload)
-	raw, err := json.Marshal(obj)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &w))
+	doc, ok := m[kind+"/"+name]
+	require.Truef(t, ok, "no %s in the rendered stream", workload)
+	require.NoError(t, yaml.Unmarshal(doc, &w), workload)
 	return w.Spec.Template
 }
 

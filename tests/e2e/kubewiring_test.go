@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,18 +96,20 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	dockerHost, _ := envValue(inv, "DOCKER_HOST")
 	require.Equal(t, kube.ShimDockerHost, dockerHost, "the rendered invoker's DOCKER_HOST")
 
-	// The notify key Secret, which the operator creates (docs/kubernetes.md).
+	// The Secret holding the shim's notify key, which the operator creates
+	// beside the chart (docs/kubernetes.md), as kubectl would from
+	// --from-literal=notify.key="$(head -c 32 /dev/urandom | base64)".
+	var keySecret string
+	for _, vm := range shimC.VolumeMounts {
+		if v := vol(vm.Name); v.Secret != nil && slices.ContainsFunc(v.Secret.Items, func(k corev1.KeyToPath) bool { return k.Key == kube.NotifyKeyFile }) {
+			keySecret = v.Secret.SecretName
+		}
+	}
+	require.NotEmpty(t, keySecret, "the rendered shim mounts no Secret with a %s", kube.NotifyKeyFile)
 	raw := make([]byte, 32)
 	_, err := rand.Read(raw)
 	require.NoError(t, err)
-	var shimKey string
-	for _, v := range tmpl.Spec.Volumes {
-		if v.Secret != nil && v.Name != "" && strings.Contains(v.Secret.SecretName, "epilogue-shim") {
-			shimKey = v.Secret.SecretName
-		}
-	}
-	require.NotEmpty(t, shimKey, "no Secret volume of the shim's notify key in the rendered pod")
-	secrets := map[string]map[string][]byte{shimKey: {kube.NotifyKeyFile: []byte(base64.StdEncoding.EncodeToString(raw))}}
+	secrets := map[string]map[string][]byte{keySecret: {kube.NotifyKeyFile: []byte(base64.StdEncoding.EncodeToString(raw))}}
 
 	img := buildPodImage(ctx, t, cli)
 	p := startPod(ctx, t, cli, m, tmpl.Spec, img, secrets)
