@@ -184,10 +184,23 @@ func (s *Shim) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	// Events first: the create calls tell containers its address.
+	// Every listener is bound before any is served, the Docker API's
+	// first: Kubernetes probes the events port, and a probe that passes
+	// must mean the invoker's socket is there too.
+	var apiListeners []net.Listener
+	for _, e := range listen {
+		ln, err := s.listen(e)
+		if err != nil {
+			closeAll(apiListeners)
+			return err
+		}
+		apiListeners = append(apiListeners, ln)
+	}
+	// Events are served first: the create calls tell containers their address.
 	if s.cfg.NotifyListen != "" {
 		ln, err := net.Listen("tcp", s.cfg.NotifyListen)
 		if err != nil {
+			closeAll(apiListeners)
 			return fmt.Errorf("invokershim: listen for events on %s: %w", s.cfg.NotifyListen, err)
 		}
 		if s.cfg.NotifyURL == "" {
@@ -197,12 +210,8 @@ func (s *Shim) Run(ctx context.Context) error {
 		mux.HandleFunc("POST "+EventsPath, s.event)
 		serve(ln, mux, "runtime events")
 	}
-	for _, e := range listen {
-		ln, err := s.listen(e)
-		if err != nil {
-			return err
-		}
-		serve(ln, s, "Docker API on "+e.String())
+	for i, ln := range apiListeners {
+		serve(ln, s, "Docker API on "+listen[i].String())
 	}
 	if s.cfg.Ready != nil {
 		s.cfg.Ready()
@@ -223,6 +232,13 @@ func (s *Shim) Run(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// closeAll closes listeners not yet served.
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
 }
 
 // NotifyURL is where the containers push events ("" without pushes); set
