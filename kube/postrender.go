@@ -46,8 +46,9 @@ const (
 	// ShimDockerHost is the invoker's DOCKER_HOST.
 	ShimDockerHost = "unix://" + ShimSocketDir + "/docker.sock"
 	shimJournalDir = "/var/lib/epilogue-shim"
-	// NotifyKeyFile is the Secret's key holding the notify key: the shim
-	// reads its key from this file in its journal directory.
+	// shimKeyDir holds the Secret's files in the shim (--notify-key).
+	shimKeyDir = "/etc/epilogue-shim"
+	// NotifyKeyFile is the Secret's key holding the notify key.
 	NotifyKeyFile  = "notify.key"
 	shimEventsPort = "shim-events"
 

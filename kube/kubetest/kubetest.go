@@ -30,6 +30,7 @@ const (
 	dockerSocket     = "/var/run/docker.sock"
 	shimSocket       = "unix:///run/epilogue/docker.sock"
 	shimJournalDir   = "/var/lib/epilogue-shim"
+	shimKeyDir       = "/etc/epilogue-shim"
 	shimEventsPort   = "shim-events"
 	shimNotifyListen = "--notify-listen=$(POD_IP):7543"
 	envUseRunc       = "CONFIG_whisk_docker_containerFactory_useRunc"
@@ -304,10 +305,11 @@ func AssertDocker(t testing.TB, objs map[string]any, want Docker) {
 	}
 	assert.Equal(t, shimJournalDir+"/"+want.Release, journal, "the journal is not on a per-node hostPath")
 	assert.Contains(t, shim.Args, "--journal="+shimJournalDir)
+	assert.Contains(t, shim.Args, "--notify-key="+shimKeyDir+"/"+kube.NotifyKeyFile)
 	key := slices.IndexFunc(shim.VolumeMounts, func(m corev1.VolumeMount) bool {
-		return m.MountPath == shimJournalDir+"/"+kube.NotifyKeyFile
+		return m.MountPath == shimKeyDir
 	})
-	require.GreaterOrEqual(t, key, 0, "the notify key is not mounted where the shim reads it")
+	require.GreaterOrEqual(t, key, 0, "the notify key is not mounted where --notify-key reads it")
 	kv := volume(spec, shim.VolumeMounts[key].Name)
 	require.NotNil(t, kv)
 	require.NotNil(t, kv.Secret, "the notify key is not from a Secret")
