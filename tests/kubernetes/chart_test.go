@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"bytes"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func TestStandInMatchesDeployKube(t *testing.T) {
 			out, err := render(t, valuesOf(t, []string{overlay}, tt.set), nil)
 			require.NoError(t, err)
 			got := kubetest.DecodeStrict(t, []byte(out))
-			want := kubetest.DecodeStrict(t, readFile(t, filepath.Join("..", "..", "kube", "testdata", tt.real)))
+			want := kubetest.DecodeStrict(t, readRealRender(t, tt.real))
 			id := "StatefulSet owdev-invoker"
 			if strings.Contains(tt.name, "docker") {
 				id = "DaemonSet owdev-invoker"

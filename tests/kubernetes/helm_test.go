@@ -142,9 +142,11 @@ func flags(opt kube.Options) []string {
 // trimmed is a manifest as `helm template` prints it.
 func trimmed(s string) string { return strings.TrimSpace(s) + "\n" }
 
-func readFile(t testing.TB, name string) []byte {
+// readRealRender reads one of kube/testdata's real `helm template`
+// outputs of deploy-kube.
+func readRealRender(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(name)
+	b, err := os.ReadFile(filepath.Join("..", "..", "kube", "testdata", name))
 	require.NoError(t, err)
 	return b
 }
