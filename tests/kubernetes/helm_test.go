@@ -112,7 +112,9 @@ func installPlugin(t *testing.T) *cli.EnvSettings {
 	dir := t.TempDir()
 	src, err := filepath.Abs(pluginDir)
 	require.NoError(t, err)
-	require.NoError(t, os.Symlink(src, filepath.Join(dir, "epilogue-k8s")))
+	// Named after the directory, as Helm names it: the plugin is then found
+	// by the name its plugin.yaml gives.
+	require.NoError(t, os.Symlink(src, filepath.Join(dir, filepath.Base(src))))
 	settings := cli.New()
 	settings.PluginsDirectory = dir
 	return settings
