@@ -56,18 +56,32 @@ type valuesSet struct {
 	opt  kube.Options
 	// factory is the container factory the values choose.
 	factory kube.Factory
-	// timeLimit is the values' whisk.limits.actions.time.max.
-	timeLimit time.Duration
 }
 
 var valuesSets = []valuesSet{
-	{name: "kubernetes", factory: kube.FactoryKubernetes, timeLimit: 5 * time.Minute},
+	{name: "kubernetes", factory: kube.FactoryKubernetes},
 	{name: "kubernetes with a longer time limit", set: []string{"whisk.limits.actions.time.max=15m"},
-		opt: kube.Options{MaxLinger: 2 * time.Minute}, factory: kube.FactoryKubernetes, timeLimit: 15 * time.Minute},
+		opt: kube.Options{MaxLinger: 2 * time.Minute}, factory: kube.FactoryKubernetes},
 	{name: "docker", set: []string{"invoker.containerFactory.impl=docker"},
-		opt: kube.Options{ShimImage: "epilogue/shim:0.1.0"}, factory: kube.FactoryDocker, timeLimit: 5 * time.Minute},
+		opt: kube.Options{ShimImage: "epilogue/shim:0.1.0"}, factory: kube.FactoryDocker},
 	{name: "docker with a registry", set: []string{"invoker.containerFactory.impl=docker", "docker.registry.name=registry.example.com/", "docker.registry.username=ow", "docker.registry.password=secret"},
-		opt: kube.Options{ShimImage: "registry.example.com/epilogue/shim:0.1.0", MaxLinger: 90 * time.Second}, factory: kube.FactoryDocker, timeLimit: 5 * time.Minute},
+		opt: kube.Options{ShimImage: "registry.example.com/epilogue/shim:0.1.0", MaxLinger: 90 * time.Second}, factory: kube.FactoryDocker},
+}
+
+// timeLimit is the values' whisk.limits.actions.time.max.
+func timeLimit(t *testing.T, vals map[string]any) time.Duration {
+	t.Helper()
+	v := any(vals)
+	for _, k := range []string{"whisk", "limits", "actions", "time", "max"} {
+		m, ok := v.(map[string]any)
+		require.True(t, ok, "no whisk.limits.actions.time.max in the values")
+		v = m[k]
+	}
+	s, ok := v.(string)
+	require.True(t, ok, "whisk.limits.actions.time.max is %T", v)
+	d, err := time.ParseDuration(s)
+	require.NoError(t, err)
+	return d
 }
 
 func TestLint(t *testing.T) {
@@ -138,9 +152,10 @@ func TestPostRenderThroughHelm(t *testing.T) {
 				kubetest.AssertDocker(t, objs, kubetest.Docker{Release: release, ShimImage: vs.opt.ShimImage, MaxLinger: linger, Before: before})
 				assert.NotContains(t, objs, kubetest.ActionPodConfigMap(release))
 			case kube.FactoryKubernetes:
-				kubetest.AssertKubernetes(t, objs, kubetest.Kubernetes{Release: release, TimeLimit: vs.timeLimit, MaxLinger: linger})
+				limit := timeLimit(t, vals)
+				kubetest.AssertKubernetes(t, objs, kubetest.Kubernetes{Release: release, TimeLimit: limit, MaxLinger: linger})
 				// Computed from the values, not merely at least that.
-				assert.Equal(t, vs.timeLimit+linger, kubetest.GracePeriod(t, objs, release))
+				assert.Equal(t, limit+linger, kubetest.GracePeriod(t, objs, release))
 			}
 
 			// Post-rendering the output changes nothing, in process and
