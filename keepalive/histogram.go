@@ -15,12 +15,19 @@ type HistogramConfig struct {
 	Margin    float64       // 0.10
 	MinSample int           // 10 in-range idle times before the histogram is trusted
 	MinCV     float64       // 2: a flatter histogram (lower CV of bin counts) carries too little information
-	// Standard is the keep-alive while the histogram is not representative:
-	// the paper's "prewarm 0, keep-alive = the range" (4 hours).
+	// Standard is the keep-alive while the histogram is not representative,
+	// with no prewarm: the platform's standard keep-alive, DefaultIdleTimeout.
+	// Shahrad et al. use the range (4 hours); on the synthetic mix that
+	// holds the many Poisson-like functions 4 hours after each call and
+	// costs more memory than fixed (docs/keepalive says how much).
 	Standard time.Duration
 	// OOBShare: when more than this share of an action's idle times are out
 	// of bounds, the forecaster decides (0.5).
 	OOBShare float64
+	// MaxForecastCV: the forecast is trusted when the recent out-of-bounds
+	// idle times vary less than this (their CV; 0.5); else the instance is
+	// released at done.
+	MaxForecastCV float64
 }
 
 func (c HistogramConfig) withDefaults() HistogramConfig {
@@ -36,7 +43,7 @@ func (c HistogramConfig) withDefaults() HistogramConfig {
 		c.Range = 4 * time.Hour
 	}
 	if c.Standard == 0 {
-		c.Standard = c.Range
+		c.Standard = DefaultIdleTimeout
 	}
 	if c.MinSample == 0 {
 		c.MinSample = 10
@@ -46,6 +53,7 @@ func (c HistogramConfig) withDefaults() HistogramConfig {
 	def(&c.Margin, 0.10)
 	def(&c.MinCV, 2)
 	def(&c.OOBShare, 0.5)
+	def(&c.MaxForecastCV, 0.5)
 	return c
 }
 
@@ -63,6 +71,9 @@ type histogram struct {
 	oob   []time.Duration // the recent out-of-bounds idle times, newest last
 	nOOB  int
 }
+
+// minForecast is how many out-of-bounds idle times a forecast needs.
+const minForecast = 3
 
 // oobMemory is how many out-of-bounds idle times the forecaster averages.
 const oobMemory = 8
@@ -111,11 +122,12 @@ func (h *Histogram) Windows(fn string) (prewarm, keep time.Duration, branch stri
 		return 0, h.cfg.Standard, "standard"
 	}
 	if n := s.total + s.nOOB; n > 0 && float64(s.nOOB)/float64(n) > h.cfg.OOBShare {
-		var sum time.Duration
-		for _, it := range s.oob {
-			sum += it
+		next, cv := meanCV(s.oob)
+		if len(s.oob) < minForecast || cv > h.cfg.MaxForecastCV {
+			// Every idle time is beyond the range and the next cannot be
+			// told: an instance kept after the call is never used.
+			return 0, 0, "release"
 		}
-		next := sum / time.Duration(len(s.oob))
 		return scale(next, 1-h.cfg.Margin), scale(next, 1+h.cfg.Margin), "forecast"
 	}
 	if s.total < h.cfg.MinSample || binCV(s.bins) < h.cfg.MinCV {
@@ -169,6 +181,19 @@ func binCV(bins []int) float64 {
 		sq += d * d
 	}
 	return math.Sqrt(sq/float64(len(bins))) / mean
+}
+
+// meanCV is the mean of ds and their coefficient of variation.
+func meanCV(ds []time.Duration) (time.Duration, float64) {
+	var sum, sq float64
+	for _, d := range ds {
+		sum += float64(d)
+	}
+	mean := sum / float64(len(ds))
+	for _, d := range ds {
+		sq += (float64(d) - mean) * (float64(d) - mean)
+	}
+	return time.Duration(mean), math.Sqrt(sq/float64(len(ds))) / mean
 }
 
 func scale(d time.Duration, f float64) time.Duration {

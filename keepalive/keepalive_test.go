@@ -67,8 +67,8 @@ func TestHistogramWindows(t *testing.T) {
 		prewarm, keep time.Duration
 		branch        string
 	}{
-		{"no history: standard keep-alive", nil, 0, 4 * time.Hour, "standard"},
-		{"too few idle times", rep(30*time.Minute, 9), 0, 4 * time.Hour, "standard"},
+		{"no history: standard keep-alive", nil, 0, 10 * time.Minute, "standard"},
+		{"too few idle times", rep(30*time.Minute, 9), 0, 10 * time.Minute, "standard"},
 		// 100 idle times in bin 30: head and tail are bin 30; prewarm at its
 		// lower edge less 10%, keep to its upper edge plus 10%.
 		{"one bin", rep(30*time.Minute+20*time.Second, 100), 27 * time.Minute, 34*time.Minute + 6*time.Second, "histogram"},
@@ -76,9 +76,9 @@ func TestHistogramWindows(t *testing.T) {
 		// tail (99%) is bin 10.
 		{"head at zero", append(rep(10*time.Second, 95), rep(10*time.Minute+5*time.Second, 5)...), 0, 12*time.Minute + 6*time.Second, "histogram"},
 		// Idle times spread evenly over the range: the CV test fails.
-		{"flat: CV fallback", spread(240), 0, 4 * time.Hour, "standard"},
+		{"flat: CV fallback", spread(240), 0, 10 * time.Minute, "standard"},
 		// Mostly beyond 4 hours: the forecast, their mean ± 10%.
-		{"out of bounds", append(rep(5*time.Hour, 6), rep(7*time.Hour, 2)...), scale(5.5*0.9), scale(5.5 * 1.1), "forecast"},
+		{"out of bounds", append(rep(5*time.Hour, 6), rep(7*time.Hour, 2)...), scale(5.5 * 0.9), scale(5.5 * 1.1), "forecast"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,7 +58,8 @@ type series struct {
 	next     int64 // the first bucket not yet added to the fit
 	last     int64 // the bucket of the latest arrival
 	coef     []float64
-	fittedAt int64 // next at the time of the fit
+	fittedAt int64  // next at the time of the fit
+	phase    []bool // per bucket of the period, predicted active: the fit depends on the phase only
 }
 
 // NewSeasonal returns the seasonal policy.
@@ -111,7 +112,7 @@ func (s *Seasonal) Active(fn string, t time.Time) (active, fitted bool) {
 }
 
 func (s *Seasonal) active(r *series, b int64) bool {
-	return r.fit.Predict(r.coef, float64(b)) >= s.cfg.Threshold
+	return r.phase[b%int64(len(r.phase))]
 }
 
 // refit fits r if its fit is missing or stale; false while the history is
@@ -128,6 +129,10 @@ func (s *Seasonal) refit(r *series) bool {
 		return false
 	}
 	r.coef, r.fittedAt = coef, r.next
+	r.phase = make([]bool, int(s.cfg.Period/s.cfg.Bucket))
+	for i := range r.phase {
+		r.phase[i] = r.fit.Predict(coef, float64(i)) >= s.cfg.Threshold
+	}
 	return true
 }
 
