@@ -194,6 +194,10 @@ func (t *table) next() ([]string, error) {
 	if errors.Is(err, io.EOF) {
 		return nil, nil
 	}
+	if errors.Is(err, csv.ErrFieldCount) {
+		line, _ := t.r.FieldPos(0)
+		return nil, &InputError{File: t.name, Line: line, Err: fmt.Errorf("%d columns, want %d (as the header)", len(rec), len(t.head))}
+	}
 	if err != nil {
 		return nil, t.csvError(err)
 	}
