@@ -71,17 +71,17 @@ func (rep Report) Markdown() string {
 	b.WriteString("# Keep-alive policies: cold starts against memory\n\n")
 	fmt.Fprintf(&b, "Trace: %s (%d calls). Reproduce with `%s`.\n\n", rep.Trace, rep.Calls, rep.Command)
 	b.WriteString("Idle time runs from done (Epilogue: an instance is busy until its post-response work is done). " +
-		"Wasted memory is MB·s of idle, kept-alive or prewarmed instances, shown against fixed. " +
+		"Wasted memory is the memory of idle, kept-alive or prewarmed instances over time (GiB·h here, MB·s in --json), and against fixed. " +
 		"Prewarm accuracy is hits / (hits + false alarms + misses) over 5-minute buckets per function (a hit: the bucket's first call found a warm instance; " +
 		"a false alarm: an idle instance held through a bucket without calls). The definitions are in package replay's doc.\n\n")
 	fmt.Fprintf(&b, "![cold starts against memory](%s)\n\n", ChartFile)
 	for _, run := range rep.Runs {
 		fmt.Fprintf(&b, "## %s\n\n", run.Title())
-		b.WriteString("| policy | cold starts | cold starts, p75 app | wasted memory (MB·s) | memory vs fixed | prewarm accuracy | linger share | prewarms (used) | evictions |\n")
+		b.WriteString("| policy | cold starts | cold starts, p75 app | wasted memory (GiB·h) | memory vs fixed | prewarm accuracy | linger share | prewarms (used) | evictions |\n")
 		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, r := range run.Results {
-			fmt.Fprintf(&b, "| %s | %.2f%% | %.2f%% | %.3g | %.2f× | %.1f%% | %.1f%% | %d (%d) | %d |\n",
-				r.Policy, 100*r.ColdStartRatio, 100*r.ColdStartRatioP75App, r.WastedMemorySeconds, r.MemoryVsFixed,
+			fmt.Fprintf(&b, "| %s | %.2f%% | %.2f%% | %.0f | %.2f× | %.1f%% | %.1f%% | %d (%d) | %d |\n",
+				r.Policy, 100*r.ColdStartRatio, 100*r.ColdStartRatioP75App, r.WastedMemorySeconds/1024/3600, r.MemoryVsFixed,
 				100*r.PrewarmAccuracy, 100*r.LingerShare, r.Prewarms, r.PrewarmHits, r.Evictions)
 		}
 		b.WriteString("\n")
