@@ -246,6 +246,24 @@ func (t *table) key(rec []string, cols ...string) (string, []string, error) {
 	return key, parts, nil
 }
 
+// each calls row with every record after the header, its key (the
+// columns cols joined by "/", none empty) and the key's parts.
+func (t *table) each(cols []string, row func(rec []string, key string, parts []string) error) error {
+	for {
+		rec, err := t.next()
+		if rec == nil || err != nil {
+			return err
+		}
+		key, parts, err := t.key(rec, cols...)
+		if err != nil {
+			return err
+		}
+		if err := row(rec, key, parts); err != nil {
+			return err
+		}
+	}
+}
+
 var fnCols = []string{"HashOwner", "HashApp", "HashFunction"}
 
 func (b *builder) invocations(r io.Reader, name string, day int) error {
@@ -267,15 +285,7 @@ func (b *builder) invocations(r io.Reader, name string, day int) error {
 		minute[m] = i
 	}
 	seen := map[string]bool{}
-	for {
-		rec, err := t.next()
-		if rec == nil || err != nil {
-			return err
-		}
-		key, parts, err := t.key(rec, fnCols...)
-		if err != nil {
-			return err
-		}
+	return t.each(fnCols, func(rec []string, key string, parts []string) error {
 		if seen[key] {
 			line, _ := t.r.FieldPos(0)
 			return &InputError{File: name, Line: line, Err: fmt.Errorf("function %s appears twice", key)}
@@ -295,7 +305,8 @@ func (b *builder) invocations(r io.Reader, name string, day int) error {
 			}
 			f.Counts[day*MinutesPerDay+m] = n
 		}
-	}
+		return nil
+	})
 }
 
 // maxMs bounds durations: a day.
@@ -306,15 +317,7 @@ func (b *builder) durations(r io.Reader, name string) error {
 	if err != nil {
 		return err
 	}
-	for {
-		rec, err := t.next()
-		if rec == nil || err != nil {
-			return err
-		}
-		key, _, err := t.key(rec, fnCols...)
-		if err != nil {
-			return err
-		}
+	return t.each(fnCols, func(rec []string, key string, _ []string) error {
 		avg, err := t.number(rec, "Average", maxMs)
 		if err != nil {
 			return err
@@ -329,7 +332,7 @@ func (b *builder) durations(r io.Reader, name string) error {
 		}
 		f := b.byKey[key]
 		if f == nil || b.timed[key] {
-			continue
+			return nil
 		}
 		b.timed[key] = true
 		f.Duration = millis(avg)
@@ -337,7 +340,8 @@ func (b *builder) durations(r io.Reader, name string) error {
 		if v, ok := ms["EpilogueColdStartMs"]; ok {
 			f.ColdStart = millis(v)
 		}
-	}
+		return nil
+	})
 }
 
 // maxMB bounds an instance's memory: 64 GiB.
@@ -348,15 +352,7 @@ func (b *builder) memory(r io.Reader, name string) error {
 	if err != nil {
 		return err
 	}
-	for {
-		rec, err := t.next()
-		if rec == nil || err != nil {
-			return err
-		}
-		key, _, err := t.key(rec, "HashOwner", "HashApp")
-		if err != nil {
-			return err
-		}
+	return t.each([]string{"HashOwner", "HashApp"}, func(rec []string, key string, _ []string) error {
 		mb, err := t.number(rec, "AverageAllocatedMb", maxMB)
 		if err != nil {
 			return err
@@ -364,7 +360,8 @@ func (b *builder) memory(r io.Reader, name string) error {
 		if _, ok := b.appMB[key]; !ok {
 			b.appMB[key] = max(1, int(mb+0.5))
 		}
-	}
+		return nil
+	})
 }
 
 func millis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

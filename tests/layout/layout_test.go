@@ -125,6 +125,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/syncbuf", nil},
 		{"internal/faultnet", nil},
 		{"internal/cli", nil},
+		{"internal/svgtext", nil},
 		// The keep-alive policies are decision logic on the caller's clock:
 		// the standard library only, so that the pool can link them.
 		{"keepalive", nil},
