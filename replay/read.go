@@ -102,32 +102,22 @@ func Read(dir string) (*Trace, error) {
 	return b.trace(), nil
 }
 
-// readFile opens path and parses it within MaxFileBytes.
+// readFile opens path and parses it, refusing a file over MaxFileBytes.
 func readFile(path string, parse func(io.Reader, string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return parse(&limited{r: f, left: MaxFileBytes, name: path}, path)
-}
-
-// limited fails a read past its limit (io.LimitReader would end the file
-// silently, cutting the last line short).
-type limited struct {
-	r    io.Reader
-	left int64
-	name string
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, fmt.Errorf("%s: larger than %d bytes", l.name, int64(MaxFileBytes))
+	info, err := f.Stat()
+	if err != nil {
+		return err
 	}
-	p = p[:min(int64(len(p)), l.left)]
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
+	if info.Size() > MaxFileBytes {
+		return fmt.Errorf("%s: %d bytes, more than the %d a dataset file may have", path, info.Size(), int64(MaxFileBytes))
+	}
+	// The limit holds even if the file grows while it is read.
+	return parse(io.LimitReader(f, MaxFileBytes), path)
 }
 
 // builder gathers a trace from the files, in the order Read parses them.

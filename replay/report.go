@@ -163,7 +163,7 @@ func drawPanel(b *strings.Builder, run Run, left, top, width float64) {
 	for _, r := range run.Results {
 		maxX, maxY = math.Max(maxX, r.MemoryVsFixed), math.Max(maxY, 100*r.ColdStartRatio)
 	}
-	xs, ys := niceTicks(maxX*1.1), niceTicks(maxY*1.1)
+	xs, ys := axisTicks(maxX*1.1, xSteps), axisTicks(maxY*1.1, ySteps)
 	sx := func(v float64) float64 { return x0 + v/xs[len(xs)-1]*(x1-x0) }
 	sy := func(v float64) float64 { return y0 - v/ys[len(ys)-1]*(y0-y1) }
 	for _, t := range ys {
@@ -205,28 +205,28 @@ func color(policy string) string {
 	return "#9467bd"
 }
 
-// niceTicks are 0, step, … up to the first multiple of a 1-2-5 step at or
-// above high, about 4 intervals.
-func niceTicks(high float64) []float64 {
-	if high <= 0 {
-		high = 1
-	}
-	raw := high / 4
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := 10 * mag
-	for _, m := range []float64{1, 2, 5} {
-		if m*mag >= raw {
-			step = m * mag
+// xSteps and ySteps are the axes' candidate tick steps: memory in
+// fractions of fixed's, cold starts in percent.
+var (
+	xSteps = []float64{0.25, 0.5, 1, 2, 5}
+	ySteps = []float64{0.5, 1, 2, 5, 10, 20, 25, 50}
+)
+
+// axisTicks are 0, step, … to the first tick at or above high, with step
+// the smallest of steps that needs at most 5 intervals.
+func axisTicks(high float64, steps []float64) []float64 {
+	step := steps[len(steps)-1]
+	for _, s := range steps {
+		if high <= 5*s {
+			step = s
 			break
 		}
 	}
-	var ts []float64
-	for i := 0; ; i++ {
-		ts = append(ts, float64(i)*step)
-		if float64(i)*step >= high-1e-9 {
-			return ts
-		}
+	ts := []float64{0}
+	for ts[len(ts)-1] < high-1e-9 {
+		ts = append(ts, float64(len(ts))*step)
 	}
+	return ts
 }
 
 func trimZeros(v float64) string {

@@ -90,3 +90,21 @@ func TestCommittedReport(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, xml.Unmarshal(svg, new(struct{})))
 }
+
+func TestAxisTicksInChart(t *testing.T) {
+	// Fixed's memory is 1×, with the 10% headroom 1.1 → 0.25 steps up to
+	// 1.25; greedydual's 2.5× → 2.75 → steps of 1 up to 3.
+	tests := []struct {
+		results []replay.Result
+		want    []string
+	}{
+		{[]replay.Result{{Policy: "fixed", MemoryVsFixed: 1, ColdStartRatio: 0.04}}, []string{"0×", "0.25×", "0.5×", "0.75×", "1×", "1.25×", "0%", "1%", "2%", "3%", "4%", "5%"}},
+		{[]replay.Result{{Policy: "fixed", MemoryVsFixed: 1, ColdStartRatio: 0.2}, {Policy: "greedydual", MemoryVsFixed: 2.5}}, []string{"0×", "1×", "2×", "3×", "0%", "5%", "10%", "15%", "20%", "25%"}},
+	}
+	for _, tt := range tests {
+		svg := string(replay.Report{Runs: []replay.Run{{Results: tt.results}}}.SVG())
+		for _, w := range tt.want {
+			assert.Contains(t, svg, ">"+w+"</text>")
+		}
+	}
+}
