@@ -15,11 +15,14 @@
 //     (whisk.container-proxy.timeouts.idle-container) and is never prewarmed.
 //   - histogram: the hybrid histogram policy of Shahrad et al. (ATC'20) per
 //     action: idle times in 1-minute bins over 4 hours; prewarm at the 5th
-//     percentile and keep until the 99th, with 10% margins; a standard
-//     keep-alive while the histogram is not representative (too few idle
-//     times, or a bin-count CV below 2); when most idle times are beyond 4
-//     hours, a forecast of the next one (a mean of the recent ones: a stand-in
-//     for the paper's ARIMA, which this package does not implement).
+//     percentile and keep until the 99th, with 10% margins; the standard
+//     keep-alive (fixed's 10 minutes; the paper uses 4 hours, see
+//     HistogramConfig.Standard) while the histogram is not representative
+//     (fewer than 10 idle times, or a bin-count CV below 2); when most idle
+//     times are beyond 4 hours, a forecast of the next one, the mean of the
+//     recent ones ± 10% (a stand-in for the paper's ARIMA, which this package
+//     does not implement), or release at done when they vary too much to
+//     forecast (CV above 0.5).
 //   - seasonal: arrivals per 5-minute bucket forecast by a least-squares
 //     Fourier-series regression on the time of day (the seed paper's
 //     Prophet idea, daily seasonality only); an instance is kept through a
