@@ -65,9 +65,26 @@ func TestWriteThenRead(t *testing.T) {
 	for _, name := range []string{"invocations_per_function_md.anon.d01.csv", "function_durations_percentiles.anon.d02.csv", "app_memory_percentiles.anon.d02.csv"} {
 		assert.FileExists(t, filepath.Join(dir, name))
 	}
-	got, err := replay.Read(dir)
+	got, err := replay.Read(dir, replay.ReadOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, tr, got)
+
+	// A sample keeps whole functions, the same ones every time.
+	tests := []struct {
+		share    float64
+		min, max int
+	}{{1, 15, 15}, {0.5, 3, 12}, {0.01, 0, 2}}
+	for _, tt := range tests {
+		s, err := replay.Read(dir, replay.ReadOptions{Sample: tt.share})
+		require.NoError(t, err)
+		assert.True(t, len(s.Functions) >= tt.min && len(s.Functions) <= tt.max, "sample %v: %d functions", tt.share, len(s.Functions))
+		for _, f := range s.Functions {
+			assert.Contains(t, tr.Functions, f)
+		}
+		again, err := replay.Read(dir, replay.ReadOptions{Sample: tt.share})
+		require.NoError(t, err)
+		assert.Equal(t, s, again)
+	}
 }
 
 // dataset writes files (name → content) into a new directory.
@@ -105,7 +122,7 @@ func TestReadDataset(t *testing.T) {
 		"function_durations_percentiles.anon.d01.csv": "HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,percentile_Average_0\no,a,f,250.5,4,1,300,1\n",
 		"app_memory_percentiles.anon.d01.csv":         "HashOwner,HashApp,SampleCount,AverageAllocatedMb,AverageAllocatedMb_pct1\no,a,3,170.4,100\n",
 	})
-	tr, err := replay.Read(dir)
+	tr, err := replay.Read(dir, replay.ReadOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 2, tr.Days)
 	require.Len(t, tr.Functions, 2)
@@ -157,7 +174,7 @@ func TestReadErrorsNameFileLineAndColumn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := dataset(t, tt.files)
-			_, err := replay.Read(dir)
+			_, err := replay.Read(dir, replay.ReadOptions{})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			var ie *replay.InputError

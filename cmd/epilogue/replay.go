@@ -32,7 +32,7 @@ app_memory_percentiles.anon.dNN.csv). --synthetic generates a seeded trace
 in that format instead (--write DIR keeps it).
 
   epilogue replay --synthetic --seed 1 --days 7 --json
-  epilogue replay ~/AzureFunctionsDataset2019 --memory 20480
+  epilogue replay ~/azurefunctions-dataset2019 --sample 0.1 --memory 0,20480
 
 Flags:
 `
@@ -48,6 +48,7 @@ type replayOptions struct {
 	json      bool
 	write     string
 	reportDir string
+	sample    float64
 }
 
 func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
@@ -59,7 +60,8 @@ func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
 	fs.IntVar(&o.functions, "functions", replay.DefaultFunctions, "the synthetic trace's functions")
 	policies := fs.String("policies", strings.Join(keepalive.Names, ","), "the policies to compare, comma-separated")
 	memory := fs.String("memory", "0", "the memory budget in MB of all instances, 0 = no limit; a comma-separated list compares under each")
-	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
+	fs.Float64Var(&o.sample, "sample", 0, "keep about this share (0 to 1) of DIR's functions, chosen by a hash of their key; 0 = all")
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON (several --memory budgets: {\"runs\":[{\"memoryMB\":…,\"policies\":[…]}]})")
 	fs.StringVar(&o.write, "write", "", "write the synthetic trace into this `directory`, in the dataset's format")
 	fs.StringVar(&o.reportDir, "report", "", "write README.md and an SVG chart into this `directory`")
 	positional, err := parseInterspersed(fs, args)
@@ -75,6 +77,10 @@ func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
 		return o, fs.Fail("--days %d: want 1 to %d", o.days, replay.MaxDays)
 	case o.functions < 1 || o.functions > 100_000:
 		return o, fs.Fail("--functions %d: want 1 to 100000", o.functions)
+	case o.sample < 0 || o.sample > 1:
+		return o, fs.Fail("--sample %v: want a share from 0 to 1", o.sample)
+	case o.sample > 0 && o.synthetic:
+		return o, fs.Fail("--sample narrows a dataset: use --functions with --synthetic")
 	case o.write != "" && !o.synthetic:
 		return o, fs.Fail("--write writes a synthetic trace: add --synthetic")
 	}
@@ -115,12 +121,16 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	} else {
-		if tr, err = replay.Read(o.dir); err != nil {
+		if tr, err = replay.Read(o.dir, replay.ReadOptions{Sample: o.sample}); err != nil {
 			fmt.Fprintln(stderr, "epilogue replay:", err)
 			return exitError
 		}
 		source = fmt.Sprintf("%s, %d days, %d functions", o.dir, tr.Days, len(tr.Functions))
 		command = "epilogue replay " + o.dir
+		if o.sample > 0 {
+			source += fmt.Sprintf(" (a %g sample)", o.sample)
+			command += fmt.Sprintf(" --sample %g", o.sample)
+		}
 	}
 	rep := replay.Report{Trace: source, Command: command + " --policies " + strings.Join(o.policies, ",")}
 	for _, mb := range o.memoryMB {

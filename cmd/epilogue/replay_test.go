@@ -41,6 +41,9 @@ func TestParseReplayArgs(t *testing.T) {
 		{name: "bad days", args: []string{"--synthetic", "--days", "0"}, wantErr: "--days 0: want 1 to 31"},
 		{name: "bad memory", args: []string{"--synthetic", "--memory", "1G"}, wantErr: `--memory "1G": want megabytes`},
 		{name: "negative memory", args: []string{"--synthetic", "--memory", "-5"}, wantErr: `--memory "-5"`},
+		{name: "sample", args: []string{"data", "--sample", "0.25"}, check: func(t *testing.T, o replayOptions) { assert.Equal(t, 0.25, o.sample) }},
+		{name: "bad sample", args: []string{"data", "--sample", "2"}, wantErr: "--sample 2: want a share from 0 to 1"},
+		{name: "sample of synthetic", args: []string{"--synthetic", "--sample", "0.5"}, wantErr: "--sample narrows a dataset"},
 		{name: "write without synthetic", args: []string{"data", "--write", "out"}, wantErr: "--write writes a synthetic trace"},
 	}
 	for _, tt := range tests {
