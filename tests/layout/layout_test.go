@@ -127,6 +127,12 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/syncbuf", nil},
 		{"internal/faultnet", nil},
 		{"internal/cli", nil},
+		{"internal/svgtext", nil},
+		// The keep-alive policies are decision logic on the caller's clock:
+		// the standard library only, so that the pool can link them.
+		{"keepalive", nil},
+		// The replay simulator runs the policies, nothing of the platform.
+		{"replay", []string{module + "/keepalive"}},
 		{"chaos", chaos},
 		// Through the suite's result types the report depends on what the
 		// suite does; TestReportImportsOnlyTheSuite checks its own imports.
