@@ -68,6 +68,17 @@ var dockerClient = []string{"github.com/docker/", "github.com/containerd/", "git
 	"github.com/opencontainers/", "github.com/moby/", "github.com/pkg/errors", "github.com/felixge/httpsnoop",
 	"github.com/go-logr/", "go.opentelemetry.io/", "golang.org/x/sys"}
 
+// otelAPI is OpenTelemetry's tracing API (no SDK, no exporter): what a
+// package that creates spans from a provider it is handed may import.
+var otelAPI = []string{"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/", "go.opentelemetry.io/auto/sdk",
+	"github.com/go-logr/"}
+
+// otelExport is the OpenTelemetry SDK and its OTLP exporters (HTTP and
+// gRPC): only the telemetry package and the commands link them.
+var otelExport = append([]string{"go.opentelemetry.io/proto/", "google.golang.org/grpc", "google.golang.org/protobuf/",
+	"google.golang.org/genproto/", "github.com/grpc-ecosystem/", "github.com/cenkalti/backoff/", "github.com/google/uuid",
+	"github.com/cespare/xxhash/", "golang.org/x/net/", "golang.org/x/sys/", "golang.org/x/text/"}, otelAPI...)
+
 // goRedis is what github.com/redis/go-redis/v9 pulls in.
 var goRedis = []string{"github.com/redis/go-redis/", "github.com/cespare/xxhash/", "go.uber.org/atomic"}
 
@@ -108,6 +119,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		// it takes from the module.
 		{"actionbuild", []string{module}},
 		{"reclaim", []string{module + "/completion"}},
+		// The OpenTelemetry setup: the SDK and the exporters, nothing of Epilogue.
+		{"telemetry", otelExport},
 		{"standalone/entity", nil},
 		{"standalone/backend", nil},
 		{"standalone/backend/process", []string{module + "/completion", module + "/standalone/backend", "golang.org/x/sys"}},
