@@ -73,7 +73,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	}
 	s.reg.Begin(seq, id, deadline)
 	p.BeginLogs()
-	f, err := p.Exchange(ctx, seq, body)
+	f, err := p.Exchange(ctx, seq, body, "")
 	// The answer goes out before the sentinels (writeBody flushes it): the
 	// invoker collects an activation's logs after its answer, waiting for
 	// the sentinels, so writing them first would only delay the answer.
