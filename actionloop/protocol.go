@@ -114,6 +114,16 @@ type Request struct {
 	ActivationID string
 	// Deadline is the activation deadline; zero when not sent or not positive.
 	Deadline time.Time
+	// actionName is action_name's raw JSON, inside the body: decoded only
+	// when asked for (ActionName), so /run pays nothing for it otherwise.
+	actionName []byte
+}
+
+// ActionName is the body's action_name ("/namespace/package/action"), ""
+// when absent or not a string.
+func (r Request) ActionName() string {
+	s, _ := stringValue(r.actionName)
+	return s
 }
 
 // ErrReservedKey means a /run body uses a top-level key the extension
@@ -152,6 +162,8 @@ func ParseRequest(body []byte) (Request, error) {
 				return false
 			}
 			r.ActivationID = id
+		case string(k) == "action_name":
+			r.actionName = v
 		case string(k) == "deadline":
 			raw := bytes.Trim(v, `"`)
 			if ms, perr := strconv.ParseFloat(string(raw), 64); perr == nil && ms > 0 {
