@@ -46,6 +46,9 @@ var traceContext = propagation.TraceContext{}
 type tracing struct {
 	tracer   trace.Tracer
 	instance string
+	// flush exports the ended spans now, when the provider can (the SDK's
+	// can): see onEvent.
+	flush func(context.Context) error
 
 	mu   sync.Mutex
 	acts map[uint64]*activationSpan // guarded by mu; live activations by seq
@@ -62,8 +65,15 @@ func newTracing(tp trace.TracerProvider, instance string) *tracing {
 	if tp == nil {
 		return nil
 	}
-	return &tracing{tracer: tp.Tracer(tracerName), instance: instance, acts: map[uint64]*activationSpan{}}
+	t := &tracing{tracer: tp.Tracer(tracerName), instance: instance, acts: map[uint64]*activationSpan{}}
+	if f, ok := tp.(interface{ ForceFlush(context.Context) error }); ok {
+		t.flush = f.ForceFlush
+	}
+	return t
 }
+
+// flushBound bounds the export that follows quiescence.
+const flushBound = 5 * time.Second
 
 // startInit starts the /init span, a child of the caller's traceparent.
 func (t *tracing) startInit(r *http.Request) trace.Span {
@@ -126,6 +136,18 @@ func (t *tracing) register(ctx context.Context, span trace.Span, seq uint64, id 
 // registry's lock; ending a span only hands it to the batcher.
 func (t *tracing) onEvent(ev completion.Event) {
 	rec := ev.Activation
+	if ev.Type == completion.Quiescent && t.flush != nil {
+		// Quiescent is when the platform may pause this container, with
+		// the spans just ended still in the batcher (which exports only
+		// every OTEL_BSP_SCHEDULE_DELAY): send them now, not when the
+		// container is next resumed.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), flushBound)
+			defer cancel()
+			_ = t.flush(ctx)
+		}()
+		return
+	}
 	if ev.Type != completion.PhaseChanged || rec == nil {
 		return
 	}

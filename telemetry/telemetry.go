@@ -173,6 +173,21 @@ func Setup(ctx context.Context, service string) (*Telemetry, error) {
 	return &Telemetry{provider: tp, sdk: tp}, nil
 }
 
+// ForwardEnv is the part of environ (os.Environ()) that configures
+// OpenTelemetry, for a process this one starts (a runtime), with the
+// service renamed service: its spans then reach the same collector under
+// their own name.
+func ForwardEnv(environ []string, service string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "OTEL_") {
+			env[k] = v
+		}
+	}
+	env[EnvServiceName] = service
+	return env
+}
+
 // New wraps an SDK provider built elsewhere (tests, with an in-memory
 // exporter).
 func New(tp *sdktrace.TracerProvider) *Telemetry { return &Telemetry{provider: tp, sdk: tp} }

@@ -126,13 +126,13 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"standalone/entity", nil},
 		{"standalone/backend", nil},
 		{"standalone/backend/process", []string{module + "/completion", module + "/standalone/backend", "golang.org/x/sys"}},
-		{"standalone/api", []string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}},
+		{"standalone/api", append([]string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}, otelAPI...)},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
-		{"standalone/containerclient", []string{module + "/completion"}},
+		{"standalone/containerclient", append([]string{module + "/completion"}, otelAPI...)},
 		// The pool runs on any backend: it never pulls in Docker.
-		{"standalone/pool", []string{module + "/actionloop", module + "/completion", module + "/reclaim",
+		{"standalone/pool", append([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
-			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, otelAPI...)},
 		{"invoker-shim/journal", nil},
 		// The internal helpers: the standard library only (redisserver
 		// watches the server's output through syncbuf).

@@ -1,0 +1,147 @@
+package pool
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+)
+
+// Span attributes of the pool's spans.
+const (
+	attrInvocationID = attribute.Key("faas.invocation_id")
+	attrInvokedName  = attribute.Key("faas.invoked_name")
+	attrColdStart    = attribute.Key("faas.coldstart")
+	attrWaitMs       = attribute.Key("epilogue.wait_ms")
+	attrInitMs       = attribute.Key("epilogue.init_ms")
+	attrStatus       = attribute.Key("epilogue.status")
+	attrCompletion   = attribute.Key("epilogue.completion")
+	attrContainer    = attribute.Key("container.name")
+	attrImage        = attribute.Key("container.image.name")
+	attrDecision     = attribute.Key("epilogue.reclaim.decision")
+	attrReason       = attribute.Key("epilogue.reclaim.reason")
+	attrActivations  = attribute.Key("epilogue.reclaim.activations")
+)
+
+// Reclaim decisions, as the spans name them.
+const (
+	// DecisionDeferred: the reclaim waited for an activation's work.
+	DecisionDeferred = "deferred"
+	// DecisionDone: the work was done; the reclaim may go ahead.
+	DecisionDone = "done"
+	// DecisionForced: the bound passed (or the runtime went silent) with
+	// work pending; the reclaim cut it.
+	DecisionForced = "forced"
+)
+
+const tracerName = "github.com/epilogue-dev/epilogue/standalone/pool"
+
+// startInvoke starts an invocation's span, a child of the span context in
+// ctx (the REST caller's traceparent); a no-op span when not tracing.
+func (p *Pool) startInvoke(ctx context.Context, inv *Invocation) {
+	if p.tracer == nil {
+		inv.span = trace.SpanFromContext(context.Background()) // the no-op span
+		return
+	}
+	inv.traceCtx, inv.span = p.tracer.Start(ctx, "invoke /"+inv.action.Path(), trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithTimestamp(inv.arrived),
+		trace.WithAttributes(attrInvocationID.String(inv.id), attrInvokedName.String("/"+inv.action.Path())))
+}
+
+// context is the context the invocation's calls carry: p.ctx's life, and
+// the invocation's span, so containerclient sends it as the traceparent.
+func (inv *Invocation) context() context.Context {
+	if inv.traceCtx == nil {
+		return inv.p.ctx
+	}
+	return trace.ContextWithSpan(inv.p.ctx, inv.span)
+}
+
+// endInvoke ends the invocation's span with its final record.
+func (inv *Invocation) endInvoke() {
+	if !inv.span.IsRecording() {
+		return
+	}
+	rec := inv.Record()
+	attrs := []attribute.KeyValue{attrStatus.String(rec.Response.Status.String())}
+	if v, ok := rec.Annotations.Get(entity.AnnotationCompletion); ok {
+		attrs = append(attrs, attrCompletion.String(trimQuotes(string(v))))
+	}
+	inv.span.SetAttributes(attrs...)
+	if rec.Response.Status != entity.StatusSuccess {
+		inv.span.SetStatus(codes.Error, string(rec.Response.Result))
+	}
+	inv.span.End()
+}
+
+// ran records what runOn measured on the invocation's span.
+func (inv *Invocation) ran(wait, initTime time.Duration, cold bool) {
+	if !inv.span.IsRecording() {
+		return
+	}
+	attrs := []attribute.KeyValue{attrWaitMs.Int64(wait.Milliseconds()), attrColdStart.Bool(cold)}
+	if cold {
+		attrs = append(attrs, attrInitMs.Int64(initTime.Milliseconds()))
+	}
+	inv.span.SetAttributes(attrs...)
+}
+
+// startOp starts a container operation's span (create, pause, unpause,
+// remove) under parent; nil when not tracing.
+func (p *Pool) startOp(parent context.Context, op string, m *member, opts ...trace.SpanStartOption) trace.Span {
+	if p.tracer == nil {
+		return nil
+	}
+	opts = append(opts, trace.WithAttributes(attrContainer.String(m.name), attrImage.String(m.image)))
+	_, span := p.tracer.Start(parent, "container "+op, opts...)
+	return span
+}
+
+// endOp ends a container operation's span; err marks it failed.
+func endOp(span trace.Span, err error) {
+	if span == nil {
+		return
+	}
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// decide records a reclaim decision on span: its outcome and why, linked
+// from the operation to the activations it waited for.
+func decide(span trace.Span, decision, reason string, activations ...string) {
+	if span == nil {
+		return
+	}
+	attrs := []attribute.KeyValue{attrDecision.String(decision), attrReason.String(reason)}
+	if len(activations) > 0 {
+		attrs = append(attrs, attrActivations.StringSlice(activations))
+	}
+	span.SetAttributes(attrs...)
+	if decision == DecisionForced {
+		span.SetStatus(codes.Error, reason)
+	}
+}
+
+// linkTo is the span option linking to the invocations' spans.
+func linkTo(invs ...*Invocation) trace.SpanStartOption {
+	links := make([]trace.Link, 0, len(invs))
+	for _, inv := range invs {
+		if sc := inv.span.SpanContext(); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attrInvocationID.String(inv.id)}})
+		}
+	}
+	return trace.WithLinks(links...)
+}
+
+func trimQuotes(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
