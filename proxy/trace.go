@@ -9,24 +9,19 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/completion"
 )
 
-// Span attributes, OpenTelemetry's FaaS semantic conventions where they
-// have a name for the fact, Epilogue's own otherwise.
+// What an activation span says beyond the FaaS conventions (semconv).
 const (
-	attrInvocationID = attribute.Key("faas.invocation_id")
-	attrFaaSName     = attribute.Key("faas.name")
-	attrColdStart    = attribute.Key("faas.coldstart")
 	attrOutcome      = attribute.Key("epilogue.outcome")
 	attrPostResponse = attribute.Key("epilogue.post_response_ms")
 	attrUnfinished   = attribute.Key("epilogue.unfinished")
 	attrErrors       = attribute.Key("epilogue.errors")
-	attrInstance     = attribute.Key("epilogue.instance")
-	attrHTTPStatus   = attribute.Key("http.response.status_code")
 	attrSeq          = attribute.Key("epilogue.seq")
 )
 
@@ -79,13 +74,13 @@ const flushBound = 5 * time.Second
 func (t *tracing) startInit(r *http.Request) trace.Span {
 	ctx := traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	_, span := t.tracer.Start(ctx, "init", trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attrInstance.String(t.instance)))
+		trace.WithAttributes(semconv.ServiceInstanceIDKey.String(t.instance)))
 	return span
 }
 
 // endInit ends the /init span with its answer.
 func endInit(span trace.Span, status int, msg string) {
-	span.SetAttributes(attrHTTPStatus.Int(status))
+	span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(status))
 	if status != http.StatusOK {
 		span.SetStatus(codes.Error, msg)
 	}
@@ -101,19 +96,19 @@ func (t *tracing) startRun(r *http.Request, req actionloop.Request) (context.Con
 	if spanName == "" {
 		spanName = "run"
 	}
-	attrs := []attribute.KeyValue{attrInstance.String(t.instance)}
+	attrs := []attribute.KeyValue{semconv.ServiceInstanceIDKey.String(t.instance)}
 	if name != "" {
-		attrs = append(attrs, attrFaaSName.String(name))
+		attrs = append(attrs, semconv.FaaSNameKey.String(name))
 	}
 	if req.ActivationID != "" {
-		attrs = append(attrs, attrInvocationID.String(req.ActivationID))
+		attrs = append(attrs, semconv.FaaSInvocationIDKey.String(req.ActivationID))
 	}
 	return t.tracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 }
 
 // abandon ends the span of a /run that never reached the action.
 func abandon(span trace.Span, status int, msg string) {
-	span.SetAttributes(attrHTTPStatus.Int(status), attrOutcome.String("rejected"))
+	span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(status), attrOutcome.String("rejected"))
 	span.SetStatus(codes.Error, msg)
 	span.End()
 }
@@ -122,7 +117,7 @@ func abandon(span trace.Span, status int, msg string) {
 // activation is admitted (cold: the first since /init) and returns the
 // traceparent the action gets.
 func (t *tracing) register(ctx context.Context, span trace.Span, seq uint64, id string, cold bool) string {
-	span.SetAttributes(attrInvocationID.String(id), attrSeq.Int64(int64(seq)), attrColdStart.Bool(cold))
+	span.SetAttributes(semconv.FaaSInvocationIDKey.String(id), attrSeq.Int64(int64(seq)), semconv.FaaSColdstartKey.Bool(cold))
 	t.mu.Lock()
 	t.acts[seq] = &activationSpan{ctx: ctx, span: span, work: map[uint64]trace.Span{}}
 	t.mu.Unlock()

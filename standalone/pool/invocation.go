@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/epilogue-dev/epilogue/completion"
@@ -385,7 +386,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	var span trace.Span // the reclaim decision; nil when not tracing or not waiting
 	if p.tracer != nil && p.cfg.Policy.WaitsForWork() {
 		_, span = p.tracer.Start(p.ctx, "reclaim wait", linkTo(inv),
-			trace.WithAttributes(attrContainer.String(m.name), attrDecision.String(DecisionDeferred)))
+			trace.WithAttributes(semconv.ContainerNameKey.String(m.name), attrDecision.String(DecisionDeferred)))
 	}
 	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
 	rec, err := m.status.Await(ctx, inv.id, max(time.Until(bound), 0)) // a bound already past: ask once, without waiting

@@ -6,25 +6,21 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// Span attributes of the pool's spans.
+// The pool's own attributes; the FaaS and container facts use semconv's.
 const (
-	attrInvocationID = attribute.Key("faas.invocation_id")
-	attrInvokedName  = attribute.Key("faas.invoked_name")
-	attrColdStart    = attribute.Key("faas.coldstart")
-	attrWaitMs       = attribute.Key("epilogue.wait_ms")
-	attrInitMs       = attribute.Key("epilogue.init_ms")
-	attrStatus       = attribute.Key("epilogue.status")
-	attrCompletion   = attribute.Key("epilogue.completion")
-	attrContainer    = attribute.Key("container.name")
-	attrImage        = attribute.Key("container.image.name")
-	attrDecision     = attribute.Key("epilogue.reclaim.decision")
-	attrReason       = attribute.Key("epilogue.reclaim.reason")
-	attrActivations  = attribute.Key("epilogue.reclaim.activations")
+	attrWaitMs      = attribute.Key("epilogue.wait_ms")
+	attrInitMs      = attribute.Key("epilogue.init_ms")
+	attrStatus      = attribute.Key("epilogue.status")
+	attrCompletion  = attribute.Key("epilogue.completion")
+	attrDecision    = attribute.Key("epilogue.reclaim.decision")
+	attrReason      = attribute.Key("epilogue.reclaim.reason")
+	attrActivations = attribute.Key("epilogue.reclaim.activations")
 )
 
 // Reclaim decisions, as the spans name them.
@@ -49,7 +45,7 @@ func (p *Pool) startInvoke(ctx context.Context, inv *Invocation) {
 	}
 	inv.traceCtx, inv.span = p.tracer.Start(ctx, "invoke /"+inv.action.Path(), trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithTimestamp(inv.arrived),
-		trace.WithAttributes(attrInvocationID.String(inv.id), attrInvokedName.String("/"+inv.action.Path())))
+		trace.WithAttributes(semconv.FaaSInvocationIDKey.String(inv.id), semconv.FaaSInvokedNameKey.String("/"+inv.action.Path())))
 }
 
 // context is the context the invocation's calls carry: p.ctx's life, and
@@ -83,7 +79,7 @@ func (inv *Invocation) ran(wait, initTime time.Duration, cold bool) {
 	if !inv.span.IsRecording() {
 		return
 	}
-	attrs := []attribute.KeyValue{attrWaitMs.Int64(wait.Milliseconds()), attrColdStart.Bool(cold)}
+	attrs := []attribute.KeyValue{attrWaitMs.Int64(wait.Milliseconds()), semconv.FaaSColdstartKey.Bool(cold)}
 	if cold {
 		attrs = append(attrs, attrInitMs.Int64(initTime.Milliseconds()))
 	}
@@ -96,7 +92,7 @@ func (p *Pool) startOp(parent context.Context, op string, m *member, opts ...tra
 	if p.tracer == nil {
 		return nil
 	}
-	opts = append(opts, trace.WithAttributes(attrContainer.String(m.name), attrImage.String(m.image)))
+	opts = append(opts, trace.WithAttributes(semconv.ContainerNameKey.String(m.name), semconv.ContainerImageNameKey.String(m.image)))
 	_, span := p.tracer.Start(parent, "container "+op, opts...)
 	return span
 }
@@ -133,7 +129,7 @@ func linkTo(invs ...*Invocation) trace.SpanStartOption {
 	links := make([]trace.Link, 0, len(invs))
 	for _, inv := range invs {
 		if sc := inv.span.SpanContext(); sc.IsValid() {
-			links = append(links, trace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attrInvocationID.String(inv.id)}})
+			links = append(links, trace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{semconv.FaaSInvocationIDKey.String(inv.id)}})
 		}
 	}
 	return trace.WithLinks(links...)
