@@ -67,8 +67,22 @@ func newTracing(tp trace.TracerProvider, instance string) *tracing {
 	return t
 }
 
-// flushBound bounds the export that follows quiescence.
-const flushBound = 5 * time.Second
+// flushBound bounds the export before an idle answer (flushIdle).
+const flushBound = 2 * time.Second
+
+// flushIdle exports the ended spans before the runtime tells the platform
+// it is idle: that answer is what lets a pool or the shim pause or remove
+// the container, and spans still in the batcher (which exports every
+// OTEL_BSP_SCHEDULE_DELAY) would be frozen with it, or lost with it. The
+// cost falls on the reclaim's status call, not on /run.
+func (t *tracing) flushIdle(ctx context.Context) {
+	if t.flush == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, flushBound)
+	defer cancel()
+	_ = t.flush(ctx)
+}
 
 // startInit starts the /init span, a child of the caller's traceparent.
 func (t *tracing) startInit(r *http.Request) trace.Span {
@@ -131,18 +145,6 @@ func (t *tracing) register(ctx context.Context, span trace.Span, seq uint64, id 
 // registry's lock; ending a span only hands it to the batcher.
 func (t *tracing) onEvent(ev completion.Event) {
 	rec := ev.Activation
-	if ev.Type == completion.Quiescent && t.flush != nil {
-		// Quiescent is when the platform may pause this container, with
-		// the spans just ended still in the batcher (which exports only
-		// every OTEL_BSP_SCHEDULE_DELAY): send them now, not when the
-		// container is next resumed.
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), flushBound)
-			defer cancel()
-			_ = t.flush(ctx)
-		}()
-		return
-	}
 	if ev.Type != completion.PhaseChanged || rec == nil {
 		return
 	}

@@ -161,3 +161,27 @@ func names(spans tracetest.SpanStubs) []string {
 	}
 	return out
 }
+
+// The spans reach the exporter before the runtime says it is idle: that
+// answer lets the platform pause the container, which would freeze spans
+// still waiting in the batcher.
+func TestIdleStatusFlushesSpans(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	cfg := Config{ActionDir: filepath.Join(t.TempDir(), "action"), Stdout: io.Discard, Stderr: io.Discard,
+		AckTimeout: time.Minute, WaitForAck: true,
+		// A batcher that, left alone, would not export within the test.
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Hour)))}
+	s, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	gate := filepath.Join(t.TempDir(), "gate")
+	w := do(s, http.MethodPost, completion.InitPath, textInit(workScript, map[string]any{"GATE": gate}))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	runTraced(t, s, gate, "act-1")
+	require.Empty(t, exp.GetSpans(), "nothing exported before the idle answer")
+
+	w = do(s, http.MethodGet, completion.StatusPath, "")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), `"state":"idle"`)
+	assert.Len(t, exp.GetSpans(), 4, "init, the activation and its two pieces of work: %v", names(exp.GetSpans()))
+}
