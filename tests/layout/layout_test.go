@@ -151,7 +151,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		// reclaim bounds it derives the grace period from; never Docker, the
 		// shim or the runtime (it describes them, it does not run them).
 		{"kube", append([]string{module + "/reclaim", module + "/completion"}, k8sAPI...)},
-		{"cmd/epilogue-shim", append([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli"}, dockerClient...)},
+		{"cmd/epilogue-shim", slices.Concat([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli",
+			module + "/telemetry"}, dockerClient, otelExport)},
 	}
 	for _, tt := range tests {
 		name := tt.pkg
