@@ -291,6 +291,6 @@ func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case creation:
 		s.traced(w, r, "create", s.create)
 	default:
-		s.traced(w, r, string(h.op), func(w http.ResponseWriter, r *http.Request) { s.containerCall(w, r, h, ref) })
+		s.traced(w, r, h.name(), func(w http.ResponseWriter, r *http.Request) { s.containerCall(w, r, h, ref) })
 	}
 }

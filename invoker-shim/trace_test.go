@@ -91,3 +91,20 @@ func TestTraceForcedPause(t *testing.T) {
 	assert.Contains(t, a["epilogue.reclaim.activations"], act)
 	assert.Equal(t, codes.Error, rec.Status.Code)
 }
+
+// An unpause that cancels a deferred pause: both calls have their span, and
+// the reclaim ends cancelled, not as an error.
+func TestTraceCancelledPause(t *testing.T) {
+	e := setup(t)
+	t.Parallel()
+	sh, exp := tracedShim(t, e)
+	gs := newGates(t, e)
+	id, _, _ := sh.gated(t, e, gs, "work")
+	sh.mustDocker(t, "pause", id)
+	sh.mustDocker(t, "unpause", id)
+	spanNamed(t, exp, "docker unpause")
+	rec := spanNamed(t, exp, "reclaim pause")
+	assert.Equal(t, "cancelled", attrs(rec.Attributes)["epilogue.reclaim.decision"])
+	assert.Equal(t, codes.Unset, rec.Status.Code)
+	gs.openGate("work")
+}
