@@ -12,13 +12,9 @@ import (
 	"github.com/epilogue-dev/epilogue/reclaim"
 )
 
-// The shim's own span attributes; HTTP and container facts use semconv's.
-const (
-	attrDecision    = attribute.Key("epilogue.reclaim.decision")
-	attrReason      = attribute.Key("epilogue.reclaim.reason")
-	attrActivations = attribute.Key("epilogue.reclaim.activations")
-	attrJournal     = attribute.Key("epilogue.journal.id")
-)
+// The journal entry of a reclaim; HTTP and container facts use semconv's
+// attributes, the decision reclaim's.
+const attrJournal = attribute.Key("epilogue.journal.id")
 
 const tracerName = "github.com/epilogue-dev/epilogue/invoker-shim"
 
@@ -71,7 +67,7 @@ func (s *Shim) deferredSpan(c *runtimeContainer, op operation) trace.Span {
 		return nil
 	}
 	_, span := s.tracer.Start(s.ctx, "reclaim "+string(op), trace.WithAttributes(
-		semconv.ContainerNameKey.String(c.name), semconv.ContainerIDKey.String(c.id), attrDecision.String("deferred")))
+		semconv.ContainerNameKey.String(c.name), semconv.ContainerIDKey.String(c.id), attribute.String(reclaim.TraceDecision, reclaim.Deferred)))
 	return span
 }
 
@@ -81,21 +77,22 @@ func endReclaim(span trace.Span, state journal.State, reason string, dec reclaim
 	if span == nil {
 		return
 	}
-	decision := "done"
+	decision := reclaim.Done
 	switch state {
 	case journal.Forced:
-		decision = "forced"
+		decision = reclaim.Forced
 	case journal.Failed:
 		decision = "failed"
 	case journal.Cancelled:
 		decision = "cancelled"
 	}
-	attrs := []attribute.KeyValue{attrDecision.String(decision), attrReason.String(reason), attrJournal.Int64(int64(journalID))}
+	attrs := []attribute.KeyValue{attribute.String(reclaim.TraceDecision, decision), attribute.String(reclaim.TraceReason, reason),
+		attrJournal.Int64(int64(journalID))}
 	if len(dec.Activations) > 0 {
-		attrs = append(attrs, attrActivations.StringSlice(dec.Activations))
+		attrs = append(attrs, attribute.StringSlice(reclaim.TraceActivations, dec.Activations))
 	}
 	span.SetAttributes(attrs...)
-	if decision == "forced" || decision == "failed" {
+	if decision == reclaim.Forced || decision == "failed" {
 		span.SetStatus(codes.Error, reason)
 	}
 	span.End()

@@ -48,16 +48,23 @@ func attrs(kvs []attribute.KeyValue) map[string]any {
 	return m
 }
 
+// pauseWithWork pauses a traced shim's runtime container while its work is
+// held at the gate "work".
+func pauseWithWork(t *testing.T, e env) (sh *shim, exp *tracetest.InMemoryExporter, gs *gates, id string) {
+	sh, exp = tracedShim(t, e)
+	gs = newGates(t, e)
+	id, _, _ = sh.gated(t, e, gs, "work")
+	sh.mustDocker(t, "pause", id)
+	return sh, exp, gs, id
+}
+
 // A deferred pause: the intercepted call's span ends when the invoker is
 // answered, long before the reclaim's span, which ends done once the work
 // is (the gate opened after the pause was answered).
 func TestTraceDeferredPause(t *testing.T) {
 	e := setup(t)
 	t.Parallel()
-	sh, exp := tracedShim(t, e)
-	gs := newGates(t, e)
-	id, _, _ := sh.gated(t, e, gs, "work")
-	sh.mustDocker(t, "pause", id)
+	_, exp, gs, id := pauseWithWork(t, e)
 	call := spanNamed(t, exp, "docker pause")
 	gs.openGate("work")
 	require.Eventually(t, func() bool { return paused(t, e, id) }, stateBound, poll)
@@ -97,10 +104,7 @@ func TestTraceForcedPause(t *testing.T) {
 func TestTraceCancelledPause(t *testing.T) {
 	e := setup(t)
 	t.Parallel()
-	sh, exp := tracedShim(t, e)
-	gs := newGates(t, e)
-	id, _, _ := sh.gated(t, e, gs, "work")
-	sh.mustDocker(t, "pause", id)
+	sh, exp, gs, id := pauseWithWork(t, e)
 	sh.mustDocker(t, "unpause", id)
 	spanNamed(t, exp, "docker unpause")
 	rec := spanNamed(t, exp, "reclaim pause")

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/containerclient"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
@@ -386,7 +387,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	var span trace.Span // the reclaim decision; nil when not tracing or not waiting
 	if p.tracer != nil && p.cfg.Policy.WaitsForWork() {
 		_, span = p.tracer.Start(p.ctx, "reclaim wait", linkTo(inv),
-			trace.WithAttributes(semconv.ContainerNameKey.String(m.name), attrDecision.String(DecisionDeferred)))
+			trace.WithAttributes(semconv.ContainerNameKey.String(m.name), attrDecision.String(reclaim.Deferred)))
 	}
 	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
 	rec, err := m.status.Await(ctx, inv.id, max(time.Until(bound), 0)) // a bound already past: ask once, without waiting
@@ -398,7 +399,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	switch {
 	case err == nil:
 		outcome = &rec
-		decide(span, DecisionDone, "the activation's work is "+string(rec.Phase), inv.id)
+		decide(span, reclaim.Done, "the activation's work is "+string(rec.Phase), inv.id)
 		if m.state == stateLingering && len(m.lingering) == 0 {
 			m.doneAt = time.Now()
 			p.moveLocked(m, stateReady)
@@ -415,7 +416,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 			rec = rec.Settle(completion.PhaseExpired, fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano)))
 			outcome = &rec
 			p.stats.ForcedReclaims++
-			decide(span, DecisionForced, rec.Error, inv.id)
+			decide(span, reclaim.Forced, rec.Error, inv.id)
 			if m.state == stateLingering {
 				p.removeLocked(m, "forced: work still pending at its bound")
 			}

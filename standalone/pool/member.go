@@ -220,9 +220,9 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		p.log.Debug("reclaim", "container", m.name, "op", op, "why", why, "decision", d.Reason)
 	}
 	if d.Forced {
-		decide(span, DecisionForced, d.Reason, d.Activations...)
+		decide(span, reclaim.Forced, d.Reason, d.Activations...)
 	} else {
-		decide(span, DecisionDone, why+"; "+d.Reason)
+		decide(span, reclaim.Done, why+"; "+d.Reason)
 	}
 	if d.Forced {
 		p.mu.Lock()

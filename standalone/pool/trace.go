@@ -9,29 +9,20 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// The pool's own attributes; the FaaS and container facts use semconv's.
+// The pool's own attributes; the FaaS and container facts use semconv's,
+// the reclaim decisions reclaim's.
 const (
 	attrWaitMs      = attribute.Key("epilogue.wait_ms")
 	attrInitMs      = attribute.Key("epilogue.init_ms")
 	attrStatus      = attribute.Key("epilogue.status")
 	attrCompletion  = attribute.Key("epilogue.completion")
-	attrDecision    = attribute.Key("epilogue.reclaim.decision")
-	attrReason      = attribute.Key("epilogue.reclaim.reason")
-	attrActivations = attribute.Key("epilogue.reclaim.activations")
-)
-
-// Reclaim decisions, as the spans name them.
-const (
-	// DecisionDeferred: the reclaim waited for an activation's work.
-	DecisionDeferred = "deferred"
-	// DecisionDone: the work was done; the reclaim may go ahead.
-	DecisionDone = "done"
-	// DecisionForced: the bound passed (or the runtime went silent) with
-	// work pending; the reclaim cut it.
-	DecisionForced = "forced"
+	attrDecision    = attribute.Key(reclaim.TraceDecision)
+	attrReason      = attribute.Key(reclaim.TraceReason)
+	attrActivations = attribute.Key(reclaim.TraceActivations)
 )
 
 const tracerName = "github.com/epilogue-dev/epilogue/standalone/pool"
@@ -119,7 +110,7 @@ func decide(span trace.Span, decision, reason string, activations ...string) {
 		attrs = append(attrs, attrActivations.StringSlice(activations))
 	}
 	span.SetAttributes(attrs...)
-	if decision == DecisionForced {
+	if decision == reclaim.Forced {
 		span.SetStatus(codes.Error, reason)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/process"
 	"github.com/epilogue-dev/epilogue/tests/otlpsink"
@@ -80,12 +81,12 @@ func TestTraceTree(t *testing.T) {
 	wait := byName["reclaim wait"]
 	require.Len(t, wait.Links, 1)
 	assert.Equal(t, invoke.SpanContext, wait.Links[0].SpanContext, "the reclaim wait is linked to the activation it waited for")
-	assert.Equal(t, DecisionDone, attrMap(wait.Attributes)["epilogue.reclaim.decision"])
+	assert.Equal(t, reclaim.Done, attrMap(wait.Attributes)["epilogue.reclaim.decision"])
 	assert.False(t, wait.EndTime.After(invoke.EndTime), "the wait ended before the invocation's record was final")
 
 	pause, ok := byName["container pause"]
 	require.True(t, ok, "spans: %v", exp.GetSpans())
-	assert.Equal(t, DecisionDone, attrMap(pause.Attributes)["epilogue.reclaim.decision"])
+	assert.Equal(t, reclaim.Done, attrMap(pause.Attributes)["epilogue.reclaim.decision"])
 	assert.False(t, pause.StartTime.Before(wait.EndTime), "the pause came after the wait")
 }
 
