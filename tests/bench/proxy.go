@@ -130,7 +130,10 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 		cmd.Env = append(cmd.Env, completion.EnvWaitForAck+"=1")
 	}
 	if spec.otlp != "" {
-		cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+spec.otlp, "OTEL_SERVICE_NAME=bench-"+name)
+		// A short batch delay keeps the export of a block's spans within
+		// the block: at the default 5 s it would run on during the next
+		// mode's block and charge that mode for it.
+		cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+spec.otlp, "OTEL_SERVICE_NAME=bench-"+name, "OTEL_BSP_SCHEDULE_DELAY=20")
 	}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	// Ask for the proxy's graceful shutdown first (it then kills its action);
