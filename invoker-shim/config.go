@@ -52,9 +52,14 @@ type Config struct {
 	// Docker is the real daemon: "unix:///PATH" or "tcp://HOST:PORT";
 	// "" = DefaultDocker.
 	Docker string
-	// JournalDir holds the journal of deferred operations and the key the
-	// notify tokens derive from. Required.
+	// JournalDir holds the journal of deferred operations and, unless
+	// NotifyKeyFile names another, the key the notify tokens derive from
+	// (created there on first start). Required.
 	JournalDir string
+	// NotifyKeyFile, if set, holds the notify key (at least MinNotifyKey
+	// bytes), e.g. a Kubernetes Secret mounted read-only. The shim only
+	// reads it: a key it does not accept is an error, never replaced.
+	NotifyKeyFile string
 	// Allow adds endpoints to DefaultRules.
 	Allow []Rule
 	// CreatePolicy says which container settings a create may ask for;

@@ -31,9 +31,14 @@ const (
 	daemonTimeout = 30 * time.Second
 	// shutdownTimeout bounds the servers' shutdown.
 	shutdownTimeout = 5 * time.Second
-	// keyFile holds the key the notify tokens derive from.
+	// keyFile, in the journal directory, holds the key the notify tokens
+	// derive from, unless Config.NotifyKeyFile names another file.
 	keyFile = "notify.key"
 )
+
+// MinNotifyKey is the shortest notify key the shim accepts, in bytes: the
+// tokens are HMAC-SHA256 of it.
+const MinNotifyKey = 32
 
 // Shim is the interposer. Its handler is safe for concurrent use.
 type Shim struct {
@@ -76,7 +81,7 @@ func New(cfg Config) (*Shim, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := loadKey(cfg.JournalDir)
+	key, err := loadKey(cfg.JournalDir, cfg.NotifyKeyFile)
 	if err != nil {
 		_ = j.Close()
 		return nil, err
@@ -121,20 +126,28 @@ func New(cfg Config) (*Shim, error) {
 	return s, nil
 }
 
-// loadKey reads, or creates, the notify key.
-func loadKey(dir string) ([]byte, error) {
-	path := filepath.Join(dir, keyFile)
+// loadKey reads the notify key from file, or else from the journal
+// directory, where it is created on first start. A key the operator wrote
+// that is too short is refused rather than replaced: runtimes and other
+// shims may be using it, and a Secret's file cannot be written anyway.
+func loadKey(dir, file string) ([]byte, error) {
+	path, given := file, file != ""
+	if !given {
+		path = filepath.Join(dir, keyFile)
+	}
 	key, err := os.ReadFile(path)
-	if err == nil && len(key) >= 32 {
+	switch {
+	case err == nil && len(key) >= MinNotifyKey:
 		return key, nil
+	case err == nil:
+		return nil, fmt.Errorf("invokershim: the notify key %s holds %d bytes; it needs at least %d: write a new one, e.g. head -c %d /dev/urandom | base64 > %s", path, len(key), MinNotifyKey, MinNotifyKey, path)
+	case given || !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("invokershim: read the notify key: %w", err)
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("invokershim: read %s: %w", path, err)
-	}
-	key = make([]byte, 32)
+	key = make([]byte, MinNotifyKey)
 	_, _ = rand.Read(key)
 	if err := os.WriteFile(path, key, 0o600); err != nil {
-		return nil, fmt.Errorf("invokershim: write %s: %w", path, err)
+		return nil, fmt.Errorf("invokershim: write a new notify key: %w", err)
 	}
 	return key, nil
 }
@@ -177,10 +190,23 @@ func (s *Shim) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	// Events first: the create calls tell containers its address.
+	// Every listener is bound before any is served, the Docker API's
+	// first: Kubernetes probes the events port, and a probe that passes
+	// must mean the invoker's socket is there too.
+	var apiListeners []net.Listener
+	for _, e := range listen {
+		ln, err := s.listen(e)
+		if err != nil {
+			closeAll(apiListeners)
+			return err
+		}
+		apiListeners = append(apiListeners, ln)
+	}
+	// Events are served first: the create calls tell containers their address.
 	if s.cfg.NotifyListen != "" {
 		ln, err := net.Listen("tcp", s.cfg.NotifyListen)
 		if err != nil {
+			closeAll(apiListeners)
 			return fmt.Errorf("invokershim: listen for events on %s: %w", s.cfg.NotifyListen, err)
 		}
 		if s.cfg.NotifyURL == "" {
@@ -190,12 +216,8 @@ func (s *Shim) Run(ctx context.Context) error {
 		mux.HandleFunc("POST "+EventsPath, s.event)
 		serve(ln, mux, "runtime events")
 	}
-	for _, e := range listen {
-		ln, err := s.listen(e)
-		if err != nil {
-			return err
-		}
-		serve(ln, s, "Docker API on "+e.String())
+	for i, ln := range apiListeners {
+		serve(ln, s, "Docker API on "+listen[i].String())
 	}
 	if s.cfg.Ready != nil {
 		s.cfg.Ready()
@@ -216,6 +238,13 @@ func (s *Shim) Run(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// closeAll closes listeners not yet served.
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
 }
 
 // NotifyURL is where the containers push events ("" without pushes); set

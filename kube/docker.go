@@ -105,6 +105,7 @@ func shimContainer(sockVolume string, opt Options) corev1.Container {
 			"--listen=" + ShimDockerHost,
 			"--docker=unix://" + dockerSocket,
 			"--journal=" + shimJournalDir,
+			"--notify-key=" + path.Join(shimKeyDir, NotifyKeyFile),
 			"--max-linger=" + opt.MaxLinger.String(),
 			// Action containers on the node's bridge reach the pod's IP.
 			"--notify-listen=$(POD_IP):" + strconv.Itoa(int(opt.NotifyPort)),
@@ -115,8 +116,7 @@ func shimContainer(sockVolume string, opt Options) corev1.Container {
 			{Name: sockVolume, MountPath: dockerSocket},
 			{Name: shimSocketVolume, MountPath: ShimSocketDir},
 			{Name: shimJournalVolume, MountPath: shimJournalDir},
-			// The shim reads its notify key from its journal directory.
-			{Name: shimKeyVolume, MountPath: path.Join(shimJournalDir, NotifyKeyFile), SubPath: NotifyKeyFile, ReadOnly: true},
+			{Name: shimKeyVolume, MountPath: shimKeyDir, ReadOnly: true},
 		},
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(opt.CPURequest), corev1.ResourceMemory: resource.MustParse(opt.MemoryRequest)},

@@ -86,6 +86,7 @@ func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 	fs.Var(&listen, "listen", "where to serve the Docker API: unix:///PATH (mode 0660) or tcp://127.0.0.1:PORT; repeatable")
 	docker := fs.String("docker", invokershim.DefaultDocker, "the real Docker daemon")
 	journalDir := fs.String("journal", "", "the directory of the journal of deferred operations (required)")
+	notifyKey := fs.String("notify-key", "", "a file holding the notify key (at least 32 bytes; read only, e.g. a mounted Secret); default: notify.key in the journal directory, created on first start")
 	fs.Var(&allow, "allow", "also forward this endpoint, e.g. 'POST /containers/{id}/exec'; repeatable")
 	fs.Var(&allowCreate, "allow-create", "let a container create ask for more than an invoker does: privileged, host-namespaces, cap-add=NAME, device=PATH, bind=DIR, volumes, security-opt=VALUE, or any; repeatable")
 	fs.Var(&images, "runtime-image", "an image that runs the Epilogue runtime (default epilogue/action-go); repeatable")
@@ -129,7 +130,7 @@ func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 		level = slog.LevelDebug
 	}
 	return invokershim.Config{
-		Listen: listen, Docker: *docker, JournalDir: *journalDir, Allow: rules, CreatePolicy: policy, RuntimeImages: images,
+		Listen: listen, Docker: *docker, JournalDir: *journalDir, NotifyKeyFile: *notifyKey, Allow: rules, CreatePolicy: policy, RuntimeImages: images,
 		Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, HoldTimeout: *hold,
 		NotifyListen: *notify, NotifyURL: *notifyURL,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),

@@ -2,58 +2,53 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
-
-// drainLingerMs is work long enough to be pending when docker stop's
-// SIGTERM arrives, on any machine that runs the suite at all.
-const drainLingerMs = 4000
 
 // TestImageDrainsOnStop reproduces what Kubernetes does to an idle action
 // pod, and the invoker's docker stop: SIGTERM to PID 1 (the proxy), then
 // SIGKILL after the grace period. With work pending, the container must
 // keep running until the work is done, refuse new activations meanwhile,
-// and exit 0.
+// and exit 0. TestKubeWiringPodDeletion does the same with the pod's
+// grace period and environment as the post-renderer renders them.
 func TestImageDrainsOnStop(t *testing.T) {
 	cli := testenv.RequireDocker(t)
 	testenv.RequireImage(t, cli, imageRef)
-	code, err := os.ReadFile(testenv.BuildStatic(t, "./tests/testaction"))
-	require.NoError(t, err)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testBound)
 	defer cancel()
-	c := startActionContainer(ctx, t, cli)
-	rt := newRuntime(t, "http://"+net.JoinHostPort(c.ip, "8080"))
-	deadline := strconv.FormatInt(time.Now().Add(2*time.Minute).UnixMilli(), 10)
-	initBody, err := json.Marshal(map[string]any{"value": map[string]any{
-		"name": "t", "main": "main", "binary": true, "code": base64.StdEncoding.EncodeToString(code),
-	}})
-	require.NoError(t, err)
-	r := rt.initWithRetry(ctx, initBody)
-	require.Equalf(t, http.StatusOK, r.status, "/init: %s", r)
+	drainOnStop(ctx, t, cli, startActionContainer(ctx, t, cli), 90)
+}
 
-	id := newActivationID(t)
-	r = rt.run(ctx, id, deadline, `{"linger_ms":`+strconv.Itoa(drainLingerMs)+`,"quiet":true}`)
-	require.Equalf(t, http.StatusOK, r.status, "/run linger: %s", r)
+// drainOnStop initialises the fixture action in c, runs an activation whose
+// work after the response waits at a gate, and sends docker stop -t grace
+// (SIGTERM now, SIGKILL only after grace seconds). While the work is held,
+// the runtime must say it is draining, refuse a new /run, and the stop must
+// not return; once the gate opens, the work must finish, the stop return
+// and the proxy exit 0 (137 would be the SIGKILL).
+func drainOnStop(ctx context.Context, t *testing.T, cli *client.Client, c *actionContainer, grace int) {
+	t.Helper()
+	a := startGatedActivation(ctx, t, cli, c)
+	rt, g, id, deadline := a.rt, a.g, a.id, a.deadline
+	var r reply
 
-	// docker stop -t 90: SIGTERM now, SIGKILL only after 90 s.
 	stopped := make(chan error, 1)
 	go func() {
-		grace := 90
 		stopped <- cli.ContainerStop(ctx, c.id, container.StopOptions{Timeout: &grace})
 	}()
 
@@ -67,7 +62,7 @@ func TestImageDrainsOnStop(t *testing.T) {
 	for !snap.Draining {
 		select {
 		case err := <-stopped:
-			t.Fatalf("docker stop returned (%v) before the runtime said it was draining", err)
+			t.Fatalf("docker stop -t %d returned (%v) before the runtime said it was draining, with the work held at the gate", grace, err)
 		case <-ctx.Done():
 			t.Fatalf("the runtime never said it was draining")
 		case <-time.After(10 * time.Millisecond):
@@ -82,24 +77,60 @@ func TestImageDrainsOnStop(t *testing.T) {
 			phase = a.Phase
 		}
 	}
-	require.Equalf(t, "responded", phase, "the activation when the drain began: want its work still pending (the machine took more than %d ms to send the stop)", drainLingerMs)
+	require.Equal(t, "responded", phase, "the activation when the drain began: its work is held at the gate")
 
 	r = rt.run(ctx, newActivationID(t), deadline, `{"quiet":true}`)
 	assert.Equalf(t, http.StatusServiceUnavailable, r.status, "/run during the drain: %s", r)
 
-	r = rt.get(ctx, completion.AwaitPath+"?activation="+id+"&timeout=2m")
-	require.Equalf(t, http.StatusOK, r.status, "await during the drain: %s", r)
-	assert.Contains(t, string(r.body), `"phase":"done"`)
+	// The order that matters: the stop has not returned, and the container
+	// still runs, while the work is held; only the gate lets it end.
+	select {
+	case err := <-stopped:
+		t.Fatalf("docker stop -t %d returned (%v) while the work was held at the gate", grace, err)
+	default:
+	}
+	require.True(t, c.inspect(ctx, t).State.Running, "the container stopped while the work was held at the gate")
+	g.Open("linger")
 
 	select {
 	case err := <-stopped:
 		require.NoError(t, err, "docker stop")
 	case <-ctx.Done():
-		t.Fatal("docker stop did not return")
+		t.Fatal("docker stop did not return after the gate opened")
 	}
 	info := c.inspect(ctx, t)
 	assert.Equalf(t, 0, info.State.ExitCode, "exit code after docker stop (137 would be the SIGKILL after the grace period): %+v", info.State)
-	_, stderr, err := c.logs(ctx)
+	stdout, stderr, err := c.logs(ctx)
 	require.NoError(t, err)
+	assert.Contains(t, lines(stdout), lingeringLine(id), "the work's last step, after the gate")
 	assert.Contains(t, stderr, "every activation's work is done")
+}
+
+// gatedActivation is an activation whose work after its response waits at
+// gate "linger" of g.
+type gatedActivation struct {
+	rt           *runtime
+	g            *testenv.Gate
+	id, deadline string
+}
+
+// startGatedActivation initialises the fixture action in c and runs an
+// activation whose work after the response waits at a gate, as the
+// invoker sends them; it returns once the work has reached the gate.
+func startGatedActivation(ctx context.Context, t *testing.T, cli *client.Client, c *actionContainer) gatedActivation {
+	t.Helper()
+	gw, err := docker.Gateway(ctx, cli, "bridge")
+	require.NoError(t, err)
+	a := gatedActivation{
+		rt:       newRuntime(t, "http://"+net.JoinHostPort(c.ip, "8080")),
+		g:        testenv.NewGateOn(t, gw), // where the container reaches the test
+		id:       newActivationID(t),
+		deadline: strconv.FormatInt(time.Now().Add(3*time.Minute).UnixMilli(), 10),
+	}
+	initTestAction(ctx, t, a.rt)
+	r := a.rt.run(ctx, a.id, a.deadline, fmt.Sprintf(`{"linger_ms":%d,"gate":%q,"quiet":true}`, lingerMs, a.g.URL("linger")))
+	require.Equalf(t, http.StatusOK, r.status, "/run: %s", r)
+	require.Equal(t, "responded", r.header.Get(phaseHeader), "the activation's phase in its response")
+	a.g.WaitArrived(t, "linger", requestBound)
+	return a
 }

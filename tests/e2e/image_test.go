@@ -64,8 +64,6 @@ const (
 func TestImage(t *testing.T) {
 	cli := testenv.RequireDocker(t)
 	testenv.RequireImage(t, cli, imageRef)
-	code, err := os.ReadFile(testenv.BuildStatic(t, "./tests/testaction"))
-	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), testBound)
 	defer cancel()
@@ -78,20 +76,13 @@ func TestImage(t *testing.T) {
 	rt := newRuntime(t, "http://"+net.JoinHostPort(c.ip, "8080"))
 	deadline := strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
 
-	// /init, retried while the port refuses connections.
-	initBody, err := json.Marshal(map[string]any{"value": map[string]any{
-		"name": "t", "main": "main", "binary": true, "code": base64.StdEncoding.EncodeToString(code),
-	}})
-	require.NoError(t, err)
-	r := rt.initWithRetry(ctx, initBody)
-	require.Equalf(t, http.StatusOK, r.status, "/init: %s", r)
-	assert.JSONEq(t, `{"ok":true}`, string(r.body))
+	initTestAction(ctx, t, rt)
 
 	// 1. Echo: the value comes back byte for byte, with a trailing newline
 	// as upstream, and an exact Content-Length.
 	echo := `{"greeting":"hello ☃","n":[1,2.5,{"deep":null}],"s":"a\"b\\c"}`
 	id1 := newActivationID(t)
-	r = rt.run(ctx, id1, deadline, echo)
+	r := rt.run(ctx, id1, deadline, echo)
 	require.Equalf(t, http.StatusOK, r.status, "/run echo: %s", r)
 	assert.Equal(t, echo+"\n", string(r.body))
 	assert.Equal(t, int64(len(r.body)), r.contentLength, "Content-Length")
@@ -127,7 +118,7 @@ func TestImage(t *testing.T) {
 
 	// The log as the invoker reads it: one sentinel per /run on each
 	// stream; the lingering line comes after the second sentinel, tagged.
-	lingering := "[activation " + id2 + "] lingering " + id2
+	lingering := lingeringLine(id2)
 	stdout, stderr := c.waitLogs(ctx, t, 2, lingering)
 	assert.Equal(t, 2, countLines(stdout, sentinel), "sentinels on stdout:\n%s", stdout)
 	assert.Equal(t, 2, countLines(stderr, sentinel), "sentinels on stderr:\n%s", stderr)
@@ -185,9 +176,10 @@ type actionContainer struct {
 }
 
 // startActionContainer creates and starts a container of imageRef with the
-// parameters OpenWhisk's invoker gives its `docker run` and
-// returns it with its bridge address. It is force-removed when the test ends.
-func startActionContainer(ctx context.Context, t *testing.T, cli *client.Client) *actionContainer {
+// parameters OpenWhisk's invoker gives its `docker run`, and env (the
+// invoker's extra environment variables) beside __OW_API_HOST, and returns
+// it with its bridge address. It is force-removed when the test ends.
+func startActionContainer(ctx context.Context, t *testing.T, cli *client.Client, env ...string) *actionContainer {
 	t.Helper()
 	removeStale(ctx, t, cli)
 
@@ -198,7 +190,7 @@ func startActionContainer(ctx context.Context, t *testing.T, cli *client.Client)
 	created, err := cli.ContainerCreate(ctx,
 		&container.Config{
 			Image:  imageRef,
-			Env:    []string{"__OW_API_HOST=" + apiHost},
+			Env:    append([]string{"__OW_API_HOST=" + apiHost}, env...),
 			Labels: map[string]string{labelKey: "1", labelKey + ".test": t.Name()},
 		},
 		&container.HostConfig{
@@ -216,23 +208,7 @@ func startActionContainer(ctx context.Context, t *testing.T, cli *client.Client)
 		nil, nil, name)
 	require.NoErrorf(t, err, "create container %s", name)
 	c := &actionContainer{cli: cli, id: created.ID}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), dockerBound)
-		defer cancel()
-		_ = cli.ContainerUnpause(ctx, c.id) // as the invoker: unpause, then rm -f
-		err := cli.ContainerRemove(ctx, c.id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("remove container %s: %v", name, err)
-		}
-	})
-	t.Cleanup(func() { // runs first: the log of a failed test
-		if t.Failed() {
-			ctx, cancel := context.WithTimeout(context.Background(), dockerBound)
-			defer cancel()
-			stdout, stderr, err := c.logs(ctx)
-			t.Logf("container %s log (err %v):\n--- stdout\n%s--- stderr\n%s", name, err, stdout, stderr)
-		}
-	})
+	removeWhenDone(t, cli, name, true)
 
 	require.NoError(t, cli.ContainerStart(ctx, c.id, container.StartOptions{}))
 	info := c.inspect(ctx, t)
@@ -243,6 +219,36 @@ func startActionContainer(ctx context.Context, t *testing.T, cli *client.Client)
 	require.NotEmpty(t, ep.IPAddress, "no bridge IP address")
 	c.ip = ep.IPAddress
 	return c
+}
+
+// removeWhenDone force-removes container ref (an id or a name) when the
+// test ends, unpausing it first as the invoker does; before that, when the
+// test failed and logOnFailure is set, it logs the container's output.
+func removeWhenDone(t *testing.T, cli *client.Client, ref string, logOnFailure bool) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), dockerBound)
+		defer cancel()
+		_ = cli.ContainerUnpause(ctx, ref) // as the invoker: unpause, then rm -f
+		err := cli.ContainerRemove(ctx, ref, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("remove container %s: %v", ref, err)
+		}
+	})
+	if !logOnFailure {
+		return
+	}
+	t.Cleanup(func() { // runs first: the log of a failed test
+		if t.Failed() {
+			ctx, cancel := context.WithTimeout(context.Background(), dockerBound)
+			defer cancel()
+			c := &actionContainer{cli: cli, id: ref}
+			stdout, stderr, err := c.logs(ctx)
+			if cerrdefs.IsNotFound(err) {
+				return // the test removed it, as it should
+			}
+			t.Logf("container %s log (err %v):\n--- stdout\n%s--- stderr\n%s", ref, err, stdout, stderr)
+		}
+	})
 }
 
 // removeStale removes containers of this package left by an interrupted run.
@@ -326,6 +332,27 @@ func assertAfterSentinel(t *testing.T, log, line string, n int) {
 		}
 	}
 	assert.Equalf(t, n, seen, "%q follows %d sentinels; want %d:\n%s", line, seen, n, log)
+}
+
+// lingeringLine is what the fixture action writes once an activation's
+// work after the response has passed its gate, as the proxy tags it.
+func lingeringLine(activationID string) string {
+	return "[activation " + activationID + "] lingering " + activationID
+}
+
+// initTestAction posts the fixture action's /init, as the invoker does
+// after docker run: retried while the port refuses connections.
+func initTestAction(ctx context.Context, t *testing.T, rt *runtime) {
+	t.Helper()
+	code, err := os.ReadFile(testenv.BuildStatic(t, "./tests/testaction"))
+	require.NoError(t, err)
+	body, err := json.Marshal(map[string]any{"value": map[string]any{
+		"name": "t", "main": "main", "binary": true, "code": base64.StdEncoding.EncodeToString(code),
+	}})
+	require.NoError(t, err)
+	r := rt.initWithRetry(ctx, body)
+	require.Equalf(t, http.StatusOK, r.status, "/init: %s", r)
+	assert.JSONEq(t, `{"ok":true}`, string(r.body), "/init")
 }
 
 func newActivationID(t *testing.T) string {

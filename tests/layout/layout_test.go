@@ -63,7 +63,9 @@ func imports(t *testing.T, pkg string) []string {
 	return list
 }
 
-// dockerClient is what github.com/docker/docker/client pulls in.
+// dockerClient is what github.com/docker/docker/client pulls in
+// (OpenTelemetry's attribute package hashes with xxhash since the release
+// Helm's test-only dependency moved the module to).
 var dockerClient = []string{"github.com/docker/", "github.com/containerd/", "github.com/distribution/",
 	"github.com/opencontainers/", "github.com/moby/", "github.com/pkg/errors", "github.com/felixge/httpsnoop",
 	"github.com/go-logr/", "go.opentelemetry.io/", "golang.org/x/sys", "github.com/cespare/xxhash/"}
@@ -179,9 +181,11 @@ func TestReportImportsOnlyTheSuite(t *testing.T) {
 	assert.Equal(t, []string{module + "/chaos"}, imports(t, "chaos/report"))
 }
 
-// harness is what no command may link: the module's test packages, testify,
-// and the standard library's testing (only a test harness imports it).
-var harness = []string{module + "/tests/", "github.com/stretchr/testify", "testing"}
+// harness is what no command may link: the module's test packages and
+// kube's test checks, testify, Helm (tests/kubernetes renders charts with
+// it; the post-renderer needs none of it), and the standard library's
+// testing (only a test harness imports it).
+var harness = []string{module + "/tests/", module + "/kube/kubetest", "github.com/stretchr/testify", "helm.sh/helm", "testing"}
 
 // TestCommandsLinkNoTestHarness: the product binaries (every main package
 // under cmd/) link nothing of the test harness. What a command needs from

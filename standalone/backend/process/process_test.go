@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -366,3 +367,61 @@ func TestFollowerRemoved(t *testing.T) {
 }
 
 func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestSignalDrains: on the process backend, as in a container, the runtime
+// that gets SIGTERM (what a kubelet or `docker stop` sends) with work
+// pending refuses new activations and exits 0 only once that work is done.
+// The work is held at a gate until the drain has begun.
+func TestSignalDrains(t *testing.T) {
+	b := newTestBackend(t)
+	c, err := b.Create(testCtx(t), backend.Spec{Name: "wsk0_1_guest_drain", Image: image})
+	require.NoError(t, err)
+	initFixture(t, c)
+	pid, _ := strconv.Atoi(c.ID())
+	g := testenv.NewGate(t)
+	run := func(id string, value string) *http.Response {
+		t.Helper()
+		deadline := time.Now().Add(testBound).UnixMilli()
+		body := fmt.Sprintf(`{"value":%s,"activation_id":%q,"deadline":"%d"}`, value, id, deadline)
+		resp, err := hc.Post("http://"+c.Addr()+"/run", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	require.Equal(t, http.StatusOK, run("drain-1", fmt.Sprintf(`{"linger_ms":1,"quiet":true,"gate":%q}`, g.URL("drain-1"))).StatusCode)
+	g.WaitArrived(t, "drain-1", testBound)
+
+	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
+	var snap struct {
+		Draining    bool `json:"draining"`
+		Activations []struct {
+			ID    string `json:"id"`
+			Phase string `json:"phase"`
+		} `json:"activations"`
+	}
+	require.Eventually(t, func() bool {
+		resp, err := hc.Get("http://" + c.Addr() + completion.StatusPath)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&snap) == nil && snap.Draining
+	}, testBound, 10*time.Millisecond, "the runtime never said it was draining")
+	require.Len(t, snap.Activations, 1)
+	assert.Equal(t, "responded", snap.Activations[0].Phase, "the work was not pending when the drain began")
+	assert.Equal(t, http.StatusServiceUnavailable, run("late", `{"quiet":true}`).StatusCode, "a /run during the drain")
+	select {
+	case <-c.(*container).exited:
+		t.Fatal("the runtime exited while its work was held")
+	default:
+	}
+
+	g.Open("drain-1")
+	select {
+	case <-c.(*container).exited:
+	case <-time.After(testBound):
+		t.Fatal("the runtime did not exit once its work was done")
+	}
+	assert.NoError(t, c.(*container).waitErr, "the drained runtime's exit")
+	require.NoError(t, c.Remove(testCtx(t)))
+}
