@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
 // The Epilogue extension, black-box: the proxy runs with OW_WAIT_FOR_ACK=1,
@@ -154,13 +155,18 @@ func TestEpilogueExtension(t *testing.T) {
 	t.Run("await without an activation waits for quiescence", func(t *testing.T) {
 		t.Parallel()
 		p := extendedProxy(t)
-		r := p.run(t, obj{"linger_ms": 300, "quiet": true}, "activation_id=q-1")
+		g := testenv.NewGate(t)
+		r := p.run(t, obj{"linger_ms": 1, "gate": g.URL("q-1"), "quiet": true}, "activation_id=q-1")
 		r.requireOK(t)
-		responded := time.Now()
-		w := p.get(t, completion.AwaitPath+"?timeout="+awaitBound)
+		g.WaitArrived(t, "q-1", exitTimeout)
+		// While the work is held, the await does not answer 200: it waits
+		// out its timeout.
+		w := p.get(t, completion.AwaitPath+"?timeout=50ms")
+		assert.Equalf(t, http.StatusGatewayTimeout, w.Status, "await quiescence while work is held: got %s; want 504", w)
+		g.Open("q-1")
+		w = p.get(t, completion.AwaitPath+"?timeout="+awaitBound)
 		require.Equalf(t, http.StatusOK, w.Status, "await quiescence: got %s; want 200", w)
 		w.requireFramed(t)
-		assert.GreaterOrEqualf(t, time.Since(responded), 200*time.Millisecond, "await returned %s after the response; want it to wait for the 300 ms of work", time.Since(responded))
 		var s snapshot
 		require.NoError(t, json.Unmarshal(w.Body, &s))
 		assert.Equal(t, "idle", s.State)
@@ -177,12 +183,28 @@ func TestEpilogueExtension(t *testing.T) {
 	t.Run("isolated semantics: the next run starts only after the lingering one is done", func(t *testing.T) {
 		t.Parallel()
 		p := extendedProxy(t)
-		first := p.run(t, obj{"linger_ms": 400, "quiet": true}, "activation_id=iso-1")
+		g := testenv.NewGate(t)
+		first := p.run(t, obj{"linger_ms": 1, "gate": g.URL("iso-1"), "quiet": true}, "activation_id=iso-1")
 		first.requireOK(t)
-		firstAt := time.Now()
-		second := p.run(t, obj{"quiet": true}, "activation_id=iso-2")
+		g.WaitArrived(t, "iso-1", exitTimeout)
+		answered := make(chan *response, 1)
+		go func() {
+			var r *response // nil if the request failed (the failure is recorded on t)
+			defer func() { answered <- r }()
+			r = p.run(t, obj{"quiet": true}, "activation_id=iso-2")
+		}()
+		// Give the second run every chance to answer early, as a wrong
+		// admission would: a status round trip after it was sent.
+		status(t, p)
+		select {
+		case r := <-answered:
+			t.Fatalf("the second run answered (%s) while the first's work was held", r)
+		default:
+		}
+		g.Open("iso-1")
+		second := <-answered // bounded: the client's timeout
+		require.NotNil(t, second, "the second run got no answer")
 		second.requireJSON(t, `{"quiet":true}`)
-		assert.GreaterOrEqualf(t, time.Since(firstAt), 300*time.Millisecond, "the second run answered %s after the first; want it to wait for the first's 400 ms of work", time.Since(firstAt))
 
 		s := status(t, p)
 		assert.Equal(t, "isolated", s.Semantics)
