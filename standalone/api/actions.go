@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -26,6 +27,10 @@ func (s *server) listActions(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	writeActionSummaries(w, actions)
+}
+
+func writeActionSummaries(w http.ResponseWriter, actions []entity.Action) {
 	out := make([]entity.ActionSummary, 0, len(actions))
 	for _, a := range actions {
 		out = append(out, a.Summary())
@@ -77,10 +82,17 @@ func (s *server) putAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, saved.WithoutCode())
 }
 
-// getAction: GET …/actions/NAME?code= (default true) → the action document.
+// getAction: GET …/actions/NAME?code= (default true) → the action document,
+// with the parameters it inherits from its package or binding; GET
+// …/actions/PKG/ lists a package's actions.
 func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 	ns, ok := namespace(w, r)
 	if !ok {
+		return
+	}
+	name := mux.Vars(r)["name"]
+	if pkg, ok := strings.CutSuffix(name, "/"); ok {
+		s.listPackageActions(w, r, ns, pkg)
 		return
 	}
 	code, err := boolParam(r.URL.Query(), "code", true)
@@ -88,7 +100,7 @@ func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, err := s.store.GetAction(ns, mux.Vars(r)["name"])
+	a, err := s.resolveAction(ns, name)
 	if err != nil {
 		fail(w, err)
 		return

@@ -127,7 +127,10 @@ func (s *server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	r.HandleFunc("/", s.root).Methods(http.MethodGet)
+	r.HandleFunc("/ping", ping).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
+	r.HandleFunc(namespacesPrefix, s.listNamespaces).Methods(http.MethodGet)
 
 	ns := func(path string, h http.HandlerFunc, method string) {
 		r.HandleFunc(namespacesPrefix+path, h).Methods(method)
@@ -137,18 +140,17 @@ func (s *server) routes() http.Handler {
 	ns("/{ns}/actions/{name:.+}", s.getAction, http.MethodGet)
 	ns("/{ns}/actions/{name:.+}", s.deleteAction, http.MethodDelete)
 	ns("/{ns}/actions/{name:.+}", s.invoke, http.MethodPost)
+	ns("/{ns}/packages", s.listPackages, http.MethodGet)
+	ns("/{ns}/packages/{name}", s.putPackage, http.MethodPut)
+	ns("/{ns}/packages/{name}", s.getPackage, http.MethodGet)
+	ns("/{ns}/packages/{name}", s.deletePackage, http.MethodDelete)
 	ns("/{ns}/activations", s.listActivations, http.MethodGet)
 	ns("/{ns}/activations/{id}", s.getActivation, http.MethodGet)
 	ns("/{ns}/activations/{id}/logs", s.activationLogs, http.MethodGet)
 	ns("/{ns}/activations/{id}/result", s.activationResult, http.MethodGet)
+	for _, c := range []string{"triggers", "rules"} {
+		ns("/{ns}/"+c, s.listNone, http.MethodGet)
+		r.PathPrefix(namespacesPrefix + "/{ns}/" + c).HandlerFunc(notSupported)
+	}
 	return s.authenticate(r)
-}
-
-func (s *server) info(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"description":      "OpenWhisk API (Epilogue standalone)",
-		"api_version":      "1.0.0",
-		"api_version_path": "v1",
-		"build":            "epilogue",
-	})
 }

@@ -50,7 +50,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, err := s.store.GetAction(ns, mux.Vars(r)["name"])
+	a, err := s.resolveAction(ns, mux.Vars(r)["name"])
 	if err != nil {
 		fail(w, err)
 		return
@@ -107,7 +107,8 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, status, result)
 }
 
-// mergeParams returns the action's parameters overridden by the request
+// mergeParams returns the action's parameters (its package's and binding's
+// merged in by resolveAction) overridden by the request
 // body's, as one JSON object. An empty body is {}. With the annotation
 // final=true, a request may not override a parameter the action defines.
 func mergeParams(a entity.Action, body []byte) (json.RawMessage, error) {

@@ -90,6 +90,12 @@ func fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), entity.ErrInvalid.Error()+": "))
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, msgNotFound)
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), store.ErrConflict.Error()+": "))
+	case errors.Is(err, store.ErrBadBinding):
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), store.ErrBadBinding.Error()+": "))
+	case errors.Is(err, store.ErrBinding):
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), store.ErrBinding.Error()+": "))
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "resource already exists; replace it with `wsk action update` (PUT ?overwrite=true) or delete it first")
 	default:

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+)
+
+// listPackages: GET …/packages?limit=&skip= → [package summary…].
+func (s *server) listPackages(w http.ResponseWriter, r *http.Request) {
+	ns, ok := namespace(w, r)
+	if !ok {
+		return
+	}
+	limit, skip, err := page(r.URL.Query())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	pkgs, err := s.store.ListPackages(ns, limit, skip)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	out := make([]entity.PackageSummary, 0, len(pkgs))
+	for _, p := range pkgs {
+		out = append(out, p.Summary())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// putPackage: PUT …/packages/NAME?overwrite= creates a package or a binding
+// ({"binding":{"namespace":…,"name":…}}), or with overwrite=true updates one.
+func (s *server) putPackage(w http.ResponseWriter, r *http.Request) {
+	ns, ok := namespace(w, r)
+	if !ok {
+		return
+	}
+	name := mux.Vars(r)["name"]
+	overwrite, err := boolParam(r.URL.Query(), "overwrite", false)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	body, err := readBody(w, r, s.maxInvoke)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	put, err := entity.DecodePackagePut(body)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if put.Binding != nil && put.Binding.Namespace == "_" {
+		put.Binding.Namespace = ns // the controller resolves "_" to the caller's namespace
+	}
+	var p entity.Package
+	old, err := s.store.GetPackage(ns, name)
+	if err == nil && overwrite {
+		p = put.Update(old)
+	} else if p, err = put.Create(ns, name); err != nil {
+		fail(w, err)
+		return
+	}
+	saved, err := s.store.PutPackage(p, overwrite)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, saved)
+}
+
+// getPackage: GET …/packages/NAME → the package with its actions; a binding
+// shows the bound package's actions and parameters under its own.
+func (s *server) getPackage(w http.ResponseWriter, r *http.Request) {
+	ns, ok := namespace(w, r)
+	if !ok {
+		return
+	}
+	p, err := s.store.GetPackage(ns, mux.Vars(r)["name"])
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	home := p
+	if p.IsBinding() {
+		if home, err = s.store.GetPackage(p.Binding.Namespace, p.Binding.Name); err != nil {
+			fail(w, err)
+			return
+		}
+		p.Parameters = entity.MergeParameters(home.Parameters, p.Parameters)
+	}
+	actions, err := s.store.ListActions(home.Path(), 0, 0)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.WithActions(actions))
+}
+
+// deletePackage: DELETE …/packages/NAME?force= → the deleted package; 409
+// while it holds actions, unless force=true.
+func (s *server) deletePackage(w http.ResponseWriter, r *http.Request) {
+	ns, ok := namespace(w, r)
+	if !ok {
+		return
+	}
+	force, err := boolParam(r.URL.Query(), "force", false)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	p, err := s.store.DeletePackage(ns, mux.Vars(r)["name"], force)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// listPackageActions: GET …/actions/PKG/ (wsk action list PKG) → the
+// actions of a package, or of the package a binding binds.
+func (s *server) listPackageActions(w http.ResponseWriter, r *http.Request, ns, pkg string) {
+	limit, skip, err := page(r.URL.Query())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	p, err := s.store.GetPackage(ns, pkg)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	home := p.Path()
+	if p.IsBinding() {
+		home = p.Binding.Path()
+	}
+	actions, err := s.store.ListActions(home, limit, skip)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeActionSummaries(w, actions)
+}
+
+// resolveAction returns the action at ns/name for GET and invoke, with the
+// parameters it runs with. An action in a package inherits the package's
+// parameters; through a binding (ns/binding/act) it is the bound package's
+// action, with package < binding < action parameters, as the controller
+// merges them.
+func (s *server) resolveAction(ns, name string) (entity.Action, error) {
+	pkg, act, inPackage := strings.Cut(name, "/")
+	if !inPackage {
+		return s.store.GetAction(ns, name)
+	}
+	if strings.Contains(act, "/") {
+		return entity.Action{}, fmt.Errorf("%w: %q is not an action name; use NAME or PACKAGE/NAME within a namespace", errBadRequest, name)
+	}
+	p, err := s.store.GetPackage(ns, pkg)
+	if err != nil {
+		return entity.Action{}, err
+	}
+	params := p.Parameters
+	if p.IsBinding() {
+		bound, err := s.store.GetPackage(p.Binding.Namespace, p.Binding.Name)
+		if err != nil {
+			return entity.Action{}, err
+		}
+		p, params = bound, entity.MergeParameters(bound.Parameters, p.Parameters)
+	}
+	a, err := s.store.GetAction(p.Path(), act)
+	if err != nil {
+		return entity.Action{}, err
+	}
+	a.Parameters = entity.MergeParameters(params, a.Parameters)
+	return a, nil
+}
