@@ -130,3 +130,83 @@ func TestClientGoInvokeErrors(t *testing.T) {
 		assert.Regexp(t, `^[0-9a-f]{32}$`, res.(map[string]any)["activationId"])
 	})
 }
+
+// TestClientGoPackages drives packages, bindings, namespaces and the lists
+// of `wsk namespace get` through openwhisk-client-go.
+func TestClientGoPackages(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"ok":true}`)
+	c := newClient(t, f)
+	var werr *whisk.WskError
+
+	p, _, err := c.Packages.Insert(&whisk.Package{Name: "tools", Namespace: "_",
+		Parameters:  whisk.KeyValueArr{{Key: "k", Value: "pkg"}, {Key: "p", Value: 1}},
+		Annotations: whisk.KeyValueArr{{Key: "description", Value: "shared"}}}, false)
+	require.NoError(t, err)
+	assert.Equal(t, "guest", p.Namespace)
+	assert.Equal(t, "0.0.1", p.Version)
+
+	_, _, err = c.Actions.Insert(&whisk.Action{Name: "nopkg/x", Exec: &whisk.Exec{Kind: "blackbox", Image: "i"}}, false)
+	require.ErrorAs(t, err, &werr)
+	assert.Equal(t, 404-256, werr.ExitCode, "an action in a missing package")
+
+	_, _, err = c.Actions.Insert(&whisk.Action{Name: "tools/echo", Exec: &whisk.Exec{Kind: "blackbox", Image: "i"},
+		Parameters: whisk.KeyValueArr{{Key: "k", Value: "action"}}}, false)
+	require.NoError(t, err)
+
+	_, _, err = c.Packages.Insert(&whisk.BindingPackage{Name: "mytools",
+		Parameters: whisk.KeyValueArr{{Key: "p", Value: 2}},
+		Binding:    whisk.Binding{Namespace: "_", Name: "tools"}}, false)
+	require.NoError(t, err)
+
+	got, _, err := c.Packages.Get("mytools")
+	require.NoError(t, err)
+	require.NotNil(t, got.Binding)
+	assert.Equal(t, whisk.Binding{Namespace: "guest", Name: "tools"}, *got.Binding)
+	require.Len(t, got.Actions, 1)
+	assert.Equal(t, "echo", got.Actions[0].Name)
+
+	upd, _, err := c.Packages.Insert(&whisk.Package{Name: "tools", Namespace: "_",
+		Parameters: whisk.KeyValueArr{{Key: "k", Value: "pkg2"}}}, true)
+	require.NoError(t, err)
+	assert.Equal(t, "0.0.2", upd.Version)
+	assert.Equal(t, "shared", upd.Annotations.GetValue("description"), "an update keeps absent fields")
+
+	pkgs, _, err := c.Packages.List(&whisk.PackageListOptions{Limit: 30})
+	require.NoError(t, err)
+	assert.Len(t, pkgs, 2)
+
+	acts, _, err := c.Actions.List("mytools", &whisk.ActionListOptions{Limit: 30})
+	require.NoError(t, err)
+	require.Len(t, acts, 1)
+	assert.Equal(t, "guest/tools", acts[0].Namespace)
+
+	_, _, err = c.Actions.Invoke("mytools/echo", map[string]any{"q": 3}, true, true)
+	require.NoError(t, err)
+	f.inv.mu.Lock()
+	assert.JSONEq(t, `{"k":"action","p":2,"q":3}`, f.inv.params[0], "package < binding < action < invoke")
+	f.inv.mu.Unlock()
+
+	_, _, err = c.Triggers.List(&whisk.TriggerListOptions{})
+	require.NoError(t, err)
+	_, _, err = c.Rules.List(&whisk.RuleListOptions{})
+	require.NoError(t, err)
+
+	_, err = c.Packages.Delete("tools")
+	require.ErrorAs(t, err, &werr)
+	assert.Equal(t, 409-256, werr.ExitCode)
+	assert.Contains(t, werr.Error(), "Package not empty (contains 1 entity)")
+	_, err = c.Actions.Delete("tools/echo")
+	require.NoError(t, err)
+	_, err = c.Packages.Delete("mytools")
+	require.NoError(t, err)
+	_, err = c.Packages.Delete("tools")
+	require.NoError(t, err)
+	_, _, err = c.Packages.Get("tools")
+	require.ErrorAs(t, err, &werr)
+	assert.Equal(t, 404-256, werr.ExitCode)
+
+	// Last: List sets the client's namespace to "".
+	nss, _, err := c.Namespaces.List()
+	require.NoError(t, err)
+	assert.Equal(t, []whisk.Namespace{{Name: "guest"}}, nss)
+}
