@@ -13,27 +13,27 @@ import (
 
 // listActions: GET …/actions?limit=&skip= → [action summary…], newest first.
 func (s *server) listActions(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
-	if !ok {
-		return
+	if ns, ok := namespace(w, r); ok {
+		list(w, r, func(limit, skip int) ([]entity.Action, error) { return s.store.ListActions(ns, limit, skip) }, entity.Action.Summary)
 	}
+}
+
+// list answers GET …/COLLECTION?limit=&skip= with the summaries of what
+// read returns for that page.
+func list[T, S any](w http.ResponseWriter, r *http.Request, read func(limit, skip int) ([]T, error), summary func(T) S) {
 	limit, skip, err := page(r.URL.Query())
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	actions, err := s.store.ListActions(ns, limit, skip)
+	docs, err := read(limit, skip)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeActionSummaries(w, actions)
-}
-
-func writeActionSummaries(w http.ResponseWriter, actions []entity.Action) {
-	out := make([]entity.ActionSummary, 0, len(actions))
-	for _, a := range actions {
-		out = append(out, a.Summary())
+	out := make([]S, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, summary(d))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -42,22 +42,12 @@ func writeActionSummaries(w http.ResponseWriter, actions []entity.Action) {
 // overwrite=true creates or updates one as `wsk action update` does: fields
 // absent from the body keep their old values.
 func (s *server) putAction(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
+	req, ok := readPut(w, r, s.maxAction)
 	if !ok {
 		return
 	}
-	name := mux.Vars(r)["name"]
-	overwrite, err := boolParam(r.URL.Query(), "overwrite", false)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	body, err := readBody(w, r, s.maxAction)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	put, err := entity.DecodeActionPut(body)
+	ns, name, overwrite := req.ns, req.name, req.overwrite
+	put, err := entity.DecodeActionPut(req.body)
 	if err != nil {
 		fail(w, err)
 		return
@@ -113,14 +103,23 @@ func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 
 // deleteAction: DELETE …/actions/NAME → the deleted action document.
 func (s *server) deleteAction(w http.ResponseWriter, r *http.Request) {
+	if a, ok := named(w, r, s.store.DeleteAction); ok {
+		writeJSON(w, http.StatusOK, a.WithoutCode())
+	}
+}
+
+// named calls do with the route's namespace and {name}. It answers an error
+// itself and returns false.
+func named[T any](w http.ResponseWriter, r *http.Request, do func(ns, name string) (T, error)) (T, bool) {
+	var zero T
 	ns, ok := namespace(w, r)
 	if !ok {
-		return
+		return zero, false
 	}
-	a, err := s.store.DeleteAction(ns, mux.Vars(r)["name"])
+	v, err := do(ns, mux.Vars(r)["name"])
 	if err != nil {
 		fail(w, err)
-		return
+		return zero, false
 	}
-	writeJSON(w, http.StatusOK, a.WithoutCode())
+	return v, true
 }

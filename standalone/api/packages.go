@@ -5,53 +5,25 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
 // listPackages: GET …/packages?limit=&skip= → [package summary…].
 func (s *server) listPackages(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
-	if !ok {
-		return
+	if ns, ok := namespace(w, r); ok {
+		list(w, r, func(limit, skip int) ([]entity.Package, error) { return s.store.ListPackages(ns, limit, skip) }, entity.Package.Summary)
 	}
-	limit, skip, err := page(r.URL.Query())
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	pkgs, err := s.store.ListPackages(ns, limit, skip)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	out := make([]entity.PackageSummary, 0, len(pkgs))
-	for _, p := range pkgs {
-		out = append(out, p.Summary())
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // putPackage: PUT …/packages/NAME?overwrite= creates a package or a binding
 // ({"binding":{"namespace":…,"name":…}}), or with overwrite=true updates one.
 func (s *server) putPackage(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
+	req, ok := readPut(w, r, s.maxInvoke)
 	if !ok {
 		return
 	}
-	name := mux.Vars(r)["name"]
-	overwrite, err := boolParam(r.URL.Query(), "overwrite", false)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	body, err := readBody(w, r, s.maxInvoke)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	put, err := entity.DecodePackagePut(body)
+	ns, name := req.ns, req.name
+	put, err := entity.DecodePackagePut(req.body)
 	if err != nil {
 		fail(w, err)
 		return
@@ -61,13 +33,13 @@ func (s *server) putPackage(w http.ResponseWriter, r *http.Request) {
 	}
 	var p entity.Package
 	old, err := s.store.GetPackage(ns, name)
-	if err == nil && overwrite {
+	if err == nil && req.overwrite {
 		p = put.Update(old)
 	} else if p, err = put.Create(ns, name); err != nil {
 		fail(w, err)
 		return
 	}
-	saved, err := s.store.PutPackage(p, overwrite)
+	saved, err := s.store.PutPackage(p, req.overwrite)
 	if err != nil {
 		fail(w, err)
 		return
@@ -78,15 +50,11 @@ func (s *server) putPackage(w http.ResponseWriter, r *http.Request) {
 // getPackage: GET …/packages/NAME → the package with its actions; a binding
 // shows the bound package's actions and parameters under its own.
 func (s *server) getPackage(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
+	p, ok := named(w, r, s.store.GetPackage)
 	if !ok {
 		return
 	}
-	p, err := s.store.GetPackage(ns, mux.Vars(r)["name"])
-	if err != nil {
-		fail(w, err)
-		return
-	}
+	var err error
 	home := p
 	if p.IsBinding() {
 		if home, err = s.store.GetPackage(p.Binding.Namespace, p.Binding.Name); err != nil {
@@ -106,46 +74,31 @@ func (s *server) getPackage(w http.ResponseWriter, r *http.Request) {
 // deletePackage: DELETE …/packages/NAME?force= → the deleted package; 409
 // while it holds actions, unless force=true.
 func (s *server) deletePackage(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
-	if !ok {
-		return
-	}
 	force, err := boolParam(r.URL.Query(), "force", false)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	p, err := s.store.DeletePackage(ns, mux.Vars(r)["name"], force)
-	if err != nil {
-		fail(w, err)
-		return
+	p, ok := named(w, r, func(ns, name string) (entity.Package, error) { return s.store.DeletePackage(ns, name, force) })
+	if ok {
+		writeJSON(w, http.StatusOK, p)
 	}
-	writeJSON(w, http.StatusOK, p)
 }
 
 // listPackageActions: GET …/actions/PKG/ (wsk action list PKG) → the
 // actions of a package, or of the package a binding binds.
 func (s *server) listPackageActions(w http.ResponseWriter, r *http.Request, ns, pkg string) {
-	limit, skip, err := page(r.URL.Query())
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	p, err := s.store.GetPackage(ns, pkg)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	home := p.Path()
-	if p.IsBinding() {
-		home = p.Binding.Path()
-	}
-	actions, err := s.store.ListActions(home, limit, skip)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	writeActionSummaries(w, actions)
+	list(w, r, func(limit, skip int) ([]entity.Action, error) {
+		p, err := s.store.GetPackage(ns, pkg)
+		if err != nil {
+			return nil, err
+		}
+		home := p.Path()
+		if p.IsBinding() {
+			home = p.Binding.Path()
+		}
+		return s.store.ListActions(home, limit, skip)
+	}, entity.Action.Summary)
 }
 
 // resolveAction returns the action at ns/name for GET and invoke, with the

@@ -144,10 +144,7 @@ func DecodeActionPut(body []byte) (ActionPut, error) {
 		put.Exec = &e
 	}
 	var err error
-	if put.Parameters, err = decodeKeyValues("parameters", in.Parameters); err != nil {
-		return ActionPut{}, err
-	}
-	if put.Annotations, err = decodeKeyValues("annotations", in.Annotations); err != nil {
+	if put.Parameters, put.Annotations, put.Version, err = decodeShared(in.Parameters, in.Annotations, in.Version); err != nil {
 		return ActionPut{}, err
 	}
 	if in.Limits != nil && string(in.Limits) != "null" {
@@ -155,15 +152,29 @@ func DecodeActionPut(body []byte) (ActionPut, error) {
 			return ActionPut{}, fmt.Errorf("%w: limits: %v; send {\"timeout\":<ms>,\"memory\":<MB>,\"logs\":<MB>,\"concurrency\":1}", ErrInvalid, err)
 		}
 	}
-	if in.Version != nil && *in.Version != "" {
-		if _, err := parseSemVer(*in.Version); err != nil {
-			return ActionPut{}, err
-		}
-		put.Version = *in.Version
-	}
 	put.Publish = in.Publish
 	put.DelAnnotations = in.DelAnnotations
 	return put, nil
+}
+
+// decodeShared decodes what every PUT body (action, package) may carry:
+// parameters, annotations (nil when absent) and a version ("" when absent).
+func decodeShared(params, annotations json.RawMessage, version *string) (*KeyValues, *KeyValues, string, error) {
+	p, err := decodeKeyValues("parameters", params)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	a, err := decodeKeyValues("annotations", annotations)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if version == nil || *version == "" {
+		return p, a, "", nil
+	}
+	if _, err := parseSemVer(*version); err != nil {
+		return nil, nil, "", err
+	}
+	return p, a, *version, nil
 }
 
 // decodeKeyValues decodes an optional parameters or annotations array; nil

@@ -138,17 +138,8 @@ func DecodePackagePut(body []byte) (PackagePut, error) {
 		put.Binding = &b
 	}
 	var err error
-	if put.Parameters, err = decodeKeyValues("parameters", in.Parameters); err != nil {
+	if put.Parameters, put.Annotations, put.Version, err = decodeShared(in.Parameters, in.Annotations, in.Version); err != nil {
 		return PackagePut{}, err
-	}
-	if put.Annotations, err = decodeKeyValues("annotations", in.Annotations); err != nil {
-		return PackagePut{}, err
-	}
-	if in.Version != nil && *in.Version != "" {
-		if _, err := parseSemVer(*in.Version); err != nil {
-			return PackagePut{}, err
-		}
-		put.Version = *in.Version
 	}
 	return put, nil
 }
@@ -162,7 +153,7 @@ func ValidatePackagePath(namespace, name string) error {
 		return err
 	}
 	if name == ReservedPackageName {
-		return fmt.Errorf("%w: Package name '%s' is reserved.", ErrInvalid, name)
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf("Package name '%s' is reserved.", name))
 	}
 	return nil
 }

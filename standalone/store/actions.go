@@ -9,14 +9,6 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// actionDoc is an action as putDoc and listDocs handle it.
-type actionDoc struct{ entity.Action }
-
-func (d *actionDoc) stamp(v string, u int64) { d.Version, d.Updated = v, u }
-func (d *actionDoc) version() string         { return d.Version }
-func (d *actionDoc) path() string            { return d.Path() }
-func (d *actionDoc) updated() int64          { return d.Updated }
-
 const kindAction = "action"
 
 // actionKey returns the key of namespace/name and the action's namespace and
@@ -50,11 +42,11 @@ func (s *Store) PutAction(a entity.Action, overwrite bool) (entity.Action, error
 	if strings.Contains(ns, "/") {
 		check = func(tx *bolt.Tx) error { return actionPackageWritable(tx, ns) }
 	}
-	d, err := putDoc(s, bucketActions, kindAction, key, &actionDoc{a}, overwrite, check)
+	err = putDoc(s, bucketActions, kindAction, key, stamped{&a, a.Version, func(v string, u int64) { a.Version, a.Updated = v, u }}, overwrite, check)
 	if err != nil {
 		return entity.Action{}, err
 	}
-	return d.Action, nil
+	return a, nil
 }
 
 // GetAction returns the action at namespace/name, or ErrNotFound.
@@ -63,8 +55,7 @@ func (s *Store) GetAction(namespace, name string) (entity.Action, error) {
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	d, err := getDoc[actionDoc](s, bucketActions, kindAction, key)
-	return d.Action, err
+	return getDoc[entity.Action](s, bucketActions, kindAction, key)
 }
 
 // DeleteAction removes the action at namespace/name and returns it, or
@@ -75,12 +66,11 @@ func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	var check func(*bolt.Tx, actionDoc) error
+	var check func(*bolt.Tx, entity.Action) error
 	if strings.Contains(ns, "/") {
-		check = func(tx *bolt.Tx, _ actionDoc) error { return actionPackageWritable(tx, ns) }
+		check = func(tx *bolt.Tx, _ entity.Action) error { return actionPackageWritable(tx, ns) }
 	}
-	d, err := deleteDoc(s, bucketActions, kindAction, key, check)
-	return d.Action, err
+	return deleteDoc(s, bucketActions, kindAction, key, check)
 }
 
 // ListActions returns the actions under namespace, most recently updated
@@ -93,7 +83,7 @@ func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
 // small next to activations, and updates would otherwise have to move index
 // entries.
 func (s *Store) ListActions(namespace string, limit, skip int) ([]entity.Action, error) {
-	docs, err := listDocs[*actionDoc](s, bucketActions, kindAction, []byte(namespace+"/"), limit, skip, nil)
+	docs, err := listDocs(s, bucketActions, kindAction, []byte(namespace+"/"), limit, skip, func(a entity.Action) (int64, string) { return a.Updated, a.Path() })
 	if err != nil {
 		return nil, err
 	}

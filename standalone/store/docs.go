@@ -11,21 +11,21 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// versioned is what putDoc needs of a document: its version and update
-// time, which the store sets as the controller does.
-type versioned interface {
-	stamp(version string, updated int64) // sets both
-	version() string
-	path() string
-	updated() int64
+// stamped is a document as putDoc writes it: doc (a pointer) is marshalled
+// after stamp has set its version and update time, which the store decides
+// as the controller does; version is the one the caller gave, if any.
+type stamped struct {
+	doc     any
+	version string
+	stamp   func(version string, updated int64)
 }
 
-// putDoc writes doc at key in bucket. Without overwrite an existing
-// document gives ErrExists. A doc without a version gets
-// entity.InitialVersion when new and the old version with its patch bumped
-// when it replaces one; updated is now. check, when set, runs inside the
-// transaction first and may refuse the write.
-func putDoc[T versioned](s *Store, bucket []byte, kind string, key []byte, doc T, overwrite bool, check func(*bolt.Tx) error) (T, error) {
+// putDoc writes d at key in bucket. Without overwrite an existing document
+// gives ErrExists. A document without a version gets entity.InitialVersion
+// when new and the old version with its patch bumped when it replaces one;
+// updated is now. check, when set, runs inside the transaction first and may
+// refuse the write.
+func putDoc(s *Store, bucket []byte, kind string, key []byte, d stamped, overwrite bool, check func(*bolt.Tx) error) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if check != nil {
 			if err := check(tx); err != nil {
@@ -34,7 +34,7 @@ func putDoc[T versioned](s *Store, bucket []byte, kind string, key []byte, doc T
 		}
 		b := tx.Bucket(bucket)
 		old := b.Get(key)
-		v := doc.version()
+		v := d.version
 		switch {
 		case old != nil && !overwrite:
 			return fmt.Errorf("%w: %s /%s; update it with `wsk %s update` (PUT ?overwrite=true) or delete it first", ErrExists, kind, key, kind)
@@ -50,18 +50,14 @@ func putDoc[T versioned](s *Store, bucket []byte, kind string, key []byte, doc T
 			}
 			v = entity.NextVersion(prev.Version)
 		}
-		doc.stamp(v, s.now().UnixMilli())
-		raw, err := json.Marshal(doc)
+		d.stamp(v, s.now().UnixMilli())
+		raw, err := json.Marshal(d.doc)
 		if err != nil {
 			return fmt.Errorf("encode %s /%s: %w", kind, key, err)
 		}
 		return b.Put(key, raw)
 	})
-	if err != nil {
-		var zero T
-		return zero, s.wrapTx(err)
-	}
-	return doc, nil
+	return s.wrapTx(err)
 }
 
 // getDoc reads the document at key, or answers ErrNotFound naming kind.
@@ -106,8 +102,8 @@ func deleteDoc[T any](s *Store, bucket []byte, kind string, key []byte, check fu
 
 // listDocs returns the documents whose key starts with prefix, most
 // recently updated first (ties by path), limit and skip applied as
-// listBounds says; keep, when set, drops documents.
-func listDocs[T versioned](s *Store, bucket []byte, kind string, prefix []byte, limit, skip int, keep func(T) bool) ([]T, error) {
+// listBounds says; order gives a document's update time and path.
+func listDocs[T any](s *Store, bucket []byte, kind string, prefix []byte, limit, skip int, order func(T) (int64, string)) ([]T, error) {
 	limit, skip = listBounds(limit, skip)
 	var all []T
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -117,9 +113,7 @@ func listDocs[T versioned](s *Store, bucket []byte, kind string, prefix []byte, 
 			if err := decodeDoc(kind, k, v, &d); err != nil {
 				return err
 			}
-			if keep == nil || keep(d) {
-				all = append(all, d)
-			}
+			all = append(all, d)
 		}
 		return nil
 	})
@@ -127,10 +121,12 @@ func listDocs[T versioned](s *Store, bucket []byte, kind string, prefix []byte, 
 		return nil, s.wrapTx(err)
 	}
 	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].updated() != all[j].updated() {
-			return all[i].updated() > all[j].updated()
+		ui, pi := order(all[i])
+		uj, pj := order(all[j])
+		if ui != uj {
+			return ui > uj
 		}
-		return all[i].path() < all[j].path()
+		return pi < pj
 	})
 	if skip >= len(all) {
 		return []T{}, nil

@@ -9,13 +9,13 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// packageDoc is a package as putDoc and listDocs handle it.
-type packageDoc struct{ entity.Package }
-
-func (d *packageDoc) stamp(v string, u int64) { d.Version, d.Updated = v, u }
-func (d *packageDoc) version() string         { return d.Version }
-func (d *packageDoc) path() string            { return d.Path() }
-func (d *packageDoc) updated() int64          { return d.Updated }
+// The controller's messages, verbatim: wsk prints them.
+const (
+	msgNotBinding       = "Resource is a package and cannot be converted into a binding."
+	msgBindingMissing   = "Binding references a package that does not exist."
+	msgBindingOfBinding = "Cannot bind to another package binding."
+	msgOnBinding        = "Operation not permitted on package binding."
+)
 
 const kindPackage = "package"
 
@@ -43,7 +43,7 @@ func (s *Store) PutPackage(p entity.Package, overwrite bool) (entity.Package, er
 				return err
 			}
 			if !prev.IsBinding() {
-				return fmt.Errorf("%w: Resource is a package and cannot be converted into a binding.", ErrConflict)
+				return fmt.Errorf("%w: %s", ErrConflict, msgNotBinding)
 			}
 		}
 		if !p.IsBinding() {
@@ -51,22 +51,22 @@ func (s *Store) PutPackage(p entity.Package, overwrite bool) (entity.Package, er
 		}
 		target := b.Get([]byte(p.Binding.Path()))
 		if target == nil {
-			return fmt.Errorf("%w: Binding references a package that does not exist.", ErrBadBinding)
+			return fmt.Errorf("%w: %s", ErrBadBinding, msgBindingMissing)
 		}
 		var bound entity.Package
 		if err := decodeDoc(kindPackage, []byte(p.Binding.Path()), target, &bound); err != nil {
 			return err
 		}
 		if bound.IsBinding() {
-			return fmt.Errorf("%w: Cannot bind to another package binding.", ErrBadBinding)
+			return fmt.Errorf("%w: %s", ErrBadBinding, msgBindingOfBinding)
 		}
 		return nil
 	}
-	d, err := putDoc(s, bucketPackages, kindPackage, key, &packageDoc{p}, overwrite, check)
+	err = putDoc(s, bucketPackages, kindPackage, key, stamped{&p, p.Version, func(v string, u int64) { p.Version, p.Updated = v, u }}, overwrite, check)
 	if err != nil {
 		return entity.Package{}, err
 	}
-	return d.Package, nil
+	return p, nil
 }
 
 // GetPackage returns the package at namespace/name, or ErrNotFound.
@@ -75,8 +75,7 @@ func (s *Store) GetPackage(namespace, name string) (entity.Package, error) {
 	if err != nil {
 		return entity.Package{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	d, err := getDoc[packageDoc](s, bucketPackages, kindPackage, key)
-	return d.Package, err
+	return getDoc[entity.Package](s, bucketPackages, kindPackage, key)
 }
 
 // DeletePackage removes the package at namespace/name and returns it, or
@@ -88,7 +87,7 @@ func (s *Store) DeletePackage(namespace, name string, force bool) (entity.Packag
 	if err != nil {
 		return entity.Package{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	d, err := deleteDoc(s, bucketPackages, kindPackage, key, func(tx *bolt.Tx, p packageDoc) error {
+	return deleteDoc(s, bucketPackages, kindPackage, key, func(tx *bolt.Tx, p entity.Package) error {
 		if p.IsBinding() {
 			return nil
 		}
@@ -106,7 +105,7 @@ func (s *Store) DeletePackage(namespace, name string, force bool) (entity.Packag
 			if len(inside) == 1 {
 				what = "entity"
 			}
-			return fmt.Errorf("%w: Package not empty (contains %d %s). Set force param or delete package contents.", ErrConflict, len(inside), what)
+			return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf("Package not empty (contains %d %s). Set force param or delete package contents.", len(inside), what))
 		}
 		for _, k := range inside {
 			if err := tx.Bucket(bucketActions).Delete(k); err != nil {
@@ -115,21 +114,12 @@ func (s *Store) DeletePackage(namespace, name string, force bool) (entity.Packag
 		}
 		return nil
 	})
-	return d.Package, err
 }
 
 // ListPackages returns the packages and bindings of namespace, most recently
 // updated first, with ListActions' limit and skip.
 func (s *Store) ListPackages(namespace string, limit, skip int) ([]entity.Package, error) {
-	docs, err := listDocs[*packageDoc](s, bucketPackages, kindPackage, []byte(namespace+"/"), limit, skip, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]entity.Package, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.Package)
-	}
-	return out, nil
+	return listDocs(s, bucketPackages, kindPackage, []byte(namespace+"/"), limit, skip, func(p entity.Package) (int64, string) { return p.Updated, p.Path() })
 }
 
 // actionPackageWritable checks, inside tx, that the package "ns/pkg" exists
@@ -144,7 +134,7 @@ func actionPackageWritable(tx *bolt.Tx, pkgPath string) error {
 		return err
 	}
 	if p.IsBinding() {
-		return fmt.Errorf("%w: Operation not permitted on package binding.", ErrBinding)
+		return fmt.Errorf("%w: %s", ErrBinding, msgOnBinding)
 	}
 	return nil
 }
