@@ -90,7 +90,7 @@ func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, err := s.resolveAction(ns, name)
+	a, _, err := s.resolveAction(ns, name)
 	if err != nil {
 		fail(w, err)
 		return

@@ -35,6 +35,9 @@ type InvokeRequest struct {
 	// APIKey is the caller's "uuid:key", for actions annotated
 	// provide-api-key.
 	APIKey string
+	// Binding is the package binding the action is invoked through,
+	// "ns/binding", or "".
+	Binding string
 }
 
 // Invocation is one started activation.

@@ -32,9 +32,10 @@ type fakeInvoker struct {
 	result  json.RawMessage
 	wg      sync.WaitGroup
 
-	mu       sync.Mutex // guards params and subjects
+	mu       sync.Mutex // guards params, subjects and bindings
 	params   []string
 	subjects []string
+	bindings []string
 }
 
 type fakeInvocation struct {
@@ -52,6 +53,7 @@ func (f *fakeInvoker) Invoke(_ context.Context, req InvokeRequest) (Invocation, 
 	f.mu.Lock()
 	f.params = append(f.params, string(req.Params))
 	f.subjects = append(f.subjects, req.Subject+" "+req.APIKey)
+	f.bindings = append(f.bindings, req.Binding)
 	f.mu.Unlock()
 	inv := &fakeInvocation{id: entity.NewActivationID(), done: make(chan struct{})}
 	f.wg.Add(1)

@@ -184,6 +184,7 @@ func TestClientGoPackages(t *testing.T) {
 	require.NoError(t, err)
 	f.inv.mu.Lock()
 	assert.JSONEq(t, `{"k":"action","p":2,"q":3}`, f.inv.params[0], "package < binding < action < invoke")
+	assert.Equal(t, []string{"guest/mytools"}, f.inv.bindings, "the invoker learns the binding, for the record's annotation")
 	f.inv.mu.Unlock()
 
 	_, _, err = c.Triggers.List(&whisk.TriggerListOptions{})

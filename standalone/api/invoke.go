@@ -50,7 +50,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, err := s.resolveAction(ns, mux.Vars(r)["name"])
+	a, binding, err := s.resolveAction(ns, mux.Vars(r)["name"])
 	if err != nil {
 		fail(w, err)
 		return
@@ -65,7 +65,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	inv, err := s.invoker.Invoke(context.WithoutCancel(r.Context()), InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey})
+	inv, err := s.invoker.Invoke(context.WithoutCancel(r.Context()), InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
 	if err != nil {
 		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
 		return

@@ -102,34 +102,36 @@ func (s *server) listPackageActions(w http.ResponseWriter, r *http.Request, ns, 
 }
 
 // resolveAction returns the action at ns/name for GET and invoke, with the
-// parameters it runs with. An action in a package inherits the package's
-// parameters; through a binding (ns/binding/act) it is the bound package's
-// action, with package < binding < action parameters, as the controller
-// merges them.
-func (s *server) resolveAction(ns, name string) (entity.Action, error) {
+// parameters it runs with, and the binding it is reached through ("ns/b" or
+// ""). An action in a package inherits the package's parameters; through a
+// binding (ns/binding/act) it is the bound package's action, with package <
+// binding < action parameters, as the controller merges them.
+func (s *server) resolveAction(ns, name string) (entity.Action, string, error) {
 	pkg, act, inPackage := strings.Cut(name, "/")
 	if !inPackage {
-		return s.store.GetAction(ns, name)
+		a, err := s.store.GetAction(ns, name)
+		return a, "", err
 	}
 	if strings.Contains(act, "/") {
-		return entity.Action{}, fmt.Errorf("%w: %q is not an action name; use NAME or PACKAGE/NAME within a namespace", errBadRequest, name)
+		return entity.Action{}, "", fmt.Errorf("%w: %q is not an action name; use NAME or PACKAGE/NAME within a namespace", errBadRequest, name)
 	}
 	p, err := s.store.GetPackage(ns, pkg)
 	if err != nil {
-		return entity.Action{}, err
+		return entity.Action{}, "", err
 	}
-	params := p.Parameters
+	params, binding := p.Parameters, ""
 	if p.IsBinding() {
 		bound, err := s.store.GetPackage(p.Binding.Namespace, p.Binding.Name)
 		if err != nil {
-			return entity.Action{}, err
+			return entity.Action{}, "", err
 		}
+		binding = p.Path()
 		p, params = bound, entity.MergeParameters(bound.Parameters, p.Parameters)
 	}
 	a, err := s.store.GetAction(p.Path(), act)
 	if err != nil {
-		return entity.Action{}, err
+		return entity.Action{}, "", err
 	}
 	a.Parameters = entity.MergeParameters(params, a.Parameters)
-	return a, nil
+	return a, binding, nil
 }

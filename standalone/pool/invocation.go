@@ -46,6 +46,9 @@ type Request struct {
 	// APIKey is the invoking user's "uuid:key", passed to the action only
 	// when the action's provide-api-key annotation is true.
 	APIKey string
+	// Binding is the package binding the action was invoked through,
+	// "ns/binding", or "": the record's binding annotation, as OpenWhisk's.
+	Binding string
 }
 
 // Invocation is one activation in the pool. Its record is written to the
@@ -130,6 +133,9 @@ func (p *Pool) Invoke(_ context.Context, req Request) (*Invocation, error) {
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPath, a.Path())
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationKind, a.Exec.Kind)
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationLimits, a.Limits)
+	if req.Binding != "" {
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationBinding, req.Binding)
+	}
 	p.goBackground(func() { p.serve(inv) })
 	return inv, nil
 }
