@@ -3,10 +3,14 @@
 // status codes and error bodies that wsk and openwhisk-client-go expect
 // from OpenWhisk's controller.
 //
-// Routes, all answering JSON:
+// Routes, all answering JSON but /ping:
 //
+//	GET    /                                            the controller's info: api_paths, limits, runtimes
+//	GET    /ping                                        "pong"
 //	GET    /api/v1                                      a small info document
+//	GET    /api/v1/namespaces                           ["<the caller's namespace>"]
 //	GET    /api/v1/namespaces/{ns}/actions              ?limit=&skip= (limit ≤ 200)
+//	GET    /api/v1/namespaces/{ns}/actions/{pkg}/       the actions of a package (or of a binding's package)
 //	PUT    /api/v1/namespaces/{ns}/actions/{name}       ?overwrite=
 //	GET    /api/v1/namespaces/{ns}/actions/{name}       ?code=
 //	DELETE /api/v1/namespaces/{ns}/actions/{name}
@@ -15,8 +19,17 @@
 //	GET    /api/v1/namespaces/{ns}/activations/{id}
 //	GET    /api/v1/namespaces/{ns}/activations/{id}/logs
 //	GET    /api/v1/namespaces/{ns}/activations/{id}/result
+//	GET    /api/v1/namespaces/{ns}/packages             ?limit=&skip=
+//	PUT    /api/v1/namespaces/{ns}/packages/{name}      ?overwrite=; {"binding":{…}} makes a binding
+//	GET    /api/v1/namespaces/{ns}/packages/{name}      with its actions
+//	DELETE /api/v1/namespaces/{ns}/packages/{name}      ?force=; 409 while it holds actions
+//	GET    /api/v1/namespaces/{ns}/triggers, …/rules    [] (none can be created yet)
+//	*      /api/v1/namespaces/{ns}/triggers/…, …/rules/…  501 not supported
 //
-// {name} may be PACKAGE/NAME. Every error is {"error":…,"code":<transaction
+// {name} may be PACKAGE/NAME: the package must exist (404), writes into a
+// binding are refused (400), and GET and invoke through a binding reach the
+// bound package's action with package < binding < action < invoke
+// parameters, as the controller merges them. Every error is {"error":…,"code":<transaction
 // id>} with Content-Type and Content-Length, as the controller sends it.
 //
 // It does not run actions (an Invoker does; the container pool implements
