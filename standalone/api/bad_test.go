@@ -23,6 +23,8 @@ func newRecorder(h http.Handler, method, path, body string) *httptest.ResponseRe
 func TestBadRequests(t *testing.T) {
 	f := newFixture(t, Config{MaxBody: 4096}, nil, entity.StatusSuccess, `{}`)
 	f.seedAction(t, "guest", "act", imgAction)
+	_, err := f.st.PutPackage(entity.Package{Namespace: "other", Name: "secret"}, false)
+	require.NoError(t, err)
 	big := `{"exec":{"kind":"blackbox","image":"i","code":"` + strings.Repeat("A", 5000) + `"}}`
 	tests := []struct {
 		name, auth, method, path, body string
@@ -50,6 +52,7 @@ func TestBadRequests(t *testing.T) {
 		{"binding of a missing package", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"binding":{"namespace":"_","name":"missing"}}`, 400, "Binding references a package that does not exist."},
 		{"package body over limit", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"parameters":[{"key":"a","value":"` + strings.Repeat("x", 5000) + `"}]}`, 413, ""},
 		{"package in another namespace", guestAuth, "GET", "/api/v1/namespaces/other/packages", "", 403, ""},
+		{"binding of another namespace's unpublished package", guestAuth, "PUT", "/api/v1/namespaces/_/packages/b", `{"binding":{"namespace":"other","name":"secret"}}`, 403, "The supplied authentication is not authorized to access 'other/secret'."},
 		{"package force not a bool", guestAuth, "DELETE", "/api/v1/namespaces/_/packages/p?force=1", "", 400, ""},
 		{"package missing", guestAuth, "GET", "/api/v1/namespaces/_/packages/missing", "", 404, msgNotFound},
 		{"unknown root path", "", "GET", "/api/v2", "", 404, msgNotFound},

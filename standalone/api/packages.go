@@ -31,6 +31,12 @@ func (s *server) putPackage(w http.ResponseWriter, r *http.Request) {
 	if put.Binding != nil && put.Binding.Namespace == "_" {
 		put.Binding.Namespace = ns // the controller resolves "_" to the caller's namespace
 	}
+	if put.Binding != nil && put.Binding.Namespace != ns && !s.shared(*put.Binding) {
+		// Another namespace's package is bindable only when published; an
+		// unpublished one is answered as OpenWhisk's entitlement check does.
+		writeErrorf(w, http.StatusForbidden, "The supplied authentication is not authorized to access '%s'.", put.Binding.Namespace+"/"+put.Binding.Name)
+		return
+	}
 	var p entity.Package
 	old, err := s.store.GetPackage(ns, name)
 	if err == nil && req.overwrite {
@@ -45,6 +51,12 @@ func (s *server) putPackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, saved)
+}
+
+// shared reports whether b names a published package.
+func (s *server) shared(b entity.Binding) bool {
+	p, err := s.store.GetPackage(b.Namespace, b.Name)
+	return err == nil && p.Publish
 }
 
 // getPackage: GET …/packages/NAME → the package with its actions; a binding

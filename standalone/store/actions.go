@@ -38,15 +38,20 @@ func (s *Store) PutAction(a entity.Action, overwrite bool) (entity.Action, error
 		return entity.Action{}, err
 	}
 	a.Namespace, a.Name = ns, name
-	var check func(*bolt.Tx) error
-	if strings.Contains(ns, "/") {
-		check = func(tx *bolt.Tx) error { return actionPackageWritable(tx, ns) }
-	}
-	err = putDoc(s, bucketActions, kindAction, key, stamped{&a, a.Version, func(v string, u int64) { a.Version, a.Updated = v, u }}, overwrite, check)
+	err = putDoc(s, bucketActions, kindAction, key, stamped{&a, a.Version, func(v string, u int64) { a.Version, a.Updated = v, u }}, overwrite, inPackage(ns))
 	if err != nil {
 		return entity.Action{}, err
 	}
 	return a, nil
+}
+
+// inPackage returns the check a write of an action in namespace ns needs:
+// none in a namespace's default package, else that its package is writable.
+func inPackage(ns string) func(*bolt.Tx) error {
+	if !strings.Contains(ns, "/") {
+		return nil
+	}
+	return func(tx *bolt.Tx) error { return actionPackageWritable(tx, ns) }
 }
 
 // GetAction returns the action at namespace/name, or ErrNotFound.
@@ -66,11 +71,7 @@ func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	var check func(*bolt.Tx, entity.Action) error
-	if strings.Contains(ns, "/") {
-		check = func(tx *bolt.Tx, _ entity.Action) error { return actionPackageWritable(tx, ns) }
-	}
-	return deleteDoc(s, bucketActions, kindAction, key, check)
+	return deleteDoc[entity.Action](s, bucketActions, kindAction, key, inPackage(ns), nil)
 }
 
 // ListActions returns the actions under namespace, most recently updated

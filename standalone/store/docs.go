@@ -73,11 +73,17 @@ func getDoc[T any](s *Store, bucket []byte, kind string, key []byte) (T, error) 
 	return out, s.wrapTx(err)
 }
 
-// deleteDoc removes the document at key and returns it. check, when set,
-// sees the document inside the transaction and may refuse.
-func deleteDoc[T any](s *Store, bucket []byte, kind string, key []byte, check func(*bolt.Tx, T) error) (T, error) {
+// deleteDoc removes the document at key and returns it. before, when set,
+// runs first inside the transaction, and check sees the document; either
+// may refuse.
+func deleteDoc[T any](s *Store, bucket []byte, kind string, key []byte, before func(*bolt.Tx) error, check func(*bolt.Tx, T) error) (T, error) {
 	var out T
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
 		b := tx.Bucket(bucket)
 		raw := b.Get(key)
 		if raw == nil {

@@ -87,7 +87,7 @@ func (s *Store) DeletePackage(namespace, name string, force bool) (entity.Packag
 	if err != nil {
 		return entity.Package{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return deleteDoc(s, bucketPackages, kindPackage, key, func(tx *bolt.Tx, p entity.Package) error {
+	return deleteDoc(s, bucketPackages, kindPackage, key, nil, func(tx *bolt.Tx, p entity.Package) error {
 		if p.IsBinding() {
 			return nil
 		}

@@ -71,6 +71,10 @@ func TestPackages(t *testing.T) {
 			require.NoError(t, err)
 			_, err = s.PutAction(action("guest", "b/a", "img"), false)
 			assert.ErrorIs(t, err, ErrBinding)
+			_, err = s.DeleteAction("guest", "b/a")
+			assert.ErrorIs(t, err, ErrBinding, "the binding is named before the missing action")
+			_, err = s.DeleteAction("guest", "nopkg/a")
+			assert.ErrorIs(t, err, ErrNotFound)
 			_, err = s.PutAction(action("guest", "p/a", "img"), false)
 			assert.NoError(t, err)
 		}},
