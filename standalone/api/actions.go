@@ -64,6 +64,12 @@ func (s *server) putAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	if a.Exec.Kind == entity.KindSequence {
+		if err := s.checkSequence(ns, &a); err != nil {
+			fail(w, err)
+			return
+		}
+	}
 	saved, err := s.store.PutAction(a, overwrite)
 	if err != nil {
 		fail(w, err)

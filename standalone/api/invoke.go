@@ -65,7 +65,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	inv, err := s.invoker.Invoke(context.WithoutCancel(r.Context()), InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
+	inv, err := s.start(context.WithoutCancel(r.Context()), InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
 	if err != nil {
 		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
 		return
