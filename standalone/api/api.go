@@ -38,6 +38,9 @@ type InvokeRequest struct {
 	// Binding is the package binding the action is invoked through,
 	// "ns/binding", or "".
 	Binding string
+	// Cause is the id of the sequence activation this one is a component
+	// of, or "".
+	Cause string
 }
 
 // Invocation is one started activation.

@@ -32,10 +32,11 @@ type fakeInvoker struct {
 	result  json.RawMessage
 	wg      sync.WaitGroup
 
-	mu       sync.Mutex // guards params, subjects and bindings
+	mu       sync.Mutex // guards params, subjects, bindings and causes
 	params   []string
 	subjects []string
 	bindings []string
+	causes   []string
 }
 
 type fakeInvocation struct {
@@ -54,6 +55,7 @@ func (f *fakeInvoker) Invoke(_ context.Context, req InvokeRequest) (Invocation, 
 	f.params = append(f.params, string(req.Params))
 	f.subjects = append(f.subjects, req.Subject+" "+req.APIKey)
 	f.bindings = append(f.bindings, req.Binding)
+	f.causes = append(f.causes, req.Cause)
 	f.mu.Unlock()
 	inv := &fakeInvocation{id: entity.NewActivationID(), done: make(chan struct{})}
 	f.wg.Add(1)

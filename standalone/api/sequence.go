@@ -117,7 +117,7 @@ func (s *server) runSequence(ctx context.Context, req InvokeRequest, run *sequen
 	input := []byte(req.Params)
 	rec.Response = entity.NewResponse(entity.StatusSuccess, json.RawMessage(input))
 	for _, c := range a.Exec.Components {
-		inv, err := s.startComponent(ctx, req, c, input, budget)
+		inv, err := s.startComponent(ctx, req, run.id, c, input, budget)
 		if err != nil {
 			rec.Response = entity.NewResponse(entity.StatusApplicationError, errorResult(err.Error()))
 			break
@@ -151,7 +151,7 @@ func (s *server) runSequence(ctx context.Context, req InvokeRequest, run *sequen
 
 // startComponent starts one component with input as its parameters over the
 // component's own.
-func (s *server) startComponent(ctx context.Context, req InvokeRequest, name string, input []byte, budget *atomic.Int64) (Invocation, error) {
+func (s *server) startComponent(ctx context.Context, req InvokeRequest, cause, name string, input []byte, budget *atomic.Int64) (Invocation, error) {
 	q, err := entity.ParseQualifiedName(name)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (s *server) startComponent(ctx context.Context, req InvokeRequest, name str
 	if err != nil {
 		return nil, fmt.Errorf("component %s: %s", name, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 	}
-	return s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: req.Subject, APIKey: req.APIKey, Binding: binding})
+	return s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: req.Subject, APIKey: req.APIKey, Binding: binding, Cause: cause})
 }
 
 // seqCompletion is a sequence's completion, from its components'.

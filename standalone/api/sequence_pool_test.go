@@ -25,7 +25,7 @@ import (
 type poolInvoker struct{ p *pool.Pool }
 
 func (i poolInvoker) Invoke(ctx context.Context, req InvokeRequest) (Invocation, error) {
-	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey, Binding: req.Binding})
+	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey, Binding: req.Binding, Cause: req.Cause})
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,7 @@ func TestSequenceOnPool(t *testing.T) {
 			first, err := st.GetActivation("guest", rec.Logs[0])
 			require.NoError(t, err)
 			assert.JSONEq(t, `{"first":1,"quiet":true,"step":"echo"}`, string(first.Response.Result), "the first got the invoke's parameters")
+			assert.Equal(t, rec.ActivationID, first.Cause, "a component names its sequence")
 			require.Len(t, rec.Logs, 3)
 			_, has := rec.Annotations.Get(entity.AnnotationCompletion)
 			assert.False(t, has, "the sequence answered while its middle component's work waits on the gate")

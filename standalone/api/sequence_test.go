@@ -93,6 +93,9 @@ func TestSequenceInvoke(t *testing.T) {
 			defer f.inv.mu.Unlock()
 			want := []string{`{"in":1,"own":"a","seq":true}`, `{"own":"b","r":1}`, `{"own":"a","r":1}`}
 			assert.Equal(t, len(want[:tt.wantRuns]), len(f.inv.params))
+			for _, c := range f.inv.causes {
+				assert.Equal(t, rec["activationId"], c, "each component names the sequence's activation")
+			}
 			for i := range f.inv.params {
 				assert.JSONEq(t, want[i], f.inv.params[i], "component %d: the previous result over its own parameters", i+1)
 			}

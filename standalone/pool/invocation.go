@@ -49,6 +49,9 @@ type Request struct {
 	// Binding is the package binding the action was invoked through,
 	// "ns/binding", or "": the record's binding annotation, as OpenWhisk's.
 	Binding string
+	// Cause is the id of the sequence activation this one is a component
+	// of, or "": the record's cause, annotated causedBy "sequence".
+	Cause string
 }
 
 // Invocation is one activation in the pool. Its record is written to the
@@ -135,6 +138,10 @@ func (p *Pool) Invoke(_ context.Context, req Request) (*Invocation, error) {
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationLimits, a.Limits)
 	if req.Binding != "" {
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationBinding, req.Binding)
+	}
+	if req.Cause != "" {
+		inv.rec.Cause = req.Cause
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationCausedBy, entity.KindSequence)
 	}
 	p.goBackground(func() { p.serve(inv) })
 	return inv, nil
