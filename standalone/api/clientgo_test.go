@@ -211,3 +211,25 @@ func TestClientGoPackages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []whisk.Namespace{{Name: "guest"}}, nss)
 }
+
+// TestClientGoSequence: a sequence through openwhisk-client-go's Exec.Components.
+func TestClientGoSequence(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"n":1}`)
+	f.seedAction(t, "guest", "a", imgAction)
+	c := newClient(t, f)
+	a, _, err := c.Actions.Insert(&whisk.Action{Name: "s", Exec: &whisk.Exec{Kind: "sequence", Components: []string{"/_/a", "/_/a"}}}, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/guest/a", "/guest/a"}, a.Exec.Components)
+	res, _, err := c.Actions.Invoke("s", map[string]any{"x": 1}, true, false)
+	require.NoError(t, err)
+	id := res.(map[string]any)["activationId"].(string)
+	act, _, err := c.Activations.Get(id)
+	require.NoError(t, err)
+	assert.Len(t, act.Logs, 2)
+	assert.Equal(t, "sequence", act.Annotations.GetValue("kind"))
+	for _, cid := range act.Logs {
+		comp, _, err := c.Activations.Get(cid)
+		require.NoError(t, err)
+		assert.Equal(t, "a", comp.Name)
+	}
+}

@@ -26,6 +26,10 @@
 //	GET    /api/v1/namespaces/{ns}/triggers, …/rules    [] (none can be created yet)
 //	*      /api/v1/namespaces/{ns}/triggers/…, …/rules/…  501 not supported
 //
+// A sequence (exec.kind "sequence") is run here, in sequence.go, on top of
+// the Invoker: components in order, each given the previous result; its
+// completion waits for every component's.
+//
 // {name} may be PACKAGE/NAME: the package must exist (404), writes into a
 // binding are refused (400), and GET and invoke through a binding reach the
 // bound package's action with package < binding < action < invoke

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/standalone/entity"
+	"github.com/epilogue-dev/epilogue/standalone/store"
 )
 
 // TestSequenceCreate: the requests `wsk action create s --sequence a,pkg/b`
@@ -101,4 +103,24 @@ func TestSequenceInvoke(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSequenceNonBlocking: 202 with the sequence's id at once; the record
+// appears once the components have run.
+func TestSequenceNonBlocking(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixture(t, Config{}, release, entity.StatusSuccess, `{}`)
+	f.seedAction(t, "guest", "a", imgAction)
+	status, _, body := f.do(t, guestAuth, "PUT", "/api/v1/namespaces/_/actions/s?overwrite=false", `{"exec":{"kind":"sequence","components":["/_/a","/_/a"]}}`)
+	require.Equal(t, http.StatusOK, status, body)
+	status, _, body = f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/s?blocking=false", `{}`)
+	require.Equal(t, http.StatusAccepted, status, body)
+	id := decode(t, body)["activationId"].(string)
+	_, err := f.st.GetActivation("guest", id)
+	assert.ErrorIs(t, err, store.ErrNotFound, "no record while the first component has not answered")
+	close(release)
+	require.Eventually(t, func() bool {
+		rec, err := f.st.GetActivation("guest", id)
+		return err == nil && len(rec.Logs) == 2
+	}, time.Minute, 10*time.Millisecond)
 }

@@ -234,6 +234,18 @@ func TestWskRequests(t *testing.T) {
 		{"wsk: package delete", "DELETE", "/api/v1/namespaces/_/packages/tools", "", 200,
 			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, "tools", decode(t, body)["name"]) }},
 		{"wsk: package get missing", "GET", "/api/v1/namespaces/_/packages/tools", "", 404, nil},
+		{"wsk: action create s --sequence myact,hello", "PUT", "/api/v1/namespaces/_/actions/s?overwrite=false",
+			`{"namespace":"_","name":"s","exec":{"kind":"sequence","components":["/_/myact","/_/hello"]}}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, map[string]any{"kind": "sequence", "binary": false, "components": []any{"/guest/myact", "/guest/hello"}}, decode(t, body)["exec"])
+			}},
+		{"wsk: action invoke s -b", "POST", "/api/v1/namespaces/_/actions/s?blocking=true&result=false", `{}`, 200,
+			func(t *testing.T, h http.Header, body string) {
+				isActivation(t, h, body)
+				assert.Len(t, decode(t, body)["logs"], 2, "the components' activation ids")
+			}},
+		{"wsk: action invoke s -r", "POST", "/api/v1/namespaces/_/actions/s?blocking=true&result=true", `{}`, 200,
+			func(t *testing.T, _ http.Header, body string) { assert.JSONEq(t, `{"greeting":"hi"}`, body) }},
 		{"wsk: delete again", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 404, nil},
 	}
 	for _, tt := range tests {
