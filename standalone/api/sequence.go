@@ -78,9 +78,9 @@ func (r *sequenceRun) set(rec entity.Activation) {
 	r.mu.Unlock()
 }
 
-// budgetKey holds the atomic actions a top-level sequence may still start
-// (entity.MaxSequenceLength), so that nested sequences, even cyclic ones
-// made by later updates, end.
+// budgetKey holds how many components a top-level sequence may still start
+// (entity.MaxSequenceLength, nested sequences' included), so that nested
+// sequences, even cyclic ones made by later updates, end.
 type budgetKey struct{}
 
 // start runs req: a sequence here, anything else on the Invoker.
@@ -163,7 +163,9 @@ func (s *server) startComponent(ctx context.Context, req InvokeRequest, cause, n
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s)", entity.MsgSequenceNotFound, name)
 	}
-	if a.Exec.Kind != entity.KindSequence && budget.Add(-1) < 0 {
+	// Every component counts, nested sequences too: a cycle of sequences
+	// that a later update made would otherwise never end.
+	if budget.Add(-1) < 0 {
 		return nil, fmt.Errorf("%s", entity.MsgSequenceTooLong)
 	}
 	params, err := mergeParams(a, input)

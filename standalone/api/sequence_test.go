@@ -124,3 +124,25 @@ func TestSequenceNonBlocking(t *testing.T) {
 		return err == nil && len(rec.Logs) == 2
 	}, time.Minute, 10*time.Millisecond)
 }
+
+// TestSequenceCycle: a cycle that updates made (s1 → s2 → s1) ends after
+// MaxSequenceLength components with the controller's message.
+func TestSequenceCycle(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
+	f.seedAction(t, "guest", "a", imgAction)
+	for _, put := range []struct{ path, body string }{
+		{"s1?overwrite=false", `{"exec":{"kind":"sequence","components":["/_/a"]}}`},
+		{"s2?overwrite=false", `{"exec":{"kind":"sequence","components":["/_/s1"]}}`},
+		{"s1?overwrite=true", `{"exec":{"kind":"sequence","components":["/_/a","/_/s2"]}}`},
+	} {
+		status, _, body := f.do(t, guestAuth, "PUT", "/api/v1/namespaces/_/actions/"+put.path, put.body)
+		require.Equal(t, http.StatusOK, status, body)
+	}
+	status, _, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/s1?blocking=true&result=true", `{}`)
+	assert.Equal(t, http.StatusBadGateway, status)
+	assert.JSONEq(t, `{"error":"`+entity.MsgSequenceTooLong+`"}`, body)
+	f.inv.mu.Lock()
+	defer f.inv.mu.Unlock()
+	assert.Less(t, len(f.inv.params), entity.MaxSequenceLength, "the budget counts the nested sequences too")
+	assert.NotEmpty(t, f.inv.params)
+}
