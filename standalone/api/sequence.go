@@ -105,7 +105,12 @@ func (s *server) runSequence(ctx context.Context, req InvokeRequest, run *sequen
 	began := time.Now()
 	rec := entity.Activation{Namespace: req.Subject, Name: a.Name, Version: a.Version, Subject: req.Subject,
 		ActivationID: run.id, Start: began.UnixMilli(), Logs: []string{}}
-	_ = rec.Annotations.SetJSON("topmost", true)
+	if req.Cause == "" {
+		_ = rec.Annotations.SetJSON("topmost", true)
+	} else { // a sequence nested in another names it, as any component does
+		rec.Cause = req.Cause
+		_ = rec.Annotations.SetJSON(entity.AnnotationCausedBy, entity.KindSequence)
+	}
 	_ = rec.Annotations.SetJSON(entity.AnnotationPath, a.Path())
 	_ = rec.Annotations.SetJSON(entity.AnnotationKind, entity.KindSequence)
 	_ = rec.Annotations.SetJSON(entity.AnnotationLimits, a.Limits)
