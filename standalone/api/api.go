@@ -154,9 +154,15 @@ func (s *server) routes() http.Handler {
 	ns("/{ns}/activations/{id}", s.getActivation, http.MethodGet)
 	ns("/{ns}/activations/{id}/logs", s.activationLogs, http.MethodGet)
 	ns("/{ns}/activations/{id}/result", s.activationResult, http.MethodGet)
-	for _, c := range []string{"triggers", "rules"} {
-		ns("/{ns}/"+c, s.listNone, http.MethodGet)
-		r.PathPrefix(namespacesPrefix + "/{ns}/" + c).HandlerFunc(notSupported)
-	}
+	ns("/{ns}/triggers", s.listTriggers, http.MethodGet)
+	ns("/{ns}/triggers/{name}", s.putTrigger, http.MethodPut)
+	ns("/{ns}/triggers/{name}", s.getTrigger, http.MethodGet)
+	ns("/{ns}/triggers/{name}", s.deleteTrigger, http.MethodDelete)
+	ns("/{ns}/triggers/{name}", s.fireTrigger, http.MethodPost)
+	ns("/{ns}/rules", s.listRules, http.MethodGet)
+	ns("/{ns}/rules/{name}", s.putRule, http.MethodPut)
+	ns("/{ns}/rules/{name}", s.getRule, http.MethodGet)
+	ns("/{ns}/rules/{name}", s.deleteRule, http.MethodDelete)
+	ns("/{ns}/rules/{name}", s.setRuleState, http.MethodPost)
 	return s.authenticate(r)
 }

@@ -233,3 +233,56 @@ func TestClientGoSequence(t *testing.T) {
 		assert.Equal(t, "a", comp.Name)
 	}
 }
+
+// TestClientGoTriggersRules: a trigger fired through its active rule starts
+// the rule's action; a disabled rule starts nothing.
+func TestClientGoTriggersRules(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
+	f.seedAction(t, "guest", "a", imgAction)
+	c := newClient(t, f)
+	var werr *whisk.WskError
+
+	_, _, err := c.Triggers.Insert(&whisk.Trigger{Name: "t", Namespace: "_", Parameters: whisk.KeyValueArr{{Key: "k", Value: "v"}}}, false)
+	require.NoError(t, err)
+	_, _, err = c.Triggers.Insert(&whisk.Trigger{Name: "f", Namespace: "_", Annotations: whisk.KeyValueArr{{Key: "feed", Value: "/whisk.system/alarms/alarm"}}}, false)
+	require.ErrorAs(t, err, &werr)
+	assert.Equal(t, 501-256, werr.ExitCode, "feeds are not supported")
+
+	r, _, err := c.Rules.Insert(&whisk.Rule{Name: "r", Trigger: "/_/t", Action: "/_/a"}, false)
+	require.NoError(t, err)
+	assert.Equal(t, "active", r.Status)
+
+	fired, _, err := c.Triggers.Fire("t", map[string]any{"x": 1})
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9a-f]{32}$`, fired.ActivationId)
+	f.inv.mu.Lock()
+	assert.Equal(t, []string{`{"k":"v","x":1}`}, f.inv.params)
+	f.inv.mu.Unlock()
+
+	r, _, err = c.Rules.SetState("r", "inactive")
+	require.NoError(t, err)
+	assert.Equal(t, "inactive", r.Status)
+	got, _, err := c.Rules.Get("r")
+	require.NoError(t, err)
+	assert.Equal(t, "inactive", got.Status)
+	_, _, err = c.Triggers.Fire("t", nil)
+	require.NoError(t, err, "204: no active rule")
+	f.inv.mu.Lock()
+	assert.Len(t, f.inv.params, 1, "a disabled rule starts nothing")
+	f.inv.mu.Unlock()
+
+	trig, _, err := c.Triggers.Get("t")
+	require.NoError(t, err)
+	assert.Contains(t, trig.Rules, "guest/r")
+	rules, _, err := c.Rules.List(&whisk.RuleListOptions{})
+	require.NoError(t, err)
+	assert.Len(t, rules, 1)
+	_, err = c.Rules.Delete("r")
+	require.NoError(t, err)
+	_, _, err = c.Triggers.Delete("t")
+	require.NoError(t, err)
+	triggers, _, err := c.Triggers.List(&whisk.TriggerListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, triggers)
+	f.inv.wg.Wait()
+}

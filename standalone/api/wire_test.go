@@ -222,9 +222,9 @@ func TestWskRequests(t *testing.T) {
 			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, `"name":"echo"`) }},
 		{"wsk: namespace get: packages", "GET", "/api/v1/namespaces/_/packages?limit=0&skip=0", "", 200, nil},
 		{"wsk: namespace get: triggers", "GET", "/api/v1/namespaces/_/triggers?limit=0&skip=0", "", 200,
-			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `[]`, body) }},
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `[]`, body, "none yet") }},
 		{"wsk: namespace get: rules", "GET", "/api/v1/namespaces/_/rules?limit=0&skip=0", "", 200,
-			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `[]`, body) }},
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `[]`, body, "none yet") }},
 		{"wsk: package delete, not empty", "DELETE", "/api/v1/namespaces/_/packages/tools", "", 409,
 			func(t *testing.T, _ http.Header, body string) {
 				assert.Equal(t, "Package not empty (contains 1 entity). Set force param or delete package contents.", decode(t, body)["error"])
@@ -234,6 +234,53 @@ func TestWskRequests(t *testing.T) {
 		{"wsk: package delete", "DELETE", "/api/v1/namespaces/_/packages/tools", "", 200,
 			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, "tools", decode(t, body)["name"]) }},
 		{"wsk: package get missing", "GET", "/api/v1/namespaces/_/packages/tools", "", 404, nil},
+		{"wsk: trigger create t -p k v", "PUT", "/api/v1/namespaces/_/triggers/t?overwrite=false", `{"namespace":"_","name":"t","parameters":[{"key":"k","value":"v"}]}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "guest", m["namespace"])
+				assert.Equal(t, map[string]any{}, m["limits"])
+			}},
+		{"wsk: trigger fire t without rules", "POST", "/api/v1/namespaces/_/triggers/t", `{"x":1}`, 204, nil},
+		{"wsk: rule create r t myact", "PUT", "/api/v1/namespaces/_/rules/r?overwrite=false", `{"name":"r","status":"","trigger":"/_/t","action":"/_/myact"}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "active", m["status"])
+				assert.Equal(t, map[string]any{"name": "t", "path": "guest"}, m["trigger"])
+				assert.Equal(t, map[string]any{"name": "myact", "path": "guest"}, m["action"])
+			}},
+		{"wsk: trigger get t", "GET", "/api/v1/namespaces/_/triggers/t", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, map[string]any{"guest/r": map[string]any{"action": map[string]any{"name": "myact", "path": "guest"}, "status": "active"}}, decode(t, body)["rules"])
+			}},
+		{"wsk: trigger fire t -p x 1", "POST", "/api/v1/namespaces/_/triggers/t", `{"x":1}`, 202,
+			func(t *testing.T, _ http.Header, body string) {
+				id := decode(t, body)["activationId"].(string)
+				rec, err := f.st.GetActivation("guest", id)
+				require.NoError(t, err)
+				assert.Equal(t, "t", rec.Name)
+				assert.JSONEq(t, `{"k":"v","x":1}`, string(rec.Response.Result))
+				require.Len(t, rec.Logs, 1)
+				var line map[string]any
+				require.NoError(t, json.Unmarshal([]byte(rec.Logs[0]), &line))
+				assert.Equal(t, "guest/r", line["rule"])
+				assert.Equal(t, "guest/myact", line["action"])
+				assert.Equal(t, true, line["success"])
+				assert.Regexp(t, `^[0-9a-f]{32}$`, line["activationId"])
+				f.inv.mu.Lock()
+				defer f.inv.mu.Unlock()
+				assert.JSONEq(t, `{"k":"v","x":1}`, f.inv.params[len(f.inv.params)-1], "the rule's action gets the trigger's payload")
+			}},
+		{"wsk: rule disable r", "POST", "/api/v1/namespaces/_/rules/r", `{"status":"inactive"}`, 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, "inactive", decode(t, body)["status"]) }},
+		{"wsk: trigger fire t, rule inactive", "POST", "/api/v1/namespaces/_/triggers/t", `{}`, 204, nil},
+		{"wsk: rule enable r", "POST", "/api/v1/namespaces/_/rules/r", `{"status":"active"}`, 200, nil},
+		{"wsk: rule list", "GET", "/api/v1/namespaces/_/rules?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, `"status":"active"`) }},
+		{"wsk: trigger list", "GET", "/api/v1/namespaces/_/triggers?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, `"name":"t"`) }},
+		{"wsk: rule delete r", "DELETE", "/api/v1/namespaces/_/rules/r", "", 200, nil},
+		{"wsk: trigger delete t", "DELETE", "/api/v1/namespaces/_/triggers/t", "", 200, nil},
+		{"wsk: trigger get missing", "GET", "/api/v1/namespaces/_/triggers/t", "", 404, nil},
 		{"wsk: action create s --sequence myact,hello", "PUT", "/api/v1/namespaces/_/actions/s?overwrite=false",
 			`{"namespace":"_","name":"s","exec":{"kind":"sequence","components":["/_/myact","/_/hello"]}}`, 200,
 			func(t *testing.T, _ http.Header, body string) {
@@ -256,6 +303,9 @@ func TestWskRequests(t *testing.T) {
 				assertError(t, tt.status, msgNotFound, status, h, body)
 			case status >= 400:
 				assertError(t, tt.status, "", status, h, body)
+			case status == http.StatusNoContent:
+				assert.Equal(t, tt.status, status)
+				assert.Empty(t, body)
 			default:
 				assert.Equal(t, tt.status, status, body)
 				assert.Equal(t, "application/json", h.Get("Content-Type"))

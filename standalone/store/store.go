@@ -46,6 +46,8 @@ var (
 	bucketMeta        = []byte("meta")
 	bucketActions     = []byte("actions")
 	bucketPackages    = []byte("packages")
+	bucketTriggers    = []byte("triggers")
+	bucketRules       = []byte("rules")
 	bucketActivations = []byte("activations")
 	keySchema         = []byte("schema")
 )
@@ -106,7 +108,7 @@ func OpenOptions(dir string, opts Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketActivations} {
+		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketTriggers, bucketRules, bucketActivations} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: create bucket %s in %s: %w", name, s.path, err)
 			}
