@@ -23,8 +23,16 @@
 //	PUT    /api/v1/namespaces/{ns}/packages/{name}      ?overwrite=; {"binding":{…}} makes a binding
 //	GET    /api/v1/namespaces/{ns}/packages/{name}      with its actions
 //	DELETE /api/v1/namespaces/{ns}/packages/{name}      ?force=; 409 while it holds actions
-//	GET    /api/v1/namespaces/{ns}/triggers, …/rules    [] (none can be created yet)
-//	*      /api/v1/namespaces/{ns}/triggers/…, …/rules/…  501 not supported
+//	GET    /api/v1/namespaces/{ns}/triggers             ?limit=&skip=
+//	PUT    /api/v1/namespaces/{ns}/triggers/{name}      ?overwrite=; a feed answers 501
+//	GET    /api/v1/namespaces/{ns}/triggers/{name}      with the rules naming it
+//	DELETE /api/v1/namespaces/{ns}/triggers/{name}
+//	POST   /api/v1/namespaces/{ns}/triggers/{name}      fire: 202 {"activationId"}, 204 without an active rule
+//	GET    /api/v1/namespaces/{ns}/rules                ?limit=&skip=
+//	PUT    /api/v1/namespaces/{ns}/rules/{name}         ?overwrite=; {"trigger":"/_/t","action":"/_/a"}
+//	GET    /api/v1/namespaces/{ns}/rules/{name}
+//	DELETE /api/v1/namespaces/{ns}/rules/{name}
+//	POST   /api/v1/namespaces/{ns}/rules/{name}         {"status":"active"|"inactive"}
 //
 // A sequence (exec.kind "sequence") is run here, in sequence.go, on top of
 // the Invoker: components in order, each given the previous result; its

@@ -3,7 +3,9 @@
 // the action document (Action, Exec, Limits, KeyValues), the body of
 // PUT /actions/NAME (ParseActionPut, ActionPut), the package document and
 // its PUT body, bindings and their list and GET views (Package, PackagePut,
-// MergeParameters: package < binding < action < invoke), the activation record
+// MergeParameters: package < binding < action < invoke), sequences' fully
+// qualified component names (ParseQualifiedName), triggers and rules
+// (Trigger, Rule and their PUT bodies), the activation record
 // (Activation, Response, the four statuses) and the summaries the list
 // endpoints return. It also owns the names of the annotations an activation
 // carries, OpenWhisk's and Epilogue's (completion, postResponseDuration,
