@@ -16,7 +16,7 @@ func TestTriggerAndRulePut(t *testing.T) {
 	assert.Nil(t, tr.Rules, "rules are never stored with the trigger")
 
 	for _, tt := range []struct {
-		name, body string
+		name, body  string
 		unsupported bool
 	}{
 		{"feed", `{"annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`, true},
@@ -40,7 +40,9 @@ func TestTriggerAndRulePut(t *testing.T) {
 	}
 }
 
-func errorsIs(err, target error) bool { return err != nil && strings.Contains(err.Error(), target.Error()) }
+func errorsIs(err, target error) bool {
+	return err != nil && strings.Contains(err.Error(), target.Error())
+}
 
 // FuzzDecodeRulePut: any body decodes to names that print back as parsed,
 // or fails with an entity error.
