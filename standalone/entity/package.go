@@ -185,22 +185,29 @@ func (p PackagePut) Update(old Package) Package {
 // apply sets the fields present in p and the controller's binding
 // annotation, which a PUT body cannot set itself.
 func (p PackagePut) apply(pkg Package) Package {
-	if p.Parameters != nil {
-		pkg.Parameters = *p.Parameters
-	}
-	if p.Annotations != nil {
-		pkg.Annotations = *p.Annotations
-	}
-	if p.Publish != nil {
-		pkg.Publish = *p.Publish
-	}
-	pkg.Parameters = append(KeyValues{}, pkg.Parameters...)
-	pkg.Annotations = append(KeyValues{}, pkg.Annotations...)
+	applyShared(p.Parameters, p.Annotations, p.Publish, &pkg.Parameters, &pkg.Annotations, &pkg.Publish)
 	pkg.Annotations.Delete(AnnotationPackageBinding)
 	if pkg.IsBinding() {
 		_ = pkg.Annotations.SetJSON(AnnotationPackageBinding, pkg.Binding) // a Binding always encodes
 	}
 	return pkg
+}
+
+// applyShared sets the fields every PUT body may carry (parameters,
+// annotations, publish) that it does carry, and copies the arrays so that
+// the document shares none with the body or the old document.
+func applyShared(params, annotations *KeyValues, publish *bool, toParams, toAnnotations *KeyValues, toPublish *bool) {
+	if params != nil {
+		*toParams = *params
+	}
+	if annotations != nil {
+		*toAnnotations = *annotations
+	}
+	if publish != nil {
+		*toPublish = *publish
+	}
+	*toParams = append(KeyValues{}, *toParams...)
+	*toAnnotations = append(KeyValues{}, *toAnnotations...)
 }
 
 // MergeParameters returns base overridden by each of over in turn: the

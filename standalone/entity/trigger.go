@@ -115,17 +115,7 @@ var ErrUnsupported = fmt.Errorf("%w: not supported", ErrInvalid)
 // in p; Version is p's, or empty so that the store sets it.
 func (p TriggerPut) Apply(old Trigger) Trigger {
 	old.Version, old.Rules = p.Version, nil
-	if p.Parameters != nil {
-		old.Parameters = *p.Parameters
-	}
-	if p.Annotations != nil {
-		old.Annotations = *p.Annotations
-	}
-	if p.Publish != nil {
-		old.Publish = *p.Publish
-	}
-	old.Parameters = append(KeyValues{}, old.Parameters...)
-	old.Annotations = append(KeyValues{}, old.Annotations...)
+	applyShared(p.Parameters, p.Annotations, p.Publish, &old.Parameters, &old.Annotations, &old.Publish)
 	return old
 }
 

@@ -39,21 +39,29 @@ func (s *Store) PutTrigger(t entity.Trigger, overwrite bool) (entity.Trigger, er
 
 // GetTrigger returns the trigger at namespace/name, or ErrNotFound.
 func (s *Store) GetTrigger(namespace, name string) (entity.Trigger, error) {
+	return named(s, bucketTriggers, kindTrigger, namespace, name, getDoc[entity.Trigger])
+}
+
+// named runs op (getDoc, or deleteDoc without checks) on the document
+// namespace/name of bucket; a bad name is ErrNotFound.
+func named[T any](s *Store, bucket []byte, kind, namespace, name string, op func(*Store, []byte, string, []byte) (T, error)) (T, error) {
 	key, err := entityKey(namespace, name)
 	if err != nil {
-		return entity.Trigger{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+		var zero T
+		return zero, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return getDoc[entity.Trigger](s, bucketTriggers, kindTrigger, key)
+	return op(s, bucket, kind, key)
+}
+
+// deleteUnchecked is deleteDoc without checks, in named's shape.
+func deleteUnchecked[T any](s *Store, bucket []byte, kind string, key []byte) (T, error) {
+	return deleteDoc[T](s, bucket, kind, key, nil, nil)
 }
 
 // DeleteTrigger removes the trigger and returns it, or ErrNotFound. Rules
 // naming it stay, as in OpenWhisk, and fire nothing.
 func (s *Store) DeleteTrigger(namespace, name string) (entity.Trigger, error) {
-	key, err := entityKey(namespace, name)
-	if err != nil {
-		return entity.Trigger{}, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	return deleteDoc[entity.Trigger](s, bucketTriggers, kindTrigger, key, nil, nil)
+	return named(s, bucketTriggers, kindTrigger, namespace, name, deleteUnchecked[entity.Trigger])
 }
 
 // ListTriggers returns the namespace's triggers, most recently updated first.
@@ -83,20 +91,12 @@ func (s *Store) PutRule(r entity.Rule, overwrite bool) (entity.Rule, error) {
 
 // GetRule returns the rule at namespace/name, or ErrNotFound.
 func (s *Store) GetRule(namespace, name string) (entity.Rule, error) {
-	key, err := entityKey(namespace, name)
-	if err != nil {
-		return entity.Rule{}, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	return getDoc[entity.Rule](s, bucketRules, kindRule, key)
+	return named(s, bucketRules, kindRule, namespace, name, getDoc[entity.Rule])
 }
 
 // DeleteRule removes the rule and returns it, or ErrNotFound.
 func (s *Store) DeleteRule(namespace, name string) (entity.Rule, error) {
-	key, err := entityKey(namespace, name)
-	if err != nil {
-		return entity.Rule{}, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	return deleteDoc[entity.Rule](s, bucketRules, kindRule, key, nil, nil)
+	return named(s, bucketRules, kindRule, namespace, name, deleteUnchecked[entity.Rule])
 }
 
 // ListRules returns the namespace's rules, most recently updated first.
