@@ -19,7 +19,7 @@ REPORT_DIR ?= out/report
 # 10 min default, which a slow package can reach on a busy machine.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build test lint image demo bench fuzz deps chaos report clean
+.PHONY: all build test lint image demo bench fuzz deps chaos report keepalive-report clean
 
 all: build
 
@@ -87,6 +87,10 @@ chaos: build image deps
 report: build image deps
 	bin/epilogue chaos --backend both --seed 1 --duration $(REPORT_DURATION) --report $(REPORT_DIR)
 
+## keepalive-report: the keep-alive policies compared on a seeded synthetic week (no memory limit, then 20 GiB), into docs/keepalive
+keepalive-report: build
+	bin/epilogue replay --synthetic --seed 1 --days 7 --memory 0,20480 --report docs/keepalive
+
 ## fuzz: a short run of every fuzz target (their seed corpora also run in `make test`)
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) \
@@ -94,7 +98,8 @@ fuzz:
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
 	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode ./standalone/entity FuzzDecodePackagePut ./standalone/entity FuzzParseQualifiedName ./standalone/entity FuzzDecodeRulePut \
-	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender
+	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
+	  ./replay FuzzRead
 
 clean:
 	rm -rf bin out

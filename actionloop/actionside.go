@@ -36,6 +36,10 @@ type Message struct {
 	Seq uint64
 	// Value is the request's "value": its parameters, an object or an array.
 	Value json.RawMessage
+	// TraceParent is the W3C traceparent of the activation's span when the
+	// proxy traces (TraceKey); "" otherwise. An action that has it reports
+	// its work with work frames.
+	TraceParent string
 	// Context holds the request's other top-level keys as the environment
 	// variables OpenWhisk's runtimes export for an activation:
 	// "__OW_"+UPPER(key), a string as it is, any other JSON value compact.
@@ -94,6 +98,13 @@ func ParseMessage(line []byte) (Message, error) {
 				return false
 			}
 			m.Seq = n
+		case TraceKey:
+			tp, ok := stringValue(v)
+			if !ok {
+				err = fmt.Errorf("%w: %s is not a string: %s", ErrNotRequest, TraceKey, clipValue(v))
+				return false
+			}
+			m.TraceParent = tp
 		}
 		return true
 	})

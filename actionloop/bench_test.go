@@ -26,12 +26,12 @@ func BenchmarkAppendRequestLine(b *testing.B) {
 	b.ReportAllocs()
 	var buf []byte
 	for b.Loop() {
-		buf = AppendRequestLine(buf[:0], benchBody, 42)
+		buf = AppendRequestLine(buf[:0], benchBody, 42, "")
 	}
 }
 
 func BenchmarkParseMessage(b *testing.B) {
-	line := AppendRequestLine(nil, benchBody, 42)
+	line := AppendRequestLine(nil, benchBody, 42, "")
 	line = line[:len(line)-1]
 	b.ReportAllocs()
 	for b.Loop() {

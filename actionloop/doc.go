@@ -52,4 +52,24 @@
 //
 // A control frame is told apart from a request line by its "epilogue" key,
 // which OpenWhisk never puts at the top level of a /run body.
+//
+// # Tracing
+//
+// A proxy that traces puts the W3C traceparent of the activation's span in
+// the request line, after the sequence number. An executable that sees it
+// exposes it to the action (whose own spans and outgoing requests nest
+// under it) and reports each tracked piece of work with a work frame when it
+// starts and when it ends, at its own clock (Unix nanoseconds); the proxy
+// turns them into child spans:
+//
+//	stdin -> {"epilogue_seq":7,"epilogue_traceparent":"00-0af7…-b7ad…-01","value":{"id":"42"}}
+//	fd 3  <- {"epilogue":"work","seq":7,"work":1,"name":"redis SET id:42","start":1700000000123456789}
+//	fd 3  <- {"epilogue":"response","seq":7,"pending":["redis SET id:42"],"result":{"accepted":true}}
+//	fd 3  <- {"epilogue":"work","seq":7,"work":1,"end":1700000000335856789}
+//	fd 3  <- {"epilogue":"done","seq":7,"status":"ok","postResponseMs":212.4}
+//
+// A work frame's end precedes the done frame. Both sides stay compatible
+// with older peers: a proxy that does not trace sends no traceparent, so no
+// work frame is ever sent to a proxy that would not know one, and an
+// executable that ignores the traceparent just yields no work spans.
 package actionloop

@@ -56,6 +56,12 @@ const (
 // extended mode.
 const SeqKey = "epilogue_seq"
 
+// TraceKey is the top-level request key carrying, in extended mode when the
+// proxy traces, the W3C traceparent of the activation's span: the action's
+// own spans and outgoing requests nest under it. Its presence also asks the
+// action for work frames (KindWork), which the proxy turns into spans.
+const TraceKey = "epilogue_traceparent"
+
 // Errors a caller may branch on.
 var (
 	// ErrNotInitialized is upstream's message for an ack whose "ok" is not true.
@@ -108,6 +114,16 @@ type Request struct {
 	ActivationID string
 	// Deadline is the activation deadline; zero when not sent or not positive.
 	Deadline time.Time
+	// actionName is action_name's raw JSON, inside the body: decoded only
+	// when asked for (ActionName), so /run pays nothing for it otherwise.
+	actionName []byte
+}
+
+// ActionName is the body's action_name ("/namespace/package/action"), ""
+// when absent or not a string.
+func (r Request) ActionName() string {
+	s, _ := stringValue(r.actionName)
+	return s
 }
 
 // ErrReservedKey means a /run body uses a top-level key the extension
@@ -135,8 +151,8 @@ func ParseRequest(body []byte) (Request, error) {
 			k = []byte(decodeKey(key))
 		}
 		switch {
-		case bytes.EqualFold(k, []byte("epilogue")) || bytes.EqualFold(k, []byte(SeqKey)):
-			err = fmt.Errorf("%w: %q and %q are Epilogue's", ErrReservedKey, "epilogue", SeqKey)
+		case bytes.EqualFold(k, []byte("epilogue")) || bytes.EqualFold(k, []byte(SeqKey)) || bytes.EqualFold(k, []byte(TraceKey)):
+			err = fmt.Errorf("%w: %q, %q and %q are Epilogue's", ErrReservedKey, "epilogue", SeqKey, TraceKey)
 			return false
 		case string(v) == "null":
 		case string(k) == "activation_id":
@@ -146,6 +162,8 @@ func ParseRequest(body []byte) (Request, error) {
 				return false
 			}
 			r.ActivationID = id
+		case string(k) == "action_name":
+			r.actionName = v
 		case string(k) == "deadline":
 			raw := bytes.Trim(v, `"`)
 			if ms, perr := strconv.ParseFloat(string(raw), 64); perr == nil && ms > 0 {
@@ -166,12 +184,17 @@ func ParseRequest(body []byte) (Request, error) {
 // a /run body to dst. Raw newlines are whitespace in valid JSON, so removing
 // them keeps the value and makes the body one line (upstream does the same).
 // In extended mode (seq > 0) the sequence number is spliced in as the first
-// key; body must then be a JSON object, as ParseRequest has checked.
-func AppendRequestLine(dst, body []byte, seq uint64) []byte {
+// key, and a non-empty traceparent as TraceKey after it; body must then be
+// a JSON object, as ParseRequest has checked.
+func AppendRequestLine(dst, body []byte, seq uint64, traceparent string) []byte {
 	body = bytes.TrimSpace(body)
 	if seq > 0 {
 		dst = append(dst, `{"`+SeqKey+`":`...)
 		dst = strconv.AppendUint(dst, seq, 10)
+		if traceparent != "" {
+			dst = append(dst, `,"`+TraceKey+`":`...)
+			dst = appendString(dst, traceparent)
+		}
 		body = bytes.TrimLeft(body[1:], " \t\r\n")
 		if len(body) > 0 && body[0] != '}' {
 			dst = append(dst, ',')
@@ -192,12 +215,18 @@ func AppendRequestLine(dst, body []byte, seq uint64) []byte {
 // FrameKind names what a frame says.
 type FrameKind string
 
-// Frame kinds. Response, Pending and Done travel on fd 3; Cancel on stdin.
+// Frame kinds. Response, Pending, Done and Work travel on fd 3; Cancel on
+// stdin.
 const (
 	KindResponse FrameKind = "response"
 	KindPending  FrameKind = "pending"
 	KindDone     FrameKind = "done"
 	KindCancel   FrameKind = "cancel"
+	// KindWork reports that one tracked piece of work started (Start and
+	// Name set) or ended (End set, Error when it failed), at the action's
+	// clock. An action sends them only for a request that carried TraceKey,
+	// so a proxy that does not trace never receives one.
+	KindWork FrameKind = "work"
 )
 
 // DoneStatus is how an activation's post-response work ended.
@@ -227,6 +256,12 @@ type Frame struct {
 	Errors         []string   `json:"errors,omitempty"`
 	Unfinished     []string   `json:"unfinished,omitempty"`
 	PostResponseMs float64    `json:"postResponseMs,omitempty"`
+	// Work numbers a work item within its activation (work frames); Name,
+	// Start (Unix nanoseconds) on its start frame, End on its end frame.
+	Work  uint64 `json:"work,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Start int64  `json:"start,omitempty"`
+	End   int64  `json:"end,omitempty"`
 	// Result is the activation's result on a response frame.
 	Result json.RawMessage `json:"result,omitempty"`
 }
@@ -256,6 +291,10 @@ func ParseFrame(line []byte) (Frame, error) {
 			return Frame{}, fmt.Errorf("%w: response without result", ErrNotFrame)
 		}
 	case KindPending, KindCancel:
+	case KindWork:
+		if f.Work == 0 || (f.Start > 0) == (f.End > 0) {
+			return Frame{}, fmt.Errorf("%w: a work frame needs a work number and either start or end", ErrNotFrame)
+		}
 	case KindDone:
 		switch f.Status {
 		case StatusOK, StatusError, StatusExpired:

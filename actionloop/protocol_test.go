@@ -87,11 +87,19 @@ func TestRequestLine(t *testing.T) {
 		{"seq into empty object", `{ }`, 3, `{"epilogue_seq":3}` + "\n"},
 		{"seq with leading space", "  {\"value\":1}", 2, `{"epilogue_seq":2,"value":1}` + "\n"},
 	}
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, string(AppendRequestLine(nil, []byte(tt.body), tt.seq)))
+			assert.Equal(t, tt.want, string(AppendRequestLine(nil, []byte(tt.body), tt.seq, "")))
 		})
 	}
+	t.Run("traceparent after the seq", func(t *testing.T) {
+		assert.Equal(t, `{"epilogue_seq":4,"epilogue_traceparent":"`+tp+`","value":{}}`+"\n",
+			string(AppendRequestLine(nil, []byte(`{"value":{}}`), 4, tp)))
+	})
+	t.Run("no traceparent upstream", func(t *testing.T) {
+		assert.Equal(t, `{"value":{}}`+"\n", string(AppendRequestLine(nil, []byte(`{"value":{}}`), 0, tp)))
+	})
 }
 
 func TestParseFrame(t *testing.T) {
@@ -106,6 +114,14 @@ func TestParseFrame(t *testing.T) {
 		{"done", `{"epilogue":"done","seq":7,"status":"expired","unfinished":["w"]}`,
 			Frame{Kind: KindDone, Seq: 7, Status: StatusExpired, Unfinished: []string{"w"}}, ""},
 		{"pending", `{"epilogue":"pending","seq":1,"pending":["x"]}`, Frame{Kind: KindPending, Seq: 1, Pending: []string{"x"}}, ""},
+		{"work start", `{"epilogue":"work","seq":2,"work":3,"name":"http GET x","start":1700000000000000001}`,
+			Frame{Kind: KindWork, Seq: 2, Work: 3, Name: "http GET x", Start: 1700000000000000001}, ""},
+		{"work end", `{"epilogue":"work","seq":2,"work":3,"end":1700000000000000002,"error":"boom"}`,
+			Frame{Kind: KindWork, Seq: 2, Work: 3, End: 1700000000000000002, Error: "boom"}, ""},
+		{"work without number", `{"epilogue":"work","seq":2,"start":1}`, Frame{}, "work number"},
+		{"work with start and end", `{"epilogue":"work","seq":2,"work":1,"start":1,"end":2}`, Frame{}, "either start or end"},
+		{"work with neither", `{"epilogue":"work","seq":2,"work":1}`, Frame{}, "either start or end"},
+		{"work start not a number", `{"epilogue":"work","seq":2,"work":1,"start":"1"}`, Frame{}, "\"start\""},
 		{"no seq", `{"epilogue":"done","status":"ok"}`, Frame{}, "missing seq"},
 		{"bad status", `{"epilogue":"done","seq":1,"status":"meh"}`, Frame{}, "done status"},
 		{"response without result", `{"epilogue":"response","seq":1}`, Frame{}, "without result"},
@@ -168,6 +184,8 @@ func FuzzParseFrame(f *testing.F) {
 	f.Add([]byte(`{"epilogue":"done","seq":7,"status":"error","error":"x","errors":["x"]}`))
 	f.Add([]byte(`{"epilogue":"pending","seq":1,"pending":["x"],"untracked":["g"]}`))
 	f.Add([]byte(`{"ok":true}`))
+	f.Add([]byte(`{"epilogue":"work","seq":2,"work":3,"name":"g\u00e9","start":17}`))
+	f.Add([]byte(`{"epilogue":"work","seq":2,"work":3,"end":18,"error":"x"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		fr, err := ParseFrame(line)
 		if err != nil {
@@ -194,7 +212,8 @@ func FuzzRequestLine(f *testing.F) {
 		if _, err := ParseRequest(body); err != nil {
 			return
 		}
-		line := AppendRequestLine(nil, body, seq)
+		const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		line := AppendRequestLine(nil, body, seq, tp)
 		// Exactly one line, still valid JSON, same content apart from the seq.
 		require.Equal(t, 1, bytes.Count(line, []byte{'\n'}))
 		require.Equal(t, byte('\n'), line[len(line)-1])
@@ -203,7 +222,9 @@ func FuzzRequestLine(f *testing.F) {
 		require.NoError(t, json.Unmarshal(body, &want))
 		if seq > 0 {
 			require.EqualValues(t, seq, got[SeqKey])
+			require.Equal(t, tp, got[TraceKey])
 			delete(got, SeqKey)
+			delete(got, TraceKey)
 			delete(want, SeqKey)
 		}
 		require.Equal(t, want, got)

@@ -80,12 +80,12 @@ type ProxyWriter struct {
 func NewProxyWriter(w io.Writer) *ProxyWriter { return &ProxyWriter{w: w} }
 
 // Request writes a /run body as one request line; seq > 0 (extended mode)
-// is spliced in as SeqKey. body must be a JSON object, as ParseRequest has
-// checked.
-func (p *ProxyWriter) Request(body []byte, seq uint64) error {
+// is spliced in as SeqKey, and with it a non-empty traceparent as TraceKey.
+// body must be a JSON object, as ParseRequest has checked.
+func (p *ProxyWriter) Request(body []byte, seq uint64, traceparent string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.buf = AppendRequestLine(p.buf[:0], body, seq)
+	p.buf = AppendRequestLine(p.buf[:0], body, seq, traceparent)
 	return p.flushLocked()
 }
 

@@ -184,6 +184,16 @@ func appendStringField(dst []byte, key, s string) []byte {
 	return appendString(dst, s)
 }
 
+func appendInt(dst []byte, key string, v int64) []byte {
+	if v == 0 {
+		return dst
+	}
+	dst = append(dst, `,"`...)
+	dst = append(dst, key...)
+	dst = append(dst, `":`...)
+	return strconv.AppendInt(dst, v, 10)
+}
+
 // AppendFrame appends f's encoding and a newline to dst, without
 // reflection. The result goes as it is, byte for byte, unless it spans
 // lines: then it is compacted, so the frame stays one line. A result that
@@ -214,6 +224,13 @@ func AppendFrame(dst []byte, f Frame) ([]byte, error) {
 			dst = append(dst, b...)
 		}
 	}
+	if f.Work != 0 {
+		dst = append(dst, `,"work":`...)
+		dst = strconv.AppendUint(dst, f.Work, 10)
+	}
+	dst = appendStringField(dst, "name", f.Name)
+	dst = appendInt(dst, "start", f.Start)
+	dst = appendInt(dst, "end", f.End)
 	if len(f.Result) > 0 {
 		if !json.Valid(f.Result) {
 			return dst, fmt.Errorf("%w: the result is not valid JSON", ErrNotFrame)
@@ -244,7 +261,7 @@ func parseFrame(line []byte) (Frame, error) {
 		}
 		k := decodeKey(key)
 		switch k {
-		case "epilogue", "status", "error":
+		case "epilogue", "status", "error", "name":
 			s, ok := stringValue(v)
 			if !ok {
 				return bad(k, v)
@@ -254,15 +271,31 @@ func parseFrame(line []byte) (Frame, error) {
 				f.Kind = FrameKind(s)
 			case "status":
 				f.Status = DoneStatus(s)
+			case "name":
+				f.Name = s
 			default:
 				f.Error = s
 			}
-		case "seq":
+		case "seq", "work":
 			n, perr := strconv.ParseUint(string(v), 10, 64)
 			if perr != nil {
 				return bad(k, v)
 			}
-			f.Seq = n
+			if k == "seq" {
+				f.Seq = n
+			} else {
+				f.Work = n
+			}
+		case "start", "end":
+			n, perr := strconv.ParseInt(string(v), 10, 64)
+			if perr != nil {
+				return bad(k, v)
+			}
+			if k == "start" {
+				f.Start = n
+			} else {
+				f.End = n
+			}
 		case "done":
 			switch string(v) {
 			case "true":

@@ -43,6 +43,10 @@ func referenceMessage(line []byte) (Message, bool) {
 			if json.Unmarshal(raw, &m.Seq) != nil || string(raw) == "null" {
 				return Message{}, false
 			}
+		case TraceKey:
+			if json.Unmarshal(raw, &m.TraceParent) != nil || raw[0] != '"' {
+				return Message{}, false
+			}
 		default:
 			var s string
 			if json.Unmarshal(raw, &s) == nil && raw[0] == '"' {
@@ -62,6 +66,8 @@ func FuzzParseMessage(f *testing.F) {
 	f.Add([]byte(`{"epilogue":"cancel","seq":3}`))
 	f.Add([]byte(`{"value":"\u00e9\n","k\u0065y":"v\"w"}`))
 	f.Add([]byte(`{"seq":4,"value":null}`))
+	f.Add([]byte(`{"epilogue_seq":5,"epilogue_traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","value":{}}`))
+	f.Add([]byte(`{"epilogue_seq":5,"epilogue_traceparent":null}`))
 	f.Add([]byte(`[1]`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		got, err := ParseMessage(line)
@@ -90,6 +96,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(`{"value":{},"activation_id":"a1","deadline":"1700000060000"}`))
 	f.Add([]byte(`{"deadline":1.7e12,"activation_id":"\u0061"}`))
 	f.Add([]byte(`{"Epilogue":1}`))
+	f.Add([]byte(`{"EPILOGUE_TRACEPARENT":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := ParseRequest(body)
@@ -100,7 +107,7 @@ func FuzzParseRequest(f *testing.F) {
 			return
 		}
 		for k := range fields {
-			if strings.EqualFold(k, "epilogue") || strings.EqualFold(k, SeqKey) {
+			if strings.EqualFold(k, "epilogue") || strings.EqualFold(k, SeqKey) || strings.EqualFold(k, TraceKey) {
 				require.ErrorIs(t, err, ErrReservedKey)
 				return
 			}
@@ -127,11 +134,15 @@ func FuzzParseRequest(f *testing.F) {
 // FuzzAppendFrame: what AppendFrame writes is one line of JSON that
 // encoding/json decodes to the frame written, and ParseFrame reads back.
 func FuzzAppendFrame(f *testing.F) {
-	f.Add("response", uint64(7), true, "p\u2028", "", "", 12.5, []byte(`{"a": [1,2]}`))
-	f.Add("done", uint64(1), false, "", "error", "x\"\n<", 0.0, []byte(nil))
-	f.Add("pending", uint64(3), false, "\xff", "", "", 1e-9, []byte(`[]`))
-	f.Fuzz(func(t *testing.T, kind string, seq uint64, done bool, pending, status, errText string, post float64, result []byte) {
-		fr := Frame{Kind: FrameKind(kind), Seq: seq, Done: done, Status: DoneStatus(status), Error: errText, PostResponseMs: post}
+	f.Add("response", uint64(7), true, "p\u2028", "", "", 12.5, []byte(`{"a": [1,2]}`), uint64(0), "", int64(0), int64(0))
+	f.Add("done", uint64(1), false, "", "error", "x\"\n<", 0.0, []byte(nil), uint64(0), "", int64(0), int64(0))
+	f.Add("pending", uint64(3), false, "\xff", "", "", 1e-9, []byte(`[]`), uint64(0), "", int64(0), int64(0))
+	f.Add("work", uint64(3), false, "", "", "", 0.0, []byte(nil), uint64(2), "http GET \xff\"", int64(1700000000000000001), int64(0))
+	f.Add("work", uint64(3), false, "", "", "boom", 0.0, []byte(nil), uint64(2), "", int64(0), int64(-5))
+	f.Fuzz(func(t *testing.T, kind string, seq uint64, done bool, pending, status, errText string, post float64, result []byte,
+		work uint64, name string, start, end int64) {
+		fr := Frame{Kind: FrameKind(kind), Seq: seq, Done: done, Status: DoneStatus(status), Error: errText, PostResponseMs: post,
+			Work: work, Name: name, Start: start, End: end}
 		if pending != "" {
 			fr.Pending = []string{pending, "b"}
 		}
@@ -154,6 +165,7 @@ func FuzzAppendFrame(f *testing.F) {
 		want.Kind = FrameKind(jsonText(string(fr.Kind)))
 		want.Status = DoneStatus(jsonText(string(fr.Status)))
 		want.Error = jsonText(fr.Error)
+		want.Name = jsonText(fr.Name)
 		back, perr := ParseFrame(line[:len(line)-1])
 		if len(result) > 0 {
 			assert.JSONEq(t, string(result), string(decoded.Result))

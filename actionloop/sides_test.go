@@ -108,7 +108,7 @@ func TestHalvesTalk(t *testing.T) {
 				seq = 9
 			}
 			go func() {
-				assert.NoError(t, p.toAction.Request([]byte("{\"value\":{\"n\":1},\n\"activation_id\":\"a9\"}"), seq))
+				assert.NoError(t, p.toAction.Request([]byte("{\"value\":{\"n\":1},\n\"activation_id\":\"a9\"}"), seq, ""))
 			}()
 			m, err := p.fromProxy.Next()
 			require.NoError(t, err)
@@ -174,7 +174,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, seq uint64, frameLine []byte) {
 		if _, err := ParseRequest(body); err == nil {
 			var out bytes.Buffer
-			require.NoError(t, NewProxyWriter(&out).Request(body, seq))
+			require.NoError(t, NewProxyWriter(&out).Request(body, seq, ""))
 			require.Equal(t, 1, bytes.Count(out.Bytes(), []byte{'\n'}), "one request, one line")
 			var fields map[string]json.RawMessage
 			require.NoError(t, json.Unmarshal(body, &fields))
@@ -209,4 +209,35 @@ func FuzzRoundTrip(f *testing.F) {
 		require.NoError(t, err)
 		assert.Equal(t, string(first), string(again))
 	})
+}
+
+// The trace context and the work frames cross the pipes, both halves: the
+// action reads the traceparent as its own field (not an __OW_ variable),
+// and the proxy reads a work frame as the action wrote it.
+func TestTraceAndWorkFramesCrossThePipes(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	var stdin bytes.Buffer
+	require.NoError(t, NewProxyWriter(&stdin).Request([]byte(`{"value":{},"activation_id":"a1"}`), 5, tp))
+	m, err := NewActionReader(&stdin, 1<<20).Next()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5), m.Seq)
+	assert.Equal(t, tp, m.TraceParent)
+	assert.NotContains(t, m.Context, "__OW_EPILOGUE_TRACEPARENT")
+	assert.Equal(t, "a1", m.Context[ContextActivationID])
+
+	var fd3 bytes.Buffer
+	w := NewActionWriter(&fd3, true)
+	require.NoError(t, w.Ack())
+	start := Frame{Kind: KindWork, Seq: 5, Work: 1, Name: "redis SET id:42", Start: 1700000000000000001}
+	end := Frame{Kind: KindWork, Seq: 5, Work: 1, End: 1700000000000000002, Error: "timeout"}
+	require.NoError(t, w.Send(start))
+	require.NoError(t, w.Send(end))
+	r := NewProxyReader(&fd3, 1<<20)
+	_, err = r.ReadAck()
+	require.NoError(t, err)
+	for _, want := range []Frame{start, end} {
+		got, _, err := r.Next()
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
 }

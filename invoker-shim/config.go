@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/reclaim"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults for Config's zero values.
@@ -81,6 +83,9 @@ type Config struct {
 	SocketMode os.FileMode
 	// Logger: nil = discard.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces the intercepted calls and the
+	// deferred and forced reclaims (trace.go); nil = no tracing.
+	TracerProvider trace.TracerProvider
 	// Ready, if set, is called once every listener serves.
 	Ready func()
 }

@@ -114,6 +114,7 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 	}
 
 	start := time.Now()
+	span := s.deferredSpan(c, op)
 	dec, werr := s.gate(c).Wait(d.ctx, op.Reclaim())
 
 	c.mu.Lock()
@@ -126,10 +127,14 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 	c.mu.Unlock()
 	switch {
 	case why != nil:
+		endReclaim(span, journal.Cancelled, why.reason, dec, d.entry.ID)
 		d.finishCancelled(why)
 		return
 	case werr != nil:
 		// The shim stops: the entry stays open for the next start.
+		if span != nil {
+			span.End()
+		}
 		close(d.done)
 		return
 	}
@@ -153,6 +158,7 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 	if gone {
 		s.forget(c.id)
 	}
+	endReclaim(span, state, reason, dec, d.entry.ID)
 	if _, jerr := s.journal.Resolve(d.entry.ID, state, reason, dec.Activations); jerr != nil {
 		s.log.Error("the outcome could not be journaled; the next start reconciles it with the daemon", "container", c.name, "journal", d.entry.ID, "error", jerr)
 	}

@@ -353,6 +353,7 @@ func (s *Shim) unpauseCall(w http.ResponseWriter, r *http.Request, c *runtimeCon
 func (s *Shim) forcedNow(c *runtimeContainer, op operation, r *http.Request, d reclaim.Decision) {
 	s.log.Warn("forced reclaim: work still pending at its bound", "container", c.name, "op", op, "activations", d.Activations, "reason", d.Reason)
 	e, err := s.journal.Defer(journal.Entry{Op: string(op), Container: c.id, Path: r.URL.Path, Query: r.URL.RawQuery})
+	endReclaim(s.deferredSpan(c, op), journal.Forced, d.Reason, d, e.ID)
 	if err == nil {
 		_, err = s.journal.Resolve(e.ID, journal.Forced, d.Reason, d.Activations)
 	}

@@ -109,6 +109,14 @@ var intercepted = map[Rule]handling{
 	{"DELETE", "/containers/{id}"}:       {deferrable, removeOp},
 }
 
+// name is the call's name in spans: its operation, or "unpause".
+func (h handling) name() string {
+	if h.kind == unpausing {
+		return "unpause"
+	}
+	return string(h.op)
+}
+
 // route is a compiled rule.
 type route struct {
 	rule     Rule

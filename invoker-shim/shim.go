@@ -20,6 +20,8 @@ import (
 
 	"github.com/epilogue-dev/epilogue/invoker-shim/journal"
 	"github.com/epilogue-dev/epilogue/reclaim"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Bounds of the shim's own calls.
@@ -42,6 +44,7 @@ const MinNotifyKey = 32
 type Shim struct {
 	cfg     Config
 	log     *slog.Logger
+	tracer  trace.Tracer // nil when not tracing
 	router  *router
 	docker  endpoint
 	daemon  daemon // the shim's own calls: inspect, list, and the deferred operations
@@ -102,6 +105,9 @@ func New(cfg Config) (*Shim, error) {
 		cfg: cfg, log: cfg.Logger, router: rt, docker: docker, daemon: daemon, tr: tr,
 		journal: j, key: key, runtimeSource: runtimeSource, ctx: ctx, cancel: cancel,
 		known: map[string]*known{}, byInstance: map[string]*runtimeContainer{},
+	}
+	if cfg.TracerProvider != nil {
+		s.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
 	s.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -312,8 +318,8 @@ func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.proxy.ServeHTTP(w, r)
 	case creation:
-		s.create(w, r)
+		s.traced(w, r, "create", s.create)
 	default:
-		s.containerCall(w, r, h, ref)
+		s.traced(w, r, h.name(), func(w http.ResponseWriter, r *http.Request) { s.containerCall(w, r, h, ref) })
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
@@ -223,6 +224,7 @@ func PostRender(in []byte, opt Options) (Result, error) {
 		res.Factory = factory
 		res.Invokers = append(res.Invokers, h.describe())
 		release := releaseOf(h)
+		before := w.pod.DeepCopy()
 		switch factory {
 		case FactoryDocker:
 			if err := patchDocker(w, release, opt); err != nil {
@@ -238,12 +240,20 @@ func PostRender(in []byte, opt Options) (Result, error) {
 			if err != nil {
 				return Result{}, err
 			}
-			// Patching again replaces the ConfigMap an earlier run added.
+			// Patching again replaces the ConfigMap an earlier run added,
+			// unless it already says the same: Helm 4 re-encodes what a
+			// post-renderer returns, and patching that must change nothing.
 			if j := findObject(docs, "ConfigMap", cm.Name); j >= 0 {
-				docs[j].body = body
+				if !sameConfigMap(docs[j], cm) {
+					docs[j].body = body
+				}
 			} else {
 				added = append(added, document{sep: "---\n", body: body})
 			}
+		}
+		if equality.Semantic.DeepEqual(before, &w.pod) {
+			// Already patched: the text stays as it came, however encoded.
+			continue
 		}
 		body, err := w.encode(docs[i].leadingComments())
 		if err != nil {
@@ -276,6 +286,15 @@ func findObject(docs []document, kind, name string) int {
 		}
 	}
 	return -1
+}
+
+// sameConfigMap reports whether d holds cm, as decoded objects.
+func sameConfigMap(d document, cm *corev1.ConfigMap) bool {
+	var got corev1.ConfigMap
+	if err := yaml.Unmarshal(d.body, &got); err != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(&got, cm)
 }
 
 // releaseOf is the Helm release: deploy-kube labels its objects with it,

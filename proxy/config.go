@@ -5,6 +5,8 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/epilogue-dev/epilogue/completion"
 )
 
@@ -100,6 +102,9 @@ type Config struct {
 	// StopDrain, when closed (a second signal), ends the drain at once.
 	// nil = only the bound ends it.
 	StopDrain <-chan struct{}
+	// TracerProvider, when set, traces every activation (see trace.go and
+	// docs/observability.md); nil = no tracing, at no cost on /run.
+	TracerProvider trace.TracerProvider
 }
 
 // withBoundDefaults fills in the zero body-read deadlines and await bound.

@@ -38,8 +38,12 @@ func (s *Server) Snapshot() completion.Snapshot {
 	return snap
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Snapshot())
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	snap := s.Snapshot()
+	if s.tracing != nil && snap.State == completion.StateIdle {
+		s.tracing.flushIdle(r.Context())
+	}
+	writeJSON(w, http.StatusOK, snap)
 }
 
 // await serves GET /epilogue/await?activation=ID&timeout=DURATION: the done
@@ -81,6 +85,9 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request) {
 				})
 			}
 			return
+		}
+		if s.tracing != nil {
+			s.tracing.flushIdle(r.Context())
 		}
 		writeJSON(w, http.StatusOK, s.Snapshot())
 		return

@@ -52,7 +52,21 @@ type initBodyRequest struct {
 }
 
 func (s *Server) init(w http.ResponseWriter, r *http.Request) {
+	if s.tracing != nil {
+		span := s.tracing.startInit(r)
+		status, msg := s.initialize(w, r)
+		endInit(span, status, msg)
+		if status == http.StatusOK {
+			s.cold.Store(true)
+		}
+		s.answerInit(w, status, msg)
+		return
+	}
 	status, msg := s.initialize(w, r)
+	s.answerInit(w, status, msg)
+}
+
+func (s *Server) answerInit(w http.ResponseWriter, status int, msg string) {
 	if status == http.StatusOK {
 		writeBody(w, http.StatusOK, []byte("{\"ok\":true}\n"))
 		return

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/epilogue-dev/epilogue/actionloop"
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/proxy/activation"
@@ -53,16 +55,30 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithDeadline(r.Context(), deadline.Add(responseGrace))
 	defer cancel()
+	var (
+		tctx context.Context
+		span trace.Span // nil when not tracing
+	)
+	if s.tracing != nil {
+		tctx, span = s.tracing.startRun(r, req)
+	}
 
 	if !s.admit(ctx) {
+		msg := "the runtime is still finishing earlier activations and the deadline of this one passed while it waited"
+		if span != nil {
+			abandon(span, http.StatusServiceUnavailable, msg)
+		}
 		if r.Context().Err() == nil {
 			// 503 makes the invoker reschedule the activation elsewhere.
-			writeError(w, http.StatusServiceUnavailable, "the runtime is still finishing earlier activations and the deadline of this one passed while it waited")
+			writeError(w, http.StatusServiceUnavailable, msg)
 		}
 		return
 	}
 	if s.draining.Load() {
 		// Past the door before the drain began: nothing of it has started.
+		if span != nil {
+			abandon(span, http.StatusServiceUnavailable, msgDraining)
+		}
 		writeError(w, http.StatusServiceUnavailable, msgDraining)
 		return
 	}
@@ -71,9 +87,13 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = "run-" + strconv.FormatUint(seq, 10)
 	}
+	var traceparent string
+	if span != nil {
+		traceparent = s.tracing.register(tctx, span, seq, id, s.cold.Swap(false))
+	}
 	s.reg.Begin(seq, id, deadline)
 	p.BeginLogs()
-	f, err := p.Exchange(ctx, seq, body)
+	f, err := p.Exchange(ctx, seq, body, traceparent)
 	// The answer goes out before the sentinels (writeBody flushes it): the
 	// invoker collects an activation's logs after its answer, waiting for
 	// the sentinels, so writing them first would only delay the answer.

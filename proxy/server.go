@@ -21,7 +21,9 @@ import (
 type Server struct {
 	cfg      Config
 	reg      *activation.Registry
-	notifier *notifier // nil when no NotifyURL
+	notifier *notifier   // nil when no NotifyURL
+	tracing  *tracing    // nil when not tracing
+	cold     atomic.Bool // tracing: the next /run is the first since /init
 	strays   atomic.Uint64
 	seq      atomic.Uint64
 	awaiters atomic.Int64 // GET /epilogue/await calls waiting now
@@ -83,8 +85,17 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	acfg := activation.Config{CancelGrace: cfg.CancelGrace, OnCancel: s.cancel}
-	if s.notifier != nil {
+	s.tracing = newTracing(cfg.TracerProvider, cfg.Instance)
+	switch {
+	case s.notifier != nil && s.tracing != nil:
+		acfg.OnEvent = func(ev completion.Event) {
+			s.tracing.onEvent(ev)
+			s.notifier.enqueue(ev)
+		}
+	case s.notifier != nil:
 		acfg.OnEvent = s.notifier.enqueue
+	case s.tracing != nil:
+		acfg.OnEvent = s.tracing.onEvent
 	}
 	s.reg = activation.New(acfg)
 	s.reg.SetInstance(cfg.Instance)
@@ -134,6 +145,10 @@ func (s *Server) onFrame(f actionloop.Frame) {
 		applied = s.reg.Respond(f.Seq, f.Done, f.Pending, f.Untracked)
 	case actionloop.KindPending:
 		s.reg.Progress(f.Seq, f.Pending, f.Untracked)
+	case actionloop.KindWork:
+		if s.tracing != nil {
+			s.tracing.onWork(f)
+		}
 	case actionloop.KindDone:
 		o := activation.Outcome{Phase: completion.PhaseDone, Error: f.Error, Errors: f.Errors, Unfinished: f.Unfinished}
 		switch f.Status {

@@ -25,6 +25,9 @@ type Activation struct {
 	Deadline time.Time
 	// Params is the raw `value` of the request (an object or an array).
 	Params json.RawMessage
+	// TraceParent is the W3C traceparent of the activation's span when the
+	// platform traces it, "" otherwise; see TraceParent.
+	TraceParent string
 
 	seq           uint64
 	ctx           context.Context
@@ -53,6 +56,7 @@ type Activation struct {
 	expireReason string
 	respondedAt  time.Time        // guarded by mu
 	work         map[*Work]string // guarded by mu; pending work and its name
+	workSeq      uint64           // guarded by mu; numbers the work reported in work frames
 	errs         []string         // guarded by mu; post-response errors
 	untracked    []goroutineInfo  // guarded by mu; reported at the response
 	goids        map[uint64]bool  // guarded by mu; the handler's and tracked work's goroutines
@@ -79,9 +83,21 @@ func (a *Activation) Context() context.Context { return a.ctx }
 // written after the response can be attributed.
 func (a *Activation) Logger() *slog.Logger { return a.logger }
 
+// TraceParent returns the W3C traceparent of the activation ctx belongs to
+// when the platform traces it, "" otherwise (no tracing, or outside an
+// activation). Spans the action creates with it as their parent nest under
+// the activation's span; HTTPClient sends it as the traceparent header.
+func TraceParent(ctx context.Context) string {
+	if a := From(ctx); a != nil {
+		return a.TraceParent
+	}
+	return ""
+}
+
 // Work is one pending piece of an activation's work, from Track.
 type Work struct {
 	a    *Activation
+	id   uint64 // its number in work frames; 0 when not reported
 	once sync.Once
 }
 
@@ -179,7 +195,7 @@ func Done(ctx context.Context) func() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.doneFunc == nil {
-		w := a.trackLocked("done()")
+		w := a.trackLocked("done()", true)
 		a.doneFunc = w.Done
 	}
 	return a.doneFunc
@@ -197,10 +213,13 @@ func (a *Activation) adopt() {
 func (a *Activation) track(name string) *Work {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.trackLocked(name)
+	return a.trackLocked(name, true)
 }
 
-func (a *Activation) trackLocked(name string) *Work {
+// trackLocked registers pending work; traced says it is a span of its own
+// when the platform traces (the handler is not: the activation's span is
+// its span).
+func (a *Activation) trackLocked(name string, traced bool) *Work {
 	w := &Work{a: a}
 	if a.phase.Terminal() {
 		// Too late: the activation has been reported done. Keep the caller
@@ -209,6 +228,11 @@ func (a *Activation) trackLocked(name string) *Work {
 		return &Work{}
 	}
 	a.work[w] = name
+	if traced && a.TraceParent != "" {
+		a.workSeq++
+		w.id = a.workSeq
+		a.loop.send(actionloop.Frame{Kind: actionloop.KindWork, Seq: a.seq, Work: w.id, Name: name, Start: time.Now().UnixNano()})
+	}
 	a.reportPendingLocked()
 	return w
 }
@@ -234,6 +258,15 @@ func (a *Activation) endWork(w *Work, err error) {
 	if ok && err != nil {
 		a.errs = append(a.errs, name+": "+err.Error())
 		a.logger.Error("tracked work failed", "work", name, "error", err)
+	}
+	if ok && w.id != 0 {
+		// Under mu, as the done frame is: the work's end reaches the
+		// proxy before the activation's.
+		f := actionloop.Frame{Kind: actionloop.KindWork, Seq: a.seq, Work: w.id, End: time.Now().UnixNano()}
+		if err != nil {
+			f.Error = err.Error()
+		}
+		a.loop.send(f)
 	}
 	if ok {
 		a.reportPendingLocked()

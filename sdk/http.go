@@ -7,7 +7,9 @@ import (
 
 // HTTPClient is an http.Client whose requests count as pending work of the
 // activation in their context (req.WithContext(ctx) or
-// http.NewRequestWithContext) until their response body is closed.
+// http.NewRequestWithContext) until their response body is closed. When the
+// platform traces the activation, each request carries its traceparent
+// header (unless the request has one), so the server's spans nest under it.
 var HTTPClient = &http.Client{Transport: Transport(nil)}
 
 // Transport wraps base (nil = http.DefaultTransport) so that every request
@@ -20,6 +22,9 @@ func Transport(base http.RoundTripper) http.RoundTripper {
 	return &transport{base: base}
 }
 
+// traceParentHeader is W3C Trace Context's header.
+const traceParentHeader = "traceparent"
+
 type transport struct{ base http.RoundTripper }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -28,6 +33,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	w := a.track("http " + req.Method + " " + req.URL.Redacted())
+	if a.TraceParent != "" && req.Header.Get(traceParentHeader) == "" {
+		// A RoundTripper must not change its caller's request.
+		req = req.Clone(req.Context())
+		req.Header.Set(traceParentHeader, a.TraceParent)
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		w.Fail(err)

@@ -217,7 +217,7 @@ func (l *loop) accept(m actionloop.Message) *Activation {
 	a := &Activation{
 		ID: env[actionloop.ContextActivationID], ActionName: env["__OW_ACTION_NAME"], ActionVersion: env["__OW_ACTION_VERSION"],
 		Namespace: env["__OW_NAMESPACE"], TransactionID: env["__OW_TRANSACTION_ID"], APIKey: env["__OW_API_KEY"],
-		APIHost: l.o.getenv("__OW_API_HOST"), Params: m.Value,
+		APIHost: l.o.getenv("__OW_API_HOST"), Params: m.Value, TraceParent: m.TraceParent,
 		seq: m.Seq, loop: l, start: time.Now(), phase: completion.PhaseRunning, work: map[*Work]string{}, goids: map[uint64]bool{}, finishedCh: make(chan struct{}),
 	}
 	a.Deadline = m.Deadline()
@@ -236,7 +236,9 @@ func (l *loop) accept(m actionloop.Message) *Activation {
 	l.active[a.seq] = a
 	l.mu.Unlock()
 
-	a.handler = a.track("handler")
+	a.mu.Lock()
+	a.handler = a.trackLocked("handler", false)
+	a.mu.Unlock()
 	a.baseline = runtime.NumGoroutine() - int(l.sdkGoroutines.Load())
 	return a
 }

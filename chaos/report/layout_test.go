@@ -1,132 +1,29 @@
 package report_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/chaos"
 	"github.com/epilogue-dev/epilogue/chaos/report"
+	"github.com/epilogue-dev/epilogue/internal/svgtext"
 )
 
 // committedDir is the report `make report REPORT_DIR=docs/report` writes.
 var committedDir = filepath.Join("..", "..", "docs", "report")
 
-// Text metrics of the overlap check: an average sans-serif character's
-// advance per pixel of font size (bold is wider), and how far text reaches
-// above and below its baseline. SVG has no text metrics; these are on the
-// wide side of DejaVu Sans (which rsvg-convert uses) and Arial (browsers).
-const (
-	regularAdvance = 0.62
-	boldAdvance    = 0.7
-	textAscent     = 0.8
-	textDescent    = 0.25
-)
-
-// box is a text's estimated extent in SVG coordinates.
-type box struct {
-	text                   string
-	left, top, right, down float64
-}
-
-func (b box) String() string {
-	return fmt.Sprintf("%q [%.1f,%.1f]–[%.1f,%.1f]", b.text, b.left, b.top, b.right, b.down)
-}
-
-func (b box) intersects(o box) bool {
-	return b.left < o.right && o.left < b.right && b.top < o.down && o.top < b.down
-}
-
-// textBoxes parses an SVG and estimates the box of every <text>, from its
-// x, y, text-anchor, font-size (or the root's) and font-weight; it returns
-// them with the canvas size. A turned text fails the test: the charts keep
-// every label level.
-func textBoxes(t *testing.T, data []byte) (boxes []box, width, height float64) {
+// textBoxes is svgtext.Boxes, failing the test on a malformed chart or a
+// turned label.
+func textBoxes(t *testing.T, data []byte) ([]svgtext.Box, float64, float64) {
 	t.Helper()
-	d := xml.NewDecoder(bytes.NewReader(data))
-	rootSize := 0.0
-	var cur *xml.StartElement
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		switch tok := tok.(type) {
-		case xml.StartElement:
-			attr := func(name string) string {
-				for _, a := range tok.Attr {
-					if a.Name.Local == name {
-						return a.Value
-					}
-				}
-				return ""
-			}
-			number := func(name string) float64 {
-				v, err := strconv.ParseFloat(attr(name), 64)
-				require.NoError(t, err, "<%s %s>", tok.Name.Local, name)
-				return v
-			}
-			switch tok.Name.Local {
-			case "svg":
-				width, height, rootSize = number("width"), number("height"), number("font-size")
-			case "text":
-				require.Empty(t, attr("transform"), "a turned label")
-				el := tok.Copy()
-				cur = &el
-			}
-		case xml.EndElement:
-			cur = nil
-		case xml.CharData:
-			if cur == nil {
-				continue
-			}
-			attr := func(name string) string {
-				for _, a := range cur.Attr {
-					if a.Name.Local == name {
-						return a.Value
-					}
-				}
-				return ""
-			}
-			size := rootSize
-			if s := attr("font-size"); s != "" {
-				var err error
-				size, err = strconv.ParseFloat(s, 64)
-				require.NoError(t, err)
-			}
-			advance := regularAdvance
-			if attr("font-weight") == "bold" {
-				advance = boldAdvance
-			}
-			x, err := strconv.ParseFloat(attr("x"), 64)
-			require.NoError(t, err)
-			y, err := strconv.ParseFloat(attr("y"), 64)
-			require.NoError(t, err)
-			s := string(tok)
-			w := float64(utf8.RuneCountInString(s)) * size * advance
-			left := x
-			switch attr("text-anchor") {
-			case "middle":
-				left = x - w/2
-			case "end":
-				left = x - w
-			}
-			boxes = append(boxes, box{s, left, y - size*textAscent, left + w, y + size*textDescent})
-		}
-	}
+	boxes, width, height, err := svgtext.Boxes(data)
+	require.NoError(t, err)
 	return boxes, width, height
 }
 
@@ -202,10 +99,10 @@ func TestChartsDoNotOverlap(t *testing.T) {
 					// cannot pass on a chart without text.
 					require.GreaterOrEqual(t, len(boxes), 2)
 					for i, b := range boxes {
-						assert.True(t, b.left >= 0 && b.top >= 0 && b.right <= width && b.down <= height,
+						assert.True(t, b.Inside(width, height),
 							"%s leaves the %.0f×%.0f canvas", b, width, height)
 						for _, o := range boxes[i+1:] {
-							assert.False(t, b.intersects(o), "%s overlaps %s", b, o)
+							assert.False(t, b.Intersects(o), "%s overlaps %s", b, o)
 						}
 					}
 				})

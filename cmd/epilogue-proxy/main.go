@@ -17,6 +17,7 @@ import (
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/internal/cli"
 	"github.com/epilogue-dev/epilogue/proxy"
+	"github.com/epilogue-dev/epilogue/telemetry"
 )
 
 // settings are the environment variables the proxy reads, for -h: it is
@@ -35,6 +36,9 @@ var settings = [][2]string{
 	{completion.EnvLogInitError, "also log an /init failure's message"},
 	{completion.EnvExecutionEnv, "the execution environment an archive must be built for"},
 	{"__OW_*", "passed to the action"},
+	{telemetry.EnvEndpoint, "an OTLP collector: turns tracing on (also " + telemetry.EnvTracesEndpoint + ")"},
+	{telemetry.EnvProtocol, telemetry.ProtocolHTTP + " (default) or " + telemetry.ProtocolGRPC},
+	{telemetry.EnvServiceName, "the service name in traces (default epilogue-proxy); OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER as usual"},
 	{"GOMAXPROCS", "processors the proxy uses (default 1)"},
 }
 
@@ -88,10 +92,22 @@ func main() {
 		runtime.GOMAXPROCS(1)
 	}
 	cfg, err := configFromEnv(os.Environ())
+	var tel *telemetry.Telemetry
 	if err == nil {
+		tel, err = telemetry.Setup(context.Background(), "epilogue-proxy")
+	}
+	if err == nil {
+		if tel.Enabled() {
+			cfg.TracerProvider = tel.TracerProvider()
+		}
 		ctx, stopDrain := drainOnSignal()
 		cfg.StopDrain = stopDrain
 		err = proxy.Run(ctx, cfg)
+		// The drain's last spans go out before the process ends, within
+		// the flush's bound.
+		if serr := tel.Shutdown(context.Background()); serr != nil {
+			fmt.Fprintln(os.Stderr, "epilogue-proxy:", serr)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "epilogue-proxy:", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/epilogue-dev/epilogue/internal/cli"
 	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
 	"github.com/epilogue-dev/epilogue/reclaim"
+	"github.com/epilogue-dev/epilogue/telemetry"
 )
 
 // version is set at link time.
@@ -60,7 +61,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	if err := invokershim.Run(ctx, cfg); err != nil {
+	tel, err := telemetry.Setup(ctx, "epilogue-shim")
+	if err != nil {
+		fmt.Fprintln(stderr, "epilogue-shim:", err)
+		return 2
+	}
+	if tel.Enabled() {
+		cfg.TracerProvider = tel.TracerProvider()
+	}
+	err = invokershim.Run(ctx, cfg)
+	if serr := tel.Shutdown(context.WithoutCancel(ctx)); serr != nil {
+		fmt.Fprintln(stderr, "epilogue-shim:", serr)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "epilogue-shim:", err)
 		return 1
 	}

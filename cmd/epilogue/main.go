@@ -35,6 +35,7 @@ Commands:
   standalone [flags]          run a single-machine OpenWhisk that wsk talks to (epilogue standalone -h)
   chaos [flags]               prove that no acknowledged write is lost: the fault-injection suite (epilogue chaos -h)
   k8s post-render [flags]     a Helm post-renderer wiring Epilogue into deploy-kube's invoker (epilogue k8s -h)
+  replay [flags] DIR|--synthetic  compare keep-alive policies on an Azure Functions 2019 trace (epilogue replay -h)
   version                     print the version, and the SDK's carried in this binary
 `
 
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runChaos(ctx, args[1:], stdout, stderr)
 	case "k8s":
 		return runK8s(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return runReplay(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -161,12 +164,31 @@ func parseBuildArgs(args []string, stderr io.Writer) (actionbuild.Options, error
 	fs := cli.NewFlagSet("epilogue build", buildUsage, stderr)
 	output := fs.String("o", actionbuild.DefaultOutput, "the zip to write")
 
-	// flag stops at the first positional argument: take it and parse the
-	// rest again, until nothing is left or "--" ends the flags.
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return actionbuild.Options{}, err
+	}
+
+	switch {
+	case len(positional) == 0:
+		return actionbuild.Options{}, fs.Fail("missing DIR, the directory of the action's main package")
+	case len(positional) > 1:
+		return actionbuild.Options{}, fs.Fail("want one DIR, got %d: %q", len(positional), positional)
+	case *output == "":
+		return actionbuild.Options{}, fs.Fail("-o must name a file")
+	}
+	return actionbuild.Options{Dir: positional[0], Output: *output}, nil
+}
+
+// parseInterspersed parses args with fs, flags before or after the
+// positional arguments, and returns the positional ones. flag stops at the
+// first positional argument: take it and parse the rest again, until
+// nothing is left or "--" ends the flags.
+func parseInterspersed(fs *cli.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
-			return actionbuild.Options{}, err
+			return nil, err
 		}
 		rest := fs.Args()
 		if consumed := args[:len(args)-len(rest)]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
@@ -179,16 +201,7 @@ func parseBuildArgs(args []string, stderr io.Writer) (actionbuild.Options, error
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-
-	switch {
-	case len(positional) == 0:
-		return actionbuild.Options{}, fs.Fail("missing DIR, the directory of the action's main package")
-	case len(positional) > 1:
-		return actionbuild.Options{}, fs.Fail("want one DIR, got %d: %q", len(positional), positional)
-	case *output == "":
-		return actionbuild.Options{}, fs.Fail("-o must name a file")
-	}
-	return actionbuild.Options{Dir: positional[0], Output: *output}, nil
+	return positional, nil
 }
 
 // size formats n bytes in decimal units, one decimal place: "5.1 MB".

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
+	"github.com/epilogue-dev/epilogue/telemetry"
 )
 
 const standaloneUsage = `Usage: epilogue standalone [flags]
@@ -135,6 +137,23 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return exitError
 		}
 		cfg.Listener = ln
+	}
+	tel, err := telemetry.Setup(ctx, "epilogue-standalone")
+	if err != nil {
+		fmt.Fprintln(stderr, "epilogue standalone:", err)
+		return exitUsage
+	}
+	defer func() {
+		if err := tel.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintln(stderr, "epilogue standalone:", err)
+		}
+	}()
+	if tel.Enabled() {
+		cfg.Pool.TracerProvider = tel.TracerProvider()
+		// The runtimes export to the same collector (the process backend's
+		// share the host's network; a Docker container needs an endpoint
+		// it can reach).
+		cfg.Pool.RuntimeEnv = telemetry.ForwardEnv(os.Environ(), "epilogue-proxy")
 	}
 	cfg.Ready = func(url string) {
 		fmt.Fprintf(stdout, "epilogue standalone: OpenWhisk's API at %s (backend %s, semantics %s, data %s)\n", url, backendOr(cfg.Backend), cfg.Pool.Policy, cfg.DataDir)

@@ -309,12 +309,13 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 // ExitError returns how the process ended; valid once Exited is closed.
 func (p *Process) ExitError() error { return p.exitErr }
 
-// Exchange sends a /run body as request seq (the sequence number goes on
-// the line only in extended mode) and waits for its answer. A Frame with a
+// Exchange sends a /run body as request seq (the sequence number, and a
+// non-empty traceparent, go on the line only in extended mode) and waits
+// for its answer. A Frame with a
 // non-empty Error and no Result means the answer was unusable. Only one
 // exchange may be in progress; a second gets ErrBusy at once, because the
 // upstream protocol has no way to pair answers with overlapping requests.
-func (p *Process) Exchange(ctx context.Context, seq uint64, body []byte) (actionloop.Frame, error) {
+func (p *Process) Exchange(ctx context.Context, seq uint64, body []byte, traceparent string) (actionloop.Frame, error) {
 	select {
 	case p.turn <- struct{}{}:
 	default:
@@ -336,7 +337,7 @@ func (p *Process) Exchange(ctx context.Context, seq uint64, body []byte) (action
 	if p.extended {
 		lineSeq = seq
 	}
-	if err := p.send(func() error { return p.in.Request(body, lineSeq) }); err != nil {
+	if err := p.send(func() error { return p.in.Request(body, lineSeq, traceparent) }); err != nil {
 		forget()
 		return actionloop.Frame{}, ErrExited
 	}

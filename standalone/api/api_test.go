@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 	"github.com/epilogue-dev/epilogue/standalone/store"
 )
@@ -32,9 +34,10 @@ type fakeInvoker struct {
 	result  json.RawMessage
 	wg      sync.WaitGroup
 
-	mu       sync.Mutex // guards params, subjects, bindings and causes
+	mu       sync.Mutex // guards params, subjects, parents, bindings and causes
 	params   []string
 	subjects []string
+	parents  []trace.SpanContext // the span context each Invoke's ctx carried
 	bindings []string
 	causes   []string
 }
@@ -49,9 +52,10 @@ func (i *fakeInvocation) ID() string                { return i.id }
 func (i *fakeInvocation) Done() <-chan struct{}     { return i.done }
 func (i *fakeInvocation) Record() entity.Activation { return i.rec }
 
-func (f *fakeInvoker) Invoke(_ context.Context, req InvokeRequest) (Invocation, error) {
+func (f *fakeInvoker) Invoke(ctx context.Context, req InvokeRequest) (Invocation, error) {
 	a := req.Action
 	f.mu.Lock()
+	f.parents = append(f.parents, trace.SpanContextFromContext(ctx))
 	f.params = append(f.params, string(req.Params))
 	f.subjects = append(f.subjects, req.Subject+" "+req.APIKey)
 	f.bindings = append(f.bindings, req.Binding)

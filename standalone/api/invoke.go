@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
@@ -65,7 +66,9 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	inv, err := s.start(context.WithoutCancel(r.Context()), InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
+	// A traceparent from the caller parents the activation's spans.
+	ctx := propagation.TraceContext{}.Extract(context.WithoutCancel(r.Context()), propagation.HeaderCarrier(r.Header))
+	inv, err := s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
 	if err != nil {
 		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
 		return

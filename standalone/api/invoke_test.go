@@ -113,3 +113,29 @@ func TestInvokeWithoutInvoker(t *testing.T) {
 	assertError(t, http.StatusServiceUnavailable, "", rec.Code, rec.Header(), rec.Body.String())
 	assert.True(t, strings.Contains(rec.Body.String(), "invoker"))
 }
+
+// A traceparent on the REST invoke reaches the invoker as the span context
+// its activation's spans take as parent; without one there is none.
+func TestInvokeCarriesTheCallersTraceContext(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
+	f.seedAction(t, "guest", "act", imgAction)
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/api/v1/namespaces/_/actions/act?blocking=true", strings.NewReader("{}"))
+	require.NoError(t, err)
+	u, p, _ := strings.Cut(guestAuth, ":")
+	req.SetBasicAuth(u, p)
+	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	status, _, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/act?blocking=true", "{}")
+	require.Equal(t, http.StatusOK, status, body)
+
+	f.inv.mu.Lock()
+	defer f.inv.mu.Unlock()
+	require.Len(t, f.inv.parents, 2)
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", f.inv.parents[0].TraceID().String())
+	assert.Equal(t, "00f067aa0ba902b7", f.inv.parents[0].SpanID().String())
+	assert.True(t, f.inv.parents[0].IsRemote())
+	assert.False(t, f.inv.parents[1].IsValid(), "no traceparent, no parent")
+}

@@ -13,8 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/epilogue-dev/epilogue/completion"
 )
+
+// traceContext is W3C Trace Context: the traceparent header.
+var traceContext propagation.TraceContext
 
 // Defaults for a Client.
 const (
@@ -186,6 +191,9 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (Reply, err
 		return Reply{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// The span in ctx (the invocation's, when tracing) parents the
+	// runtime's spans; without one nothing is added.
+	traceContext.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return Reply{}, err

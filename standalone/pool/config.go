@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,6 +86,12 @@ type Config struct {
 	// Logger receives the pool's decisions (reclaims, forced reclaims,
 	// failures); nil = discard.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces every invocation, container
+	// operation and reclaim decision (trace.go); nil = no tracing.
+	TracerProvider trace.TracerProvider
+	// RuntimeEnv is added to every runtime's environment (e.g. the OTEL_*
+	// variables that make the proxies export their spans too).
+	RuntimeEnv map[string]string
 }
 
 // ErrConfig is returned by New for an unusable Config.

@@ -10,7 +10,11 @@ import (
 	"sync"
 	"time"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/containerclient"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
@@ -66,6 +70,10 @@ type Invocation struct {
 	subject string
 	apiKey  string
 	arrived time.Time
+	// span is the invocation's span (a no-op one when not tracing) and
+	// traceCtx the context that carries it (nil when not tracing).
+	span     trace.Span
+	traceCtx context.Context
 
 	done      chan struct{} // closed when the record of the response is stored
 	completed chan struct{} // closed when the record is final
@@ -106,8 +114,8 @@ func (inv *Invocation) recordLocked() entity.Activation {
 
 // Invoke starts an activation and returns at once; the activation runs
 // until its record is complete, whatever happens to ctx (only its values
-// are used).
-func (p *Pool) Invoke(_ context.Context, req Request) (*Invocation, error) {
+// are used: the caller's span context parents the invocation's span).
+func (p *Pool) Invoke(ctx context.Context, req Request) (*Invocation, error) {
 	a := req.Action
 	if a.Exec.Kind != entity.KindBlackbox || a.Exec.Image == "" {
 		return nil, fmt.Errorf("%w: exec.kind %q with image %q: only blackbox actions with an image run here", errBadAction, a.Exec.Kind, a.Exec.Image)
@@ -143,6 +151,7 @@ func (p *Pool) Invoke(_ context.Context, req Request) (*Invocation, error) {
 		inv.rec.Cause = req.Cause
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationCausedBy, entity.KindSequence)
 	}
+	p.startInvoke(ctx, inv)
 	p.goBackground(func() { p.serve(inv) })
 	return inv, nil
 }
@@ -169,7 +178,7 @@ func (p *Pool) serve(inv *Invocation) {
 			p.mu.Lock()
 			m.key = j.key
 			p.mu.Unlock()
-			err := p.create(m)
+			err := p.create(inv.context(), m)
 			p.mu.Lock()
 			switch {
 			case err != nil:
@@ -193,7 +202,7 @@ func (p *Pool) serve(inv *Invocation) {
 			p.runOn(m, inv, true)
 			return
 		}
-		if ok := p.resume(m); ok {
+		if ok := p.resume(inv, m); ok {
 			p.runOn(m, inv, false)
 			return
 		}
@@ -217,7 +226,7 @@ func createFailure(err error) (entity.Status, string) {
 
 // resume unpauses a warm container that was paused; on failure it removes
 // it (OpenWhisk reschedules the job, and destroys the container).
-func (p *Pool) resume(m *member) bool {
+func (p *Pool) resume(inv *Invocation, m *member) bool {
 	p.mu.Lock()
 	wasPaused := m.wasPaused
 	m.wasPaused = false
@@ -225,9 +234,11 @@ func (p *Pool) resume(m *member) bool {
 	if !wasPaused {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, reclaimTimeout)
+	ctx, cancel := context.WithTimeout(inv.context(), reclaimTimeout)
 	defer cancel()
+	span := p.startOp(ctx, "unpause", m)
 	err := m.c.Unpause(ctx)
+	endOp(span, err)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -251,6 +262,7 @@ func (inv *Invocation) failBeforeStart(status entity.Status, msg string) {
 	inv.mu.Unlock()
 	inv.persist()
 	close(inv.done)
+	inv.endInvoke()
 	close(inv.completed)
 }
 
@@ -279,7 +291,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	)
 	deadline := start.Add(timeout)
 	if !initialized {
-		r, err := m.run.Init(p.ctx, inv.initRequest(deadline), timeout)
+		r, err := m.run.Init(inv.context(), inv.initRequest(deadline), timeout)
 		initTime = r.Elapsed
 		switch {
 		case errors.Is(err, containerclient.ErrTimeout):
@@ -297,7 +309,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	}
 	runStart := time.Now()
 	if initialized {
-		r, err := m.run.Run(p.ctx, inv.runRequest(runStart.Add(timeout)), timeout)
+		r, err := m.run.Run(inv.context(), inv.runRequest(runStart.Add(timeout)), timeout)
 		switch {
 		case errors.Is(err, containerclient.ErrTimeout):
 			resp, timedOut = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgTimedOut(a.Limits.Timeout, false))), true
@@ -332,6 +344,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	if cold {
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationInitTime, initTime.Milliseconds())
 	}
+	inv.ran(start.Sub(inv.arrived), initTime, cold)
 	if answered && phase == completion.PhaseDone {
 		// The runtime answered with nothing pending: done at the response.
 		_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, entity.CompletionDone)
@@ -373,6 +386,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 // finish closes Completed and stops routing the activation's late log
 // lines after the pool's LateLogWindow.
 func (inv *Invocation) finish(m *member) {
+	inv.endInvoke()
 	close(inv.completed)
 	time.AfterFunc(inv.p.cfg.LateLogWindow, func() { m.logs.forget(inv.id) })
 }
@@ -383,6 +397,11 @@ func (inv *Invocation) finish(m *member) {
 // hands the container back, or removes it when the bound passed or the
 // container was lost.
 func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
+	var span trace.Span // the reclaim decision; nil when not tracing or not waiting
+	if p.tracer != nil && p.cfg.Policy.WaitsForWork() {
+		_, span = p.tracer.Start(p.ctx, "reclaim wait", linkTo(inv),
+			trace.WithAttributes(semconv.ContainerNameKey.String(m.name), attrDecision.String(reclaim.Deferred)))
+	}
 	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
 	rec, err := m.status.Await(ctx, inv.id, max(time.Until(bound), 0)) // a bound already past: ask once, without waiting
 	cancel()
@@ -393,6 +412,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	switch {
 	case err == nil:
 		outcome = &rec
+		decide(span, reclaim.Done, "the activation's work is "+string(rec.Phase), inv.id)
 		if m.state == stateLingering && len(m.lingering) == 0 {
 			m.doneAt = time.Now()
 			p.moveLocked(m, stateReady)
@@ -409,6 +429,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 			rec = rec.Settle(completion.PhaseExpired, fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano)))
 			outcome = &rec
 			p.stats.ForcedReclaims++
+			decide(span, reclaim.Forced, rec.Error, inv.id)
 			if m.state == stateLingering {
 				p.removeLocked(m, "forced: work still pending at its bound")
 			}
@@ -419,6 +440,10 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		p.removeLocked(m, "it stopped answering while work was pending")
 	}
 	p.mu.Unlock()
+	if span != nil {
+		// Decided: the container may be reclaimed from here on.
+		span.End()
+	}
 
 	if outcome != nil {
 		p.settle(inv)

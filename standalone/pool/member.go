@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
@@ -65,18 +67,27 @@ type member struct {
 	doneAt time.Time
 }
 
-// create starts the member's container and its log collection.
-func (p *Pool) create(m *member) error {
+// create starts the member's container and its log collection; ctx
+// carries the span of the invocation it is created for, if any (its life
+// is p.ctx's).
+func (p *Pool) create(ctx context.Context, m *member) (err error) {
 	defer close(m.created)
 	semantics := p.cfg.RuntimeSemantics
 	p.mu.Lock()
 	action := m.key
 	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(p.ctx, createTimeout)
+	ctx, cancel := context.WithTimeout(ctx, createTimeout)
 	defer cancel()
+	span := p.startOp(ctx, "create", m)
+	defer func() { endOp(span, err) }()
+	env := maps.Clone(p.cfg.RuntimeEnv)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env[completion.EnvSemantics] = string(semantics)
 	c, err := p.cfg.Backend.Create(ctx, backend.Spec{
 		Name: m.name, Image: m.image, MemoryMB: m.memoryMB,
-		Env:    map[string]string{completion.EnvSemantics: string(semantics)},
+		Env:    env,
 		Labels: map[string]string{LabelAction: action},
 	})
 	if err != nil {
@@ -193,7 +204,9 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 	if !m.epilogue || !consult {
 		policy = reclaim.Vanilla // nothing to consult, or no need
 	}
+	lingering := slices.Collect(maps.Values(m.lingering))
 	p.mu.Unlock()
+	span := p.startOp(p.ctx, string(op), m, linkTo(lingering...))
 	gate := reclaim.Gate{Policy: policy, Bounds: p.cfg.Bounds, Source: m.status}
 	d, err := gate.Wait(p.ctx, op)
 	switch {
@@ -207,6 +220,11 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		p.log.Debug("reclaim", "container", m.name, "op", op, "why", why, "decision", d.Reason)
 	}
 	if d.Forced {
+		decide(span, reclaim.Forced, d.Reason, d.Activations...)
+	} else {
+		decide(span, reclaim.Done, why+"; "+d.Reason)
+	}
+	if d.Forced {
 		p.mu.Lock()
 		p.stats.ForcedReclaims++
 		p.mu.Unlock()
@@ -215,6 +233,7 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 	defer cancel()
 	if op == reclaim.Pause {
 		err := m.c.Pause(ctx)
+		endOp(span, err)
 		p.mu.Lock()
 		failed := err != nil && m.state == statePausing
 		switch {
@@ -235,9 +254,14 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		if !failed {
 			return // paused, or someone else is removing it
 		}
+		span = p.startOp(p.ctx, string(reclaim.Remove), m)
 	}
-	if err := m.c.Remove(ctx); err != nil && !errors.Is(err, backend.ErrRemoved) {
+	err = m.c.Remove(ctx)
+	if err != nil && !errors.Is(err, backend.ErrRemoved) {
 		p.log.Error("remove failed", "container", m.name, "error", err)
+		endOp(span, err)
+	} else {
+		endOp(span, nil)
 	}
 	m.run.Close()
 	p.mu.Lock()

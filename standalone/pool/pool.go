@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"errors"
 	"fmt"
@@ -25,8 +27,9 @@ var (
 // lifecycle of OpenWhisk's ContainerPool and ContainerProxy (see doc.go).
 // It is safe for concurrent use.
 type Pool struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	tracer trace.Tracer // nil when not tracing
 
 	// ctx ends when Close gives up waiting: it cancels every background wait.
 	ctx    context.Context
@@ -57,6 +60,9 @@ func New(cfg Config) (*Pool, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, members: map[*member]struct{}{}}
+	if cfg.TracerProvider != nil {
+		p.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
 	p.mu.Lock()
 	p.ensurePrewarmsLocked()
 	p.mu.Unlock()
@@ -270,7 +276,7 @@ func (p *Pool) ensurePrewarmsLocked() {
 
 // startStemCell creates a stem cell's container.
 func (p *Pool) startStemCell(m *member) {
-	err := p.create(m)
+	err := p.create(p.ctx, m)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {

@@ -50,6 +50,10 @@
 //     extension (/epilogue/status must say "epilogue/1"), so every activation
 //     sends a response frame (done at once) and runs the SDK's
 //     untracked-goroutine check; keep-alive and new-connection;
+//   - SDK traced: tracking on, and the proxy traces every activation to an
+//     OTLP/HTTP receiver in the benchmark (OTEL_EXPORTER_OTLP_ENDPOINT; every
+//     other mode runs with the OTEL_* variables removed, i.e. tracing off);
+//     keep-alive; the ratio to SDK tracking on is tracing's cost on /run;
 //   - SDK tracking off: the same binary under a proxy started without
 //     OW_WAIT_FOR_ACK; the SDK then speaks the plain upstream protocol (the
 //     status must say "actionloop"): done at the response, nothing tracked;
@@ -661,6 +665,9 @@ func ratios(modes map[string]*modeResult) map[string]any {
 		}
 		r["sdk_vs_fixture"] = sf
 	}
+	if _, ok := modes["sdk_traced_keepalive"]; ok {
+		r["tracing_on_vs_off"] = benchstat.Compare(st("sdk_traced_keepalive"), st("sdk_tracking_on_keepalive"))
+	}
 	return r
 }
 
@@ -732,6 +739,9 @@ func printReport(w io.Writer, rep *report) {
 		for _, k := range sdkFixtureKeys {
 			cmpRow("SDK action vs fixture, "+modeWords(k)+" (same run)", sf[k])
 		}
+	}
+	if c, ok := rep.Ratios["tracing_on_vs_off"].(benchstat.Comparison); ok {
+		cmpRow("SDK action traced (OTLP/HTTP) vs tracing off, keep-alive", c)
 	}
 	if rep.Upstream != nil {
 		printUpstream(w, rep.Upstream)

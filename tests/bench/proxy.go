@@ -53,6 +53,9 @@ type proxySpec struct {
 	// is told, serves no /epilogue/status, and runs with OW_WAIT_FOR_ACK as
 	// its image does.
 	foreign bool
+	// otlp, when set, is the OTLP/HTTP endpoint the proxy traces to
+	// (OTEL_EXPORTER_OTLP_ENDPOINT); "" = tracing off.
+	otlp string
 }
 
 // protocol is what /epilogue/status must report after /init.
@@ -125,6 +128,12 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 	}
 	if !spec.noAck {
 		cmd.Env = append(cmd.Env, completion.EnvWaitForAck+"=1")
+	}
+	if spec.otlp != "" {
+		// A short batch delay keeps the export of a block's spans within
+		// the block: at the default 5 s it would run on during the next
+		// mode's block and charge that mode for it.
+		cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+spec.otlp, "OTEL_SERVICE_NAME=bench-"+name, "OTEL_BSP_SCHEDULE_DELAY=20")
 	}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	// Ask for the proxy's graceful shutdown first (it then kills its action);
@@ -286,13 +295,14 @@ func (p *proxyProc) cpu() (proxy, action time.Duration) {
 	return proxy, action
 }
 
-// cleanEnv drops every variable that configures the proxy or is passed to
-// the action, so that only what the benchmark sets applies.
+// cleanEnv drops every variable that configures the proxy (OTEL_* too: a
+// mode traces only when the benchmark says so) or is passed to the action,
+// so that only what the benchmark sets applies.
 func cleanEnv(environ []string) []string {
 	var out []string
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "EPILOGUE_") || strings.HasPrefix(k, "OW_") || strings.HasPrefix(k, "__OW_") {
+		if strings.HasPrefix(k, "EPILOGUE_") || strings.HasPrefix(k, "OW_") || strings.HasPrefix(k, "__OW_") || strings.HasPrefix(k, "OTEL_") {
 			continue
 		}
 		out = append(out, kv)

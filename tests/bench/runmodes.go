@@ -16,6 +16,7 @@ import (
 
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/tests/bench/benchstat"
+	"github.com/epilogue-dev/epilogue/tests/otlpsink"
 )
 
 // runMode is one POST /run mode: a target (the floor server or a proxy of its
@@ -342,8 +343,15 @@ func (b *bencher) runModes(ctx context.Context, bin, upstream string, action, sd
 	if err != nil || sdkAction == nil {
 		return rows, err
 	}
+	// Tracing's cost: the same SDK action, its proxy exporting every span
+	// over OTLP/HTTP to a receiver in this process, interleaved with the
+	// untraced modes.
+	sink := otlpsink.New()
+	defer sink.Close()
 	sdk := []target{
 		{key: "sdk_tracking_on", label: "SDK action, tracking on", tracking: "on", action: sdkAction, n: sdkN, val: value, phases: []string{"done"}, conns: conns},
+		{key: "sdk_traced", label: "SDK action, tracking on, traced (OTLP/HTTP)", tracking: "on", action: sdkAction, n: sdkN, val: value,
+			phases: []string{"done"}, spec: proxySpec{otlp: sink.URL}, conns: []string{keepAlive}},
 		{key: "sdk_tracking_off", label: "SDK action, tracking off (no ack)", tracking: "off", action: sdkAction, n: sdkN, val: value, phases: []string{"done"},
 			spec: proxySpec{noAck: true}, conns: []string{keepAlive, newConn}},
 		// The tracked piece may end before or after the response goes out.

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -30,9 +29,9 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/epilogue-dev/epilogue/kube/kubetest"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -70,25 +69,13 @@ type manifests map[string][]byte
 
 func decodeManifests(t *testing.T, stream []byte) manifests {
 	t.Helper()
-	r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
 	m := manifests{}
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return m
-		}
-		require.NoError(t, err)
-		var h struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-		}
-		require.NoError(t, yaml.Unmarshal(doc, &h))
-		if h.Kind != "" {
-			m[h.Kind+"/"+h.Metadata.Name] = doc
+	for _, o := range kubetest.Split(t, stream) {
+		if kind, name, ok := strings.Cut(o.ID, " "); ok {
+			m[kind+"/"+name] = o.Doc
 		}
 	}
+	return m
 }
 
 // get decodes object kind/name into obj; false if the stream has none.

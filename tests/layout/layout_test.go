@@ -63,10 +63,23 @@ func imports(t *testing.T, pkg string) []string {
 	return list
 }
 
-// dockerClient is what github.com/docker/docker/client pulls in.
+// dockerClient is what github.com/docker/docker/client pulls in
+// (OpenTelemetry's attribute package hashes with xxhash since the release
+// Helm's test-only dependency moved the module to).
 var dockerClient = []string{"github.com/docker/", "github.com/containerd/", "github.com/distribution/",
 	"github.com/opencontainers/", "github.com/moby/", "github.com/pkg/errors", "github.com/felixge/httpsnoop",
-	"github.com/go-logr/", "go.opentelemetry.io/", "golang.org/x/sys"}
+	"github.com/go-logr/", "go.opentelemetry.io/", "golang.org/x/sys", "github.com/cespare/xxhash/"}
+
+// otelAPI is OpenTelemetry's tracing API (no SDK, no exporter): what a
+// package that creates spans from a provider it is handed may import.
+var otelAPI = []string{"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/", "go.opentelemetry.io/auto/sdk",
+	"github.com/go-logr/", "github.com/cespare/xxhash/"}
+
+// otelExport is the OpenTelemetry SDK and its OTLP exporters (HTTP and
+// gRPC): only the telemetry package and the commands link them.
+var otelExport = append([]string{"go.opentelemetry.io/proto/", "google.golang.org/grpc", "google.golang.org/protobuf/",
+	"google.golang.org/genproto/", "github.com/grpc-ecosystem/", "github.com/cenkalti/backoff/", "github.com/google/uuid",
+	"github.com/cespare/xxhash/", "golang.org/x/net/", "golang.org/x/sys/", "golang.org/x/text/"}, otelAPI...)
 
 // goRedis is what github.com/redis/go-redis/v9 pulls in.
 var goRedis = []string{"github.com/redis/go-redis/", "github.com/cespare/xxhash/", "go.uber.org/atomic"}
@@ -96,8 +109,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"proxy/archive", nil},
 		{"proxy/activation", []string{module + "/completion"}},
 		{"proxy/executor", []string{module + "/actionloop", "golang.org/x/sys"}},
-		{"proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy/", "golang.org/x/sys"}},
-		{"cmd/epilogue-proxy", []string{module + "/actionloop", module + "/completion", module + "/proxy", module + "/internal/cli", "golang.org/x/sys"}},
+		// The proxy creates spans from the provider it is handed: the API only.
+		{"proxy", append([]string{module + "/actionloop", module + "/completion", module + "/proxy/", "golang.org/x/sys"}, otelAPI...)},
+		{"cmd/epilogue-proxy", append([]string{module + "/actionloop", module + "/completion", module + "/proxy", module + "/internal/cli",
+			module + "/telemetry"}, otelExport...)},
 		// The SDK is linked into every action: the standard library and the wire format only.
 		{"sdk", []string{module + "/actionloop", module + "/completion"}},
 		// The root package carries the SDK's source as data: the standard
@@ -108,16 +123,18 @@ func TestImportsPointOneWay(t *testing.T) {
 		// it takes from the module.
 		{"actionbuild", []string{module}},
 		{"reclaim", []string{module + "/completion"}},
+		// The OpenTelemetry setup: the SDK and the exporters, nothing of Epilogue.
+		{"telemetry", otelExport},
 		{"standalone/entity", nil},
 		{"standalone/backend", nil},
 		{"standalone/backend/process", []string{module + "/completion", module + "/standalone/backend", "golang.org/x/sys"}},
-		{"standalone/api", []string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}},
+		{"standalone/api", append([]string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}, otelAPI...)},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
-		{"standalone/containerclient", []string{module + "/completion"}},
+		{"standalone/containerclient", append([]string{module + "/completion"}, otelAPI...)},
 		// The pool runs on any backend: it never pulls in Docker.
-		{"standalone/pool", []string{module + "/actionloop", module + "/completion", module + "/reclaim",
+		{"standalone/pool", append([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
-			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, otelAPI...)},
 		{"invoker-shim/journal", nil},
 		// The internal helpers: the standard library only (redisserver
 		// watches the server's output through syncbuf).
@@ -125,6 +142,12 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/syncbuf", nil},
 		{"internal/faultnet", nil},
 		{"internal/cli", nil},
+		{"internal/svgtext", nil},
+		// The keep-alive policies are decision logic on the caller's clock:
+		// the standard library only, so that the pool can link them.
+		{"keepalive", nil},
+		// The replay simulator runs the policies, nothing of the platform.
+		{"replay", []string{module + "/keepalive"}},
 		{"chaos", chaos},
 		// Through the suite's result types the report depends on what the
 		// suite does; TestReportImportsOnlyTheSuite checks its own imports.
@@ -136,7 +159,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		// reclaim bounds it derives the grace period from; never Docker, the
 		// shim or the runtime (it describes them, it does not run them).
 		{"kube", append([]string{module + "/reclaim", module + "/completion"}, k8sAPI...)},
-		{"cmd/epilogue-shim", append([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli"}, dockerClient...)},
+		{"cmd/epilogue-shim", slices.Concat([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli",
+			module + "/telemetry"}, dockerClient, otelExport)},
 	}
 	for _, tt := range tests {
 		name := tt.pkg
@@ -163,9 +187,11 @@ func TestReportImportsOnlyTheSuite(t *testing.T) {
 	assert.Equal(t, []string{module + "/chaos"}, imports(t, "chaos/report"))
 }
 
-// harness is what no command may link: the module's test packages, testify,
-// and the standard library's testing (only a test harness imports it).
-var harness = []string{module + "/tests/", "github.com/stretchr/testify", "testing"}
+// harness is what no command may link: the module's test packages and
+// kube's test checks, testify, Helm (tests/kubernetes renders charts with
+// it; the post-renderer needs none of it), and the standard library's
+// testing (only a test harness imports it).
+var harness = []string{module + "/tests/", module + "/kube/kubetest", "github.com/stretchr/testify", "helm.sh/helm", "testing"}
 
 // TestCommandsLinkNoTestHarness: the product binaries (every main package
 // under cmd/) link nothing of the test harness. What a command needs from

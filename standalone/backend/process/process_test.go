@@ -392,13 +392,7 @@ func TestSignalDrains(t *testing.T) {
 	g.WaitArrived(t, "drain-1", testBound)
 
 	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
-	var snap struct {
-		Draining    bool `json:"draining"`
-		Activations []struct {
-			ID    string `json:"id"`
-			Phase string `json:"phase"`
-		} `json:"activations"`
-	}
+	var snap completion.Snapshot
 	require.Eventually(t, func() bool {
 		resp, err := hc.Get("http://" + c.Addr() + completion.StatusPath)
 		if err != nil {
@@ -408,7 +402,7 @@ func TestSignalDrains(t *testing.T) {
 		return json.NewDecoder(resp.Body).Decode(&snap) == nil && snap.Draining
 	}, testBound, 10*time.Millisecond, "the runtime never said it was draining")
 	require.Len(t, snap.Activations, 1)
-	assert.Equal(t, "responded", snap.Activations[0].Phase, "the work was not pending when the drain began")
+	assert.Equal(t, completion.PhaseResponded, snap.Activations[0].Phase, "the work was not pending when the drain began")
 	assert.Equal(t, http.StatusServiceUnavailable, run("late", `{"quiet":true}`).StatusCode, "a /run during the drain")
 	select {
 	case <-c.(*container).exited:

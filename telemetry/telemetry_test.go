@@ -1,0 +1,135 @@
+package telemetry_test
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/telemetry"
+	"github.com/epilogue-dev/epilogue/tests/otlpsink"
+)
+
+func TestParseEnv(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		want     telemetry.Config
+		errNames string // the variable the error must name
+	}{
+		{name: "nothing set: off", env: nil, want: telemetry.Config{}},
+		{name: "endpoint: on over http", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"},
+			want: telemetry.Config{Enabled: true, Protocol: telemetry.ProtocolHTTP}},
+		{name: "traces endpoint and grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+			want: telemetry.Config{Enabled: true, Protocol: telemetry.ProtocolGRPC}},
+		{name: "traces protocol beats the general one", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+			"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"},
+			want: telemetry.Config{Enabled: true, Protocol: telemetry.ProtocolHTTP}},
+		{name: "otlp exporter without endpoint: the default endpoint", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp"},
+			want: telemetry.Config{Enabled: true, Protocol: telemetry.ProtocolHTTP}},
+		{name: "exporter none wins over an endpoint", env: map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}},
+		{name: "sdk disabled wins", env: map[string]string{"OTEL_SDK_DISABLED": "TRUE", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}},
+		{name: "sdk disabled false", env: map[string]string{"OTEL_SDK_DISABLED": "false", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"},
+			want: telemetry.Config{Enabled: true, Protocol: telemetry.ProtocolHTTP}},
+		{name: "bad disabled", env: map[string]string{"OTEL_SDK_DISABLED": "yes"}, errNames: "OTEL_SDK_DISABLED"},
+		{name: "unsupported exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, errNames: "OTEL_TRACES_EXPORTER"},
+		{name: "unsupported protocol", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+			errNames: "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{name: "endpoint without scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318"},
+			errNames: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := telemetry.ParseEnv(func(k string) string { return tt.env[k] })
+			if tt.errNames != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.errNames)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// Off starts nothing: no exporter goroutine may outlive a process that
+// never asked for tracing.
+func TestSetupOffStartsNothing(t *testing.T) {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	before := runtime.NumGoroutine()
+	tel, err := telemetry.Setup(context.Background(), "svc")
+	require.NoError(t, err)
+	assert.False(t, tel.Enabled())
+	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "x")
+	assert.False(t, span.IsRecording())
+	span.End()
+	assert.Equal(t, before, runtime.NumGoroutine())
+	require.NoError(t, tel.Shutdown(context.Background()))
+}
+
+func TestSetupBadEnvNamesTheVariable(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "novalue")
+	_, err := telemetry.Setup(context.Background(), "svc")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "OTEL_RESOURCE_ATTRIBUTES")
+}
+
+// The environment alone turns export on, names the service and reaches a
+// real OTLP/HTTP receiver; Shutdown flushes what is buffered.
+func TestSetupExportsOverHTTP(t *testing.T) {
+	sink := otlpsink.New()
+	defer sink.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "from-env")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+	tel, err := telemetry.Setup(context.Background(), "default-name")
+	require.NoError(t, err)
+	require.True(t, tel.Enabled())
+	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "one")
+	span.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, tel.Shutdown(ctx))
+	spans := sink.Spans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, "one", spans[0].Name)
+	assert.Equal(t, "from-env", spans[0].Service)
+}
+
+// A collector that never answers cannot hold the process at exit.
+func TestShutdownIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() { // accepts and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+ln.Addr().String())
+	tel, err := telemetry.Setup(context.Background(), "svc")
+	require.NoError(t, err)
+	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "lost")
+	span.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tel.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		assert.Error(t, err, "the flush could not have reached the collector")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown ignored its bound")
+	}
+}
