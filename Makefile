@@ -97,7 +97,7 @@ fuzz:
 	  ./proxy/archive FuzzExtract ./proxy FuzzInit ./proxy FuzzDecodeInit \
 	  ./actionloop FuzzParseFrame ./actionloop FuzzRequestLine ./actionloop FuzzPostResponseActivation \
 	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
-	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode \
+	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode ./standalone/entity FuzzDecodePackagePut ./standalone/entity FuzzParseQualifiedName ./standalone/entity FuzzDecodeRulePut \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
 	  ./replay FuzzRead
 

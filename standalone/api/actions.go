@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -12,23 +13,27 @@ import (
 
 // listActions: GET …/actions?limit=&skip= → [action summary…], newest first.
 func (s *server) listActions(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
-	if !ok {
-		return
+	if ns, ok := namespace(w, r); ok {
+		list(w, r, func(limit, skip int) ([]entity.Action, error) { return s.store.ListActions(ns, limit, skip) }, entity.Action.Summary)
 	}
+}
+
+// list answers GET …/COLLECTION?limit=&skip= with the summaries of what
+// read returns for that page.
+func list[T, S any](w http.ResponseWriter, r *http.Request, read func(limit, skip int) ([]T, error), summary func(T) S) {
 	limit, skip, err := page(r.URL.Query())
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	actions, err := s.store.ListActions(ns, limit, skip)
+	docs, err := read(limit, skip)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	out := make([]entity.ActionSummary, 0, len(actions))
-	for _, a := range actions {
-		out = append(out, a.Summary())
+	out := make([]S, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, summary(d))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -37,22 +42,12 @@ func (s *server) listActions(w http.ResponseWriter, r *http.Request) {
 // overwrite=true creates or updates one as `wsk action update` does: fields
 // absent from the body keep their old values.
 func (s *server) putAction(w http.ResponseWriter, r *http.Request) {
-	ns, ok := namespace(w, r)
+	req, ok := readPut(w, r, s.maxAction)
 	if !ok {
 		return
 	}
-	name := mux.Vars(r)["name"]
-	overwrite, err := boolParam(r.URL.Query(), "overwrite", false)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	body, err := readBody(w, r, s.maxAction)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	put, err := entity.DecodeActionPut(body)
+	ns, name, overwrite := req.ns, req.name, req.overwrite
+	put, err := entity.DecodeActionPut(req.body)
 	if err != nil {
 		fail(w, err)
 		return
@@ -69,6 +64,12 @@ func (s *server) putAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	if a.Exec.Kind == entity.KindSequence {
+		if err := s.checkSequence(ns, &a); err != nil {
+			fail(w, err)
+			return
+		}
+	}
 	saved, err := s.store.PutAction(a, overwrite)
 	if err != nil {
 		fail(w, err)
@@ -77,10 +78,17 @@ func (s *server) putAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, saved.WithoutCode())
 }
 
-// getAction: GET …/actions/NAME?code= (default true) → the action document.
+// getAction: GET …/actions/NAME?code= (default true) → the action document,
+// with the parameters it inherits from its package or binding; GET
+// …/actions/PKG/ lists a package's actions.
 func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 	ns, ok := namespace(w, r)
 	if !ok {
+		return
+	}
+	name := mux.Vars(r)["name"]
+	if pkg, ok := strings.CutSuffix(name, "/"); ok {
+		s.listPackageActions(w, r, ns, pkg)
 		return
 	}
 	code, err := boolParam(r.URL.Query(), "code", true)
@@ -88,7 +96,7 @@ func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, err := s.store.GetAction(ns, mux.Vars(r)["name"])
+	a, _, err := s.resolveAction(ns, name)
 	if err != nil {
 		fail(w, err)
 		return
@@ -101,14 +109,23 @@ func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 
 // deleteAction: DELETE …/actions/NAME → the deleted action document.
 func (s *server) deleteAction(w http.ResponseWriter, r *http.Request) {
+	if a, ok := named(w, r, s.store.DeleteAction); ok {
+		writeJSON(w, http.StatusOK, a.WithoutCode())
+	}
+}
+
+// named calls do with the route's namespace and {name}. It answers an error
+// itself and returns false.
+func named[T any](w http.ResponseWriter, r *http.Request, do func(ns, name string) (T, error)) (T, bool) {
+	var zero T
 	ns, ok := namespace(w, r)
 	if !ok {
-		return
+		return zero, false
 	}
-	a, err := s.store.DeleteAction(ns, mux.Vars(r)["name"])
+	v, err := do(ns, mux.Vars(r)["name"])
 	if err != nil {
 		fail(w, err)
-		return
+		return zero, false
 	}
-	writeJSON(w, http.StatusOK, a.WithoutCode())
+	return v, true
 }

@@ -35,6 +35,12 @@ type InvokeRequest struct {
 	// APIKey is the caller's "uuid:key", for actions annotated
 	// provide-api-key.
 	APIKey string
+	// Binding is the package binding the action is invoked through,
+	// "ns/binding", or "".
+	Binding string
+	// Cause is the id of the sequence activation this one is a component
+	// of, or "".
+	Cause string
 }
 
 // Invocation is one started activation.
@@ -127,7 +133,10 @@ func (s *server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	r.HandleFunc("/", s.root).Methods(http.MethodGet)
+	r.HandleFunc("/ping", ping).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
+	r.HandleFunc(namespacesPrefix, s.listNamespaces).Methods(http.MethodGet)
 
 	ns := func(path string, h http.HandlerFunc, method string) {
 		r.HandleFunc(namespacesPrefix+path, h).Methods(method)
@@ -137,18 +146,23 @@ func (s *server) routes() http.Handler {
 	ns("/{ns}/actions/{name:.+}", s.getAction, http.MethodGet)
 	ns("/{ns}/actions/{name:.+}", s.deleteAction, http.MethodDelete)
 	ns("/{ns}/actions/{name:.+}", s.invoke, http.MethodPost)
+	ns("/{ns}/packages", s.listPackages, http.MethodGet)
+	ns("/{ns}/packages/{name}", s.putPackage, http.MethodPut)
+	ns("/{ns}/packages/{name}", s.getPackage, http.MethodGet)
+	ns("/{ns}/packages/{name}", s.deletePackage, http.MethodDelete)
 	ns("/{ns}/activations", s.listActivations, http.MethodGet)
 	ns("/{ns}/activations/{id}", s.getActivation, http.MethodGet)
 	ns("/{ns}/activations/{id}/logs", s.activationLogs, http.MethodGet)
 	ns("/{ns}/activations/{id}/result", s.activationResult, http.MethodGet)
+	ns("/{ns}/triggers", s.listTriggers, http.MethodGet)
+	ns("/{ns}/triggers/{name}", s.putTrigger, http.MethodPut)
+	ns("/{ns}/triggers/{name}", s.getTrigger, http.MethodGet)
+	ns("/{ns}/triggers/{name}", s.deleteTrigger, http.MethodDelete)
+	ns("/{ns}/triggers/{name}", s.fireTrigger, http.MethodPost)
+	ns("/{ns}/rules", s.listRules, http.MethodGet)
+	ns("/{ns}/rules/{name}", s.putRule, http.MethodPut)
+	ns("/{ns}/rules/{name}", s.getRule, http.MethodGet)
+	ns("/{ns}/rules/{name}", s.deleteRule, http.MethodDelete)
+	ns("/{ns}/rules/{name}", s.setRuleState, http.MethodPost)
 	return s.authenticate(r)
-}
-
-func (s *server) info(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"description":      "OpenWhisk API (Epilogue standalone)",
-		"api_version":      "1.0.0",
-		"api_version_path": "v1",
-		"build":            "epilogue",
-	})
 }

@@ -34,10 +34,12 @@ type fakeInvoker struct {
 	result  json.RawMessage
 	wg      sync.WaitGroup
 
-	mu       sync.Mutex // guards params, subjects and parents
+	mu       sync.Mutex // guards params, subjects, parents, bindings and causes
 	params   []string
 	subjects []string
 	parents  []trace.SpanContext // the span context each Invoke's ctx carried
+	bindings []string
+	causes   []string
 }
 
 type fakeInvocation struct {
@@ -56,6 +58,8 @@ func (f *fakeInvoker) Invoke(ctx context.Context, req InvokeRequest) (Invocation
 	f.parents = append(f.parents, trace.SpanContextFromContext(ctx))
 	f.params = append(f.params, string(req.Params))
 	f.subjects = append(f.subjects, req.Subject+" "+req.APIKey)
+	f.bindings = append(f.bindings, req.Binding)
+	f.causes = append(f.causes, req.Cause)
 	f.mu.Unlock()
 	inv := &fakeInvocation{id: entity.NewActivationID(), done: make(chan struct{})}
 	f.wg.Add(1)

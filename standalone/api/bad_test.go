@@ -23,6 +23,8 @@ func newRecorder(h http.Handler, method, path, body string) *httptest.ResponseRe
 func TestBadRequests(t *testing.T) {
 	f := newFixture(t, Config{MaxBody: 4096}, nil, entity.StatusSuccess, `{}`)
 	f.seedAction(t, "guest", "act", imgAction)
+	_, err := f.st.PutPackage(entity.Package{Namespace: "other", Name: "secret"}, false)
+	require.NoError(t, err)
 	big := `{"exec":{"kind":"blackbox","image":"i","code":"` + strings.Repeat("A", 5000) + `"}}`
 	tests := []struct {
 		name, auth, method, path, body string
@@ -35,7 +37,31 @@ func TestBadRequests(t *testing.T) {
 		{"no auth on unknown path", "", "GET", "/api/v1/namespaces/_/nothing", "", 401, msgUnauthorized},
 		{"other namespace", guestAuth, "GET", "/api/v1/namespaces/whisk.system/actions", "", 403, "The supplied authentication is not authorized to access 'whisk.system'."},
 		{"other namespace invoke", guestAuth, "POST", "/api/v1/namespaces/other/actions/act", "{}", 403, ""},
-		{"unknown path", guestAuth, "GET", "/api/v1/namespaces/_/triggers", "", 404, msgNotFound},
+		{"unknown path", guestAuth, "GET", "/api/v1/namespaces/_/limits", "", 404, msgNotFound},
+		{"trigger with a feed", guestAuth, "PUT", "/api/v1/namespaces/_/triggers/t", `{"annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`, 501, ""},
+		{"trigger malformed", guestAuth, "PUT", "/api/v1/namespaces/_/triggers/t", `{"parameters":`, 400, ""},
+		{"fire a missing trigger", guestAuth, "POST", "/api/v1/namespaces/_/triggers/missing", "{}", 404, msgNotFound},
+		{"fire with a non-object", guestAuth, "POST", "/api/v1/namespaces/_/triggers/missing", "[1]", 404, msgNotFound},
+		{"rule missing", guestAuth, "GET", "/api/v1/namespaces/_/rules/r", "", 404, msgNotFound},
+		{"rule without a trigger", guestAuth, "PUT", "/api/v1/namespaces/_/rules/r", `{"action":"/_/act"}`, 400, ""},
+		{"rule of a missing trigger", guestAuth, "PUT", "/api/v1/namespaces/_/rules/r", `{"trigger":"/_/nope","action":"/_/act"}`, 404, msgNotFound},
+		{"rule of a missing action", guestAuth, "PUT", "/api/v1/namespaces/_/rules/r", `{"trigger":"/_/nope","action":"/_/nope"}`, 404, msgNotFound},
+		{"rule state malformed", guestAuth, "POST", "/api/v1/namespaces/_/rules/r", `{"status":"on"}`, 400, ""},
+		{"triggers list needs auth", "", "GET", "/api/v1/namespaces/_/triggers", "", 401, msgUnauthorized},
+		{"namespaces need auth", "", "GET", "/api/v1/namespaces", "", 401, msgUnauthorized},
+		{"action in a missing package", guestAuth, "PUT", "/api/v1/namespaces/_/actions/nopkg/x", imgAction, 404, msgNotFound},
+		{"list of a missing package", guestAuth, "GET", "/api/v1/namespaces/_/actions/nopkg/", "", 404, msgNotFound},
+		{"invoke in a missing package", guestAuth, "POST", "/api/v1/namespaces/_/actions/nopkg/x", "{}", 404, msgNotFound},
+		{"package reserved name", guestAuth, "PUT", "/api/v1/namespaces/_/packages/default", "{}", 400, "Package name 'default' is reserved."},
+		{"package malformed JSON", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"parameters":`, 400, ""},
+		{"package parameters not an array", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"parameters":{"a":1}}`, 400, ""},
+		{"package bad binding name", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"binding":{"namespace":"_","name":"$x"}}`, 400, ""},
+		{"binding of a missing package", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"binding":{"namespace":"_","name":"missing"}}`, 400, "Binding references a package that does not exist."},
+		{"package body over limit", guestAuth, "PUT", "/api/v1/namespaces/_/packages/p", `{"parameters":[{"key":"a","value":"` + strings.Repeat("x", 5000) + `"}]}`, 413, ""},
+		{"package in another namespace", guestAuth, "GET", "/api/v1/namespaces/other/packages", "", 403, ""},
+		{"binding of another namespace's unpublished package", guestAuth, "PUT", "/api/v1/namespaces/_/packages/b", `{"binding":{"namespace":"other","name":"secret"}}`, 403, "The supplied authentication is not authorized to access 'other/secret'."},
+		{"package force not a bool", guestAuth, "DELETE", "/api/v1/namespaces/_/packages/p?force=1", "", 400, ""},
+		{"package missing", guestAuth, "GET", "/api/v1/namespaces/_/packages/missing", "", 404, msgNotFound},
 		{"unknown root path", "", "GET", "/api/v2", "", 404, msgNotFound},
 		{"method not allowed", guestAuth, "PATCH", "/api/v1/namespaces/_/actions/act", "", 405, ""},
 		{"limit above 200", guestAuth, "GET", "/api/v1/namespaces/_/actions?limit=201", "", 400, ""},
@@ -75,6 +101,19 @@ func TestInfoAndConfig(t *testing.T) {
 	status, _, body := f.do(t, "", "GET", "/api/v1", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "v1", decode(t, body)["api_version_path"])
+
+	// GET / is the controller's info: wskdeploy reads the runtimes manifest.
+	status, _, body = f.do(t, "", "GET", "/", "")
+	assert.Equal(t, http.StatusOK, status)
+	root := decode(t, body)
+	assert.Equal(t, []any{"/api/v1"}, root["api_paths"])
+	assert.Equal(t, map[string]any{"blackbox": []any{map[string]any{"kind": "blackbox", "image": RuntimeImage,
+		"deprecated": false, "default": true, "attached": false, "requireMain": false}}}, root["runtimes"])
+	assert.Equal(t, float64(entity.MaxTimeoutMs), root["limits"].(map[string]any)["max_action_duration"])
+	status, hdr, body := f.do(t, "", "GET", "/ping", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "pong", body)
+	assert.Equal(t, "text/plain; charset=UTF-8", hdr.Get("Content-Type"))
 
 	_, err := New(Config{})
 	assert.ErrorIs(t, err, ErrConfig)

@@ -3,10 +3,14 @@
 // status codes and error bodies that wsk and openwhisk-client-go expect
 // from OpenWhisk's controller.
 //
-// Routes, all answering JSON:
+// Routes, all answering JSON but /ping:
 //
+//	GET    /                                            the controller's info: api_paths, limits, runtimes
+//	GET    /ping                                        "pong"
 //	GET    /api/v1                                      a small info document
+//	GET    /api/v1/namespaces                           ["<the caller's namespace>"]
 //	GET    /api/v1/namespaces/{ns}/actions              ?limit=&skip= (limit ≤ 200)
+//	GET    /api/v1/namespaces/{ns}/actions/{pkg}/       the actions of a package (or of a binding's package)
 //	PUT    /api/v1/namespaces/{ns}/actions/{name}       ?overwrite=
 //	GET    /api/v1/namespaces/{ns}/actions/{name}       ?code=
 //	DELETE /api/v1/namespaces/{ns}/actions/{name}
@@ -15,8 +19,29 @@
 //	GET    /api/v1/namespaces/{ns}/activations/{id}
 //	GET    /api/v1/namespaces/{ns}/activations/{id}/logs
 //	GET    /api/v1/namespaces/{ns}/activations/{id}/result
+//	GET    /api/v1/namespaces/{ns}/packages             ?limit=&skip=
+//	PUT    /api/v1/namespaces/{ns}/packages/{name}      ?overwrite=; {"binding":{…}} makes a binding
+//	GET    /api/v1/namespaces/{ns}/packages/{name}      with its actions
+//	DELETE /api/v1/namespaces/{ns}/packages/{name}      ?force=; 409 while it holds actions
+//	GET    /api/v1/namespaces/{ns}/triggers             ?limit=&skip=
+//	PUT    /api/v1/namespaces/{ns}/triggers/{name}      ?overwrite=; a feed answers 501
+//	GET    /api/v1/namespaces/{ns}/triggers/{name}      with the rules naming it
+//	DELETE /api/v1/namespaces/{ns}/triggers/{name}
+//	POST   /api/v1/namespaces/{ns}/triggers/{name}      fire: 202 {"activationId"}, 204 without an active rule
+//	GET    /api/v1/namespaces/{ns}/rules                ?limit=&skip=
+//	PUT    /api/v1/namespaces/{ns}/rules/{name}         ?overwrite=; {"trigger":"/_/t","action":"/_/a"}
+//	GET    /api/v1/namespaces/{ns}/rules/{name}
+//	DELETE /api/v1/namespaces/{ns}/rules/{name}
+//	POST   /api/v1/namespaces/{ns}/rules/{name}         {"status":"active"|"inactive"}
 //
-// {name} may be PACKAGE/NAME. Every error is {"error":…,"code":<transaction
+// A sequence (exec.kind "sequence") is run here, in sequence.go, on top of
+// the Invoker: components in order, each given the previous result; its
+// completion waits for every component's.
+//
+// {name} may be PACKAGE/NAME: the package must exist (404), writes into a
+// binding are refused (400), and GET and invoke through a binding reach the
+// bound package's action with package < binding < action < invoke
+// parameters, as the controller merges them. Every error is {"error":…,"code":<transaction
 // id>} with Content-Type and Content-Length, as the controller sends it.
 //
 // It does not run actions (an Invoker does; the container pool implements

@@ -51,7 +51,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, err := s.store.GetAction(ns, mux.Vars(r)["name"])
+	a, binding, err := s.resolveAction(ns, mux.Vars(r)["name"])
 	if err != nil {
 		fail(w, err)
 		return
@@ -68,7 +68,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	// A traceparent from the caller parents the activation's spans.
 	ctx := propagation.TraceContext{}.Extract(context.WithoutCancel(r.Context()), propagation.HeaderCarrier(r.Header))
-	inv, err := s.invoker.Invoke(ctx, InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey})
+	inv, err := s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
 	if err != nil {
 		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
 		return
@@ -110,7 +110,8 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, status, result)
 }
 
-// mergeParams returns the action's parameters overridden by the request
+// mergeParams returns the action's parameters (its package's and binding's
+// merged in by resolveAction) overridden by the request
 // body's, as one JSON object. An empty body is {}. With the annotation
 // final=true, a request may not override a parameter the action defines.
 func mergeParams(a entity.Action, body []byte) (json.RawMessage, error) {

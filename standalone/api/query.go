@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gorilla/mux"
+
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 	"github.com/epilogue-dev/epilogue/standalone/store"
 )
@@ -76,23 +78,70 @@ func (e errTooLarge) Error() string {
 	return fmt.Sprintf("The request content exceeds the maximum allowed (%d bytes); send a smaller body (an action's code is best kept as a zip of the built binary)", e.limit)
 }
 
+// messageErrors carry a message for the caller after their sentinel's text:
+// each answers its status with that message.
+var messageErrors = []struct {
+	sentinel error
+	status   int
+}{
+	{errBadRequest, http.StatusBadRequest},
+	{entity.ErrUnsupported, http.StatusNotImplemented},
+	{entity.ErrInvalid, http.StatusBadRequest},
+	{store.ErrBadBinding, http.StatusBadRequest},
+	{store.ErrBinding, http.StatusBadRequest},
+	{store.ErrConflict, http.StatusConflict},
+}
+
 // fail answers err with its status: 400 for bad input, 404 for missing
-// resources, 409 for existing ones, 413 for a body over the limit, 500
-// otherwise.
+// resources, 409 for existing ones and conflicts, 413 for a body over the
+// limit, 500 otherwise.
 func fail(w http.ResponseWriter, err error) {
 	var tooBig errTooLarge
-	switch {
-	case errors.As(err, &tooBig):
+	if errors.As(err, &tooBig) {
 		writeError(w, http.StatusRequestEntityTooLarge, tooBig.Error())
-	case errors.Is(err, errBadRequest):
-		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
-	case errors.Is(err, entity.ErrInvalid):
-		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), entity.ErrInvalid.Error()+": "))
+		return
+	}
+	for _, m := range messageErrors {
+		if errors.Is(err, m.sentinel) {
+			msg := err.Error()
+			if k := strings.Index(msg, m.sentinel.Error()+": "); k >= 0 {
+				msg = msg[k+len(m.sentinel.Error())+2:]
+			}
+			writeError(w, m.status, msg)
+			return
+		}
+	}
+	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, msgNotFound)
 	case errors.Is(err, store.ErrExists):
-		writeError(w, http.StatusConflict, "resource already exists; replace it with `wsk action update` (PUT ?overwrite=true) or delete it first")
+		writeError(w, http.StatusConflict, "resource already exists; update it (PUT ?overwrite=true) or delete it first")
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// putRequest is what every PUT …/COLLECTION/NAME?overwrite= carries.
+type putRequest struct {
+	ns, name  string
+	overwrite bool
+	body      []byte
+}
+
+// readPut reads a PUT request's namespace, name, ?overwrite= and body of at
+// most limit bytes. It writes the error itself and returns false.
+func readPut(w http.ResponseWriter, r *http.Request, limit int64) (putRequest, bool) {
+	ns, ok := namespace(w, r)
+	if !ok {
+		return putRequest{}, false
+	}
+	overwrite, err := boolParam(r.URL.Query(), "overwrite", false)
+	if err == nil {
+		var body []byte
+		if body, err = readBody(w, r, limit); err == nil {
+			return putRequest{ns: ns, name: mux.Vars(r)["name"], overwrite: overwrite, body: body}, true
+		}
+	}
+	fail(w, err)
+	return putRequest{}, false
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -57,6 +58,15 @@ func TestWskRequests(t *testing.T) {
 		status                   int
 		check                    check
 	}{
+		{"wsk: package create /guest/pkg", "PUT", "/api/v1/namespaces/guest/packages/pkg?overwrite=false", `{"namespace":"guest","name":"pkg"}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "guest", m["namespace"])
+				assert.Equal(t, "pkg", m["name"])
+				assert.Equal(t, "0.0.1", m["version"])
+				assert.Equal(t, map[string]any{}, m["binding"])
+				assert.Equal(t, []any{}, m["parameters"])
+			}},
 		{"captured 1: wsk create packaged raw script", "PUT", "/api/v1/namespaces/guest/actions/pkg/qa?overwrite=false",
 			`{"namespace":"guest","name":"pkg/qa","exec":{"kind":"blackbox","code":"#!/bin/sh\necho hi\n","image":"example/img"}}`, 200,
 			func(t *testing.T, _ http.Header, body string) {
@@ -138,6 +148,151 @@ func TestWskRequests(t *testing.T) {
 				assert.NotContains(t, body, "hello")
 			}},
 		{"wsk: delete", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 200, isAction("myact2", "example/img:latest", false)},
+		{"wsk: namespace list", "GET", "/api/v1/namespaces", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `["guest"]`, body) }},
+		{"wsk: package create with -p and -a", "PUT", "/api/v1/namespaces/_/packages/tools?overwrite=false",
+			`{"namespace":"_","name":"tools","annotations":[{"key":"description","value":"shared tools"}],"parameters":[{"key":"k","value":"pkg"},{"key":"p","value":1}]}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "guest", m["namespace"])
+				assert.Equal(t, []any{map[string]any{"key": "description", "value": "shared tools"}}, m["annotations"])
+				assert.Len(t, m["parameters"], 2)
+			}},
+		{"wsk: package create again", "PUT", "/api/v1/namespaces/_/packages/tools?overwrite=false", `{"namespace":"_","name":"tools"}`, 409, nil},
+		{"wsk: action create in the package", "PUT", "/api/v1/namespaces/_/actions/tools/echo?overwrite=false",
+			`{"namespace":"_","name":"tools/echo","exec":{"kind":"blackbox","image":"example/img:latest"},"parameters":[{"key":"k","value":"action"}]}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, "guest/tools", decode(t, body)["namespace"])
+			}},
+		{"wsk: package bind", "PUT", "/api/v1/namespaces/_/packages/mytools?overwrite=false",
+			`{"parameters":[{"key":"p","value":2}],"binding":{"namespace":"_","name":"tools"}}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, map[string]any{"namespace": "guest", "name": "tools"}, m["binding"])
+				assert.Contains(t, m["annotations"], map[string]any{"key": "binding", "value": map[string]any{"namespace": "guest", "name": "tools"}})
+			}},
+		{"wsk: action create in a binding", "PUT", "/api/v1/namespaces/_/actions/mytools/x?overwrite=false", imgAction, 400,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, "Operation not permitted on package binding.", decode(t, body)["error"])
+			}},
+		{"wsk: package get", "GET", "/api/v1/namespaces/_/packages/tools", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, []any{map[string]any{"name": "echo", "version": "0.0.1", "annotations": []any{
+					map[string]any{"key": "exec", "value": "blackbox"}, map[string]any{"key": "provide-api-key", "value": false}}}}, m["actions"])
+				assert.Equal(t, []any{}, m["feeds"])
+			}},
+		{"wsk: package get of a binding", "GET", "/api/v1/namespaces/_/packages/mytools", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "mytools", m["name"])
+				assert.Equal(t, []any{map[string]any{"key": "k", "value": "pkg"}, map[string]any{"key": "p", "value": 2.0}}, m["parameters"], "the binding's parameters over the package's")
+				assert.Len(t, m["actions"], 1)
+			}},
+		{"wsk: package list", "GET", "/api/v1/namespaces/_/packages?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				var list []map[string]any
+				require.NoError(t, json.Unmarshal([]byte(body), &list))
+				binding := map[string]any{}
+				for _, p := range list {
+					binding[p["name"].(string)] = p["binding"]
+					assert.NotContains(t, p, "parameters")
+				}
+				assert.Equal(t, map[string]any{"mytools": map[string]any{"namespace": "guest", "name": "tools"}, "tools": false, "pkg": false}, binding)
+			}},
+		{"wsk: action list tools", "GET", "/api/v1/namespaces/_/actions/tools/?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, 1, strings.Count(body, `"name":"echo"`), body)
+			}},
+		{"wsk: action list through the binding", "GET", "/api/v1/namespaces/_/actions/mytools/?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Contains(t, body, `"namespace":"guest/tools"`, "the bound package's actions, as the controller lists them")
+			}},
+		{"wsk: action get through the binding", "GET", "/api/v1/namespaces/_/actions/mytools/echo?code=false", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, []any{map[string]any{"key": "k", "value": "action"}, map[string]any{"key": "p", "value": 2.0}}, decode(t, body)["parameters"])
+			}},
+		{"wsk: action invoke through the binding", "POST", "/api/v1/namespaces/_/actions/mytools/echo?blocking=true&result=true", `{"q":3}`, 200,
+			func(t *testing.T, _ http.Header, _ string) {
+				f.inv.mu.Lock()
+				defer f.inv.mu.Unlock()
+				assert.JSONEq(t, `{"k":"action","p":2,"q":3}`, f.inv.params[len(f.inv.params)-1], "package < binding < action < invoke")
+			}},
+		{"wsk: namespace get: actions", "GET", "/api/v1/namespaces/_/actions?limit=0&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, `"name":"echo"`) }},
+		{"wsk: namespace get: packages", "GET", "/api/v1/namespaces/_/packages?limit=0&skip=0", "", 200, nil},
+		{"wsk: namespace get: triggers", "GET", "/api/v1/namespaces/_/triggers?limit=0&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `[]`, body, "none yet") }},
+		{"wsk: namespace get: rules", "GET", "/api/v1/namespaces/_/rules?limit=0&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, `[]`, body, "none yet") }},
+		{"wsk: package delete, not empty", "DELETE", "/api/v1/namespaces/_/packages/tools", "", 409,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, "Package not empty (contains 1 entity). Set force param or delete package contents.", decode(t, body)["error"])
+			}},
+		{"wsk: package delete of the binding", "DELETE", "/api/v1/namespaces/_/packages/mytools", "", 200, nil},
+		{"wsk: action delete in the package", "DELETE", "/api/v1/namespaces/_/actions/tools/echo", "", 200, nil},
+		{"wsk: package delete", "DELETE", "/api/v1/namespaces/_/packages/tools", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, "tools", decode(t, body)["name"]) }},
+		{"wsk: package get missing", "GET", "/api/v1/namespaces/_/packages/tools", "", 404, nil},
+		{"wsk: trigger create t -p k v", "PUT", "/api/v1/namespaces/_/triggers/t?overwrite=false", `{"namespace":"_","name":"t","parameters":[{"key":"k","value":"v"}]}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "guest", m["namespace"])
+				assert.Equal(t, map[string]any{}, m["limits"])
+			}},
+		{"wsk: trigger fire t without rules", "POST", "/api/v1/namespaces/_/triggers/t", `{"x":1}`, 204, nil},
+		{"wsk: rule create r t myact", "PUT", "/api/v1/namespaces/_/rules/r?overwrite=false", `{"name":"r","status":"","trigger":"/_/t","action":"/_/myact"}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, "active", m["status"])
+				assert.Equal(t, map[string]any{"name": "t", "path": "guest"}, m["trigger"])
+				assert.Equal(t, map[string]any{"name": "myact", "path": "guest"}, m["action"])
+			}},
+		{"wsk: trigger get t", "GET", "/api/v1/namespaces/_/triggers/t", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, map[string]any{"guest/r": map[string]any{"action": map[string]any{"name": "myact", "path": "guest"}, "status": "active"}}, decode(t, body)["rules"])
+			}},
+		{"wsk: trigger fire t -p x 1", "POST", "/api/v1/namespaces/_/triggers/t", `{"x":1}`, 202,
+			func(t *testing.T, _ http.Header, body string) {
+				id := decode(t, body)["activationId"].(string)
+				rec, err := f.st.GetActivation("guest", id)
+				require.NoError(t, err)
+				assert.Equal(t, "t", rec.Name)
+				assert.JSONEq(t, `{"k":"v","x":1}`, string(rec.Response.Result))
+				require.Len(t, rec.Logs, 1)
+				var line map[string]any
+				require.NoError(t, json.Unmarshal([]byte(rec.Logs[0]), &line))
+				assert.Equal(t, "guest/r", line["rule"])
+				assert.Equal(t, "guest/myact", line["action"])
+				assert.Equal(t, true, line["success"])
+				assert.Regexp(t, `^[0-9a-f]{32}$`, line["activationId"])
+				f.inv.mu.Lock()
+				defer f.inv.mu.Unlock()
+				assert.JSONEq(t, `{"k":"v","x":1}`, f.inv.params[len(f.inv.params)-1], "the rule's action gets the trigger's payload")
+			}},
+		{"wsk: rule disable r", "POST", "/api/v1/namespaces/_/rules/r", `{"status":"inactive"}`, 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Equal(t, "inactive", decode(t, body)["status"]) }},
+		{"wsk: trigger fire t, rule inactive", "POST", "/api/v1/namespaces/_/triggers/t", `{}`, 204, nil},
+		{"wsk: rule enable r", "POST", "/api/v1/namespaces/_/rules/r", `{"status":"active"}`, 200, nil},
+		{"wsk: rule list", "GET", "/api/v1/namespaces/_/rules?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, `"status":"active"`) }},
+		{"wsk: trigger list", "GET", "/api/v1/namespaces/_/triggers?limit=30&skip=0", "", 200,
+			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, `"name":"t"`) }},
+		{"wsk: rule delete r", "DELETE", "/api/v1/namespaces/_/rules/r", "", 200, nil},
+		{"wsk: trigger delete t", "DELETE", "/api/v1/namespaces/_/triggers/t", "", 200, nil},
+		{"wsk: trigger get missing", "GET", "/api/v1/namespaces/_/triggers/t", "", 404, nil},
+		{"wsk: action create s --sequence myact,hello", "PUT", "/api/v1/namespaces/_/actions/s?overwrite=false",
+			`{"namespace":"_","name":"s","exec":{"kind":"sequence","components":["/_/myact","/_/hello"]}}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, map[string]any{"kind": "sequence", "binary": false, "components": []any{"/guest/myact", "/guest/hello"}}, decode(t, body)["exec"])
+			}},
+		{"wsk: action invoke s -b", "POST", "/api/v1/namespaces/_/actions/s?blocking=true&result=false", `{}`, 200,
+			func(t *testing.T, h http.Header, body string) {
+				isActivation(t, h, body)
+				assert.Len(t, decode(t, body)["logs"], 2, "the components' activation ids")
+			}},
+		{"wsk: action invoke s -r", "POST", "/api/v1/namespaces/_/actions/s?blocking=true&result=true", `{}`, 200,
+			func(t *testing.T, _ http.Header, body string) { assert.JSONEq(t, `{"greeting":"hi"}`, body) }},
 		{"wsk: delete again", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 404, nil},
 	}
 	for _, tt := range tests {
@@ -148,6 +303,9 @@ func TestWskRequests(t *testing.T) {
 				assertError(t, tt.status, msgNotFound, status, h, body)
 			case status >= 400:
 				assertError(t, tt.status, "", status, h, body)
+			case status == http.StatusNoContent:
+				assert.Equal(t, tt.status, status)
+				assert.Empty(t, body)
 			default:
 				assert.Equal(t, tt.status, status, body)
 				assert.Equal(t, "application/json", h.Get("Content-Type"))

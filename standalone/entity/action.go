@@ -9,8 +9,24 @@ import (
 )
 
 // KindBlackbox is exec.kind for a Docker-image action (wsk --docker), the
-// only kind this server runs.
+// only kind of code this server runs.
 const KindBlackbox = "blackbox"
+
+// KindSequence is exec.kind for a sequence (wsk action create --sequence):
+// no code, the fully qualified names of its components in order.
+const KindSequence = "sequence"
+
+// The controller's messages about sequences, verbatim.
+const (
+	MsgSequenceEmpty    = "No component specified for the sequence."
+	MsgSequenceTooLong  = "Too many actions in the sequence."
+	MsgSequenceCyclic   = "Sequence may not refer to itself."
+	MsgSequenceNotFound = "Sequence component does not exist."
+)
+
+// MaxSequenceLength is the controller's actionSequenceLimit: the most
+// components one sequence may name.
+const MaxSequenceLength = 50
 
 // Annotations the controller puts on every action it stores.
 const (
@@ -52,6 +68,8 @@ type Exec struct {
 	Main string `json:"main,omitempty"`
 	// Binary says Code is base64 (IsBinaryCode); the controller infers it.
 	Binary bool `json:"binary"`
+	// Components are a sequence's actions, "/ns/act" or "/ns/pkg/act".
+	Components []string `json:"components,omitempty"`
 }
 
 // Path is the fully qualified name without the leading slash:
@@ -117,10 +135,11 @@ type actionPutJSON struct {
 }
 
 type execPutJSON struct {
-	Kind  string  `json:"kind"`
-	Image string  `json:"image"`
-	Code  *string `json:"code"`
-	Main  string  `json:"main"`
+	Kind       string   `json:"kind"`
+	Image      string   `json:"image"`
+	Code       *string  `json:"code"`
+	Main       string   `json:"main"`
+	Components []string `json:"components"`
 	// binary is inferred from code, as the controller does; a sent value is ignored.
 }
 
@@ -144,10 +163,7 @@ func DecodeActionPut(body []byte) (ActionPut, error) {
 		put.Exec = &e
 	}
 	var err error
-	if put.Parameters, err = decodeKeyValues("parameters", in.Parameters); err != nil {
-		return ActionPut{}, err
-	}
-	if put.Annotations, err = decodeKeyValues("annotations", in.Annotations); err != nil {
+	if put.Parameters, put.Annotations, put.Version, err = decodeShared(in.Parameters, in.Annotations, in.Version); err != nil {
 		return ActionPut{}, err
 	}
 	if in.Limits != nil && string(in.Limits) != "null" {
@@ -155,15 +171,29 @@ func DecodeActionPut(body []byte) (ActionPut, error) {
 			return ActionPut{}, fmt.Errorf("%w: limits: %v; send {\"timeout\":<ms>,\"memory\":<MB>,\"logs\":<MB>,\"concurrency\":1}", ErrInvalid, err)
 		}
 	}
-	if in.Version != nil && *in.Version != "" {
-		if _, err := parseSemVer(*in.Version); err != nil {
-			return ActionPut{}, err
-		}
-		put.Version = *in.Version
-	}
 	put.Publish = in.Publish
 	put.DelAnnotations = in.DelAnnotations
 	return put, nil
+}
+
+// decodeShared decodes what every PUT body (action, package) may carry:
+// parameters, annotations (nil when absent) and a version ("" when absent).
+func decodeShared(params, annotations json.RawMessage, version *string) (*KeyValues, *KeyValues, string, error) {
+	p, err := decodeKeyValues("parameters", params)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	a, err := decodeKeyValues("annotations", annotations)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if version == nil || *version == "" {
+		return p, a, "", nil
+	}
+	if _, err := parseSemVer(*version); err != nil {
+		return nil, nil, "", err
+	}
+	return p, a, *version, nil
 }
 
 // decodeKeyValues decodes an optional parameters or annotations array; nil
@@ -182,6 +212,8 @@ func decodeKeyValues(field string, raw json.RawMessage) (*KeyValues, error) {
 func (e execPutJSON) exec() (Exec, error) {
 	switch e.Kind {
 	case KindBlackbox:
+	case KindSequence:
+		return sequenceExec(e.Components)
 	case "":
 		return Exec{}, fmt.Errorf("%w: exec.kind is missing; %s", ErrInvalid, dockerHint)
 	default:
@@ -200,6 +232,26 @@ func (e execPutJSON) exec() (Exec, error) {
 		x.Binary = IsBinaryCode(x.Code)
 	}
 	return x, nil
+}
+
+// sequenceExec checks a sequence's components: 1 to MaxSequenceLength fully
+// qualified action names. "_" as a namespace stays; the caller resolves it.
+func sequenceExec(components []string) (Exec, error) {
+	switch {
+	case len(components) == 0:
+		return Exec{}, fmt.Errorf("%w: %s", ErrInvalid, MsgSequenceEmpty)
+	case len(components) > MaxSequenceLength:
+		return Exec{}, fmt.Errorf("%w: %s", ErrInvalid, MsgSequenceTooLong)
+	}
+	out := make([]string, 0, len(components))
+	for _, c := range components {
+		q, err := ParseQualifiedName(c)
+		if err != nil {
+			return Exec{}, err
+		}
+		out = append(out, q.String())
+	}
+	return Exec{Kind: KindSequence, Components: out}, nil
 }
 
 // ParseActionPut decodes a PUT body into the action the controller would

@@ -1,7 +1,11 @@
 // Package entity owns OpenWhisk's documents as Go values with exactly the JSON
 // shapes the controller returns and that wsk and openwhisk-client-go parse:
 // the action document (Action, Exec, Limits, KeyValues), the body of
-// PUT /actions/NAME (ParseActionPut, ActionPut), the activation record
+// PUT /actions/NAME (ParseActionPut, ActionPut), the package document and
+// its PUT body, bindings and their list and GET views (Package, PackagePut,
+// MergeParameters: package < binding < action < invoke), sequences' fully
+// qualified component names (ParseQualifiedName), triggers and rules
+// (Trigger, Rule and their PUT bodies), the activation record
 // (Activation, Response, the four statuses) and the summaries the list
 // endpoints return. It also owns the names of the annotations an activation
 // carries, OpenWhisk's and Epilogue's (completion, postResponseDuration,

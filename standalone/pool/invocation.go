@@ -50,6 +50,12 @@ type Request struct {
 	// APIKey is the invoking user's "uuid:key", passed to the action only
 	// when the action's provide-api-key annotation is true.
 	APIKey string
+	// Binding is the package binding the action was invoked through,
+	// "ns/binding", or "": the record's binding annotation, as OpenWhisk's.
+	Binding string
+	// Cause is the id of the sequence activation this one is a component
+	// of, or "": the record's cause, annotated causedBy "sequence".
+	Cause string
 }
 
 // Invocation is one activation in the pool. Its record is written to the
@@ -138,6 +144,13 @@ func (p *Pool) Invoke(ctx context.Context, req Request) (*Invocation, error) {
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPath, a.Path())
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationKind, a.Exec.Kind)
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationLimits, a.Limits)
+	if req.Binding != "" {
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationBinding, req.Binding)
+	}
+	if req.Cause != "" {
+		inv.rec.Cause = req.Cause
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationCausedBy, entity.KindSequence)
+	}
 	p.startInvoke(ctx, inv)
 	p.goBackground(func() { p.serve(inv) })
 	return inv, nil

@@ -286,6 +286,18 @@ func (s *suite) coldThenWarm(t *testing.T) {
 	assert.Equal(t, int64(1), st.ColdStarts)
 	assert.Equal(t, int64(1), st.WarmStarts)
 	eventuallyStates(t, p, "ready")
+
+	// Through a package binding: the record names it, as OpenWhisk's does.
+	inv, err := p.Invoke(context.Background(), Request{Action: a, Params: json.RawMessage(`{}`), Subject: "guest", Binding: "guest/mybinding", Cause: "0123456789abcdef0123456789abcdef"})
+	require.NoError(t, err)
+	viaBinding := wait(t, inv)
+	b, _ := annotation(viaBinding, entity.AnnotationBinding)
+	assert.Equal(t, `"guest/mybinding"`, b)
+	assert.Equal(t, "mybinding/hello", viaBinding.FilterName())
+	// As a sequence's component: the record names the sequence's activation.
+	assert.Equal(t, "0123456789abcdef0123456789abcdef", viaBinding.Cause)
+	causedBy, _ := annotation(viaBinding, entity.AnnotationCausedBy)
+	assert.Equal(t, `"sequence"`, causedBy)
 }
 
 // lingeringIsNotReused: under the epilogue policy an activation that answered

@@ -1,15 +1,15 @@
 package store
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"sort"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
+
+const kindAction = "action"
 
 // actionKey returns the key of namespace/name and the action's namespace and
 // name in the controller's form ("guest", "pkg/act" → "guest/pkg", "act").
@@ -27,39 +27,31 @@ func actionKey(namespace, name string) ([]byte, string, string, error) {
 // the old version with its patch bumped for a replaced one, as the
 // controller does. Updated is set to now. The merge of a PUT body with the
 // old action is the caller's (entity.ActionPut.Update); PutAction replaces.
+//
+// An action in a package (namespace/pkg/act) needs the package, and the
+// package must not be a binding: otherwise ErrNotFound or ErrBinding, checked
+// in the same transaction as the write, so that a package deleted meanwhile
+// cannot be left with an action.
 func (s *Store) PutAction(a entity.Action, overwrite bool) (entity.Action, error) {
 	key, ns, name, err := actionKey(a.Namespace, a.Name)
 	if err != nil {
 		return entity.Action{}, err
 	}
 	a.Namespace, a.Name = ns, name
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketActions)
-		old := b.Get(key)
-		switch {
-		case old != nil && !overwrite:
-			return fmt.Errorf("%w: action /%s; update it with `wsk action update` (PUT ?overwrite=true) or delete it first", ErrExists, key)
-		case a.Version != "":
-		case old == nil:
-			a.Version = entity.InitialVersion
-		default:
-			var prev entity.Action
-			if err := json.Unmarshal(old, &prev); err != nil {
-				return fmt.Errorf("decode action /%s: %w", key, err)
-			}
-			a.Version = entity.NextVersion(prev.Version)
-		}
-		a.Updated = s.now().UnixMilli()
-		doc, err := json.Marshal(a)
-		if err != nil {
-			return fmt.Errorf("encode action /%s: %w", key, err)
-		}
-		return b.Put(key, doc)
-	})
+	err = putDoc(s, bucketActions, kindAction, key, stamped{&a, a.Version, func(v string, u int64) { a.Version, a.Updated = v, u }}, overwrite, inPackage(ns))
 	if err != nil {
-		return entity.Action{}, s.wrapTx(err)
+		return entity.Action{}, err
 	}
 	return a, nil
+}
+
+// inPackage returns the check a write of an action in namespace ns needs:
+// none in a namespace's default package, else that its package is writable.
+func inPackage(ns string) func(*bolt.Tx) error {
+	if !strings.Contains(ns, "/") {
+		return nil
+	}
+	return func(tx *bolt.Tx) error { return actionPackageWritable(tx, ns) }
 }
 
 // GetAction returns the action at namespace/name, or ErrNotFound.
@@ -68,40 +60,18 @@ func (s *Store) GetAction(namespace, name string) (entity.Action, error) {
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	var a entity.Action
-	err = s.db.View(func(tx *bolt.Tx) error {
-		doc := tx.Bucket(bucketActions).Get(key)
-		if doc == nil {
-			return notFoundAction(key)
-		}
-		return decodeAction(key, doc, &a)
-	})
-	return a, s.wrapTx(err)
+	return getDoc[entity.Action](s, bucketActions, kindAction, key)
 }
 
 // DeleteAction removes the action at namespace/name and returns it, or
-// ErrNotFound.
+// ErrNotFound. An action in a binding gives ErrBinding: a binding has no
+// actions of its own.
 func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
-	key, _, _, err := actionKey(namespace, name)
+	key, ns, _, err := actionKey(namespace, name)
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	var a entity.Action
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketActions)
-		doc := b.Get(key)
-		if doc == nil {
-			return notFoundAction(key)
-		}
-		if err := decodeAction(key, doc, &a); err != nil {
-			return err
-		}
-		return b.Delete(key)
-	})
-	if err != nil {
-		return entity.Action{}, s.wrapTx(err)
-	}
-	return a, nil
+	return deleteDoc[entity.Action](s, bucketActions, kindAction, key, inPackage(ns), nil)
 }
 
 // ListActions returns the actions under namespace, most recently updated
@@ -114,43 +84,13 @@ func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
 // small next to activations, and updates would otherwise have to move index
 // entries.
 func (s *Store) ListActions(namespace string, limit, skip int) ([]entity.Action, error) {
-	limit, skip = listBounds(limit, skip)
-	prefix := []byte(namespace + "/")
-	var all []entity.Action
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketActions).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var a entity.Action
-			if err := decodeAction(k, v, &a); err != nil {
-				return err
-			}
-			all = append(all, a.WithoutCode())
-		}
-		return nil
-	})
+	docs, err := listDocs(s, bucketActions, kindAction, []byte(namespace+"/"), limit, skip, func(a entity.Action) (int64, string) { return a.Updated, a.Path() })
 	if err != nil {
-		return nil, s.wrapTx(err)
+		return nil, err
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].Updated != all[j].Updated {
-			return all[i].Updated > all[j].Updated
-		}
-		return all[i].Path() < all[j].Path()
-	})
-	if skip >= len(all) {
-		return []entity.Action{}, nil
+	out := make([]entity.Action, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.WithoutCode())
 	}
-	all = all[skip:]
-	return all[:min(limit, len(all))], nil
-}
-
-func notFoundAction(key []byte) error {
-	return fmt.Errorf("%w: action /%s; check the name with `wsk action list`", ErrNotFound, key)
-}
-
-func decodeAction(key, doc []byte, a *entity.Action) error {
-	if err := json.Unmarshal(doc, a); err != nil {
-		return fmt.Errorf("decode action /%s: %w", key, err)
-	}
-	return nil
+	return out, nil
 }

@@ -1,5 +1,5 @@
-// Package store owns the persistence of standalone OpenWhisk's actions and
-// activations: one bbolt database file, DIR/epilogue.db, under the directory
+// Package store owns the persistence of standalone OpenWhisk's actions,
+// packages, triggers, rules and activations: one bbolt database file, DIR/epilogue.db, under the directory
 // given by `epilogue standalone --data DIR`, so that a restart loses nothing.
 // It decides the key layout, the version and update time an action gets when
 // it is written, and the order, filters and bounds of the list queries, which
@@ -13,11 +13,21 @@
 //
 //	meta/schema                         "1"
 //	actions/<ns>/<name>                 entity.Action JSON; <name> may be <pkg>/<act>
+//	packages/<ns>/<name>                entity.Package JSON (a package or a binding)
+//	triggers/<ns>/<name>                entity.Trigger JSON (without rules: TriggerRules finds them)
+//	rules/<ns>/<name>                   entity.Rule JSON
 //	activations/<ns>/start/<^start><id> entity.Activation JSON; ^start = inverted start ms,
 //	                                     so a forward cursor yields the newest first
 //	activations/<ns>/id/<id>            <start> <filter name>: the way from an id to its record
 //	activations/<ns>/name/<len><filter name><^start><id>
 //	                                     empty; the same order per name, for ?name=
+//
+// The rules that tie packages and actions are kept inside one transaction:
+// an action in a package needs the package and never goes into a binding; a
+// package holding actions is deleted only with force; a binding names an
+// existing package that is not a binding; a rule names an existing trigger.
+// (The packages, triggers and rules buckets came after schema "1" and are
+// created on open; older databases have none.)
 //
 // A Store is safe for concurrent use. Only one process may have the file open:
 // a second Open fails after Options.OpenTimeout with ErrLocked.

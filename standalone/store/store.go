@@ -30,6 +30,14 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrExists: PutAction without overwrite found the action already there.
 	ErrExists = errors.New("store: already exists")
+	// ErrConflict: the write contradicts the stored state (a package that
+	// still holds actions, a package turned into a binding); the message is
+	// the controller's.
+	ErrConflict = errors.New("store: conflict")
+	// ErrBadBinding: a binding names a missing package or another binding.
+	ErrBadBinding = errors.New("store: bad binding")
+	// ErrBinding: actions cannot be written to or deleted from a binding.
+	ErrBinding = errors.New("store: not permitted on a binding")
 	// ErrLocked: another process has the database open.
 	ErrLocked = errors.New("store: database in use by another process")
 )
@@ -37,6 +45,9 @@ var (
 var (
 	bucketMeta        = []byte("meta")
 	bucketActions     = []byte("actions")
+	bucketPackages    = []byte("packages")
+	bucketTriggers    = []byte("triggers")
+	bucketRules       = []byte("rules")
 	bucketActivations = []byte("activations")
 	keySchema         = []byte("schema")
 )
@@ -97,7 +108,7 @@ func OpenOptions(dir string, opts Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketActions, bucketActivations} {
+		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketTriggers, bucketRules, bucketActivations} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: create bucket %s in %s: %w", name, s.path, err)
 			}
@@ -131,7 +142,8 @@ func (s *Store) wrapTx(err error) error {
 		return nil
 	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("store: %s is closed: %w", s.path, err)
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrConflict),
+		errors.Is(err, ErrBadBinding), errors.Is(err, ErrBinding):
 		return err
 	default:
 		return fmt.Errorf("store: %s: %w", s.path, err)

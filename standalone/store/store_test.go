@@ -46,6 +46,13 @@ func action(namespace, name, image string) entity.Action {
 	return a
 }
 
+// mkPackage creates the package namespace/name, which actions in it need.
+func mkPackage(t *testing.T, s *Store, namespace, name string) {
+	t.Helper()
+	_, err := s.PutPackage(entity.Package{Namespace: namespace, Name: name}, false)
+	require.NoError(t, err)
+}
+
 func TestOpen(t *testing.T) {
 	t.Run("creates the directory and a 0600 file", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data", "nested")
@@ -181,6 +188,7 @@ func TestActionCRUD(t *testing.T) {
 			assert.Equal(t, a.Parameters, got.Parameters)
 		}},
 		{"names with a package, either way round", func(t *testing.T, s *Store) {
+			mkPackage(t, s, "guest", "pkg")
 			got, err := s.PutAction(action("guest", "pkg/act", "img"), false)
 			require.NoError(t, err)
 			assert.Equal(t, "guest/pkg", got.Namespace)
@@ -236,6 +244,7 @@ func TestActionCRUD(t *testing.T) {
 
 func TestListActions(t *testing.T) {
 	s := openTest(t, t.TempDir())
+	mkPackage(t, s, "guest", "pkg")
 	// Written in this order, so updated ascends: a, b, pkg/c, d (other), then a again.
 	for _, a := range []entity.Action{
 		action("guest", "a", "img"), action("guest", "b", "img"), action("guest", "pkg/c", "img"),
@@ -448,6 +457,7 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
 	require.NoError(t, err)
+	mkPackage(t, s, "guest", "pkg")
 	put, err := s.PutAction(action("guest", "pkg/hello", "img"), false)
 	require.NoError(t, err)
 	act := activation("guest", "guest/pkg/hello", 1234)
