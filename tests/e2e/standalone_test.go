@@ -312,7 +312,13 @@ func replayWsk(t *testing.T, s *server, zip string) {
 	assertWskError(t, s.wsk(t, "GET", actions+"/missing?code=false", ""), http.StatusNotFound)
 
 	// An image this backend cannot run: a developer error (wsk exits 246)
-	// whose message says what to do.
+	// whose message says what to do. The action lives in a package (wsk
+	// package create first: an action in a missing package is a 404).
+	r = s.wsk(t, "PUT", "/api/v1/namespaces/guest/actions/nopkg/qa?overwrite=false",
+		`{"namespace":"guest","name":"nopkg/qa","exec":{"kind":"blackbox","code":"#!/bin/sh\necho hi\n","image":"example/img"}}`)
+	assertWskError(t, r, http.StatusNotFound)
+	r = s.wsk(t, "PUT", "/api/v1/namespaces/guest/packages/pkg?overwrite=false", `{"namespace":"guest","name":"pkg"}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
 	r = s.wsk(t, "PUT", "/api/v1/namespaces/guest/actions/pkg/qa?overwrite=false",
 		`{"namespace":"guest","name":"pkg/qa","exec":{"kind":"blackbox","code":"#!/bin/sh\necho hi\n","image":"example/img"}}`)
 	require.Equal(t, http.StatusOK, r.status, r.body)
