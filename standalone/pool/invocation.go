@@ -86,7 +86,7 @@ type Invocation struct {
 	// settles it after a crash) until the watch has its outcome; guarded
 	// by mu.
 	workPending bool
-	persistMu      sync.Mutex        // serialises store writes of this record
+	persistMu   sync.Mutex // serialises store writes of this record
 }
 
 // ID returns the activation id.
