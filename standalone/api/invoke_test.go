@@ -159,16 +159,7 @@ func TestInvokePayloadLimit(t *testing.T) {
 			f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
 			f.seedAction(t, "guest", "act", imgAction)
 			status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/act?blocking=true", tt.body)
-			f.inv.mu.Lock()
-			started := len(f.inv.params)
-			f.inv.mu.Unlock()
-			if tt.status == http.StatusOK {
-				assert.Equal(t, tt.status, status, body)
-				assert.Equal(t, 1, started)
-				return
-			}
-			assertError(t, tt.status, tt.msg, status, h, body)
-			assert.Zero(t, started, "refused before an activation starts")
+			f.assertRanOrRefused(t, tt.status, tt.msg, status, h, body)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -10,8 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 	"github.com/epilogue-dev/epilogue/standalone/store"
@@ -113,14 +110,8 @@ func (s *server) web(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	if s.invoker == nil {
-		writeError(w, http.StatusServiceUnavailable, "This server runs no invoker, so actions cannot be invoked; start it with a container pool")
-		return
-	}
-	ctx := propagation.TraceContext{}.Extract(context.WithoutCancel(r.Context()), propagation.HeaderCarrier(r.Header))
-	inv, err := s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: owner.namespace, APIKey: owner.apiKey})
-	if err != nil {
-		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
+	inv, ok := s.startFor(w, r, InvokeRequest{Action: a, Params: params, Subject: owner.namespace, APIKey: owner.apiKey})
+	if !ok {
 		return
 	}
 	w.Header().Set(HeaderActivationID, inv.ID())

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,35 +17,6 @@ import (
 // webAction is what wsk action create --web true stores, with a parameter.
 const webAction = `{"exec":{"kind":"blackbox","image":"i"},"parameters":[{"key":"greeting","value":"hello"}],` +
 	`"annotations":[{"key":"web-export","value":true},{"key":"raw-http","value":false},{"key":"final","value":true}]}`
-
-// webDo sends a web request with optional headers ("Name: value") and
-// returns the status, headers and body.
-func (f *fixture) webDo(t *testing.T, method, path, body string, headers ...string) (int, http.Header, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	require.NoError(t, err)
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		if k == "Authorization" {
-			u, p, _ := strings.Cut(v, ":")
-			req.SetBasicAuth(u, p)
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	// A redirect a web action answers is the answer under test.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, string(b)
-}
 
 // lastParams is the parameters of the fixture's last activation.
 func (f *fixture) lastParams(t *testing.T) map[string]any {
@@ -152,16 +122,7 @@ func TestWebRefusals(t *testing.T) {
 			f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"ok":true}`)
 			f.seedAction(t, "guest", "w", tt.action)
 			status, h, body := f.webDo(t, tt.method, tt.path, tt.body, tt.headers...)
-			f.inv.mu.Lock()
-			ran := len(f.inv.params)
-			f.inv.mu.Unlock()
-			if tt.status == http.StatusOK {
-				assert.Equal(t, tt.status, status, body)
-				assert.Equal(t, 1, ran)
-				return
-			}
-			assertError(t, tt.status, tt.msg, status, h, body)
-			assert.Zero(t, ran, "refused before any activation")
+			f.assertRanOrRefused(t, tt.status, tt.msg, status, h, body)
 		})
 	}
 }
@@ -260,10 +221,7 @@ func TestWebOptions(t *testing.T) {
 			f.seedAction(t, "guest", "w", tt.action)
 			status, h, body := f.webDo(t, "OPTIONS", "/api/v1/web/guest/default/w.http", "", tt.headers...)
 			assert.Equal(t, http.StatusOK, status, body)
-			f.inv.mu.Lock()
-			ran := len(f.inv.params) > 0
-			f.inv.mu.Unlock()
-			assert.Equal(t, tt.wantRun, ran)
+			assert.Equal(t, tt.wantRun, f.started() > 0)
 			if tt.wantRun {
 				assert.Equal(t, "example.com", h.Get("Access-Control-Allow-Origin"))
 				assert.Equal(t, "options", f.lastParams(t)["__ow_method"])
