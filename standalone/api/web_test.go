@@ -328,3 +328,26 @@ func FuzzDecodeWebBody(f *testing.F) {
 		require.True(t, json.Valid(v), "%q", v)
 	})
 }
+
+// FuzzRenderWeb: whatever JSON an action answers, every extension renders
+// it or refuses it with the controller's status and message.
+func FuzzRenderWeb(f *testing.F) {
+	f.Add(".http", `{"statusCode":201,"headers":{"a":["1",2,true]},"body":"x"}`)
+	f.Add(".http", `{"headers":{"Content-Type":"image/png"},"body":"AAAA"}`)
+	f.Add(".json", `[1,{"a":null}]`)
+	f.Add(".text", `{"text":1.5e300}`)
+	f.Add(".html", `"<p>"`)
+	f.Fuzz(func(t *testing.T, ext, result string) {
+		if !json.Valid([]byte(result)) {
+			return // results are JSON: the pool stores nothing else
+		}
+		ans, err := renderWeb(webExtension(ext), json.RawMessage(result))
+		if err != nil {
+			var refused errWebResult
+			require.ErrorAs(t, err, &refused)
+			require.NotEmpty(t, http.StatusText(refused.status))
+			return
+		}
+		require.NotEmpty(t, http.StatusText(ans.status), "status %d", ans.status)
+	})
+}
