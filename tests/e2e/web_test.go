@@ -151,6 +151,11 @@ func TestStandaloneSmallerDifferences(t *testing.T) {
 		assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, r.body)
 		assert.Equal(t, fmt.Sprintf("Request larger than allowed: %d > 1048576 bytes.", len(big)), decodeMap(t, r.body)["error"])
 		assert.Empty(t, r.header.Get("X-Openwhisk-Activation-Id"))
+		// openwhisk-client-go reports it as wsk does: exit code 413-256.
+		_, _, err := s.client(t).Actions.Invoke("act", map[string]any{"a": strings.Repeat("x", 1<<20)}, true, false)
+		var werr *whisk.WskError
+		require.ErrorAs(t, err, &werr)
+		assert.Equal(t, http.StatusRequestEntityTooLarge-256, werr.ExitCode)
 		r = s.wsk(t, "GET", "/api/v1/namespaces/_/activations?name=act", "")
 		assert.Equal(t, "[]", r.body, "no activation was started")
 
