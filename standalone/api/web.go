@@ -173,14 +173,17 @@ func webAuthorized(a entity.Action, h http.Header, authenticated bool) bool {
 }
 
 // immutableParameters are the parameters a request may not set: with
-// final=true, every one the action (or its package) defines.
+// final=true, every one the action (or its package) defines with a value
+// other than null (the controller's definedParameters).
 func immutableParameters(a entity.Action) []string {
 	if !a.AnnotationIsTrue(entity.AnnotationFinal) {
 		return nil
 	}
 	keys := make([]string, 0, len(a.Parameters))
 	for _, p := range a.Parameters {
-		keys = append(keys, p.Key)
+		if string(bytes.TrimSpace(p.Value)) != "null" {
+			keys = append(keys, p.Key)
+		}
 	}
 	return keys
 }

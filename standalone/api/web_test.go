@@ -91,6 +91,7 @@ func TestWebRefusals(t *testing.T) {
 	authed := `{"exec":{"kind":"blackbox","image":"i"},"annotations":[{"key":"web-export","value":true},{"key":"require-whisk-auth","value":true}]}`
 	notWeb := `{"exec":{"kind":"blackbox","image":"i"},"annotations":[{"key":"web-export","value":false}]}`
 	stringTrue := `{"exec":{"kind":"blackbox","image":"i"},"annotations":[{"key":"web-export","value":"true"}]}`
+	finalNull := `{"exec":{"kind":"blackbox","image":"i"},"parameters":[{"key":"greeting","value":null}],"annotations":[{"key":"web-export","value":true},{"key":"final","value":true}]}`
 	big := `{"a":"` + strings.Repeat("x", 1<<20) + `"}`
 	tests := []struct {
 		name, action, method, path, body string
@@ -107,6 +108,7 @@ func TestWebRefusals(t *testing.T) {
 		{"reserved parameter in the query", webAction, "GET", "/api/v1/web/guest/default/w.json?__ow_method=put", "", nil, 400, msgParametersNotAllowed},
 		{"reserved parameter in the body", webAction, "POST", "/api/v1/web/guest/default/w.json", `{"__ow_user":"root"}`, []string{"Content-Type: application/json"}, 400, msgParametersNotAllowed},
 		{"final parameter", webAction, "GET", "/api/v1/web/guest/default/w.json?greeting=bye", "", nil, 400, msgParametersNotAllowed},
+		{"final parameter without a value", finalNull, "GET", "/api/v1/web/guest/default/w.json?greeting=bye", "", nil, 200, ""},
 		{"malformed JSON", webAction, "POST", "/api/v1/web/guest/default/w.json", `{"a":`, []string{"Content-Type: application/json"}, 400, ""},
 		{"body over 1 MiB", webAction, "POST", "/api/v1/web/guest/default/w.json", big, []string{"Content-Type: application/json"}, 413,
 			"Request larger than allowed: 1048584 > 1048576 bytes."},
