@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -48,32 +49,20 @@ func (s *server) web(w http.ResponseWriter, r *http.Request) {
 		notFound(w, r)
 		return
 	}
-	owner, ok := s.owner(t.namespace)
-	if !ok {
-		notFound(w, r)
+	// The size comes first, as in the controller: 413 whatever the path names.
+	body, err := readBody(w, r, s.maxInvoke)
+	if err != nil {
+		fail(w, err)
 		return
 	}
-	a, binding, err := s.resolveAction(t.namespace, t.name())
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errBadRequest) || err == nil && (binding != "" || !a.AnnotationIsTrue(entity.AnnotationWebExport)) {
-		// The controller does not look through bindings here, and hides
-		// whether a non-web action exists.
-		notFound(w, r)
-		return
-	}
+	a, owner, err := s.webAction(t)
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	user, authenticated := s.user(r)
 	if !a.AnnotationIsTrue(entity.AnnotationWebCustomOptions) {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Allow-Methods", corsAllowMethods)
-		if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" {
-			h.Set("Access-Control-Allow-Headers", asked)
-		} else {
-			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
-		}
+		setCORS(w.Header(), r.Header)
 		if r.Method == http.MethodOptions {
 			w.Header().Set("Content-Length", "0")
 			w.WriteHeader(http.StatusOK)
@@ -82,11 +71,6 @@ func (s *server) web(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodOptions && !webAuthorized(a, r.Header, authenticated) {
 		writeError(w, http.StatusUnauthorized, msgUnauthorized)
-		return
-	}
-	body, err := readBody(w, r, s.maxInvoke)
-	if err != nil {
-		fail(w, err)
 		return
 	}
 	raw := a.AnnotationIsTrue(entity.AnnotationRawHTTP)
@@ -126,6 +110,40 @@ func (s *server) web(w http.ResponseWriter, r *http.Request) {
 		return // the caller left; the activation goes on
 	}
 	respondWeb(w, t.ext, inv.Record().Response)
+}
+
+// webAction returns the web action t names and the identity it runs as. An
+// action that is not exported, is reached through a binding, or does not
+// exist is store.ErrNotFound alike: the controller does not look through
+// bindings here, and hides whether a non-web action exists.
+func (s *server) webAction(t webTarget) (entity.Action, caller, error) {
+	notWeb := fmt.Errorf("%w: no web action %s/%s", store.ErrNotFound, t.namespace, t.name())
+	owner, ok := s.owner(t.namespace)
+	if !ok {
+		return entity.Action{}, caller{}, notWeb
+	}
+	a, binding, err := s.resolveAction(t.namespace, t.name())
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, errBadRequest):
+		return entity.Action{}, caller{}, notWeb
+	case err != nil:
+		return entity.Action{}, caller{}, err
+	case binding != "" || !a.AnnotationIsTrue(entity.AnnotationWebExport):
+		return entity.Action{}, caller{}, notWeb
+	}
+	return a, owner, nil
+}
+
+// setCORS sets the controller's default CORS answer: any origin, the web
+// methods, and the headers the preflight asked for or the usual ones.
+func setCORS(h, req http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+	if asked := req.Get("Access-Control-Request-Headers"); asked != "" {
+		h.Set("Access-Control-Allow-Headers", asked)
+	} else {
+		h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+	}
 }
 
 // owner returns the identity that owns namespace ns, whose activation a web

@@ -112,6 +112,8 @@ func TestWebRefusals(t *testing.T) {
 		{"malformed JSON", webAction, "POST", "/api/v1/web/guest/default/w.json", `{"a":`, []string{"Content-Type: application/json"}, 400, ""},
 		{"body over 1 MiB", webAction, "POST", "/api/v1/web/guest/default/w.json", big, []string{"Content-Type: application/json"}, 413,
 			"Request larger than allowed: 1048584 > 1048576 bytes."},
+		{"body over 1 MiB to no action", webAction, "POST", "/api/v1/web/guest/default/nope.json", big, []string{"Content-Type: application/json"}, 413,
+			"Request larger than allowed: 1048584 > 1048576 bytes."},
 		{"secret missing", secret, "GET", "/api/v1/web/guest/default/w.json", "", nil, 401, msgUnauthorized},
 		{"secret wrong", secret, "GET", "/api/v1/web/guest/default/w.json", "", []string{"X-Require-Whisk-Auth: guess"}, 401, msgUnauthorized},
 		{"secret right", secret, "GET", "/api/v1/web/guest/default/w.json", "", []string{"X-Require-Whisk-Auth: s3cret"}, 200, ""},
