@@ -296,6 +296,11 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		timedOut bool
 		phase    completion.Phase
 		answered bool // a /run answer that keeps the container usable
+		// ranOut: the runtime answered /run, if only with an error. The
+		// proxy writes the activation's sentinels after every answer,
+		// "command exited" too, so the lines the action printed before it
+		// exited are still on their way.
+		ranOut bool
 	)
 	deadline := start.Add(timeout)
 	if !initialized {
@@ -334,17 +339,26 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 			resp = runResponse(r)
 			phase = r.Phase
 			answered = resp.Status != entity.StatusDeveloperError
+			ranOut = true
 		}
 	}
 	end := time.Now()
 
-	// Logs up to the activation's sentinels; a container that failed is
-	// not waited for (OpenWhisk warns instead).
-	if answered {
+	// Logs up to the activation's sentinels. A container that answered
+	// /run with an error (the action exited) is waited for too: its last
+	// lines come after the answer. One that timed out or failed /init is
+	// not (OpenWhisk warns instead).
+	switch {
+	case answered:
 		if !sink.awaitSentinels(p.ctx, SentinelWait) {
 			sink.note(msgLogFailure)
 		}
-	} else {
+	case ranOut:
+		// A runtime that writes no sentinels after an error costs this
+		// bounded wait; the warning below says the log may be short.
+		sink.awaitSentinels(p.ctx, SentinelWait)
+		sink.note(msgLogDeveloperError)
+	default:
 		sink.note(msgLogDeveloperError)
 	}
 	m.logs.end()
