@@ -281,6 +281,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	start := time.Now()
 	p.mu.Lock()
 	initialized := m.initialized
+	m.last = inv
 	p.mu.Unlock()
 	var (
 		resp     entity.Response
@@ -408,6 +409,9 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 
 	var outcome *completion.Activation // nil: nothing to record
 	p.mu.Lock()
+	// The decision's time, taken before the container is handed back: its
+	// pause (at once with no grace) may start before span.End runs below.
+	decided := time.Now()
 	delete(m.lingering, inv.id)
 	switch {
 	case err == nil:
@@ -442,7 +446,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	p.mu.Unlock()
 	if span != nil {
 		// Decided: the container may be reclaimed from here on.
-		span.End()
+		span.End(trace.WithTimestamp(decided))
 	}
 
 	if outcome != nil {
