@@ -1,0 +1,182 @@
+package observe
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/tests/testenv"
+)
+
+// Bounds of the observe tests: far above a busy machine's delays, and none
+// waited out when the tests pass.
+const (
+	startBound = 2 * time.Minute // a process is up (Jaeger, the standalone)
+	stopBound  = time.Minute     // a process has exited after SIGTERM
+	traceBound = 90 * time.Second
+	pollGap    = 100 * time.Millisecond
+)
+
+// jaegerConfig is the all-in-one's configuration (Jaeger v2 is an
+// OpenTelemetry collector): OTLP/HTTP in, in-memory storage, the query API
+// and UI; every port on loopback, its own metrics off (they would take the
+// fixed port 8888).
+const jaegerConfig = `service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 10000
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:%d
+    grpc:
+      endpoint: 127.0.0.1:%d
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:%d
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+`
+
+// jaeger is one Jaeger all-in-one on loopback.
+type jaeger struct {
+	otlp  string // the OTLP/HTTP endpoint, for OTEL_EXPORTER_OTLP_ENDPOINT
+	query string // the query API and UI
+}
+
+// startJaeger runs bin/jaeger with jaegerConfig on free loopback ports and
+// returns once both its query API and its OTLP receiver answer; it is
+// stopped when the test ends.
+func startJaeger(t *testing.T) *jaeger {
+	t.Helper()
+	bin := testenv.RequireJaeger(t)
+	ports := freePorts(t, 3)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "jaeger.yaml")
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, jaegerConfig, ports[0], ports[1], ports[2]), 0o644))
+	p := startProcess(t, "jaeger", exec.Command(bin, "--config", cfg))
+	j := &jaeger{otlp: fmt.Sprintf("http://127.0.0.1:%d", ports[2]), query: fmt.Sprintf("http://127.0.0.1:%d", ports[0])}
+	waitFor(t, p, startBound, "Jaeger's query API and OTLP receiver answer", func() bool {
+		resp, err := http.Get(j.query + "/api/services")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(j.otlp, "http://"), time.Second)
+		if err != nil {
+			return false
+		}
+		_ = c.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return j
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close() // held until all are chosen, so they differ
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// process is a child process whose output the test keeps for its failure
+// messages.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when it has exited
+	mu     sync.Mutex
+	out    bytes.Buffer // stdout and stderr
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+// output is what the process printed so far.
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// startProcess starts cmd; when the test ends it is sent SIGTERM, then
+// SIGKILL if it has not exited within stopBound.
+func startProcess(t *testing.T, name string, cmd *exec.Cmd) *process {
+	t.Helper()
+	p := &process{name: name, cmd: cmd, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p, p
+	require.NoError(t, cmd.Start(), "start %s", name)
+	go func() {
+		_ = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(stopBound):
+			t.Errorf("%s did not exit within %s of SIGTERM; killed. Its output:\n%s", name, stopBound, p.output())
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
+}
+
+// waitFor polls cond until it holds; it fails the test, with p's output,
+// if p exits first or bound passes.
+func waitFor(t *testing.T, p *process, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited before %s. Its output:\n%s", p.name, what, p.output())
+		case <-time.After(pollGap):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s. %s's output:\n%s", bound, what, p.name, p.output())
+		}
+	}
+}
