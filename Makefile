@@ -79,6 +79,7 @@ demo: build deps
 ## prints the URLs to open and runs until Ctrl-C
 observe: build bin/jaeger deps
 	bin/epilogue build examples/async-write -o out/observe/async-write.zip
+	$(GO) build -o out/observe/tracetree ./tests/observe/tracetree
 	./scripts/observe.sh
 
 ## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;

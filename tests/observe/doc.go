@@ -5,10 +5,12 @@
 // the test reads the trace of an async-write invocation back from Jaeger's
 // query API: invoke → /run → response → tracked work → done → pause.
 //
+// Its non-test code reads a trace from Jaeger's query API (Fetch) and draws
+// it as a text span tree (Render); tracetree is the command `make observe`
+// prints traces with (a Jaeger built from its Go module has no UI assets).
+//
 // Without bin/jaeger (or $EPILOGUE_JAEGER) or redis-server the test skips;
 // with CI=true it fails (see package testenv). Run it with:
 //
 //	make bin/jaeger && go test -race -count=1 ./tests/observe
-//
-// The package has no non-test code; this file only documents it.
 package observe

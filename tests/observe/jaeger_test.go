@@ -28,47 +28,9 @@ const (
 	pollGap    = 100 * time.Millisecond
 )
 
-// jaegerConfig is the all-in-one's configuration (Jaeger v2 is an
-// OpenTelemetry collector): OTLP/HTTP in, in-memory storage, the query API
-// and UI; every port on loopback, its own metrics off (they would take the
-// fixed port 8888).
-const jaegerConfig = `service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-extensions:
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 10000
-  jaeger_query:
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:%d
-    grpc:
-      endpoint: 127.0.0.1:%d
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:%d
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-`
+// jaegerConfig is the all-in-one's configuration, shared with `make
+// observe`: in-memory storage, every port on loopback, from the environment.
+var jaegerConfig = filepath.Join("..", "..", "tools", "jaeger", "jaeger.yaml")
 
 // jaeger is one Jaeger all-in-one on loopback.
 type jaeger struct {
@@ -82,11 +44,11 @@ type jaeger struct {
 func startJaeger(t *testing.T) *jaeger {
 	t.Helper()
 	bin := testenv.RequireJaeger(t)
-	ports := freePorts(t, 3)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "jaeger.yaml")
-	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, jaegerConfig, ports[0], ports[1], ports[2]), 0o644))
-	p := startProcess(t, "jaeger", exec.Command(bin, "--config", cfg))
+	ports := freePorts(t, 4)
+	cmd := exec.Command(bin, "--config", jaegerConfig)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("JAEGER_QUERY_PORT=%d", ports[0]), fmt.Sprintf("JAEGER_QUERY_GRPC_PORT=%d", ports[1]),
+		fmt.Sprintf("JAEGER_OTLP_HTTP_PORT=%d", ports[2]), fmt.Sprintf("JAEGER_OTLP_GRPC_PORT=%d", ports[3]))
+	p := startProcess(t, "jaeger", cmd)
 	j := &jaeger{otlp: fmt.Sprintf("http://127.0.0.1:%d", ports[2]), query: fmt.Sprintf("http://127.0.0.1:%d", ports[0])}
 	waitFor(t, p, startBound, "Jaeger's query API and OTLP receiver answer", func() bool {
 		resp, err := http.Get(j.query + "/api/services")
