@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -91,7 +92,7 @@ func Fetch(ctx context.Context, queryURL, id string) (Trace, bool, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return Trace{}, false, fmt.Errorf("Jaeger's query API at %s: %w (is Jaeger running?)", queryURL, err)
+		return Trace{}, false, fmt.Errorf("the Jaeger query API at %s: %w (is Jaeger running?)", queryURL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -138,11 +139,16 @@ func Render(tr Trace) string {
 	}
 	ms := func(us int64) string { return fmt.Sprintf("%.1fms", float64(us)/1e3) }
 	var b strings.Builder
+	drawn := map[string]bool{} // a span id drawn once, whatever cycles the references make
 	var walk func(parent string, depth int)
 	walk = func(parent string, depth int) {
 		kids := children[parent]
-		slices.SortStableFunc(kids, func(a, b Span) int { return int(a.StartTime - b.StartTime) })
+		slices.SortStableFunc(kids, func(a, b Span) int { return cmp.Compare(a.StartTime, b.StartTime) })
 		for _, s := range kids {
+			if drawn[s.SpanID] {
+				continue
+			}
+			drawn[s.SpanID] = true
 			fmt.Fprintf(&b, "%s%-*s %-20s +%-9s %9s", strings.Repeat("  ", depth), 36-2*depth, s.OperationName,
 				tr.Service(s), ms(s.StartTime-first), ms(s.Duration))
 			for _, l := range s.Logs {
