@@ -18,13 +18,7 @@ export JAEGER_QUERY_PORT=${JAEGER_QUERY_PORT:-16686} JAEGER_QUERY_GRPC_PORT=${JA
 export JAEGER_OTLP_HTTP_PORT=${JAEGER_OTLP_HTTP_PORT:-4318} JAEGER_OTLP_GRPC_PORT=${JAEGER_OTLP_GRPC_PORT:-4317}
 prom_port=${PROMETHEUS_PORT:-9090}
 api_port=${STANDALONE_PORT:-3233}
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/children.sh
 trap 'echo; echo "observe: stopping"; exit 0' INT TERM
 
 fail() { echo "observe: $*" >&2; exit 1; }

@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -84,30 +83,19 @@ func freePorts(t *testing.T, n int) []int {
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	exited chan struct{} // closed when it has exited
-	mu     sync.Mutex
-	out    bytes.Buffer // stdout and stderr
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
+	exited chan struct{}  // closed when it has exited
+	out    syncbuf.Buffer // stdout and stderr
 }
 
 // output is what the process printed so far.
-func (p *process) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *process) output() string { return p.out.String() }
 
 // startProcess starts cmd; when the test ends it is sent SIGTERM, then
 // SIGKILL if it has not exited within stopBound.
 func startProcess(t *testing.T, name string, cmd *exec.Cmd) *process {
 	t.Helper()
 	p := &process{name: name, cmd: cmd, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p, p
+	cmd.Stdout, cmd.Stderr = &p.out, &p.out
 	require.NoError(t, cmd.Start(), "start %s", name)
 	go func() {
 		_ = cmd.Wait()
