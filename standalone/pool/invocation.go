@@ -289,6 +289,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	start := time.Now()
 	p.mu.Lock()
 	initialized := m.initialized
+	m.last = inv
 	p.mu.Unlock()
 	var (
 		resp     entity.Response
@@ -440,6 +441,9 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 
 	var outcome *completion.Activation // nil: nothing to record
 	p.mu.Lock()
+	// The decision's time, taken before the container is handed back: its
+	// pause (at once with no grace) may start before span.End runs below.
+	decided := time.Now()
 	delete(m.lingering, inv.id)
 	switch {
 	case err == nil:
@@ -474,7 +478,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	p.mu.Unlock()
 	if span != nil {
 		// Decided: the container may be reclaimed from here on.
-		span.End()
+		span.End(trace.WithTimestamp(decided))
 	}
 
 	if outcome != nil {
