@@ -13,6 +13,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/epilogue-dev/epilogue/standalone/api"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
@@ -32,6 +36,8 @@ const (
 	DefaultShutdownTimeout = time.Minute
 	// PoolPath serves the pool's snapshot.
 	PoolPath = "/epilogue/pool"
+	// MetricsPath serves the Prometheus metrics (docs/observability.md).
+	MetricsPath = "/metrics"
 )
 
 // Backends.
@@ -159,6 +165,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(p.Snapshot())
 	})
+	mux.Handle("GET "+MetricsPath, metricsHandler(p))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -187,6 +194,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	<-served
 	return nil
+}
+
+// metricsHandler serves the pool's metrics and the process's own (Go
+// runtime, CPU, memory, open files) in Prometheus' text format.
+func metricsHandler(p *pool.Pool) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: 10 * time.Second})
 }
 
 // newBackend creates the configured backend.
