@@ -424,7 +424,13 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		outcome = &rec
 		decide(span, reclaim.Done, "the activation's work is "+string(rec.Phase), inv.id)
 		if p.cfg.Policy.WaitsForWork() {
-			p.metrics.decided(reclaim.Done)
+			// The runtime itself cut work pending at the deadline: the
+			// container is reclaimed with that work lost, a forced reclaim.
+			decision := reclaim.Done
+			if rec.Phase == completion.PhaseExpired {
+				decision = reclaim.Forced
+			}
+			p.metrics.decided(decision)
 		}
 		if m.state == stateLingering && len(m.lingering) == 0 {
 			m.doneAt = time.Now()
