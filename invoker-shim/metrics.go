@@ -46,8 +46,15 @@ func newMetrics(j *journal.Journal) *metrics {
 			Help: "Deferred operations open in the journal: answered or held, waiting for their runtime's work.",
 		}, func() float64 { return float64(len(j.Open())) }),
 	}
+	// Every series exists from the start, at 0: PromQL sees the first
+	// event as a change, not as a series appearing.
 	for _, c := range []string{callCreate, callForward} {
 		m.passthrough.WithLabelValues(c)
+	}
+	for _, op := range []operation{pauseOp, removeOp, killOp, stopOp} {
+		for _, state := range []journal.State{journal.Deferred, journal.Applied, journal.Forced, journal.Failed, journal.Cancelled} {
+			m.reclaims.WithLabelValues(string(op), decisionOf(state))
+		}
 	}
 	return m
 }

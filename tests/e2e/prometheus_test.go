@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/completion"
+	invokershim "github.com/epilogue-dev/epilogue/invoker-shim"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
+	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
@@ -90,5 +96,88 @@ func TestPrometheusScrapesStandalone(t *testing.T) {
 			assert.True(t, ok)
 			assert.Equal(t, 5.0, v, "one series per outcome: done, expired, failed, error, unknown")
 		})
+	}
+}
+
+// TestPrometheusScrapesShim: a real Prometheus scrapes an epilogue-shim in
+// front of the Docker engine and the stock-semantics standalone (vanilla,
+// pausing at once) that drives it, as an invoker would. While the
+// activation's post-response work is held at a gate, PromQL sees the
+// pause deferred and open in the journal; once the work is done, the
+// pause sent and the journal empty.
+func TestPrometheusScrapesShim(t *testing.T) {
+	cli := testenv.RequireDocker(t)
+	testenv.RequireImage(t, cli, "epilogue/action-go:latest")
+	ctx, cancel := context.WithTimeout(context.Background(), serverBound)
+	gw, err := docker.Gateway(ctx, cli, "bridge")
+	cancel()
+	require.NoError(t, err)
+	zip := base64.StdEncoding.EncodeToString(actionZip(t, "tests/testaction"))
+
+	dir := t.TempDir()
+	sock := "unix://" + filepath.Join(dir, "docker.sock")
+	ready := make(chan struct{})
+	sh, err := invokershim.New(invokershim.Config{
+		Listen: []string{sock}, JournalDir: filepath.Join(dir, "journal"),
+		NotifyListen: net.JoinHostPort(gw, "0"), MetricsListen: "127.0.0.1:0",
+		Ready: func() { close(ready) },
+	})
+	require.NoError(t, err)
+	shimCtx, stopShim := context.WithCancel(context.Background())
+	shimDone := make(chan error, 1)
+	go func() { shimDone <- sh.Run(shimCtx) }()
+	select {
+	case <-ready:
+	case err := <-shimDone:
+		t.Fatalf("the shim did not start: %v", err)
+	case <-time.After(serverBound):
+		t.Fatalf("the shim did not start within %s", serverBound)
+	}
+	t.Cleanup(func() { // after the server's cleanup: it removes its containers through the shim
+		stopShim()
+		select {
+		case err := <-shimDone:
+			assert.NoError(t, err)
+		case <-time.After(serverBound):
+			t.Error("the shim did not stop")
+		}
+	})
+
+	s := startServer(t, standalone.BackendDocker, standalone.Config{DockerHost: sock, Pool: pool.Config{
+		Policy: reclaim.Vanilla, RuntimeSemantics: completion.Isolated, PauseGrace: pool.Immediately,
+	}})
+	prom := testenv.RequirePrometheus(t, map[string]string{"shim": sh.MetricsAddr(), "standalone": strings.TrimPrefix(s.url, "http://")})
+	prom.Await(t, `up{job="shim"} == 1`, promBound)
+	prom.Await(t, `sum(epilogue_reclaims_total{job="shim"}) == 0`, promBound)
+
+	g := testenv.NewGateOn(t, gw)
+	r := s.wsk(t, "PUT", "/api/v1/namespaces/_/actions/held?overwrite=false",
+		`{"namespace":"_","name":"held","exec":{"kind":"blackbox","code":"`+zip+`","image":"epilogue/action-go:latest","main":"main"}}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	r = s.wsk(t, "POST", "/api/v1/namespaces/_/actions/held?blocking=true",
+		fmt.Sprintf(`{"quiet":true,"linger_ms":1,"gate":%q}`, g.URL("work")))
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	g.WaitArrived(t, "work", promBound)
+
+	for _, q := range []string{
+		`sum(epilogue_reclaims_total{job="shim",op="pause",decision="deferred"}) == 1`,
+		`sum(epilogue_shim_journal_entries{job="shim"}) == 1`,
+		`sum(epilogue_shim_passthrough_seconds_count{job="shim",call="create"}) == 1`,
+		`sum(epilogue_shim_passthrough_seconds_count{job="shim",call="forward"}) > 0`,
+		`sum(epilogue_response_seconds_count{job="standalone"}) == 1`,
+	} {
+		prom.Await(t, q, promBound)
+	}
+	v, ok := prom.Query(t, `sum(epilogue_reclaims_total{job="shim",decision="done"})`)
+	require.True(t, ok)
+	assert.Zero(t, v, "nothing sent while the work is held")
+
+	g.Open("work")
+	for _, q := range []string{
+		`sum(epilogue_reclaims_total{job="shim",op="pause",decision="done"}) == 1`,
+		`sum(epilogue_shim_journal_entries{job="shim"}) == 0`,
+		`sum(epilogue_reclaims_total{job="shim",decision="forced"}) == 0`,
+	} {
+		prom.Await(t, q, promBound)
 	}
 }
