@@ -43,6 +43,7 @@ type Sink struct {
 
 	mu      sync.Mutex
 	spans   []Span
+	points  []Point
 	arrived chan struct{}
 }
 
@@ -58,8 +59,12 @@ func New() *Sink {
 func (s *Sink) Close() { s.srv.Close() }
 
 func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Content-Type") == "application/x-protobuf" && r.URL.Path == "/v1/metrics" {
+		s.serveMetrics(w, r)
+		return
+	}
 	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "this sink takes OTLP/HTTP protobuf traces at /v1/traces", http.StatusNotFound)
+		http.Error(w, "this sink takes OTLP/HTTP protobuf traces at /v1/traces and metrics at /v1/metrics", http.StatusNotFound)
 		return
 	}
 	body, err := io.ReadAll(r.Body)
