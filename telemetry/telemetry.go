@@ -191,12 +191,29 @@ func checkEndpoint(v string) error {
 	return nil
 }
 
-// Setup configures tracing from the process environment for the service
-// named service (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override
-// it); the exporters read their own variables from the same environment.
-// Off unless configured: then it returns Off() and starts nothing.
-func Setup(ctx context.Context, service string) (*Telemetry, error) {
+// Option changes what Setup sets up.
+type Option func(*options)
+
+type options struct{ metrics bool }
+
+// WithMetrics also sets up OTLP metrics, when the environment asks for
+// them (MeterProvider). Only a binary with instruments of its own asks:
+// the others would export nothing, and fail at exit against a collector
+// that takes traces only.
+func WithMetrics() Option { return func(o *options) { o.metrics = true } }
+
+// Setup configures tracing (and, WithMetrics, metrics) from the process
+// environment for the service named service (OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES override it); the exporters read their own
+// variables from the same environment. Off unless configured: then it
+// returns Off() and starts nothing.
+func Setup(ctx context.Context, service string, opts ...Option) (*Telemetry, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c, err := ParseEnv(os.Getenv)
+	c.Metrics = c.Metrics && o.metrics
 	if err != nil || (!c.Enabled && !c.Metrics) {
 		return Off(), err
 	}

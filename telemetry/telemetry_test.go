@@ -76,7 +76,7 @@ func TestSetupOffStartsNothing(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	before := runtime.NumGoroutine()
-	tel, err := telemetry.Setup(context.Background(), "svc")
+	tel, err := telemetry.Setup(context.Background(), "svc", telemetry.WithMetrics())
 	require.NoError(t, err)
 	assert.False(t, tel.Enabled())
 	assert.False(t, tel.MetricsEnabled())
@@ -104,7 +104,7 @@ func TestSetupExportsOverHTTP(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.URL)
 	t.Setenv("OTEL_SERVICE_NAME", "from-env")
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
-	tel, err := telemetry.Setup(context.Background(), "default-name")
+	tel, err := telemetry.Setup(context.Background(), "default-name", telemetry.WithMetrics())
 	require.NoError(t, err)
 	require.True(t, tel.Enabled())
 	require.True(t, tel.MetricsEnabled())
@@ -127,6 +127,20 @@ func TestSetupExportsOverHTTP(t *testing.T) {
 	assert.Equal(t, 3.0, points[0].Value)
 }
 
+// Without WithMetrics, the endpoint turns on traces only: a binary without
+// instruments exports no metrics.
+func TestSetupWithoutMetricsOption(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	tel, err := telemetry.Setup(context.Background(), "svc")
+	require.NoError(t, err)
+	assert.True(t, tel.Enabled())
+	assert.False(t, tel.MetricsEnabled())
+	assert.Nil(t, tel.MeterProvider())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = tel.Shutdown(ctx) // nothing buffered: no export is attempted
+}
+
 // A collector that never answers cannot hold the process at exit.
 func TestShutdownIsBounded(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -142,7 +156,7 @@ func TestShutdownIsBounded(t *testing.T) {
 		}
 	}()
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+ln.Addr().String())
-	tel, err := telemetry.Setup(context.Background(), "svc")
+	tel, err := telemetry.Setup(context.Background(), "svc", telemetry.WithMetrics())
 	require.NoError(t, err)
 	_, span := tel.TracerProvider().Tracer("t").Start(context.Background(), "lost")
 	span.End()

@@ -94,7 +94,7 @@ func main() {
 	cfg, err := configFromEnv(os.Environ())
 	var tel *telemetry.Telemetry
 	if err == nil {
-		tel, err = telemetry.Setup(context.Background(), "epilogue-proxy")
+		tel, err = telemetry.Setup(context.Background(), "epilogue-proxy", telemetry.WithMetrics())
 	}
 	if err == nil {
 		if tel.Enabled() {
