@@ -24,6 +24,7 @@ import (
 // OTLP/HTTP receiver decoded: the caller's traceparent is the activation
 // span's parent, the action's work and its HTTP request are the
 // activation's children, and the request carried the activation's context.
+// The same endpoint receives its OTLP metrics.
 func TestTracesReachAnOTLPCollector(t *testing.T) {
 	t.Parallel()
 	sink := otlpsink.New()
