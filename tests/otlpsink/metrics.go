@@ -1,13 +1,11 @@
 package otlpsink
 
 import (
-	"io"
 	"net/http"
 	"time"
 
 	collectormetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 // Point is one received data point of a sum or a gauge (a histogram's
@@ -21,37 +19,17 @@ type Point struct {
 }
 
 func (s *Sink) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
 	var req collectormetrics.ExportMetricsServiceRequest
-	if err == nil {
-		err = proto.Unmarshal(body, &req)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	if !decode(w, r, &req) {
 		return
 	}
 	var got []Point
 	for _, rm := range req.ResourceMetrics {
-		service := ""
-		for _, kv := range rm.GetResource().GetAttributes() {
-			if kv.Key == "service.name" {
-				service = kv.GetValue().GetStringValue()
-			}
-		}
+		service := serviceOf(rm.GetResource())
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
 				for _, dp := range numberPoints(m) {
-					p := Point{Service: service, Name: m.Name, Attrs: map[string]any{}, Time: time.Unix(0, int64(dp.TimeUnixNano))}
-					switch v := dp.Value.(type) {
-					case *metricspb.NumberDataPoint_AsDouble:
-						p.Value = v.AsDouble
-					case *metricspb.NumberDataPoint_AsInt:
-						p.Value = float64(v.AsInt)
-					}
-					for _, kv := range dp.Attributes {
-						p.Attrs[kv.Key] = value(kv.Value)
-					}
-					got = append(got, p)
+					got = append(got, point(service, m.Name, dp))
 				}
 			}
 		}
@@ -59,13 +37,21 @@ func (s *Sink) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.points = append(s.points, got...)
 	s.mu.Unlock()
-	select {
-	case s.arrived <- struct{}{}:
-	default:
+	s.received(w, &collectormetrics.ExportMetricsServiceResponse{})
+}
+
+func point(service, name string, dp *metricspb.NumberDataPoint) Point {
+	p := Point{Service: service, Name: name, Attrs: map[string]any{}, Time: time.Unix(0, int64(dp.TimeUnixNano))}
+	switch v := dp.Value.(type) {
+	case *metricspb.NumberDataPoint_AsDouble:
+		p.Value = v.AsDouble
+	case *metricspb.NumberDataPoint_AsInt:
+		p.Value = float64(v.AsInt)
 	}
-	b, _ := proto.Marshal(&collectormetrics.ExportMetricsServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(b)
+	for _, kv := range dp.Attributes {
+		p.Attrs[kv.Key] = value(kv.Value)
+	}
+	return p
 }
 
 func numberPoints(m *metricspb.Metric) []*metricspb.NumberDataPoint {
