@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("serving OpenWhisk's API", "url", url, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir)
+	log.Info("serving OpenWhisk's API", "url", url, "metrics", url+MetricsPath, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir)
 	if cfg.Ready != nil {
 		cfg.Ready(url)
 	}
