@@ -181,3 +181,49 @@ func TestPrometheusScrapesShim(t *testing.T) {
 		prom.Await(t, q, promBound)
 	}
 }
+
+// TestStandaloneMetricsExposition: the standalone's /metrics answers in
+// Prometheus' text format, and each workload moves exactly its counters.
+func TestStandaloneMetricsExposition(t *testing.T) {
+	zip := base64.StdEncoding.EncodeToString(actionZip(t, "tests/testaction"))
+	s := startServer(t, standalone.BackendProcess, standalone.Config{})
+	r := s.wsk(t, "PUT", "/api/v1/namespaces/_/actions/counted?overwrite=false",
+		`{"namespace":"_","name":"counted","exec":{"kind":"blackbox","code":"`+zip+`","image":"epilogue/action-go:latest","main":"main"}}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	metricsURL := s.url + standalone.MetricsPath
+
+	before := testenv.Scrape(t, metricsURL, "semantics")
+	assert.Contains(t, before, "go_goroutines", "the process's own metrics too")
+	for _, tc := range []struct {
+		name   string
+		params string
+		status int
+		moved  map[string]float64 // increase over the previous step
+	}{
+		{name: "lingering work", params: `{"quiet":true,"linger_ms":20}`, status: http.StatusOK, moved: map[string]float64{
+			"epilogue_activations_total{outcome=done}": 1, "epilogue_reclaims_total{decision=deferred}": 1,
+			"epilogue_reclaims_total{decision=done}": 1, "epilogue_response_seconds_count": 1, "epilogue_post_response_seconds_count": 1,
+		}},
+		{name: "a crash", params: `{"crash":true}`, status: http.StatusBadGateway, moved: map[string]float64{
+			"epilogue_activations_total{outcome=error}": 1, "epilogue_response_seconds_count": 1,
+			"epilogue_activations_total{outcome=done}": 0, "epilogue_reclaims_total{decision=deferred}": 0,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.wsk(t, "POST", "/api/v1/namespaces/_/actions/counted?blocking=true", tc.params)
+			require.Equal(t, tc.status, r.status, r.body)
+			// The blocking invoke answers at the response; the record (and
+			// the count) is final once the work is done.
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				after := testenv.Scrape(t, metricsURL, "semantics")
+				ok := true
+				for k, want := range tc.moved {
+					ok = assert.Equal(c, want, after[k]-before[k], "%s moved", k) && ok
+				}
+				if ok {
+					before = after
+				}
+			}, apiBound, pollGap)
+		})
+	}
+}
