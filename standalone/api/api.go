@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -25,7 +27,12 @@ type Invoker interface {
 
 // InvokeRequest is one activation to start.
 type InvokeRequest struct {
+	// Action is the action to run, without its code (Code reads it).
 	Action entity.Action
+	// Code returns the action's code for a container's /init; nil when
+	// Action.Exec.Code holds it. Only a cold start calls it, so an invoke
+	// never holds megabytes of code while it waits.
+	Code func() (string, error)
 	// Params is a JSON object: the action's parameters overridden by the
 	// request's.
 	Params json.RawMessage
@@ -57,9 +64,11 @@ type Invocation interface {
 const (
 	// DefaultBlockingLimit is the controller's max-wait-for-blocking-activation.
 	DefaultBlockingLimit = 60 * time.Second
-	// DefaultMaxInvokeBody caps a POST invoke body: OpenWhisk's 1 MiB
-	// payload limit plus room for the JSON around it.
-	DefaultMaxInvokeBody int64 = 1<<20 + 64<<10
+	// DefaultMaxInvokeBody caps a POST invoke or web action body:
+	// OpenWhisk's 1 MiB activation payload limit, checked on the request
+	// entity as the controller does (the proxy's own limit leaves room for
+	// the /run envelope around it).
+	DefaultMaxInvokeBody int64 = 1 << 20
 	// DefaultMaxActionBody caps a PUT action body (exec.code holds a base64 zip).
 	DefaultMaxActionBody int64 = 64 << 20
 )
@@ -101,10 +110,37 @@ type server struct {
 	blockingLimit time.Duration
 	maxInvoke     int64
 	maxAction     int64
+	// sequences are the sequences running in the background: a caller
+	// got the activation id, so a shutdown lets them reach their end
+	// (Drain) before the pool under their components closes.
+	sequences sync.WaitGroup
+}
+
+// API is OpenWhisk's REST API over a store and an Invoker.
+type API struct {
+	http.Handler
+	s *server
+}
+
+// Drain waits, within ctx, until no sequence is running: call it after the
+// HTTP server stopped taking requests and before the Invoker closes, or a
+// sequence mid-chain records its next component's refusal as its result.
+func (a *API) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		a.s.sequences.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("api: sequences were still running when the shutdown's bound passed: %w", ctx.Err())
+	}
 }
 
 // New returns the /api/v1 handler.
-func New(cfg Config) (http.Handler, error) {
+func New(cfg Config) (*API, error) {
 	if cfg.Store == nil {
 		return nil, errors.Join(ErrConfig, errors.New("api: Config.Store is nil; open one with store.Open(dir)"))
 	}
@@ -124,7 +160,17 @@ func New(cfg Config) (http.Handler, error) {
 	if s.maxInvoke == 0 {
 		s.maxInvoke, s.maxAction = DefaultMaxInvokeBody, DefaultMaxActionBody
 	}
-	return s.routes(), nil
+	return &API{Handler: s.routes(), s: s}, nil
+}
+
+// codeLoader returns InvokeRequest.Code for a, as the store has it at the
+// revision a was read at.
+func (s *server) codeLoader(a entity.Action) func() (string, error) {
+	if a.Exec.Code != "" {
+		return nil
+	}
+	ns, name, updated := a.Namespace, a.Name, a.Updated
+	return func() (string, error) { return s.store.GetActionCode(ns, name, updated) }
 }
 
 // routes builds the router. Authentication wraps the namespaces subtree as a
@@ -137,6 +183,7 @@ func (s *server) routes() http.Handler {
 	r.HandleFunc("/ping", ping).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
 	r.HandleFunc(namespacesPrefix, s.listNamespaces).Methods(http.MethodGet)
+	r.PathPrefix(webPrefix).HandlerFunc(s.web).Methods(webMethods...)
 
 	ns := func(path string, h http.HandlerFunc, method string) {
 		r.HandleFunc(namespacesPrefix+path, h).Methods(method)

@@ -41,6 +41,9 @@ var errBadAction = errors.New("pool: the action cannot run here")
 type Request struct {
 	// Action is the stored action (limits complete, exec.kind blackbox).
 	Action entity.Action
+	// Code, when set, returns the action's code, which Action.Exec then
+	// lacks: it is read when a container is initialised, not before.
+	Code func() (string, error)
 	// Params is a JSON object: the action's parameters overridden by the
 	// request's.
 	Params json.RawMessage
@@ -66,6 +69,7 @@ type Invocation struct {
 	id      string
 	txID    string
 	action  entity.Action
+	code    func() (string, error) // Request.Code
 	params  json.RawMessage
 	subject string
 	apiKey  string
@@ -82,7 +86,11 @@ type Invocation struct {
 	rec            entity.Activation // guarded by mu
 	sink           *logSink          // guarded by mu; nil before a container
 	persistPending bool              // guarded by mu
-	persistMu      sync.Mutex        // serialises store writes of this record
+	// workPending: the record is stored as pending (store.SettlePending
+	// settles it after a crash) until the watch has its outcome; guarded
+	// by mu.
+	workPending bool
+	persistMu   sync.Mutex // serialises store writes of this record
 }
 
 // ID returns the activation id.
@@ -134,7 +142,7 @@ func (p *Pool) Invoke(ctx context.Context, req Request) (*Invocation, error) {
 	}
 	inv := &Invocation{
 		p: p, id: entity.NewActivationID(), txID: entity.NewActivationID(),
-		action: a, params: req.Params, subject: req.Subject, apiKey: req.APIKey,
+		action: a, code: req.Code, params: req.Params, subject: req.Subject, apiKey: req.APIKey,
 		arrived: time.Now(), done: make(chan struct{}), completed: make(chan struct{}),
 	}
 	inv.rec = entity.Activation{
@@ -283,6 +291,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	start := time.Now()
 	p.mu.Lock()
 	initialized := m.initialized
+	m.last = inv
 	p.mu.Unlock()
 	var (
 		resp     entity.Response
@@ -290,12 +299,24 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		timedOut bool
 		phase    completion.Phase
 		answered bool // a /run answer that keeps the container usable
+		// ranOut: the runtime answered /run, if only with an error. The
+		// proxy writes the activation's sentinels after every answer,
+		// "command exited" too, so the lines the action printed before it
+		// exited are still on their way.
+		ranOut bool
 	)
 	deadline := start.Add(timeout)
 	if !initialized {
-		r, err := m.run.Init(inv.context(), inv.initRequest(deadline), timeout)
+		req, loadErr := inv.initRequest(deadline)
+		var r containerclient.Reply
+		var err error
+		if loadErr == nil {
+			r, err = m.run.Init(inv.context(), req, timeout)
+		}
 		initTime = r.Elapsed
 		switch {
+		case loadErr != nil:
+			resp = entity.NewResponse(entity.StatusWhiskError, errorResult("Failed to provision resources to run the action: its code could not be read: "+loadErr.Error()))
 		case errors.Is(err, containerclient.ErrTimeout):
 			resp, timedOut = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgTimedOut(a.Limits.Timeout, true))), true
 		case err != nil:
@@ -321,17 +342,26 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 			resp = runResponse(r)
 			phase = r.Phase
 			answered = resp.Status != entity.StatusDeveloperError
+			ranOut = true
 		}
 	}
 	end := time.Now()
 
-	// Logs up to the activation's sentinels; a container that failed is
-	// not waited for (OpenWhisk warns instead).
-	if answered {
+	// Logs up to the activation's sentinels. A container that answered
+	// /run with an error (the action exited) is waited for too: its last
+	// lines come after the answer. One that timed out or failed /init is
+	// not (OpenWhisk warns instead).
+	switch {
+	case answered:
 		if !sink.awaitSentinels(p.ctx, SentinelWait) {
 			sink.note(msgLogFailure)
 		}
-	} else {
+	case ranOut:
+		// A runtime that writes no sentinels after an error costs this
+		// bounded wait; the warning below says the log may be short.
+		sink.awaitSentinels(p.ctx, SentinelWait)
+		sink.note(msgLogDeveloperError)
+	default:
 		sink.note(msgLogDeveloperError)
 	}
 	m.logs.end()
@@ -365,6 +395,9 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		p.removeLocked(m, "its activation failed as a developer error (OpenWhisk destroys such a container)")
 	case lingering:
 		m.lingering[inv.id] = inv
+		inv.mu.Lock()
+		inv.workPending = true
+		inv.mu.Unlock()
 		if p.cfg.Policy.WaitsForWork() {
 			p.moveLocked(m, stateLingering)
 		} else {
@@ -418,6 +451,9 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		p.metrics.released(responded)
 	}
 	p.mu.Lock()
+	// The decision's time, taken before the container is handed back: its
+	// pause (at once with no grace) may start before span.End runs below.
+	decided := time.Now()
 	delete(m.lingering, inv.id)
 	switch {
 	case err == nil:
@@ -462,13 +498,16 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	p.mu.Unlock()
 	if span != nil {
 		// Decided: the container may be reclaimed from here on.
-		span.End()
+		span.End(trace.WithTimestamp(decided))
 	}
 
 	if outcome != nil {
 		p.settle(inv)
 		inv.complete(*outcome, time.Since(responded))
 	}
+	inv.mu.Lock()
+	inv.workPending = false // known now, or never to be known (stock semantics)
+	inv.mu.Unlock()
 	inv.persist()
 	inv.finish(m)
 }
@@ -521,8 +560,14 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 func (inv *Invocation) persist() {
 	inv.persistMu.Lock()
 	defer inv.persistMu.Unlock()
-	rec := inv.Record()
-	if err := inv.p.cfg.Store.PutActivation(rec); err != nil {
+	inv.mu.Lock()
+	rec, pending := inv.recordLocked(), inv.workPending
+	inv.mu.Unlock()
+	put := inv.p.cfg.Store.PutActivation
+	if pending {
+		put = inv.p.cfg.Store.PutPendingActivation
+	}
+	if err := put(rec); err != nil {
 		inv.p.log.Error("the activation record could not be stored", "activation", inv.id, "error", err)
 	}
 }
@@ -577,13 +622,22 @@ func (inv *Invocation) providedAPIKey() string {
 	return ""
 }
 
-func (inv *Invocation) initRequest(deadline time.Time) containerclient.InitRequest {
+// initRequest is the /init of the activation's action, its code read now
+// when the request left it in the store.
+func (inv *Invocation) initRequest(deadline time.Time) (containerclient.InitRequest, error) {
 	e := inv.action.Exec
 	main := e.Main
 	if main == "" {
 		main = "main"
 	}
-	return containerclient.InitRequest{Name: inv.action.Name, Main: main, Binary: e.Binary, Code: e.Code, Env: inv.contextEnv(deadline)}
+	code := e.Code
+	if inv.code != nil {
+		var err error
+		if code, err = inv.code(); err != nil {
+			return containerclient.InitRequest{}, err
+		}
+	}
+	return containerclient.InitRequest{Name: inv.action.Name, Main: main, Binary: e.Binary, Code: code, Env: inv.contextEnv(deadline)}, nil
 }
 
 func (inv *Invocation) runRequest(deadline time.Time) containerclient.RunRequest {

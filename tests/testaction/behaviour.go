@@ -61,6 +61,7 @@ type options struct {
 	NotJSON        bool    `json:"notjson"`
 	Scalar         bool    `json:"scalar"`
 	Crash          bool    `json:"crash"`
+	CrashLines     int     `json:"crash_lines"` // lines "crash line N" on stdout and stderr before the crash
 	SleepMs        float64 `json:"sleep_ms"`
 	Stray          bool    `json:"stray"`
 	Bg             float64 `json:"bg"`
@@ -69,6 +70,7 @@ type options struct {
 	PendingUpdates bool    `json:"pending_updates"`
 	Delimiter      string  `json:"delimiter"`
 	Gate           string  `json:"gate"`
+	ResponseGate   string  `json:"response_gate"`
 	Instance       bool    `json:"instance"`
 }
 
@@ -133,11 +135,19 @@ func (a *action) handle(req actionloop.Message) {
 	}
 
 	if o.Crash {
+		for i := 1; i <= o.CrashLines; i++ {
+			fmt.Fprintf(a.stdout, "crash line %d\n", i)
+			fmt.Fprintf(a.stderr, "crash line %d\n", i)
+		}
 		a.exit(2)
 		return
 	}
 	if o.SleepMs > 0 {
 		time.Sleep(time.Duration(o.SleepMs * float64(time.Millisecond)))
+	}
+	if err := passGate(context.Background(), o.ResponseGate); err != nil {
+		a.writeError("testaction: " + err.Error())
+		return
 	}
 
 	winter := o.Delimiter + " ☃ " + o.Delimiter
