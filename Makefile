@@ -39,19 +39,20 @@ test: deps image bin/jaeger
 bin/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
 	cd tools/jaeger && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(CURDIR)/bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
-## deps: what the demo and the tests need beyond Go and Docker: a real redis-server and curl (Debian packages);
+## deps: what the demo and the tests need beyond Go and Docker: a real redis-server, prometheus and curl (Debian packages);
 ## installed as root or through password-less sudo, waiting up to 10 min for another apt to finish
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing=" redis-server"; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
-	  echo "installing$$missing: the demo and the end-to-end tests use a real redis-server"; \
+	  echo "installing$$missing: the demo and the end-to-end tests use a real redis-server and a real prometheus"; \
 	  { $$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; } || true; \
 	fi
-	@for c in redis-server curl; do command -v $$c >/dev/null 2>&1 || { echo "$$c is missing and could not be installed here: run 'sudo apt-get install -y redis-server curl'" >&2; exit 1; }; done
+	@for c in redis-server curl prometheus; do command -v $$c >/dev/null 2>&1 || { echo "$$c is missing and could not be installed here: run 'sudo apt-get install -y redis-server curl prometheus'" >&2; exit 1; }; done
 
 ## lint: go vet, staticcheck, gofmt
 lint:

@@ -52,8 +52,26 @@ type Snapshot struct {
 	// StrayLines counts fd 3 lines that answered no request and were dropped.
 	StrayLines uint64 `json:"strayLines,omitempty"`
 	// NotifyFailures counts pushed events that could not be delivered.
-	NotifyFailures uint64    `json:"notifyFailures,omitempty"`
-	Time           time.Time `json:"time"`
+	NotifyFailures uint64 `json:"notifyFailures,omitempty"`
+	// Counters count the runtime's activations since it started.
+	Counters Counters  `json:"counters"`
+	Time     time.Time `json:"time"`
+}
+
+// Counters count what a runtime did since it started (the runtime's
+// metrics; exported over OTLP too when configured).
+type Counters struct {
+	// Runs counts the activations admitted to the action.
+	Runs uint64 `json:"runs"`
+	// Responded counts those that answered with work still pending.
+	Responded uint64 `json:"responded"`
+	// Done, Expired and Failed count the activations that ended so.
+	Done    uint64 `json:"done"`
+	Expired uint64 `json:"expired"`
+	Failed  uint64 `json:"failed"`
+	// PostResponseMs sums the time from answer to end of the activations
+	// that ended.
+	PostResponseMs float64 `json:"postResponseMs"`
 }
 
 // EventType says what an Event reports.

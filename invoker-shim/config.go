@@ -79,6 +79,9 @@ type Config struct {
 	// NotifyURL is the base URL the containers are told to push to; "" =
 	// http:// and NotifyListen's address.
 	NotifyURL string
+	// MetricsListen is host:port where Prometheus scrapes MetricsPath;
+	// "" = no metrics server.
+	MetricsListen string
 	// SocketMode: 0 = DefaultSocketMode.
 	SocketMode os.FileMode
 	// Logger: nil = discard.

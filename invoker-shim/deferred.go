@@ -113,6 +113,7 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 		return
 	}
 
+	s.metrics.decided(op, journal.Deferred)
 	start := time.Now()
 	span := s.deferredSpan(c, op)
 	dec, werr := s.gate(c).Wait(d.ctx, op.Reclaim())
@@ -127,6 +128,7 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 	c.mu.Unlock()
 	switch {
 	case why != nil:
+		s.metrics.decided(op, journal.Cancelled)
 		endReclaim(span, journal.Cancelled, why.reason, dec, d.entry.ID)
 		d.finishCancelled(why)
 		return
@@ -158,6 +160,7 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 	if gone {
 		s.forget(c.id)
 	}
+	s.metrics.decided(op, state)
 	endReclaim(span, state, reason, dec, d.entry.ID)
 	if _, jerr := s.journal.Resolve(d.entry.ID, state, reason, dec.Activations); jerr != nil {
 		s.log.Error("the outcome could not be journaled; the next start reconciles it with the daemon", "container", c.name, "journal", d.entry.ID, "error", jerr)

@@ -60,7 +60,8 @@
 //     and the mapping of their errors back to the daemon's HTTP answers.
 //
 // It owns Docker API semantics only: which calls to intercept, the
-// journal, the allowlist, and what it knows of the containers. It does not
+// journal, the allowlist, and what it knows of the containers; and the
+// metrics of what it did (metrics.go, served on Config.MetricsListen). It does not
 // own the reclaim policy or its bound (reclaim), the runtime's wire
 // contract (completion), or the runtime (proxy), and it keeps no state of a
 // container that the daemon owns beyond what it did itself: a pause done

@@ -45,6 +45,7 @@ type Shim struct {
 	cfg     Config
 	log     *slog.Logger
 	tracer  trace.Tracer // nil when not tracing
+	metrics *metrics
 	router  *router
 	docker  endpoint
 	daemon  daemon // the shim's own calls: inspect, list, and the deferred operations
@@ -52,6 +53,8 @@ type Shim struct {
 	proxy   *httputil.ReverseProxy // the invoker's calls
 	journal *journal.Journal
 	key     []byte // notify tokens are HMAC(key, instance)
+	// metricsAddr is where the metrics are served; set by Run before Ready.
+	metricsAddr string
 	// runtimeSource asks a runtime container's runtime (the package's
 	// tests put a stand-in there).
 	runtimeSource func(container.InspectResponse) reclaim.Source
@@ -105,6 +108,7 @@ func New(cfg Config) (*Shim, error) {
 		cfg: cfg, log: cfg.Logger, router: rt, docker: docker, daemon: daemon, tr: tr,
 		journal: j, key: key, runtimeSource: runtimeSource, ctx: ctx, cancel: cancel,
 		known: map[string]*known{}, byInstance: map[string]*runtimeContainer{},
+		metrics: newMetrics(j),
 	}
 	if cfg.TracerProvider != nil {
 		s.tracer = cfg.TracerProvider.Tracer(tracerName)
@@ -216,6 +220,15 @@ func (s *Shim) Run(ctx context.Context) error {
 		mux.HandleFunc("POST "+EventsPath, s.event)
 		serve(ln, mux, "runtime events")
 	}
+	if s.cfg.MetricsListen != "" {
+		ln, err := net.Listen("tcp", s.cfg.MetricsListen)
+		if err != nil {
+			closeAll(apiListeners)
+			return fmt.Errorf("invokershim: listen for metrics on %s: %w; choose another --metrics-listen", s.cfg.MetricsListen, err)
+		}
+		s.metricsAddr = ln.Addr().String()
+		serve(ln, s.metricsHandler(), "Prometheus metrics at "+MetricsPath)
+	}
 	for i, ln := range apiListeners {
 		serve(ln, s, "Docker API on "+listen[i].String())
 	}
@@ -246,6 +259,10 @@ func closeAll(lns []net.Listener) {
 		_ = ln.Close()
 	}
 }
+
+// MetricsAddr is where the metrics are served ("" without
+// Config.MetricsListen); set once Run serves.
+func (s *Shim) MetricsAddr() string { return s.metricsAddr }
 
 // NotifyURL is where the containers push events ("" without pushes); set
 // once Run serves.
@@ -315,9 +332,13 @@ func (s *Shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			defer cancel()
 			defer context.AfterFunc(s.ctx, cancel)()
 			r = r.WithContext(ctx)
+			s.proxy.ServeHTTP(w, r)
+			return
 		}
+		defer s.metrics.passedThrough(callForward, time.Now())
 		s.proxy.ServeHTTP(w, r)
 	case creation:
+		defer s.metrics.passedThrough(callCreate, time.Now())
 		s.traced(w, r, "create", s.create)
 	default:
 		s.traced(w, r, h.name(), func(w http.ResponseWriter, r *http.Request) { s.containerCall(w, r, h, ref) })

@@ -109,9 +109,14 @@ func shimContainer(sockVolume string, opt Options) corev1.Container {
 			"--max-linger=" + opt.MaxLinger.String(),
 			// Action containers on the node's bridge reach the pod's IP.
 			"--notify-listen=$(POD_IP):" + strconv.Itoa(int(opt.NotifyPort)),
+			// Prometheus scrapes the pod's IP.
+			"--metrics-listen=$(POD_IP):" + strconv.Itoa(int(opt.MetricsPort)),
 		},
-		Env:   []corev1.EnvVar{{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
-		Ports: []corev1.ContainerPort{{Name: shimEventsPort, ContainerPort: opt.NotifyPort, Protocol: corev1.ProtocolTCP}},
+		Env: []corev1.EnvVar{{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
+		Ports: []corev1.ContainerPort{
+			{Name: shimEventsPort, ContainerPort: opt.NotifyPort, Protocol: corev1.ProtocolTCP},
+			{Name: shimMetricsPort, ContainerPort: opt.MetricsPort, Protocol: corev1.ProtocolTCP},
+		},
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: sockVolume, MountPath: dockerSocket},
 			{Name: shimSocketVolume, MountPath: ShimSocketDir},

@@ -51,6 +51,8 @@ const (
 	// NotifyKeyFile is the Secret's key holding the notify key.
 	NotifyKeyFile  = "notify.key"
 	shimEventsPort = "shim-events"
+	// shimMetricsPort names the port Prometheus scrapes the shim's /metrics on.
+	shimMetricsPort = "shim-metrics"
 
 	actionPodVolume = "epilogue-action-pod"
 	actionPodDir    = "/epilogue/action-pod"
@@ -77,6 +79,7 @@ const (
 const (
 	DefaultShimImage     = "epilogue/shim:latest"
 	DefaultNotifyPort    = 7543
+	DefaultMetricsPort   = 9464
 	DefaultJournalRoot   = "/var/lib/epilogue-shim"
 	DefaultCPURequest    = "50m"
 	DefaultMemoryRequest = "32Mi"
@@ -106,6 +109,9 @@ type Options struct {
 	// NotifyPort is where the shim takes the runtimes' pushed events on
 	// the pod's IP (its probes check it too); 0 = DefaultNotifyPort.
 	NotifyPort int32
+	// MetricsPort is where Prometheus scrapes the shim's /metrics on the
+	// pod's IP; 0 = DefaultMetricsPort.
+	MetricsPort int32
 	// The shim's resources; "" = the defaults above.
 	CPURequest, MemoryRequest, MemoryLimit string
 }
@@ -147,6 +153,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.NotifyPort == 0 {
 		o.NotifyPort = DefaultNotifyPort
 	}
+	if o.MetricsPort == 0 {
+		o.MetricsPort = DefaultMetricsPort
+	}
 	if o.CPURequest == "" {
 		o.CPURequest = DefaultCPURequest
 	}
@@ -170,6 +179,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.NotifyPort < 1 || o.NotifyPort > 65535 {
 		errs = append(errs, fmt.Errorf("notify port %d is not a TCP port", o.NotifyPort))
+	}
+	switch {
+	case o.MetricsPort < 1 || o.MetricsPort > 65535:
+		errs = append(errs, fmt.Errorf("metrics port %d is not a TCP port", o.MetricsPort))
+	case o.MetricsPort == o.NotifyPort:
+		errs = append(errs, fmt.Errorf("metrics port %d is the notify port: choose another", o.MetricsPort))
 	}
 	for _, q := range []struct{ name, v string }{{"shim cpu request", o.CPURequest}, {"shim memory request", o.MemoryRequest}, {"shim memory limit", o.MemoryLimit}} {
 		if _, err := resource.ParseQuantity(q.v); err != nil {

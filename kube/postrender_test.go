@@ -84,6 +84,8 @@ func TestPostRenderErrors(t *testing.T) {
 		{"linger below the cancel grace", kubernetes, Options{MaxLinger: time.Millisecond}, nil, []string{"below the runtime's cancel grace"}},
 		{"a bad pull policy", docker, Options{ShimPullPolicy: "Sometimes"}, nil, []string{`"Sometimes"`, "IfNotPresent"}},
 		{"a bad quantity", docker, Options{MemoryLimit: "lots"}, nil, []string{`shim memory limit "lots"`}},
+		{"a bad metrics port", docker, Options{MetricsPort: 70000}, nil, []string{"metrics port 70000 is not a TCP port"}},
+		{"the metrics port on the notify port", docker, Options{MetricsPort: DefaultNotifyPort}, nil, []string{"metrics port 7543 is the notify port"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

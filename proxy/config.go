@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/epilogue-dev/epilogue/completion"
@@ -105,6 +106,9 @@ type Config struct {
 	// TracerProvider, when set, traces every activation (see trace.go and
 	// docs/observability.md); nil = no tracing, at no cost on /run.
 	TracerProvider trace.TracerProvider
+	// MeterProvider, when set, exports the counters /epilogue/status
+	// serves (completion.Counters) as OTLP metrics (metrics.go); nil = none.
+	MeterProvider metric.MeterProvider
 }
 
 // withBoundDefaults fills in the zero body-read deadlines and await bound.

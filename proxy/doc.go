@@ -4,7 +4,9 @@
 // and limits), without upstream's defects. Beyond upstream it answers /run the
 // moment the action responds and keeps track of the work the action still
 // has pending, which it serves at GET /epilogue/status and
-// GET /epilogue/await and pushes to EPILOGUE_NOTIFY_URL.
+// GET /epilogue/await and pushes to EPILOGUE_NOTIFY_URL; it counts what it
+// ran (metrics.go: in the status, and as OTLP metrics when handed a
+// MeterProvider).
 //
 // The proxy owns the HTTP surface and the policy of when a /run may start
 // (Semantics). It delegates the executable's pipes to proxy/executor, the

@@ -22,6 +22,7 @@ func (s *Server) Snapshot() completion.Snapshot {
 		Activations: acts,
 		StrayLines:  s.strays.Load(),
 		Draining:    s.draining.Load(),
+		Counters:    s.counters.snapshot(),
 		Time:        time.Now(),
 	}
 	s.mu.Lock()

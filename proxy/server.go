@@ -21,8 +21,9 @@ import (
 type Server struct {
 	cfg      Config
 	reg      *activation.Registry
-	notifier *notifier   // nil when no NotifyURL
-	tracing  *tracing    // nil when not tracing
+	notifier *notifier // nil when no NotifyURL
+	tracing  *tracing  // nil when not tracing
+	counters counters
 	cold     atomic.Bool // tracing: the next /run is the first since /init
 	strays   atomic.Uint64
 	seq      atomic.Uint64
@@ -86,16 +87,19 @@ func New(cfg Config) (*Server, error) {
 	}
 	acfg := activation.Config{CancelGrace: cfg.CancelGrace, OnCancel: s.cancel}
 	s.tracing = newTracing(cfg.TracerProvider, cfg.Instance)
-	switch {
-	case s.notifier != nil && s.tracing != nil:
-		acfg.OnEvent = func(ev completion.Event) {
+	if cfg.MeterProvider != nil {
+		if err := s.counters.register(cfg.MeterProvider, cfg.Instance); err != nil {
+			return nil, err
+		}
+	}
+	acfg.OnEvent = func(ev completion.Event) {
+		s.counters.onEvent(ev)
+		if s.tracing != nil {
 			s.tracing.onEvent(ev)
+		}
+		if s.notifier != nil {
 			s.notifier.enqueue(ev)
 		}
-	case s.notifier != nil:
-		acfg.OnEvent = s.notifier.enqueue
-	case s.tracing != nil:
-		acfg.OnEvent = s.tracing.onEvent
 	}
 	s.reg = activation.New(acfg)
 	s.reg.SetInstance(cfg.Instance)

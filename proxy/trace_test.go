@@ -41,12 +41,15 @@ done
 
 const callerTraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
-func tracedServer(t *testing.T, exp *tracetest.InMemoryExporter) (*Server, string) {
+func tracedServer(t *testing.T, exp *tracetest.InMemoryExporter, edit ...func(*Config)) (*Server, string) {
 	t.Helper()
 	cfg := Config{ActionDir: filepath.Join(t.TempDir(), "action"), Stdout: io.Discard, Stderr: io.Discard,
 		AckTimeout: time.Minute, WaitForAck: true, Instance: "i1"}
 	if exp != nil {
 		cfg.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	}
+	for _, e := range edit {
+		e(&cfg)
 	}
 	s, err := New(cfg)
 	require.NoError(t, err)

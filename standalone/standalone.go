@@ -13,6 +13,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/epilogue-dev/epilogue/standalone/api"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
@@ -32,6 +36,8 @@ const (
 	DefaultShutdownTimeout = time.Minute
 	// PoolPath serves the pool's snapshot.
 	PoolPath = "/epilogue/pool"
+	// MetricsPath serves the Prometheus metrics (docs/observability.md).
+	MetricsPath = "/metrics"
 	// DefaultKeepActivations is the records kept per namespace.
 	DefaultKeepActivations = 100_000
 	// pruneEvery is how often the records beyond the retention are deleted.
@@ -191,6 +197,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(p.Snapshot())
 	})
+	mux.Handle("GET "+MetricsPath, metricsHandler(p))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -201,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("serving OpenWhisk's API", "url", url, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir)
+	log.Info("serving OpenWhisk's API", "url", url, "metrics", url+MetricsPath, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir)
 	if cfg.Ready != nil {
 		cfg.Ready(url)
 	}
@@ -224,6 +231,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		log.Warn("shutting down with sequences still running; their next components are refused", "error", err)
 	}
 	return nil
+}
+
+// metricsHandler serves the pool's metrics and the process's own (Go
+// runtime, CPU, memory, open files) in Prometheus' text format.
+func metricsHandler(p *pool.Pool) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: 10 * time.Second})
 }
 
 // newBackend creates the configured backend.

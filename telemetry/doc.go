@@ -1,5 +1,6 @@
-// Package telemetry owns Epilogue's OpenTelemetry setup: which exporter the
-// standard OTEL_* environment variables ask for, the resource naming the
+// Package telemetry owns Epilogue's OpenTelemetry setup: which exporters the
+// standard OTEL_* environment variables ask for (traces, and, for a binary
+// that asks WithMetrics, metrics), the resource naming the
 // service, the W3C tracecontext propagator, and a bounded flush at exit.
 //
 // Tracing is off unless the environment configures an OTLP endpoint (or

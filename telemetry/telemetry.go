@@ -9,9 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -24,10 +28,13 @@ import (
 const (
 	EnvSDKDisabled         = "OTEL_SDK_DISABLED"
 	EnvTracesExporter      = "OTEL_TRACES_EXPORTER"
+	EnvMetricsExporter     = "OTEL_METRICS_EXPORTER"
 	EnvEndpoint            = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	EnvTracesEndpoint      = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	EnvMetricsEndpoint     = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
 	EnvProtocol            = "OTEL_EXPORTER_OTLP_PROTOCOL"
 	EnvTracesProtocol      = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	EnvMetricsProtocol     = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
 	EnvServiceName         = "OTEL_SERVICE_NAME"
 	EnvResourceAttributes  = "OTEL_RESOURCE_ATTRIBUTES"
 	ProtocolHTTP           = "http/protobuf"
@@ -39,13 +46,15 @@ const (
 // tracecontext, the traceparent header.
 var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
-// Telemetry is the process's tracing: a provider, and how to flush it.
+// Telemetry is the process's tracing and metrics: the providers, and how
+// to flush them.
 type Telemetry struct {
 	provider trace.TracerProvider
 	sdk      *sdktrace.TracerProvider // nil when off
+	meters   *sdkmetric.MeterProvider // nil when metrics are off
 }
 
-// Off is tracing switched off: a no-op provider, nothing to flush.
+// Off is tracing and metrics switched off: no-op providers, nothing to flush.
 func Off() *Telemetry { return &Telemetry{provider: noop.NewTracerProvider()} }
 
 // Enabled reports whether spans are exported.
@@ -54,11 +63,23 @@ func (t *Telemetry) Enabled() bool { return t.sdk != nil }
 // TracerProvider is the provider to create tracers from; a no-op one when off.
 func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.provider }
 
+// MetricsEnabled reports whether metrics are exported over OTLP.
+func (t *Telemetry) MetricsEnabled() bool { return t.meters != nil }
+
+// MeterProvider is the provider to create meters from, nil when metrics
+// are off: callers then register no instrument at all.
+func (t *Telemetry) MeterProvider() metric.MeterProvider {
+	if t.meters == nil {
+		return nil
+	}
+	return t.meters
+}
+
 // Shutdown exports the spans still buffered and stops the exporter, within
 // ctx's bound (DefaultShutdownTimeout when ctx has none): a collector that
 // does not answer cannot hold the process at exit.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
-	if t.sdk == nil {
+	if t.sdk == nil && t.meters == nil {
 		return nil
 	}
 	if _, ok := ctx.Deadline(); !ok {
@@ -66,10 +87,18 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, DefaultShutdownTimeout)
 		defer cancel()
 	}
-	if err := t.sdk.Shutdown(ctx); err != nil {
-		return fmt.Errorf("telemetry: flushing the last spans: %w", err)
+	var errs []error
+	if t.sdk != nil {
+		if err := t.sdk.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("telemetry: flushing the last spans: %w", err))
+		}
 	}
-	return nil
+	if t.meters != nil {
+		if err := t.meters.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("telemetry: exporting the last metrics: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Config is what the environment asks for.
@@ -78,6 +107,9 @@ type Config struct {
 	Enabled bool
 	// Protocol is ProtocolHTTP or ProtocolGRPC.
 	Protocol string
+	// Metrics: export metrics over OTLP, with MetricsProtocol.
+	Metrics         bool
+	MetricsProtocol string
 }
 
 // ParseEnv reads the standard variables (getenv is os.Getenv in a command).
@@ -94,41 +126,58 @@ func ParseEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("telemetry: %s=%q: use true or false", EnvSDKDisabled, v)
 		}
 	}
-	exporter := strings.TrimSpace(getenv(EnvTracesExporter))
+	var err error
+	c.Enabled, c.Protocol, err = parseSignal(getenv, EnvTracesExporter, EnvTracesEndpoint, EnvTracesProtocol)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Metrics, c.MetricsProtocol, err = parseSignal(getenv, EnvMetricsExporter, EnvMetricsEndpoint, EnvMetricsProtocol)
+	if err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// parseSignal reads whether one signal (traces or metrics) is exported and
+// over which protocol: its own variables first, then the general ones.
+func parseSignal(getenv func(string) string, exporterVar, endpointVar, protocolVar string) (bool, string, error) {
+	exporter := strings.TrimSpace(getenv(exporterVar))
 	switch exporter {
 	case "", "otlp":
 	case "none":
-		return c, nil
+		return false, "", nil
 	default:
-		return c, fmt.Errorf("telemetry: %s=%q is not supported: use otlp (with %s) or none", EnvTracesExporter, exporter, EnvEndpoint)
+		hint := ""
+		if exporterVar == EnvMetricsExporter && exporter == "prometheus" {
+			hint = " (Prometheus scrapes /metrics on the standalone server and epilogue-shim without it)"
+		}
+		return false, "", fmt.Errorf("telemetry: %s=%q is not supported: use otlp (with %s) or none%s", exporterVar, exporter, EnvEndpoint, hint)
 	}
-	for _, name := range []string{EnvTracesEndpoint, EnvEndpoint} {
+	enabled := false
+	for _, name := range []string{endpointVar, EnvEndpoint} {
 		if v := getenv(name); v != "" {
 			if err := checkEndpoint(v); err != nil {
-				return c, fmt.Errorf("telemetry: %s=%q: %v", name, v, err)
+				return false, "", fmt.Errorf("telemetry: %s=%q: %v", name, v, err)
 			}
-			c.Enabled = true
+			enabled = true
 		}
 	}
 	// An explicit otlp exporter without an endpoint sends to the
 	// specification's default, localhost.
-	c.Enabled = c.Enabled || exporter == "otlp"
-	if !c.Enabled {
-		return c, nil
+	if !enabled && exporter != "otlp" {
+		return false, "", nil
 	}
-	c.Protocol = ProtocolHTTP
-	for _, name := range []string{EnvTracesProtocol, EnvProtocol} {
+	for _, name := range []string{protocolVar, EnvProtocol} {
 		v := strings.TrimSpace(getenv(name))
 		if v == "" {
 			continue
 		}
 		if v != ProtocolHTTP && v != ProtocolGRPC {
-			return c, fmt.Errorf("telemetry: %s=%q is not supported: use %s or %s", name, v, ProtocolHTTP, ProtocolGRPC)
+			return false, "", fmt.Errorf("telemetry: %s=%q is not supported: use %s or %s", name, v, ProtocolHTTP, ProtocolGRPC)
 		}
-		c.Protocol = v
-		break
+		return true, v, nil
 	}
-	return c, nil
+	return true, ProtocolHTTP, nil
 }
 
 func checkEndpoint(v string) error {
@@ -142,13 +191,30 @@ func checkEndpoint(v string) error {
 	return nil
 }
 
-// Setup configures tracing from the process environment for the service
-// named service (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override
-// it); the exporters read their own variables from the same environment.
-// Off unless configured: then it returns Off() and starts nothing.
-func Setup(ctx context.Context, service string) (*Telemetry, error) {
+// Option changes what Setup sets up.
+type Option func(*options)
+
+type options struct{ metrics bool }
+
+// WithMetrics also sets up OTLP metrics, when the environment asks for
+// them (MeterProvider). Only a binary with instruments of its own asks:
+// the others would export nothing, and fail at exit against a collector
+// that takes traces only.
+func WithMetrics() Option { return func(o *options) { o.metrics = true } }
+
+// Setup configures tracing (and, WithMetrics, metrics) from the process
+// environment for the service named service (OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES override it); the exporters read their own
+// variables from the same environment. Off unless configured: then it
+// returns Off() and starts nothing.
+func Setup(ctx context.Context, service string, opts ...Option) (*Telemetry, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c, err := ParseEnv(os.Getenv)
-	if err != nil || !c.Enabled {
+	c.Metrics = c.Metrics && o.metrics
+	if err != nil || (!c.Enabled && !c.Metrics) {
 		return Off(), err
 	}
 	// Later options win: the environment overrides the default name.
@@ -160,17 +226,36 @@ func Setup(ctx context.Context, service string) (*Telemetry, error) {
 	if err != nil {
 		return Off(), fmt.Errorf("telemetry: %s: %w (use key=value pairs separated by commas)", EnvResourceAttributes, err)
 	}
-	var exp sdktrace.SpanExporter
-	if c.Protocol == ProtocolGRPC {
-		exp, err = otlptracegrpc.New(ctx)
-	} else {
-		exp, err = otlptracehttp.New(ctx)
+	t := Off()
+	if c.Enabled {
+		var exp sdktrace.SpanExporter
+		if c.Protocol == ProtocolGRPC {
+			exp, err = otlptracegrpc.New(ctx)
+		} else {
+			exp, err = otlptracehttp.New(ctx)
+		}
+		if err != nil {
+			return Off(), fmt.Errorf("telemetry: the OTLP %s trace exporter: %w", c.Protocol, err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+		t.provider, t.sdk = tp, tp
 	}
-	if err != nil {
-		return Off(), fmt.Errorf("telemetry: the OTLP %s exporter: %w", c.Protocol, err)
+	if c.Metrics {
+		var exp sdkmetric.Exporter
+		if c.MetricsProtocol == ProtocolGRPC {
+			exp, err = otlpmetricgrpc.New(ctx)
+		} else {
+			exp, err = otlpmetrichttp.New(ctx)
+		}
+		if err != nil {
+			_ = t.Shutdown(ctx)
+			return Off(), fmt.Errorf("telemetry: the OTLP %s metric exporter: %w", c.MetricsProtocol, err)
+		}
+		// The periodic reader reads OTEL_METRIC_EXPORT_INTERVAL (60 s by
+		// default) and OTEL_METRIC_EXPORT_TIMEOUT itself.
+		t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)), sdkmetric.WithResource(res))
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	return &Telemetry{provider: tp, sdk: tp}, nil
+	return t, nil
 }
 
 // ForwardEnv is the part of environ (os.Environ()) that configures

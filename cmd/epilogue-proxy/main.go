@@ -36,9 +36,9 @@ var settings = [][2]string{
 	{completion.EnvLogInitError, "also log an /init failure's message"},
 	{completion.EnvExecutionEnv, "the execution environment an archive must be built for"},
 	{"__OW_*", "passed to the action"},
-	{telemetry.EnvEndpoint, "an OTLP collector: turns tracing on (also " + telemetry.EnvTracesEndpoint + ")"},
+	{telemetry.EnvEndpoint, "an OTLP collector: turns tracing and metrics on (also " + telemetry.EnvTracesEndpoint + ", " + telemetry.EnvMetricsEndpoint + ")"},
 	{telemetry.EnvProtocol, telemetry.ProtocolHTTP + " (default) or " + telemetry.ProtocolGRPC},
-	{telemetry.EnvServiceName, "the service name in traces (default epilogue-proxy); OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER as usual"},
+	{telemetry.EnvServiceName, "the service name in traces (default epilogue-proxy); OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_METRIC_EXPORT_INTERVAL as usual"},
 	{"GOMAXPROCS", "processors the proxy uses (default 1)"},
 }
 
@@ -94,12 +94,13 @@ func main() {
 	cfg, err := configFromEnv(os.Environ())
 	var tel *telemetry.Telemetry
 	if err == nil {
-		tel, err = telemetry.Setup(context.Background(), "epilogue-proxy")
+		tel, err = telemetry.Setup(context.Background(), "epilogue-proxy", telemetry.WithMetrics())
 	}
 	if err == nil {
 		if tel.Enabled() {
 			cfg.TracerProvider = tel.TracerProvider()
 		}
+		cfg.MeterProvider = tel.MeterProvider()
 		ctx, stopDrain := drainOnSignal()
 		cfg.StopDrain = stopDrain
 		err = proxy.Run(ctx, cfg)

@@ -94,6 +94,7 @@ func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 	hold := fs.Duration("hold-timeout", invokershim.DefaultHoldTimeout, "the longest a removal, kill or stop holds the invoker's call (keep it below the invoker's 1 min docker timeout)")
 	notify := fs.String("notify-listen", "", "host:port where runtimes push their events, reachable from the containers (e.g. the bridge's gateway, 172.17.0.1:7543); default: no push")
 	notifyURL := fs.String("notify-url", "", "the base URL the containers push to (default http:// and --notify-listen)")
+	metrics := fs.String("metrics-listen", "", "host:port where Prometheus scrapes "+invokershim.MetricsPath+" (e.g. :9464, or 127.0.0.1:9464 for this machine only); default: no metrics")
 	verbose := fs.Bool("v", false, "log debug details")
 	fs.Bool("version", false, "print the version (as does epilogue-shim version)")
 	if err := fs.Parse(args); err != nil {
@@ -132,7 +133,7 @@ func parse(args []string, stderr io.Writer) (invokershim.Config, error) {
 	return invokershim.Config{
 		Listen: listen, Docker: *docker, JournalDir: *journalDir, NotifyKeyFile: *notifyKey, Allow: rules, CreatePolicy: policy, RuntimeImages: images,
 		Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, HoldTimeout: *hold,
-		NotifyListen: *notify, NotifyURL: *notifyURL,
+		NotifyListen: *notify, NotifyURL: *notifyURL, MetricsListen: *metrics,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
 }

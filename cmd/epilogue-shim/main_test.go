@@ -28,6 +28,7 @@ func TestParse(t *testing.T) {
 			assert.Equal(t, invokershim.DefaultDocker, cfg.Docker)
 			assert.Equal(t, invokershim.DefaultHoldTimeout, cfg.HoldTimeout)
 			assert.Empty(t, cfg.NotifyListen, "no push unless asked")
+			assert.Empty(t, cfg.MetricsListen, "no metrics server unless asked")
 		}},
 		{name: "every flag", args: append(append([]string(nil), base...),
 			"--listen", "tcp://127.0.0.1:2375", "--docker", "tcp://127.0.0.1:2376",
@@ -35,7 +36,7 @@ func TestParse(t *testing.T) {
 			"--runtime-image", "acme/runtime", "--max-linger", "90s", "--hold-timeout", "40s",
 			"--notify-listen", "172.17.0.1:7543", "--notify-url", "http://shim:7543",
 			"--allow-create", "cap-add=SYS_PTRACE", "--allow-create", "bind=/srv/ow",
-			"--notify-key", "/etc/epilogue-shim/notify.key"),
+			"--notify-key", "/etc/epilogue-shim/notify.key", "--metrics-listen", ":9464"),
 			check: func(t *testing.T, cfg invokershim.Config) {
 				assert.Equal(t, []string{"unix:///run/e/docker.sock", "tcp://127.0.0.1:2375"}, cfg.Listen)
 				assert.Equal(t, "tcp://127.0.0.1:2376", cfg.Docker)
@@ -46,6 +47,7 @@ func TestParse(t *testing.T) {
 				assert.Equal(t, "172.17.0.1:7543", cfg.NotifyListen)
 				assert.Equal(t, "http://shim:7543", cfg.NotifyURL)
 				assert.Equal(t, "/etc/epilogue-shim/notify.key", cfg.NotifyKeyFile)
+				assert.Equal(t, ":9464", cfg.MetricsListen)
 				assert.Equal(t, invokershim.CreatePolicy{CapAdd: []string{"SYS_PTRACE"}, BindPrefixes: []string{"/srv/ow"}}, cfg.CreatePolicy)
 			}},
 		{name: "the create policy is an invoker's by default", args: base, check: func(t *testing.T, cfg invokershim.Config) {

@@ -61,6 +61,7 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	secret := fs.String("notify-key-secret", "", "the Secret whose key notify.key (at least 32 bytes) is the shim's notify key (default RELEASE-epilogue-shim)")
 	journal := fs.String("shim-journal", "", "the node directory of the shim's journal (default "+kube.DefaultJournalRoot+"/RELEASE)")
 	port := fs.Int("shim-notify-port", kube.DefaultNotifyPort, "the pod port where action containers push events to the shim (its probes check it)")
+	metricsPort := fs.Int("shim-metrics-port", kube.DefaultMetricsPort, "the pod port where Prometheus scrapes the shim's /metrics")
 	cpu := fs.String("shim-cpu-request", kube.DefaultCPURequest, "the shim's CPU request")
 	memReq := fs.String("shim-memory-request", kube.DefaultMemoryRequest, "the shim's memory request")
 	memLim := fs.String("shim-memory-limit", kube.DefaultMemoryLimit, "the shim's memory limit")
@@ -74,9 +75,14 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		_ = fs.Fail("unexpected argument %q: the manifests come on stdin", fs.Arg(0))
 		return exitUsage
 	}
-	if *port < 1 || *port > 65535 {
-		_ = fs.Fail("--shim-notify-port %d is not a TCP port", *port)
-		return exitUsage
+	for _, p := range []struct {
+		flag string
+		v    int
+	}{{"--shim-notify-port", *port}, {"--shim-metrics-port", *metricsPort}} {
+		if p.v < 1 || p.v > 65535 {
+			_ = fs.Fail("%s %d is not a TCP port", p.flag, p.v)
+			return exitUsage
+		}
 	}
 	in, err := io.ReadAll(stdin)
 	if err != nil {
@@ -85,7 +91,7 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	res, err := kube.PostRender(in, kube.Options{
 		ShimImage: *shimImage, ShimPullPolicy: *pull, MaxTimeLimit: *timeLimit, MaxLinger: *maxLinger,
-		NotifyKeySecret: *secret, JournalHostPath: *journal, NotifyPort: int32(*port),
+		NotifyKeySecret: *secret, JournalHostPath: *journal, NotifyPort: int32(*port), MetricsPort: int32(*metricsPort),
 		CPURequest: *cpu, MemoryRequest: *memReq, MemoryLimit: *memLim,
 	})
 	if err != nil {

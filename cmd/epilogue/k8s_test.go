@@ -39,6 +39,7 @@ func TestK8sPostRender(t *testing.T) {
 			stderr: []string{`unexpected argument "file.yaml": the manifests come on stdin`}, emptyStdout: true},
 		{name: "bad duration", args: []string{"post-render", "--max-linger", "5"}, code: exitUsage, stderr: []string{"has no unit"}, emptyStdout: true},
 		{name: "bad port", args: []string{"post-render", "--shim-notify-port", "0"}, code: exitUsage, stderr: []string{"not a TCP port"}, emptyStdout: true},
+		{name: "bad metrics port", args: []string{"post-render", "--shim-metrics-port", "0"}, code: exitUsage, stderr: []string{"--shim-metrics-port 0 is not a TCP port"}, emptyStdout: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

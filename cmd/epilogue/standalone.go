@@ -29,7 +29,8 @@ openwhisk-client-go talk to unchanged, with OpenWhisk's container pool
 (cold and warm starts, pause after the pause grace, removal when idle,
 eviction under the memory budget, stem cells), and Epilogue's rule: under
 --semantics epilogue no container is paused, evicted or removed while an
-activation's work is still pending.
+activation's work is still pending. GET /epilogue/pool shows the pool,
+GET /metrics serves its metrics to Prometheus.
 
   epilogue standalone &
   wsk property set --apihost http://127.0.0.1:3233 --auth ` + api.GuestUUID + `:` + api.GuestKey + `

@@ -27,16 +27,17 @@ import (
 
 // The contract, as docs/kubernetes.md states it.
 const (
-	dockerSocket     = "/var/run/docker.sock"
-	shimSocket       = "unix:///run/epilogue/docker.sock"
-	shimJournalDir   = "/var/lib/epilogue-shim"
-	shimKeyDir       = "/etc/epilogue-shim"
-	shimEventsPort   = "shim-events"
-	shimNotifyListen = "--notify-listen=$(POD_IP):7543"
-	envUseRunc       = "CONFIG_whisk_docker_containerFactory_useRunc"
-	envPodTemplate   = "CONFIG_whisk_kubernetes_podTemplate"
-	envExtraEnv      = "CONFIG_whisk_containerFactory_containerArgs_extraEnvVars_"
-	semantics        = "isolated"
+	dockerSocket      = "/var/run/docker.sock"
+	shimSocket        = "unix:///run/epilogue/docker.sock"
+	shimJournalDir    = "/var/lib/epilogue-shim"
+	shimKeyDir        = "/etc/epilogue-shim"
+	shimEventsPort    = "shim-events"
+	shimNotifyListen  = "--notify-listen=$(POD_IP):7543"
+	shimMetricsListen = "--metrics-listen=$(POD_IP):9464"
+	envUseRunc        = "CONFIG_whisk_docker_containerFactory_useRunc"
+	envPodTemplate    = "CONFIG_whisk_kubernetes_podTemplate"
+	envExtraEnv       = "CONFIG_whisk_containerFactory_containerArgs_extraEnvVars_"
+	semantics         = "isolated"
 )
 
 // Object is one document of a rendered stream.
@@ -321,6 +322,7 @@ func AssertDocker(t testing.TB, objs map[string]any, want Docker) {
 		assert.Equal(t, shimEventsPort, p.TCPSocket.Port.StrVal)
 	}
 	assert.Contains(t, shim.Args, shimNotifyListen)
+	assert.Contains(t, shim.Args, shimMetricsListen, "Prometheus scrapes the shim on the pod's IP")
 	assert.False(t, shim.Resources.Requests.Cpu().IsZero(), "no CPU request")
 	assert.False(t, shim.Resources.Requests.Memory().IsZero(), "no memory request")
 	assert.False(t, shim.Resources.Limits.Memory().IsZero(), "no memory limit")

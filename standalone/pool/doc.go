@@ -35,6 +35,9 @@
 // completion=failed; under Vanilla a container reclaimed with work pending
 // leaves no completion at all, because stock OpenWhisk cannot know.
 //
+// The pool counts what it does in Prometheus metrics (metrics.go: its
+// Collector; the server exposes them at /metrics).
+//
 // The pool does not own the reclaim policy (reclaim), the HTTP contract
 // with the container (containerclient, completion), where containers run
 // (backend), or the REST API (api).

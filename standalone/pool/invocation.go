@@ -269,7 +269,9 @@ func (inv *Invocation) failBeforeStart(status entity.Status, msg string) {
 	_ = inv.rec.Annotations.SetJSON(entity.AnnotationWaitTime, now.Sub(inv.arrived).Milliseconds())
 	inv.mu.Unlock()
 	inv.persist()
+	inv.p.metrics.responded(inv, now)
 	close(inv.done)
+	inv.p.metrics.ended(inv)
 	inv.endInvoke()
 	close(inv.completed)
 }
@@ -408,6 +410,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 
 	inv.persist()
 	sink.setOnLine(inv.logsChanged)
+	p.metrics.responded(inv, end)
 	close(inv.done)
 	if !lingering {
 		inv.finish(m)
@@ -419,6 +422,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 // finish closes Completed and stops routing the activation's late log
 // lines after the pool's LateLogWindow.
 func (inv *Invocation) finish(m *member) {
+	inv.p.metrics.ended(inv)
 	inv.endInvoke()
 	close(inv.completed)
 	time.AfterFunc(inv.p.cfg.LateLogWindow, func() { m.logs.forget(inv.id) })
@@ -435,11 +439,17 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		_, span = p.tracer.Start(p.ctx, "reclaim wait", linkTo(inv),
 			trace.WithAttributes(semconv.ContainerNameKey.String(m.name), attrDecision.String(reclaim.Deferred)))
 	}
+	if p.cfg.Policy.WaitsForWork() {
+		p.metrics.decided(reclaim.Deferred)
+	}
 	ctx, cancel := context.WithDeadline(p.ctx, bound.Add(watchSlack))
 	rec, err := m.status.Await(ctx, inv.id, max(time.Until(bound), 0)) // a bound already past: ask once, without waiting
 	cancel()
 
 	var outcome *completion.Activation // nil: nothing to record
+	if p.cfg.Policy.WaitsForWork() {
+		p.metrics.released(responded)
+	}
 	p.mu.Lock()
 	// The decision's time, taken before the container is handed back: its
 	// pause (at once with no grace) may start before span.End runs below.
@@ -449,6 +459,15 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	case err == nil:
 		outcome = &rec
 		decide(span, reclaim.Done, "the activation's work is "+string(rec.Phase), inv.id)
+		if p.cfg.Policy.WaitsForWork() {
+			// The runtime itself cut work pending at the deadline: the
+			// container is reclaimed with that work lost, a forced reclaim.
+			decision := reclaim.Done
+			if rec.Phase == completion.PhaseExpired {
+				decision = reclaim.Forced
+			}
+			p.metrics.decided(decision)
+		}
 		if m.state == stateLingering && len(m.lingering) == 0 {
 			m.doneAt = time.Now()
 			p.moveLocked(m, stateReady)
@@ -465,6 +484,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 			rec = rec.Settle(completion.PhaseExpired, fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano)))
 			outcome = &rec
 			p.stats.ForcedReclaims++
+			p.metrics.decided(reclaim.Forced)
 			decide(span, reclaim.Forced, rec.Error, inv.id)
 			if m.state == stateLingering {
 				p.removeLocked(m, "forced: work still pending at its bound")
@@ -518,6 +538,7 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 	if rec.PostResponseMs > 0 {
 		post = time.Duration(rec.PostResponseMs * float64(time.Millisecond))
 	}
+	inv.p.metrics.postResponse.Observe(post.Seconds())
 	var errs []string
 	errs = append(errs, rec.Errors...)
 	for _, u := range rec.Unfinished {

@@ -285,6 +285,7 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		decide(span, reclaim.Done, why+"; "+d.Reason)
 	}
 	if d.Forced {
+		p.metrics.decided(reclaim.Forced)
 		p.mu.Lock()
 		p.stats.ForcedReclaims++
 		p.mu.Unlock()

@@ -27,9 +27,10 @@ var (
 // lifecycle of OpenWhisk's ContainerPool and ContainerProxy (see doc.go).
 // It is safe for concurrent use.
 type Pool struct {
-	cfg    Config
-	log    *slog.Logger
-	tracer trace.Tracer // nil when not tracing
+	cfg     Config
+	log     *slog.Logger
+	tracer  trace.Tracer // nil when not tracing
+	metrics *metrics
 
 	// ctx ends when Close gives up waiting: it cancels every background wait.
 	ctx    context.Context
@@ -71,6 +72,7 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.TracerProvider != nil {
 		p.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
+	p.metrics = newMetrics(p)
 	p.mu.Lock()
 	p.ensurePrewarmsLocked()
 	p.mu.Unlock()

@@ -67,6 +67,7 @@ func (p *Pool) recordPauseLagLocked(d time.Duration) {
 		p.pauseLags = p.pauseLags[1:]
 	}
 	p.pauseLags = append(p.pauseLags, float64(d.Microseconds())/1000)
+	p.metrics.doneToPause.Observe(d.Seconds())
 }
 
 // Snapshot returns the pool's state, containers in name order.

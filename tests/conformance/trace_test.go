@@ -24,6 +24,7 @@ import (
 // OTLP/HTTP receiver decoded: the caller's traceparent is the activation
 // span's parent, the action's work and its HTTP request are the
 // activation's children, and the request carried the activation's context.
+// The same endpoint receives its OTLP metrics.
 func TestTracesReachAnOTLPCollector(t *testing.T) {
 	t.Parallel()
 	sink := otlpsink.New()
@@ -44,7 +45,7 @@ func TestTracesReachAnOTLPCollector(t *testing.T) {
 	exe, err := os.ReadFile(testenv.BuildStatic(t, "./examples/telemetry"))
 	require.NoError(t, err)
 	p := startProxy(t, withEnv("OW_WAIT_FOR_ACK=1", "OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL,
-		"OTEL_SERVICE_NAME=proxy-under-test", "OTEL_BSP_SCHEDULE_DELAY=50"))
+		"OTEL_SERVICE_NAME=proxy-under-test", "OTEL_BSP_SCHEDULE_DELAY=50", "OTEL_METRIC_EXPORT_INTERVAL=100"))
 	code := base64.StdEncoding.EncodeToString(zipBytes(t, false, entry{Name: "exec", Body: exe, Mode: 0o755}))
 	p.mustInit(t, initBody(t, code, true, "main", nil))
 
@@ -104,4 +105,15 @@ func TestTracesReachAnOTLPCollector(t *testing.T) {
 	}
 	init := byName["init"]
 	assert.False(t, init.End.After(act.Start), "/init ended before /run began")
+
+	// The same endpoint receives the runtime's metrics: the activation,
+	// counted done once its work ended.
+	require.Eventually(t, func() bool {
+		for _, pt := range sink.Points() {
+			if pt.Service == "proxy-under-test" && pt.Name == "epilogue.proxy.activations" && pt.Attrs["outcome"] == "done" && pt.Value == 1 {
+				return true
+			}
+		}
+		return false
+	}, time.Minute, 20*time.Millisecond, "metric points received: %+v", sink.Points())
 }

@@ -5,9 +5,11 @@
 // under the real proxy, writing to a real redis-server where it needs one;
 // and the Kubernetes wiring of `epilogue k8s post-render`: deploy-kube's
 // rendered invoker pod run on the Docker engine with epilogue/shim and a
-// stand-in invoker driving the docker CLI (kubewiring_test.go, kubepod_test.go).
+// stand-in invoker driving the docker CLI (kubewiring_test.go, kubepod_test.go);
+// and the metrics: a real prometheus scraping standalone servers and a shim,
+// its PromQL answers checked against the workload (prometheus_test.go).
 //
-// Without a Docker engine, the image or redis-server those tests skip; with
+// Without a Docker engine, the image, redis-server or prometheus those tests skip; with
 // CI=true they fail (see package testenv). Run them with:
 //
 //	make image && go test -race -count=1 ./tests/e2e

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,14 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 		pause = journalEntry(t, journalDir, id, "pause")
 	}
 	assert.Equal(t, journal.Applied, pause.State, "the journal's pause once the work was done")
+	// A cluster's Prometheus scrapes the shim on the pod's IP (its
+	// --metrics-listen): the pause, deferred then sent, and nothing open.
+	shimMetrics := testenv.Scrape(t, "http://"+net.JoinHostPort(p.ip, strconv.Itoa(kube.DefaultMetricsPort))+"/metrics")
+	assert.Empty(t, testenv.MetricsDiff(shimMetrics, map[string]float64{
+		"epilogue_reclaims_total{decision=deferred,op=pause}": 1,
+		"epilogue_reclaims_total{decision=done,op=pause}":     1,
+		"epilogue_shim_journal_entries":                       0,
+	}), "the shim's metrics on the pod's IP")
 	shimOut, shimErr, err := shim.logs(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, shimOut+shimErr, "activations=["+activation+"]", "the shim's log names the activation it deferred the pause for")

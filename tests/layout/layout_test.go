@@ -81,6 +81,11 @@ var otelExport = append([]string{"go.opentelemetry.io/proto/", "google.golang.or
 	"google.golang.org/genproto/", "github.com/grpc-ecosystem/", "github.com/cenkalti/backoff/", "github.com/google/uuid",
 	"github.com/cespare/xxhash/", "golang.org/x/net/", "golang.org/x/sys/", "golang.org/x/text/"}, otelAPI...)
 
+// promClient is the Prometheus client (its registry, text exposition and
+// process collector): what a package that owns metrics may import.
+var promClient = []string{"github.com/prometheus/", "github.com/beorn7/perks/", "github.com/munnerz/goautoneg",
+	"google.golang.org/protobuf/", "github.com/cespare/xxhash/", "golang.org/x/sys"}
+
 // goRedis is what github.com/redis/go-redis/v9 pulls in.
 var goRedis = []string{"github.com/redis/go-redis/", "github.com/cespare/xxhash/", "go.uber.org/atomic"}
 
@@ -97,7 +102,7 @@ var k8sAPI = []string{"k8s.io/api/", "k8s.io/apimachinery/", "k8s.io/klog/", "k8
 // anything under tests/ (it is linked into the epilogue command).
 var chaos = slices.Concat([]string{module, module + "/standalone", module + "/reclaim", module + "/invoker-shim",
 	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/",
-	"go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient)
+	"go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient)
 
 func TestImportsPointOneWay(t *testing.T) {
 	tests := []struct {
@@ -132,9 +137,9 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 		{"standalone/containerclient", append([]string{module + "/completion"}, otelAPI...)},
 		// The pool runs on any backend: it never pulls in Docker.
-		{"standalone/pool", append([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
+		{"standalone/pool", slices.Concat([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
 			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
-			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, otelAPI...)},
+			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, otelAPI, promClient)},
 		{"invoker-shim/journal", nil},
 		// The internal helpers: the standard library only (redisserver
 		// watches the server's output through syncbuf).
@@ -154,13 +159,13 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"chaos/report", append([]string{module + "/chaos"}, chaos...)},
 		// The shim owns Docker API semantics; the policy is reclaim's. It
 		// never reaches into the standalone server or the runtime.
-		{"invoker-shim", append([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient...)},
+		{"invoker-shim", slices.Concat([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient, promClient)},
 		// The post-renderer writes Kubernetes objects: their types and the
 		// reclaim bounds it derives the grace period from; never Docker, the
 		// shim or the runtime (it describes them, it does not run them).
 		{"kube", append([]string{module + "/reclaim", module + "/completion"}, k8sAPI...)},
 		{"cmd/epilogue-shim", slices.Concat([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli",
-			module + "/telemetry"}, dockerClient, otelExport)},
+			module + "/telemetry"}, dockerClient, otelExport, promClient)},
 	}
 	for _, tt := range tests {
 		name := tt.pkg

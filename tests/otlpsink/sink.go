@@ -10,6 +10,7 @@ import (
 
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -43,6 +44,7 @@ type Sink struct {
 
 	mu      sync.Mutex
 	spans   []Span
+	points  []Point
 	arrived chan struct{}
 }
 
@@ -58,27 +60,21 @@ func New() *Sink {
 func (s *Sink) Close() { s.srv.Close() }
 
 func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "this sink takes OTLP/HTTP protobuf traces at /v1/traces", http.StatusNotFound)
+	if r.Header.Get("Content-Type") == "application/x-protobuf" && r.URL.Path == "/v1/metrics" {
+		s.serveMetrics(w, r)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	var req collectortrace.ExportTraceServiceRequest
-	if err == nil {
-		err = proto.Unmarshal(body, &req)
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "this sink takes OTLP/HTTP protobuf traces at /v1/traces and metrics at /v1/metrics", http.StatusNotFound)
+		return
 	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	var req collectortrace.ExportTraceServiceRequest
+	if !decode(w, r, &req) {
 		return
 	}
 	var got []Span
 	for _, rs := range req.ResourceSpans {
-		service := ""
-		for _, kv := range rs.GetResource().GetAttributes() {
-			if kv.Key == "service.name" {
-				service = kv.GetValue().GetStringValue()
-			}
-		}
+		service := serviceOf(rs.GetResource())
 		for _, ss := range rs.ScopeSpans {
 			for _, sp := range ss.Spans {
 				got = append(got, flatten(service, sp))
@@ -88,11 +84,40 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.spans = append(s.spans, got...)
 	s.mu.Unlock()
+	s.received(w, &collectortrace.ExportTraceServiceResponse{})
+}
+
+// decode reads an export request into req; false (answered 400) if it is
+// not one.
+func decode(w http.ResponseWriter, r *http.Request, req proto.Message) bool {
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		err = proto.Unmarshal(body, req)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// serviceOf is the resource's service.name.
+func serviceOf(res *resourcepb.Resource) string {
+	for _, kv := range res.GetAttributes() {
+		if kv.Key == "service.name" {
+			return kv.GetValue().GetStringValue()
+		}
+	}
+	return ""
+}
+
+// received wakes WaitFor and answers the export with resp.
+func (s *Sink) received(w http.ResponseWriter, resp proto.Message) {
 	select {
 	case s.arrived <- struct{}{}:
 	default:
 	}
-	b, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
+	b, _ := proto.Marshal(resp)
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	_, _ = w.Write(b)
 }
