@@ -277,6 +277,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	inv.sink = sink
 	inv.mu.Unlock()
 	m.logs.begin(inv.id, sink)
+	p.events.started(m.name, inv.id, a.Path())
 
 	start := time.Now()
 	p.mu.Lock()
@@ -373,6 +374,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	}
 	p.mu.Unlock()
 
+	p.events.answered(m.name, inv.id, answerOutcome(answered, phase))
 	inv.persist()
 	sink.setOnLine(inv.logsChanged)
 	close(inv.done)
@@ -407,6 +409,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	cancel()
 
 	var outcome *completion.Activation // nil: nothing to record
+	forced := false
 	p.mu.Lock()
 	delete(m.lingering, inv.id)
 	switch {
@@ -429,6 +432,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 			rec = rec.Settle(completion.PhaseExpired, fmt.Sprintf("the activation's work was still pending at its bound %s; its container was removed", bound.UTC().Format(time.RFC3339Nano)))
 			outcome = &rec
 			p.stats.ForcedReclaims++
+			forced = true
 			decide(span, reclaim.Forced, rec.Error, inv.id)
 			if m.state == stateLingering {
 				p.removeLocked(m, "forced: work still pending at its bound")
@@ -439,6 +443,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		outcome = &rec
 		p.removeLocked(m, "it stopped answering while work was pending")
 	}
+	p.events.finished(m.name, inv.id, outcome, forced)
 	p.mu.Unlock()
 	if span != nil {
 		// Decided: the container may be reclaimed from here on.
@@ -479,6 +484,19 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 	if rec.PostResponseMs > 0 {
 		post = time.Duration(rec.PostResponseMs * float64(time.Millisecond))
 	}
+	errs := postResponseErrors(rec)
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, c)
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, int64(math.Round(float64(post)/float64(time.Millisecond))))
+	if len(errs) > 0 {
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseErrors, errs)
+	}
+}
+
+// postResponseErrors are the errors the runtime's record reports, its
+// unfinished work included: the postResponseErrors annotation.
+func postResponseErrors(rec completion.Activation) []string {
 	var errs []string
 	errs = append(errs, rec.Errors...)
 	for _, u := range rec.Unfinished {
@@ -487,13 +505,7 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 	if rec.Error != "" && (len(rec.Errors) == 0 || rec.Errors[0] != rec.Error) {
 		errs = append(errs, rec.Error)
 	}
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, c)
-	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, int64(math.Round(float64(post)/float64(time.Millisecond))))
-	if len(errs) > 0 {
-		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseErrors, errs)
-	}
+	return errs
 }
 
 // persist writes the record as it stands.
