@@ -21,6 +21,23 @@ func testRecorder(buf int) *recorder {
 	return r
 }
 
+// answer runs activation a1 in container c until it answers with outcome.
+func answer(r *recorder, outcome string) {
+	r.moved("c", "guest/act", stateBusy)
+	r.started("c", "a1", "guest/act")
+	r.answered("c", "a1", outcome)
+}
+
+// reclaimTo moves container c through pausing or removing to to.
+func reclaimTo(r *recorder, to state) {
+	via := statePausing
+	if to == stateRemoved {
+		via = stateRemoving
+	}
+	r.moved("c", "guest/act", via)
+	r.moved("c", "guest/act", to)
+}
+
 func TestRecorderTimelines(t *testing.T) {
 	done := &completion.Activation{Phase: completion.PhaseDone}
 	expired := &completion.Activation{Phase: completion.PhaseExpired, Unfinished: []string{"write"}}
@@ -36,14 +53,11 @@ func TestRecorderTimelines(t *testing.T) {
 		{
 			name: "lingering, done, paused",
 			steps: func(r *recorder) {
-				r.moved("c", "", stateBusy)
-				r.started("c", "a1", "guest/act")
-				r.moved("c", "guest/act", stateLingering)
-				r.answered("c", "a1", OutcomeLingering)
+				r.moved("c", "", stateStarting) // a stem cell takes the action
+				answer(r, OutcomeLingering)
 				r.moved("c", "guest/act", stateReady)
 				r.finished("c", "a1", done, false)
-				r.moved("c", "guest/act", statePausing)
-				r.moved("c", "guest/act", statePaused)
+				reclaimTo(r, statePaused)
 			},
 			want:  ActivationTimeline{ID: "a1", Action: "guest/act", Outcome: OutcomeDone, Reclaim: "paused"},
 			state: "paused",
@@ -51,9 +65,7 @@ func TestRecorderTimelines(t *testing.T) {
 		{
 			name: "expired at its bound: forced removal",
 			steps: func(r *recorder) {
-				r.moved("c", "guest/act", stateBusy)
-				r.started("c", "a1", "guest/act")
-				r.answered("c", "a1", OutcomeLingering)
+				answer(r, OutcomeLingering)
 				r.moved("c", "guest/act", stateRemoving)
 				r.finished("c", "a1", expired, true)
 				r.moved("c", "guest/act", stateRemoved)
@@ -65,9 +77,7 @@ func TestRecorderTimelines(t *testing.T) {
 		{
 			name: "failed post-response work keeps its errors",
 			steps: func(r *recorder) {
-				r.moved("c", "guest/act", stateBusy)
-				r.started("c", "a1", "guest/act")
-				r.answered("c", "a1", OutcomeLingering)
+				answer(r, OutcomeLingering)
 				r.finished("c", "a1", failed, false)
 				r.moved("c", "guest/act", stateReady)
 			},
@@ -77,12 +87,9 @@ func TestRecorderTimelines(t *testing.T) {
 		{
 			name: "stock semantics pause a lingering activation; nothing records its end",
 			steps: func(r *recorder) {
-				r.moved("c", "guest/act", stateBusy)
-				r.started("c", "a1", "guest/act")
-				r.answered("c", "a1", OutcomeLingering)
+				answer(r, OutcomeLingering)
 				r.moved("c", "guest/act", stateReady)
-				r.moved("c", "guest/act", statePausing)
-				r.moved("c", "guest/act", statePaused)
+				reclaimTo(r, statePaused)
 				r.finished("c", "a1", nil, false)
 			},
 			want:  ActivationTimeline{ID: "a1", Action: "guest/act", Outcome: OutcomeUnknown, Reclaim: "paused"},
@@ -91,10 +98,7 @@ func TestRecorderTimelines(t *testing.T) {
 		{
 			name: "a gate's forced reclaim marks the pending activations",
 			steps: func(r *recorder) {
-				r.moved("c", "guest/act", stateBusy)
-				r.started("c", "a1", "guest/act")
-				r.answered("c", "a1", OutcomeDone)
-				r.moved("c", "guest/act", stateReady)
+				answer(r, OutcomeDone)
 				r.moved("c", "guest/act", stateRemoving)
 				r.forcedReclaim("c", []string{"a1", "not-here"})
 				r.moved("c", "guest/act", stateRemoved)
