@@ -1,7 +1,9 @@
 package pool
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/standalone/backend"
+	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
 // testRecorder is a recorder on a clock that moves one second per reading,
@@ -241,5 +245,98 @@ func TestAnswerOutcome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, answerOutcome(tt.answered, tt.phase), "answered %v, phase %q", tt.answered, tt.phase)
+	}
+}
+
+// timeline: a subscriber sees a real activation's path through its
+// container, in order, however it ends: done then paused; expired at its
+// deadline with its unfinished work named; failed, its container removed,
+// when the container is lost while the work is pending.
+func (s *suite) timeline(t *testing.T) {
+	tests := []struct {
+		name      string
+		timeoutMs int
+		// then runs once the pool shows the activation lingering.
+		then        func(t *testing.T, p *Pool, g *testenv.Gate)
+		wantOutcome string
+		wantReclaim string
+		wantError   string
+	}{
+		{
+			name: "done", timeoutMs: 60000,
+			then:        func(_ *testing.T, _ *Pool, g *testenv.Gate) { g.Open("work") },
+			wantOutcome: OutcomeDone, wantReclaim: "paused",
+		},
+		{
+			name: "expired", timeoutMs: 5000,
+			then:        func(*testing.T, *Pool, *testenv.Gate) {}, // the gate stays shut past the deadline
+			wantOutcome: OutcomeExpired, wantError: "unfinished",
+		},
+		{
+			name: "container lost", timeoutMs: 60000,
+			then: func(t *testing.T, p *Pool, _ *testenv.Gate) {
+				p.mu.Lock()
+				var c backend.Container
+				for m := range p.members {
+					c = m.c
+				}
+				p.mu.Unlock()
+				ctx, cancel := context.WithTimeout(context.Background(), stateBound)
+				defer cancel()
+				require.NoError(t, c.Remove(ctx)) // behind the pool's back
+			},
+			wantOutcome: OutcomeFailed, wantReclaim: "removed", wantError: "the container was lost",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := s.gate(t)
+			p := s.newPool(t, Config{PauseGrace: Immediately})
+			tl, sub := p.Subscribe()
+			defer sub.Close()
+			assert.Empty(t, tl.Containers)
+			inv := start(t, p, s.action("traced", withTimeout(tt.timeoutMs)), held(g, "work"))
+
+			var outcomes []string // the activation's outcomes as the changes show them, each once
+			// await reads changes until the activation satisfies ok.
+			await := func(ok func(ActivationTimeline) bool) ActivationTimeline {
+				t.Helper()
+				timeout := time.After(stateBound)
+				for {
+					select {
+					case ch, open := <-sub.Changes():
+						require.True(t, open, "the pool dropped a subscriber that keeps up")
+						for _, a := range ch.Container.Activations {
+							if a.ID != inv.ID() {
+								continue
+							}
+							if len(outcomes) == 0 || outcomes[len(outcomes)-1] != a.Outcome {
+								outcomes = append(outcomes, a.Outcome)
+							}
+							if ok(a) {
+								return a
+							}
+						}
+					case <-timeout:
+						t.Fatalf("the timeline did not get there within %s; outcomes so far %v", stateBound, outcomes)
+					}
+				}
+			}
+			await(func(a ActivationTimeline) bool { return a.Outcome == OutcomeLingering })
+			g.WaitArrived(t, "work", activationBound)
+			tt.then(t, p, g)
+			a := await(func(a ActivationTimeline) bool {
+				return a.Outcome == tt.wantOutcome && (tt.wantReclaim == "" || a.Reclaim != "")
+			})
+			assert.Equal(t, []string{OutcomeRunning, OutcomeLingering, tt.wantOutcome}, outcomes)
+			assert.Equal(t, tt.wantReclaim, a.Reclaim)
+			assert.Equal(t, "guest/traced", a.Action)
+			if tt.wantError != "" {
+				assert.Contains(t, strings.Join(a.Errors, "; "), tt.wantError)
+			}
+			assert.False(t, a.Responded.Before(a.Started))
+			assert.False(t, a.Finished.Before(a.Responded))
+			completed(t, p, inv)
+		})
 	}
 }

@@ -113,6 +113,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"CloseWaitsForLinger":  s.closeWaitsForLinger,
 		"CannotRunHere":        s.cannotRunHere,
 		"Concurrent":           s.concurrent,
+		"Timeline":             s.timeline,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
