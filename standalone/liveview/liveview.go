@@ -41,6 +41,11 @@ const (
 	EventChange = "change"
 )
 
+// contentSecurityPolicy lets the page load nothing but its own assets and
+// its stream, so that it works offline and a name or log line shown on it
+// can never pull anything in.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
+
 //go:embed assets
 var assets embed.FS
 
@@ -108,9 +113,14 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), clients: make(chan struct{}, cfg.MaxClients), ctx: ctx, cancel: cancel}
 	h.mux.HandleFunc("GET "+ViewPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
 		http.ServeFileFS(w, r, static, "index.html")
 	})
-	h.mux.Handle("GET "+assetsPath, http.StripPrefix(assetsPath, http.FileServerFS(static)))
+	files := http.StripPrefix(assetsPath, http.FileServerFS(static))
+	h.mux.HandleFunc("GET "+assetsPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache") // a new binary may serve new assets
+		files.ServeHTTP(w, r)
+	})
 	h.mux.HandleFunc("GET "+EventsPath, h.stream)
 	return h, nil
 }
@@ -166,11 +176,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		for ok {
 			select {
 			case ch, open := <-sub.Changes():
-				if !open {
-					ok = false
-					break
-				}
-				ok = send(eventFrame(EventChange, ch.Seq, ch))
+				ok = open && send(eventFrame(EventChange, ch.Seq, ch))
 			case <-beat.C:
 				ok = send([]byte(": heartbeat\n\n"))
 			case <-r.Context().Done():

@@ -149,7 +149,12 @@ func TestPageIsSelfContained(t *testing.T) {
 			assert.Contains(t, string(body), tt.contains)
 		})
 	}
-	resp, err := http.Get(srv.URL + assetsPath + "missing.js")
+	resp, err := http.Get(srv.URL + ViewPath)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'", "the browser itself refuses anything from elsewhere")
+
+	resp, err = http.Get(srv.URL + assetsPath + "missing.js")
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)

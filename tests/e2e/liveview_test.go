@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -140,4 +142,30 @@ func filterOut(events []string, drop string) []string {
 		}
 	}
 	return out
+}
+
+// TestLiveViewDoesNotHoldTheShutdown: a page left open does not keep the
+// server from stopping. The shutdown timeout is set far beyond the test's
+// wait for the stop, so the stop can only end in time if the server ended
+// the page's stream rather than waiting for it.
+func TestLiveViewDoesNotHoldTheShutdown(t *testing.T) {
+	s := startServer(t, standalone.BackendProcess, standalone.Config{ShutdownTimeout: time.Hour})
+	resp, err := s.hc.Get(s.url + liveview.EventsPath)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	first, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "event: "+liveview.EventTimeline+"\n", first, "the stream is open")
+
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		assert.NoError(t, err, "standalone.Run")
+	case <-time.After(serverBound):
+		t.Fatalf("the server did not stop within %s with a live view open", serverBound)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	assert.NoError(t, err, "the stream ended cleanly")
 }
