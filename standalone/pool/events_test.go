@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
@@ -250,11 +251,13 @@ func TestAnswerOutcome(t *testing.T) {
 
 // timeline: a subscriber sees a real activation's path through its
 // container, in order, however it ends: done then paused; expired at its
-// deadline with its unfinished work named; failed, its container removed,
-// when the container is lost while the work is pending.
+// deadline with its unfinished work named; paused while lingering under
+// stock semantics, and unknown; failed, its container removed, when the
+// container is lost while the work is pending.
 func (s *suite) timeline(t *testing.T) {
 	tests := []struct {
 		name      string
+		policy    reclaim.Policy
 		timeoutMs int
 		// then runs once the pool shows the activation lingering.
 		then        func(t *testing.T, p *Pool, g *testenv.Gate)
@@ -264,17 +267,28 @@ func (s *suite) timeline(t *testing.T) {
 	}{
 		{
 			name: "done", timeoutMs: 60000,
-			then:        func(_ *testing.T, _ *Pool, g *testenv.Gate) { g.Open("work") },
+			then: func(t *testing.T, _ *Pool, g *testenv.Gate) {
+				g.WaitArrived(t, "work", activationBound)
+				g.Open("work")
+			},
 			wantOutcome: OutcomeDone, wantReclaim: "paused",
 		},
 		{
 			name: "expired", timeoutMs: 5000,
-			then:        func(*testing.T, *Pool, *testenv.Gate) {}, // the gate stays shut past the deadline
+			then: func(t *testing.T, _ *Pool, g *testenv.Gate) {
+				g.WaitArrived(t, "work", activationBound) // and stays shut past the deadline
+			},
 			wantOutcome: OutcomeExpired, wantError: "unfinished",
 		},
 		{
+			name: "stock semantics freeze it", policy: reclaim.Vanilla, timeoutMs: 60000,
+			then:        func(*testing.T, *Pool, *testenv.Gate) {}, // paused at once, removed when idle
+			wantOutcome: OutcomeUnknown, wantReclaim: "paused",
+		},
+		{
 			name: "container lost", timeoutMs: 60000,
-			then: func(t *testing.T, p *Pool, _ *testenv.Gate) {
+			then: func(t *testing.T, p *Pool, g *testenv.Gate) {
+				g.WaitArrived(t, "work", activationBound)
 				p.mu.Lock()
 				var c backend.Container
 				for m := range p.members {
@@ -291,7 +305,7 @@ func (s *suite) timeline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := s.gate(t)
-			p := s.newPool(t, Config{PauseGrace: Immediately})
+			p := s.newPool(t, Config{Policy: tt.policy, PauseGrace: Immediately, IdleTimeout: 500 * time.Millisecond})
 			tl, sub := p.Subscribe()
 			defer sub.Close()
 			assert.Empty(t, tl.Containers)
@@ -323,7 +337,6 @@ func (s *suite) timeline(t *testing.T) {
 				}
 			}
 			await(func(a ActivationTimeline) bool { return a.Outcome == OutcomeLingering })
-			g.WaitArrived(t, "work", activationBound)
 			tt.then(t, p, g)
 			a := await(func(a ActivationTimeline) bool {
 				return a.Outcome == tt.wantOutcome && (tt.wantReclaim == "" || a.Reclaim != "")

@@ -354,6 +354,8 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	inv.mu.Unlock()
 
 	p.mu.Lock()
+	// Before the move: a pause that follows at once finds it answered.
+	p.events.answered(m.name, inv.id, answerOutcome(answered, phase))
 	m.lastUsed = end
 	if answered {
 		m.epilogue = phase != ""
@@ -374,7 +376,6 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	}
 	p.mu.Unlock()
 
-	p.events.answered(m.name, inv.id, answerOutcome(answered, phase))
 	inv.persist()
 	sink.setOnLine(inv.logsChanged)
 	close(inv.done)
