@@ -231,6 +231,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		_ = srv.Close()
 	}
 	<-served
+	// Then the sequences still chaining components, while the pool (closed
+	// by a deferred call) still runs them.
+	if err := apiHandler.Drain(sctx); err != nil {
+		log.Warn("shutting down with sequences still running; their next components are refused", "error", err)
+	}
 	return nil
 }
 

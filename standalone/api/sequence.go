@@ -94,7 +94,7 @@ func (s *server) start(ctx context.Context, req InvokeRequest) (Invocation, erro
 		ctx = context.WithValue(ctx, budgetKey{}, budget)
 	}
 	run := &sequenceRun{id: entity.NewActivationID(), done: make(chan struct{}), completed: make(chan struct{})}
-	go s.runSequence(ctx, req, run)
+	s.sequences.Go(func() { s.runSequence(ctx, req, run) })
 	return run, nil
 }
 
