@@ -82,10 +82,12 @@ type Hello struct {
 type Handler struct {
 	cfg     Config
 	mux     *http.ServeMux
-	clients chan struct{} // one token per open stream
-	ctx     context.Context
+	clients chan struct{}   // one token per open stream
+	ctx     context.Context // ends at Close: every stream returns
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool           // guarded by mu: no stream starts after Close
+	wg      sync.WaitGroup // the streams running; Add under mu
 }
 
 // New returns the view's handler; Close it when the server shuts down.
@@ -130,7 +132,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // Close ends every open stream and waits for their handlers to return.
 func (h *Handler) Close() {
+	h.mu.Lock()
+	h.closed = true
 	h.cancel()
+	h.mu.Unlock()
 	h.wg.Wait()
 }
 
@@ -145,12 +150,15 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { <-h.clients }()
-	h.wg.Add(1)
-	defer h.wg.Done()
-	if h.ctx.Err() != nil {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
 		http.Error(w, "liveview: the server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
 
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
