@@ -289,15 +289,7 @@ func (s *suite) timeline(t *testing.T) {
 			name: "container lost", timeoutMs: 60000,
 			then: func(t *testing.T, p *Pool, g *testenv.Gate) {
 				g.WaitArrived(t, "work", activationBound)
-				p.mu.Lock()
-				var c backend.Container
-				for m := range p.members {
-					c = m.c
-				}
-				p.mu.Unlock()
-				ctx, cancel := context.WithTimeout(context.Background(), stateBound)
-				defer cancel()
-				require.NoError(t, c.Remove(ctx)) // behind the pool's back
+				removeBehindTheBack(t, p)
 			},
 			wantOutcome: OutcomeFailed, wantReclaim: "removed", wantError: "the container was lost",
 		},
@@ -352,4 +344,20 @@ func (s *suite) timeline(t *testing.T) {
 			completed(t, p, inv)
 		})
 	}
+}
+
+// removeBehindTheBack removes the pool's one container through the
+// backend, as a crash or an operator would, without telling the pool.
+func removeBehindTheBack(t *testing.T, p *Pool) {
+	t.Helper()
+	p.mu.Lock()
+	var c backend.Container
+	for m := range p.members {
+		c = m.c
+	}
+	p.mu.Unlock()
+	require.NotNil(t, c, "no created container to remove")
+	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
+	defer cancel()
+	require.NoError(t, c.Remove(ctx))
 }

@@ -600,15 +600,7 @@ func (s *suite) containerLostWhileLingering(t *testing.T) {
 	wait(t, inv)
 	g.WaitArrived(t, "doomed", activationBound)
 	eventuallyStates(t, p, "lingering")
-	p.mu.Lock()
-	var c backend.Container
-	for m := range p.members {
-		c = m.c
-	}
-	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
-	defer cancel()
-	require.NoError(t, c.Remove(ctx))
+	removeBehindTheBack(t, p)
 
 	rec := completed(t, p, inv)
 	c2, _ := annotation(rec, entity.AnnotationCompletion)
