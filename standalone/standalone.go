@@ -266,7 +266,7 @@ func newBackend(ctx context.Context, cfg Config, apiURL string, log *slog.Logger
 type invoker struct{ p *pool.Pool }
 
 func (i invoker) Invoke(ctx context.Context, req api.InvokeRequest) (api.Invocation, error) {
-	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey, Binding: req.Binding, Cause: req.Cause})
+	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Code: req.Code, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey, Binding: req.Binding, Cause: req.Cause})
 	if err != nil {
 		return nil, err
 	}

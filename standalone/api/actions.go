@@ -96,7 +96,11 @@ func (s *server) getAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	a, _, err := s.resolveAction(ns, name)
+	get := s.resolveActionWithCode
+	if !code {
+		get = s.resolveAction
+	}
+	a, _, err := get(ns, name)
 	if err != nil {
 		fail(w, err)
 		return

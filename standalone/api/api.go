@@ -27,7 +27,12 @@ type Invoker interface {
 
 // InvokeRequest is one activation to start.
 type InvokeRequest struct {
+	// Action is the action to run, without its code (Code reads it).
 	Action entity.Action
+	// Code returns the action's code for a container's /init; nil when
+	// Action.Exec.Code holds it. Only a cold start calls it, so an invoke
+	// never holds megabytes of code while it waits.
+	Code func() (string, error)
 	// Params is a JSON object: the action's parameters overridden by the
 	// request's.
 	Params json.RawMessage
@@ -154,6 +159,16 @@ func New(cfg Config) (*API, error) {
 		s.maxInvoke, s.maxAction = DefaultMaxInvokeBody, DefaultMaxActionBody
 	}
 	return &API{Handler: s.routes(), s: s}, nil
+}
+
+// codeLoader returns InvokeRequest.Code for a, as the store has it at the
+// revision a was read at.
+func (s *server) codeLoader(a entity.Action) func() (string, error) {
+	if a.Exec.Code != "" {
+		return nil
+	}
+	ns, name, updated := a.Namespace, a.Name, a.Updated
+	return func() (string, error) { return s.store.GetActionCode(ns, name, updated) }
 }
 
 // routes builds the router. Authentication wraps the namespaces subtree as a

@@ -68,7 +68,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	// A traceparent from the caller parents the activation's spans.
 	ctx := propagation.TraceContext{}.Extract(context.WithoutCancel(r.Context()), propagation.HeaderCarrier(r.Header))
-	inv, err := s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
+	inv, err := s.start(ctx, InvokeRequest{Action: a, Code: s.codeLoader(a), Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
 	if err != nil {
 		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
 		return

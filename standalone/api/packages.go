@@ -118,10 +118,23 @@ func (s *server) listPackageActions(w http.ResponseWriter, r *http.Request, ns, 
 // ""). An action in a package inherits the package's parameters; through a
 // binding (ns/binding/act) it is the bound package's action, with package <
 // binding < action parameters, as the controller merges them.
+//
+// The action comes without its code (store.GetActionHeader): an invoke
+// leaves the code in the store until a container needs it (codeLoader);
+// GET asks for it with resolveActionWithCode.
 func (s *server) resolveAction(ns, name string) (entity.Action, string, error) {
+	return s.resolveActionWith(s.store.GetAction, ns, name)
+}
+
+// resolveActionWithCode is resolveAction with the action's code.
+func (s *server) resolveActionWithCode(ns, name string) (entity.Action, string, error) {
+	return s.resolveActionWith(s.store.GetAction, ns, name)
+}
+
+func (s *server) resolveActionWith(get func(ns, name string) (entity.Action, error), ns, name string) (entity.Action, string, error) {
 	pkg, act, inPackage := strings.Cut(name, "/")
 	if !inPackage {
-		a, err := s.store.GetAction(ns, name)
+		a, err := get(ns, name)
 		return a, "", err
 	}
 	if strings.Contains(act, "/") {
@@ -140,7 +153,7 @@ func (s *server) resolveAction(ns, name string) (entity.Action, string, error) {
 		binding = p.Path()
 		p, params = bound, entity.MergeParameters(bound.Parameters, p.Parameters)
 	}
-	a, err := s.store.GetAction(p.Path(), act)
+	a, err := get(p.Path(), act)
 	if err != nil {
 		return entity.Action{}, "", err
 	}

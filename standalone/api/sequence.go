@@ -182,7 +182,7 @@ func (s *server) startComponent(ctx context.Context, req InvokeRequest, cause, n
 	if err != nil {
 		return nil, fmt.Errorf("component %s: %s", name, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 	}
-	return s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: req.Subject, APIKey: req.APIKey, Binding: binding, Cause: cause})
+	return s.start(ctx, InvokeRequest{Action: a, Code: s.codeLoader(a), Params: params, Subject: req.Subject, APIKey: req.APIKey, Binding: binding, Cause: cause})
 }
 
 // seqCompletion is a sequence's completion, from its components'.

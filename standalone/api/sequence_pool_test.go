@@ -25,7 +25,7 @@ import (
 type poolInvoker struct{ p *pool.Pool }
 
 func (i poolInvoker) Invoke(ctx context.Context, req InvokeRequest) (Invocation, error) {
-	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey, Binding: req.Binding, Cause: req.Cause})
+	inv, err := i.p.Invoke(ctx, pool.Request{Action: req.Action, Code: req.Code, Params: req.Params, Subject: req.Subject, APIKey: req.APIKey, Binding: req.Binding, Cause: req.Cause})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,9 @@ var errBadAction = errors.New("pool: the action cannot run here")
 type Request struct {
 	// Action is the stored action (limits complete, exec.kind blackbox).
 	Action entity.Action
+	// Code, when set, returns the action's code, which Action.Exec then
+	// lacks: it is read when a container is initialised, not before.
+	Code func() (string, error)
 	// Params is a JSON object: the action's parameters overridden by the
 	// request's.
 	Params json.RawMessage
@@ -66,6 +69,7 @@ type Invocation struct {
 	id      string
 	txID    string
 	action  entity.Action
+	code    func() (string, error) // Request.Code
 	params  json.RawMessage
 	subject string
 	apiKey  string
@@ -138,7 +142,7 @@ func (p *Pool) Invoke(ctx context.Context, req Request) (*Invocation, error) {
 	}
 	inv := &Invocation{
 		p: p, id: entity.NewActivationID(), txID: entity.NewActivationID(),
-		action: a, params: req.Params, subject: req.Subject, apiKey: req.APIKey,
+		action: a, code: req.Code, params: req.Params, subject: req.Subject, apiKey: req.APIKey,
 		arrived: time.Now(), done: make(chan struct{}), completed: make(chan struct{}),
 	}
 	inv.rec = entity.Activation{
@@ -296,9 +300,16 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	)
 	deadline := start.Add(timeout)
 	if !initialized {
-		r, err := m.run.Init(inv.context(), inv.initRequest(deadline), timeout)
+		req, loadErr := inv.initRequest(deadline)
+		var r containerclient.Reply
+		var err error
+		if loadErr == nil {
+			r, err = m.run.Init(inv.context(), req, timeout)
+		}
 		initTime = r.Elapsed
 		switch {
+		case loadErr != nil:
+			resp = entity.NewResponse(entity.StatusWhiskError, errorResult("Failed to provision resources to run the action: its code could not be read: "+loadErr.Error()))
 		case errors.Is(err, containerclient.ErrTimeout):
 			resp, timedOut = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgTimedOut(a.Limits.Timeout, true))), true
 		case err != nil:
@@ -585,13 +596,22 @@ func (inv *Invocation) providedAPIKey() string {
 	return ""
 }
 
-func (inv *Invocation) initRequest(deadline time.Time) containerclient.InitRequest {
+// initRequest is the /init of the activation's action, its code read now
+// when the request left it in the store.
+func (inv *Invocation) initRequest(deadline time.Time) (containerclient.InitRequest, error) {
 	e := inv.action.Exec
 	main := e.Main
 	if main == "" {
 		main = "main"
 	}
-	return containerclient.InitRequest{Name: inv.action.Name, Main: main, Binary: e.Binary, Code: e.Code, Env: inv.contextEnv(deadline)}
+	code := e.Code
+	if inv.code != nil {
+		var err error
+		if code, err = inv.code(); err != nil {
+			return containerclient.InitRequest{}, err
+		}
+	}
+	return containerclient.InitRequest{Name: inv.action.Name, Main: main, Binary: e.Binary, Code: code, Env: inv.contextEnv(deadline)}, nil
 }
 
 func (inv *Invocation) runRequest(deadline time.Time) containerclient.RunRequest {

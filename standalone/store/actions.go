@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -38,10 +39,28 @@ func (s *Store) PutAction(a entity.Action, overwrite bool) (entity.Action, error
 		return entity.Action{}, err
 	}
 	a.Namespace, a.Name = ns, name
-	err = putDoc(s, bucketActions, kindAction, key, stamped{&a, a.Version, func(v string, u int64) { a.Version, a.Updated = v, u }}, overwrite, inPackage(ns))
+	// The code goes to its own bucket, in the same transaction: an invoke
+	// reads the document without decoding megabytes of base64, and a
+	// container's /init reads the code once (GetActionCode).
+	code := a.Exec.Code
+	a.Exec.Code = ""
+	inPkg := inPackage(ns)
+	writeCode := func(tx *bolt.Tx) error {
+		if inPkg != nil {
+			if err := inPkg(tx); err != nil {
+				return err
+			}
+		}
+		if code == "" {
+			return tx.Bucket(bucketCode).Delete(key)
+		}
+		return tx.Bucket(bucketCode).Put(key, []byte(code))
+	}
+	err = putDoc(s, bucketActions, kindAction, key, stamped{&a, a.Version, func(v string, u int64) { a.Version, a.Updated = v, u }}, overwrite, writeCode)
 	if err != nil {
 		return entity.Action{}, err
 	}
+	a.Exec.Code = code
 	return a, nil
 }
 
@@ -60,7 +79,62 @@ func (s *Store) GetAction(namespace, name string) (entity.Action, error) {
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
+	var a entity.Action
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if a, err = actionInTx(tx, key); err != nil {
+			return err
+		}
+		if code := tx.Bucket(bucketCode).Get(key); code != nil {
+			a.Exec.Code = string(code)
+		}
+		return nil
+	})
+	return a, s.wrapTx(err)
+}
+
+// GetActionHeader is GetAction without Exec.Code, which stays in the store
+// until a container needs it (GetActionCode): what an invoke reads.
+func (s *Store) GetActionHeader(namespace, name string) (entity.Action, error) {
+	key, _, _, err := actionKey(namespace, name)
+	if err != nil {
+		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
 	return getDoc[entity.Action](s, bucketActions, kindAction, key)
+}
+
+// GetActionCode returns the Exec.Code of the action at namespace/name as
+// it was at updated (the Updated of the header an activation was accepted
+// with), or ErrStale when the action changed since, or ErrNotFound.
+func (s *Store) GetActionCode(namespace, name string, updated int64) (string, error) {
+	key, _, _, err := actionKey(namespace, name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var code string
+	err = s.db.View(func(tx *bolt.Tx) error {
+		a, err := actionInTx(tx, key)
+		if err != nil {
+			return err
+		}
+		if a.Updated != updated {
+			return fmt.Errorf("%w: action /%s was updated after this activation was accepted; invoke it again", ErrStale, key)
+		}
+		code = a.Exec.Code // a document stored inline by an earlier build
+		if c := tx.Bucket(bucketCode).Get(key); c != nil {
+			code = string(c)
+		}
+		return nil
+	})
+	return code, s.wrapTx(err)
+}
+
+func actionInTx(tx *bolt.Tx, key []byte) (entity.Action, error) {
+	var a entity.Action
+	raw := tx.Bucket(bucketActions).Get(key)
+	if raw == nil {
+		return a, notFound(kindAction, key)
+	}
+	return a, decodeDoc(kindAction, key, raw, &a)
 }
 
 // DeleteAction removes the action at namespace/name and returns it, or
@@ -71,7 +145,16 @@ func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
 	if err != nil {
 		return entity.Action{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return deleteDoc[entity.Action](s, bucketActions, kindAction, key, inPackage(ns), nil)
+	var code []byte
+	dropCode := func(tx *bolt.Tx, _ entity.Action) error {
+		code = bytes.Clone(tx.Bucket(bucketCode).Get(key))
+		return tx.Bucket(bucketCode).Delete(key)
+	}
+	a, err := deleteDoc[entity.Action](s, bucketActions, kindAction, key, inPackage(ns), dropCode)
+	if code != nil {
+		a.Exec.Code = string(code)
+	}
+	return a, err
 }
 
 // ListActions returns the actions under namespace, most recently updated

@@ -12,7 +12,9 @@
 // Layout (all integers big-endian):
 //
 //	meta/schema                         "1"
-//	actions/<ns>/<name>                 entity.Action JSON; <name> may be <pkg>/<act>
+//	actions/<ns>/<name>                 entity.Action JSON without exec.code; <name> may be <pkg>/<act>
+//	code/<ns>/<name>                    that action's exec.code, written in the same transaction
+//	                                     (an earlier build kept it inline in the document; both are read)
 //	packages/<ns>/<name>                entity.Package JSON (a package or a binding)
 //	triggers/<ns>/<name>                entity.Trigger JSON (without rules: TriggerRules finds them)
 //	rules/<ns>/<name>                   entity.Rule JSON
@@ -29,7 +31,7 @@
 // an action in a package needs the package and never goes into a binding; a
 // package holding actions is deleted only with force; a binding names an
 // existing package that is not a binding; a rule names an existing trigger.
-// (The packages, triggers, rules and pending buckets came after schema "1"
+// (The packages, triggers, rules, pending and code buckets came after schema "1"
 // and are created on open; older databases have none.)
 //
 // A Store is safe for concurrent use. Only one process may have the file open:

@@ -23,8 +23,8 @@ type stamped struct {
 // putDoc writes d at key in bucket. Without overwrite an existing document
 // gives ErrExists. A document without a version gets entity.InitialVersion
 // when new and the old version with its patch bumped when it replaces one;
-// updated is now. check, when set, runs inside the transaction first and may
-// refuse the write.
+// updated is now. check, when set, runs inside the transaction first: it may
+// refuse the write, or write beside it (both or neither are stored).
 func putDoc(s *Store, bucket []byte, kind string, key []byte, d stamped, overwrite bool, check func(*bolt.Tx) error) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if check != nil {

@@ -109,3 +109,49 @@ func TestPrune(t *testing.T) {
 		})
 	}
 }
+
+// TestActionCodeApart: an invoke's header carries no code; the code is read
+// for the revision the activation was accepted with, and a later update
+// makes that read stale rather than silently another revision's.
+func TestActionCodeApart(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	a := action("guest", "big", "img")
+	a.Exec.Code = "UEsDBAo=first"
+	stored, err := s.PutAction(a, false)
+	require.NoError(t, err)
+	assert.Equal(t, a.Exec.Code, stored.Exec.Code, "PutAction returns the action as given")
+
+	header, err := s.GetActionHeader("guest", "big")
+	require.NoError(t, err)
+	assert.Empty(t, header.Exec.Code)
+	full, err := s.GetAction("guest", "big")
+	require.NoError(t, err)
+	assert.Equal(t, "UEsDBAo=first", full.Exec.Code)
+	assert.Equal(t, header, full.WithoutCode())
+
+	for _, tc := range []struct {
+		name    string
+		updated int64
+		want    string
+		err     error
+	}{
+		{"the accepted revision", header.Updated, "UEsDBAo=first", nil},
+		{"another revision", header.Updated - 1, "", ErrStale},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, err := s.GetActionCode("guest", "big", tc.updated)
+			assert.ErrorIs(t, err, tc.err)
+			assert.Equal(t, tc.want, code)
+		})
+	}
+	_, err = s.GetActionCode("guest", "missing", 1)
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	// An update without code (an image-only action) leaves none behind.
+	a.Exec.Code = ""
+	_, err = s.PutAction(a, true)
+	require.NoError(t, err)
+	full, err = s.GetAction("guest", "big")
+	require.NoError(t, err)
+	assert.Empty(t, full.Exec.Code)
+}

@@ -38,6 +38,9 @@ var (
 	ErrBadBinding = errors.New("store: bad binding")
 	// ErrBinding: actions cannot be written to or deleted from a binding.
 	ErrBinding = errors.New("store: not permitted on a binding")
+	// ErrStale: the action changed after the activation that asks for its
+	// code was accepted.
+	ErrStale = errors.New("store: the action changed")
 	// ErrLocked: another process has the database open.
 	ErrLocked = errors.New("store: database in use by another process")
 )
@@ -50,6 +53,7 @@ var (
 	bucketRules       = []byte("rules")
 	bucketActivations = []byte("activations")
 	bucketPending     = []byte("pending")
+	bucketCode        = []byte("code")
 	keySchema         = []byte("schema")
 )
 
@@ -109,7 +113,7 @@ func OpenOptions(dir string, opts Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketTriggers, bucketRules, bucketActivations, bucketPending} {
+		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketTriggers, bucketRules, bucketActivations, bucketPending, bucketCode} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: create bucket %s in %s: %w", name, s.path, err)
 			}
