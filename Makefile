@@ -19,7 +19,7 @@ REPORT_DIR ?= out/report
 # 10 min default, which a slow package can reach on a busy machine.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build test lint image demo bench fuzz deps chaos report keepalive-report clean
+.PHONY: all build test lint image demo observe bench fuzz deps chaos report keepalive-report clean
 
 all: build
 
@@ -30,8 +30,14 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue-shim ./cmd/epilogue-shim
 
 ## test: every test, with the race detector; needs a Docker engine (the image test), redis-server and chromium (installed by `deps`)
-test: deps image
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+## and bin/jaeger (built here: tests/observe reads traces back from it)
+test: deps image bin/jaeger
+	EPILOGUE_JAEGER=$(CURDIR)/bin/jaeger $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## bin/jaeger: the Jaeger all-in-one (v2) pinned by tools/jaeger, a module of its own so that its
+## dependencies stay out of go.mod; rebuilt only when that module changes (a cold build takes minutes)
+bin/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
+	cd tools/jaeger && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(CURDIR)/bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
 ## deps: what the demo and the tests need beyond Go and Docker: a real redis-server, curl and chromium (the live
 ## view's browser test) (Debian packages); installed as root or through password-less sudo, waiting up to 10 min for another apt to finish
@@ -70,6 +76,13 @@ demo: build deps
 	bin/epilogue build examples/async-write -o out/demo/async-write.zip
 	./scripts/demo.sh
 
+## observe: epilogue standalone exporting traces to Jaeger, Prometheus scraping it, and a demo workload;
+## prints the URLs to open and runs until Ctrl-C
+observe: build bin/jaeger deps
+	bin/epilogue build examples/async-write -o out/observe/async-write.zip
+	$(GO) build -o out/observe/tracetree ./tests/observe/tracetree
+	./scripts/observe.sh
+
 ## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
 bench: image
@@ -100,7 +113,8 @@ fuzz:
 	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode ./standalone/entity FuzzDecodePackagePut ./standalone/entity FuzzParseQualifiedName ./standalone/entity FuzzDecodeRulePut \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
-	  ./replay FuzzRead
+	  ./replay FuzzRead ./tests/observe FuzzRender \
+	  ./standalone/api FuzzParseWebPath ./standalone/api FuzzDecodeWebBody ./standalone/api FuzzRenderWeb
 
 clean:
 	rm -rf bin out

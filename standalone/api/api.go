@@ -64,9 +64,11 @@ type Invocation interface {
 const (
 	// DefaultBlockingLimit is the controller's max-wait-for-blocking-activation.
 	DefaultBlockingLimit = 60 * time.Second
-	// DefaultMaxInvokeBody caps a POST invoke body: OpenWhisk's 1 MiB
-	// payload limit plus room for the JSON around it.
-	DefaultMaxInvokeBody int64 = 1<<20 + 64<<10
+	// DefaultMaxInvokeBody caps a POST invoke or web action body:
+	// OpenWhisk's 1 MiB activation payload limit, checked on the request
+	// entity as the controller does (the proxy's own limit leaves room for
+	// the /run envelope around it).
+	DefaultMaxInvokeBody int64 = 1 << 20
 	// DefaultMaxActionBody caps a PUT action body (exec.code holds a base64 zip).
 	DefaultMaxActionBody int64 = 64 << 20
 )
@@ -181,6 +183,7 @@ func (s *server) routes() http.Handler {
 	r.HandleFunc("/ping", ping).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
 	r.HandleFunc(namespacesPrefix, s.listNamespaces).Methods(http.MethodGet)
+	r.PathPrefix(webPrefix).HandlerFunc(s.web).Methods(webMethods...)
 
 	ns := func(path string, h http.HandlerFunc, method string) {
 		r.HandleFunc(namespacesPrefix+path, h).Methods(method)

@@ -119,26 +119,64 @@ func newFixture(t *testing.T, cfg Config, release chan struct{}, status entity.S
 // do sends a request as wsk does: Basic auth, Content-Type only with a body.
 func (f *fixture) do(t *testing.T, auth, method, path, body string) (int, http.Header, string) {
 	t.Helper()
+	headers := []string{"User-Agent: OpenWhisk-CLI/1.0 (not set) linux amd64"}
+	if auth != "" {
+		headers = append(headers, "Authorization: "+auth)
+	}
+	if body != "" {
+		headers = append(headers, "Content-Type: application/json")
+	}
+	return f.webDo(t, method, path, body, headers...)
+}
+
+// webDo sends a request with optional headers ("Name: value"; an
+// Authorization value is "uuid:key", sent as Basic auth) and returns the
+// status, headers and body.
+func (f *fixture) webDo(t *testing.T, method, path, body string, headers ...string) (int, http.Header, string) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
 	require.NoError(t, err)
-	if auth != "" {
-		u, p, _ := strings.Cut(auth, ":")
-		req.SetBasicAuth(u, p)
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		if k == "Authorization" {
+			u, p, _ := strings.Cut(v, ":")
+			req.SetBasicAuth(u, p)
+			continue
+		}
+		req.Header.Set(k, v)
 	}
-	req.Header.Set("User-Agent", "OpenWhisk-CLI/1.0 (not set) linux amd64")
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
+	// A redirect a web action answers is the answer under test.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// started is how many activations the fixture's invoker was asked for.
+func (f *fixture) started() int {
+	f.inv.mu.Lock()
+	defer f.inv.mu.Unlock()
+	return len(f.inv.params)
+}
+
+// assertRanOrRefused checks an answer that either ran one activation
+// (wantStatus 200) or was refused with wantMsg before any started.
+func (f *fixture) assertRanOrRefused(t *testing.T, wantStatus int, wantMsg string, status int, h http.Header, body string) {
+	t.Helper()
+	if wantStatus == http.StatusOK {
+		assert.Equal(t, wantStatus, status, body)
+		assert.Equal(t, 1, f.started())
+		return
+	}
+	assertError(t, wantStatus, wantMsg, status, h, body)
+	assert.Zero(t, f.started(), "refused before any activation")
 }
 
 func (f *fixture) seedAction(t *testing.T, ns, name, body string) {

@@ -46,14 +46,19 @@ func (s *server) user(r *http.Request) (caller, bool) {
 	if !known || subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
 		return caller{}, false
 	}
-	c := caller{namespace: uuid, apiKey: uuid + ":" + key}
+	return caller{namespace: namespaceOf(uuid), apiKey: uuid + ":" + key}, true
+}
+
+// namespaceOf returns the namespace of the user with uuid: "guest" and
+// "whisk.system" for the well-known uuids, the uuid itself for any other.
+func namespaceOf(uuid string) string {
 	switch uuid {
 	case GuestUUID:
-		c.namespace = "guest"
+		return "guest"
 	case SystemUUID:
-		c.namespace = "whisk.system"
+		return "whisk.system"
 	}
-	return c, true
+	return uuid
 }
 
 // callerOf returns the authenticated caller of r.

@@ -3,7 +3,7 @@
 // status codes and error bodies that wsk and openwhisk-client-go expect
 // from OpenWhisk's controller.
 //
-// Routes, all answering JSON but /ping:
+// Routes, all answering JSON but /ping and web actions:
 //
 //	GET    /                                            the controller's info: api_paths, limits, runtimes
 //	GET    /ping                                        "pong"
@@ -33,6 +33,12 @@
 //	GET    /api/v1/namespaces/{ns}/rules/{name}
 //	DELETE /api/v1/namespaces/{ns}/rules/{name}
 //	POST   /api/v1/namespaces/{ns}/rules/{name}         {"status":"active"|"inactive"}
+//	*      /api/v1/web/{ns}/{pkg|default}/{action}[.ext][/path]   web actions, no credentials needed
+//
+// Web actions (web.go: routing and authorization; webpath.go: the path;
+// webrequest.go: the request as the action's __ow_* parameters;
+// webresponse.go: the result as the answer .json, .html, .svg, .text or
+// .http asks for) follow the controller's WebActions, messages verbatim.
 //
 // A sequence (exec.kind "sequence") is run here, in sequence.go, on top of
 // the Invoker: components in order, each given the previous result; its

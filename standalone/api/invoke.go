@@ -61,16 +61,9 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	if s.invoker == nil {
-		writeError(w, http.StatusServiceUnavailable, "This server runs no invoker, so actions cannot be invoked; start it with a container pool")
-		return
-	}
 	c := callerOf(r)
-	// A traceparent from the caller parents the activation's spans.
-	ctx := propagation.TraceContext{}.Extract(context.WithoutCancel(r.Context()), propagation.HeaderCarrier(r.Header))
-	inv, err := s.start(ctx, InvokeRequest{Action: a, Code: s.codeLoader(a), Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
-	if err != nil {
-		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
+	inv, ok := s.startFor(w, r, InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
+	if !ok {
 		return
 	}
 	w.Header().Set(HeaderActivationID, inv.ID())
@@ -108,6 +101,23 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		result = json.RawMessage("{}")
 	}
 	writeRaw(w, status, result)
+}
+
+// startFor starts req for the HTTP request r, whose traceparent, if any,
+// parents the activation's spans. It answers 503 itself and returns false
+// when there is no invoker or it cannot start the action.
+func (s *server) startFor(w http.ResponseWriter, r *http.Request, req InvokeRequest) (Invocation, bool) {
+	if s.invoker == nil {
+		writeError(w, http.StatusServiceUnavailable, "This server runs no invoker, so actions cannot be invoked; start it with a container pool")
+		return nil, false
+	}
+	ctx := propagation.TraceContext{}.Extract(context.WithoutCancel(r.Context()), propagation.HeaderCarrier(r.Header))
+	inv, err := s.start(ctx, req)
+	if err != nil {
+		writeErrorf(w, http.StatusServiceUnavailable, "The action could not be started: %v", err)
+		return nil, false
+	}
+	return inv, true
 }
 
 // mergeParams returns the action's parameters (its package's and binding's

@@ -139,3 +139,50 @@ func TestInvokeCarriesTheCallersTraceContext(t *testing.T) {
 	assert.True(t, f.inv.parents[0].IsRemote())
 	assert.False(t, f.inv.parents[1].IsValid(), "no traceparent, no parent")
 }
+
+// TestInvokePayloadLimit: OpenWhisk's 1 MiB limit applies to the invoke
+// body as sent: exactly 1 MiB runs, one byte more is 413 with the
+// controller's message and starts nothing.
+func TestInvokePayloadLimit(t *testing.T) {
+	pad := func(n int) string { return `{"a":"` + strings.Repeat("x", n-len(`{"a":""}`)) + `"}` }
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		msg    string
+	}{
+		{"exactly 1 MiB", pad(1 << 20), http.StatusOK, ""},
+		{"1 MiB and a byte", pad(1<<20 + 1), http.StatusRequestEntityTooLarge, "Request larger than allowed: 1048577 > 1048576 bytes."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{}`)
+			f.seedAction(t, "guest", "act", imgAction)
+			status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/act?blocking=true", tt.body)
+			f.assertRanOrRefused(t, tt.status, tt.msg, status, h, body)
+		})
+	}
+}
+
+// TestActivationNotAnsweredYet: before the activation has answered, its
+// record, logs and result are all 404 (as the controller, which has no
+// record yet); once it answered all three are 200.
+func TestActivationNotAnsweredYet(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixture(t, Config{}, release, entity.StatusSuccess, `{"a":1}`)
+	f.seedAction(t, "guest", "slow", imgAction)
+	status, h, body := f.do(t, guestAuth, "POST", "/api/v1/namespaces/_/actions/slow", "{}")
+	require.Equal(t, http.StatusAccepted, status, body)
+	id := h.Get(HeaderActivationID)
+	views := []string{"", "/logs", "/result"}
+	for _, v := range views {
+		status, h, body := f.do(t, guestAuth, "GET", "/api/v1/namespaces/_/activations/"+id+v, "")
+		assertError(t, http.StatusNotFound, msgNotFound, status, h, body)
+	}
+	close(release)
+	f.inv.wg.Wait()
+	for _, v := range views {
+		status, _, body := f.do(t, guestAuth, "GET", "/api/v1/namespaces/_/activations/"+id+v, "")
+		assert.Equal(t, http.StatusOK, status, v+": "+body)
+	}
+}

@@ -123,7 +123,7 @@ func (s *server) listPackageActions(w http.ResponseWriter, r *http.Request, ns, 
 // leaves the code in the store until a container needs it (codeLoader);
 // GET asks for it with resolveActionWithCode.
 func (s *server) resolveAction(ns, name string) (entity.Action, string, error) {
-	return s.resolveActionWith(s.store.GetAction, ns, name)
+	return s.resolveActionWith(s.store.GetActionHeader, ns, name)
 }
 
 // resolveActionWithCode is resolveAction with the action's code.

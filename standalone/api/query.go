@@ -59,8 +59,12 @@ func page(q url.Values) (limit, skip int, err error) {
 	return int(l), int(sk), nil
 }
 
-// readBody reads at most limit bytes of the request body.
+// readBody reads at most limit bytes of the request body. A body declared
+// or found larger is errTooLarge before any of it is used.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errTooLarge{limit: limit, size: r.ContentLength}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -72,10 +76,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, nil
 }
 
-type errTooLarge struct{ limit int64 }
+// errTooLarge is a request body over the limit: 413 with the controller's
+// message. size is the declared length, 0 when the body came without one.
+type errTooLarge struct{ limit, size int64 }
 
 func (e errTooLarge) Error() string {
-	return fmt.Sprintf("The request content exceeds the maximum allowed (%d bytes); send a smaller body (an action's code is best kept as a zip of the built binary)", e.limit)
+	if e.size == 0 {
+		return fmt.Sprintf("Request larger than allowed: more than %d bytes were sent; at most %d bytes are allowed.", e.limit, e.limit)
+	}
+	return fmt.Sprintf("Request larger than allowed: %d > %d bytes.", e.size, e.limit)
 }
 
 // messageErrors carry a message for the caller after their sentinel's text:

@@ -86,6 +86,9 @@ type budgetKey struct{}
 // start runs req: a sequence here, anything else on the Invoker.
 func (s *server) start(ctx context.Context, req InvokeRequest) (Invocation, error) {
 	if req.Action.Exec.Kind != entity.KindSequence {
+		if req.Code == nil {
+			req.Code = s.codeLoader(req.Action)
+		}
 		return s.invoker.Invoke(ctx, req)
 	}
 	if _, ok := ctx.Value(budgetKey{}).(*atomic.Int64); !ok {
@@ -182,7 +185,7 @@ func (s *server) startComponent(ctx context.Context, req InvokeRequest, cause, n
 	if err != nil {
 		return nil, fmt.Errorf("component %s: %s", name, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 	}
-	return s.start(ctx, InvokeRequest{Action: a, Code: s.codeLoader(a), Params: params, Subject: req.Subject, APIKey: req.APIKey, Binding: binding, Cause: cause})
+	return s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: req.Subject, APIKey: req.APIKey, Binding: binding, Cause: cause})
 }
 
 // seqCompletion is a sequence's completion, from its components'.

@@ -152,7 +152,7 @@ func (s *server) fireRule(ctx context.Context, c caller, rule entity.Rule, paylo
 	if err != nil {
 		return "", err
 	}
-	inv, err := s.start(ctx, InvokeRequest{Action: a, Code: s.codeLoader(a), Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
+	inv, err := s.start(ctx, InvokeRequest{Action: a, Params: params, Subject: c.namespace, APIKey: c.apiKey, Binding: binding})
 	if err != nil {
 		return "", err
 	}

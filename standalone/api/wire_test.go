@@ -320,3 +320,93 @@ func TestWskRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestWskWebActionRequests replays what wsk sends to make and change a web
+// action (action create/update --web true|raw|false, --web-secure, action
+// get --url), in order, and between them what curl sends to the URL wsk
+// prints: no credentials, the extension choosing the answer's shape.
+func TestWskWebActionRequests(t *testing.T) {
+	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"greeting":"hi"}`)
+	zip := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04\x0a\x00 zip"))
+	annotations := func(t *testing.T, body string) map[string]any {
+		out := map[string]any{}
+		for _, kv := range decode(t, body)["annotations"].([]any) {
+			out[kv.(map[string]any)["key"].(string)] = kv.(map[string]any)["value"]
+		}
+		return out
+	}
+	const url = "/api/v1/web/guest/default/hello"
+	tests := []struct {
+		name, auth, method, path, body string
+		headers                        []string
+		status                         int
+		check                          func(t *testing.T, h http.Header, body string)
+	}{
+		{"wsk action create hello hello.zip --docker epilogue/action-go --web true", guestAuth, "PUT", "/api/v1/namespaces/_/actions/hello?overwrite=false",
+			`{"namespace":"_","name":"hello","exec":{"kind":"blackbox","code":"` + zip + `","image":"epilogue/action-go"},"annotations":[{"key":"web-export","value":true},{"key":"raw-http","value":false},{"key":"final","value":true}]}`, nil, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				a := annotations(t, body)
+				assert.Equal(t, true, a["web-export"])
+				assert.Equal(t, false, a["raw-http"])
+				assert.Equal(t, true, a["final"])
+			}},
+		{"wsk action get hello --url", guestAuth, "GET", "/api/v1/namespaces/_/actions/hello?code=false", "", nil, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				// wsk prints https://HOST/api/v1/web/<namespace>/default/hello.
+				assert.Equal(t, "guest", decode(t, body)["namespace"])
+			}},
+		{"curl hello.json?name=x", "", "GET", url + ".json?name=x", "", nil, 200,
+			func(t *testing.T, h http.Header, body string) {
+				assert.Equal(t, "application/json", h.Get("Content-Type"))
+				assert.JSONEq(t, `{"greeting":"hi"}`, body)
+				p := f.lastParams(t)
+				assert.Equal(t, "x", p["name"])
+				assert.Equal(t, "get", p["__ow_method"])
+				assert.NotContains(t, p, "__ow_user")
+			}},
+		{"curl -d JSON hello.json", "", "POST", url + ".json", `{"name":"y"}`, []string{"Content-Type: application/json"}, 200,
+			func(t *testing.T, _ http.Header, _ string) { assert.Equal(t, "y", f.lastParams(t)["name"]) }},
+		{"curl hello (no extension is .http)", "", "GET", url, "", nil, 204, nil},
+		{"wsk action update hello --web raw: get", guestAuth, "GET", "/api/v1/namespaces/_/actions/hello?code=false", "", nil, 200, nil},
+		{"wsk action update hello --web raw: put", guestAuth, "PUT", "/api/v1/namespaces/_/actions/hello?overwrite=true",
+			`{"namespace":"_","name":"hello","annotations":[{"key":"exec","value":"blackbox"},{"key":"provide-api-key","value":false},{"key":"web-export","value":true},{"key":"raw-http","value":true},{"key":"final","value":true}]}`, nil, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, true, annotations(t, body)["raw-http"])
+			}},
+		{"curl raw hello.json?name=x", "", "POST", url + ".json?name=x", "text", []string{"Content-Type: text/plain"}, 200,
+			func(t *testing.T, _ http.Header, _ string) {
+				p := f.lastParams(t)
+				assert.Equal(t, "name=x", p["__ow_query"])
+				assert.Equal(t, "text", p["__ow_body"])
+				assert.NotContains(t, p, "name")
+			}},
+		{"wsk action update hello --web true --web-secure 1234567890123: get", guestAuth, "GET", "/api/v1/namespaces/_/actions/hello?code=false", "", nil, 200, nil},
+		{"wsk action update hello --web true --web-secure 1234567890123: put", guestAuth, "PUT", "/api/v1/namespaces/_/actions/hello?overwrite=true",
+			`{"namespace":"_","name":"hello","annotations":[{"key":"exec","value":"blackbox"},{"key":"provide-api-key","value":false},{"key":"web-export","value":true},{"key":"raw-http","value":false},{"key":"final","value":true},{"key":"require-whisk-auth","value":1234567890123}]}`, nil, 200, nil},
+		{"curl secured without the secret", "", "GET", url + ".json", "", nil, 401, nil},
+		{"curl secured with the secret", "", "GET", url + ".json", "", []string{"X-Require-Whisk-Auth: 1234567890123"}, 200, nil},
+		{"wsk action update hello --web false: put", guestAuth, "PUT", "/api/v1/namespaces/_/actions/hello?overwrite=true",
+			`{"namespace":"_","name":"hello","annotations":[{"key":"exec","value":"blackbox"},{"key":"provide-api-key","value":false},{"key":"web-export","value":false},{"key":"raw-http","value":false},{"key":"final","value":false}]}`, nil, 200, nil},
+		{"curl a non-web action", "", "GET", url + ".json", "", []string{"X-Require-Whisk-Auth: 1234567890123"}, 404, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headers := tt.headers
+			if tt.auth != "" {
+				headers = append(headers, "Authorization: "+tt.auth)
+			}
+			status, h, body := f.webDo(t, tt.method, tt.path, tt.body, headers...)
+			switch {
+			case status == http.StatusNotFound:
+				assertError(t, tt.status, msgNotFound, status, h, body)
+			case status >= 400:
+				assertError(t, tt.status, "", status, h, body)
+			default:
+				assert.Equal(t, tt.status, status, body)
+			}
+			if tt.check != nil {
+				tt.check(t, h, body)
+			}
+		})
+	}
+}

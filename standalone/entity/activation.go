@@ -43,7 +43,11 @@ func (s Status) Code() int {
 func (s Status) String() string { return string(s) }
 
 // Response is an activation's "response": the record's toExtendedJson form,
-// without statusCode (wsk recomputes it) and without size.
+// without size. It has no statusCode because the controller's has none:
+// ActivationResponse.toExtendedJson removes it from every record the REST
+// API returns (invoke, GET, list with docs). client-go fills the record's
+// top-level statusCode from status, and prints response.statusCode as 0,
+// against OpenWhisk as against this server.
 type Response struct {
 	Status  Status `json:"status"`
 	Success bool   `json:"success"`

@@ -290,6 +290,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	start := time.Now()
 	p.mu.Lock()
 	initialized := m.initialized
+	m.last = inv
 	p.mu.Unlock()
 	var (
 		resp     entity.Response
@@ -297,6 +298,11 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		timedOut bool
 		phase    completion.Phase
 		answered bool // a /run answer that keeps the container usable
+		// ranOut: the runtime answered /run, if only with an error. The
+		// proxy writes the activation's sentinels after every answer,
+		// "command exited" too, so the lines the action printed before it
+		// exited are still on their way.
+		ranOut bool
 	)
 	deadline := start.Add(timeout)
 	if !initialized {
@@ -335,17 +341,26 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 			resp = runResponse(r)
 			phase = r.Phase
 			answered = resp.Status != entity.StatusDeveloperError
+			ranOut = true
 		}
 	}
 	end := time.Now()
 
-	// Logs up to the activation's sentinels; a container that failed is
-	// not waited for (OpenWhisk warns instead).
-	if answered {
+	// Logs up to the activation's sentinels. A container that answered
+	// /run with an error (the action exited) is waited for too: its last
+	// lines come after the answer. One that timed out or failed /init is
+	// not (OpenWhisk warns instead).
+	switch {
+	case answered:
 		if !sink.awaitSentinels(p.ctx, SentinelWait) {
 			sink.note(msgLogFailure)
 		}
-	} else {
+	case ranOut:
+		// A runtime that writes no sentinels after an error costs this
+		// bounded wait; the warning below says the log may be short.
+		sink.awaitSentinels(p.ctx, SentinelWait)
+		sink.note(msgLogDeveloperError)
+	default:
 		sink.note(msgLogDeveloperError)
 	}
 	m.logs.end()
@@ -430,6 +445,9 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	var outcome *completion.Activation // nil: nothing to record
 	forced := false
 	p.mu.Lock()
+	// The decision's time, taken before the container is handed back: its
+	// pause (at once with no grace) may start before span.End runs below.
+	decided := time.Now()
 	delete(m.lingering, inv.id)
 	switch {
 	case err == nil:
@@ -466,7 +484,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	p.mu.Unlock()
 	if span != nil {
 		// Decided: the container may be reclaimed from here on.
-		span.End()
+		span.End(trace.WithTimestamp(decided))
 	}
 
 	if outcome != nil {

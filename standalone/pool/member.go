@@ -69,6 +69,9 @@ type member struct {
 	// doneAt is when its last lingering activation was done; the next
 	// pause measures its lag from there (Snapshot.PauseLagsMs).
 	doneAt time.Time
+	// last is the activation it ran last: its end started the pause
+	// grace, so the pause's span joins that activation's trace.
+	last *Invocation
 }
 
 // create starts the member's container and its log collection; ctx
@@ -259,8 +262,12 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		policy = reclaim.Vanilla // nothing to consult, or no need
 	}
 	lingering := slices.Collect(maps.Values(m.lingering))
+	parent := p.ctx
+	if op == reclaim.Pause {
+		parent = p.causedBy(m.last)
+	}
 	p.mu.Unlock()
-	span := p.startOp(p.ctx, string(op), m, linkTo(lingering...))
+	span := p.startOp(parent, string(op), m, linkTo(lingering...))
 	gate := reclaim.Gate{Policy: policy, Bounds: p.cfg.Bounds, Source: m.status}
 	d, err := gate.Wait(p.ctx, op)
 	switch {

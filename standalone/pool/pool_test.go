@@ -110,6 +110,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"DeadlineWhileLinger":  s.deadlineWhileLinger,
 		"ContainerLostLinger":  s.containerLostWhileLingering,
 		"LateLogs":             s.lateLogs,
+		"LogsBeforeExit":       s.logsBeforeExit,
 		"CloseWaitsForLinger":  s.closeWaitsForLinger,
 		"CannotRunHere":        s.cannotRunHere,
 		"Concurrent":           s.concurrent,
@@ -623,6 +624,35 @@ func (s *suite) lateLogs(t *testing.T) {
 		rec, err := p.cfg.Store.GetActivation("guest", inv.ID())
 		return err == nil && hasLine(rec.Logs, "stdout: [activation "+inv.ID()+"] bg tick 3")
 	}, stateBound, poll)
+}
+
+// logsBeforeExit: every line an action prints just before it exits in the
+// middle of /run is in the record the activation answers with. The proxy
+// relays them and its sentinels after its "command exited" answer, so a
+// pool that stopped collecting at the answer lost some of them, on some
+// runs: several crashes with many lines each make that loss near certain.
+func (s *suite) logsBeforeExit(t *testing.T) {
+	const lines = 200
+	p := s.newPool(t, Config{})
+	for round := range 4 {
+		rec := run(t, p, s.action(fmt.Sprintf("exits-%d", round)), fmt.Sprintf(`{"crash":true,"crash_lines":%d}`, lines))
+		require.Equal(t, entity.StatusDeveloperError, rec.Response.Status)
+		for _, stream := range []string{"stdout", "stderr"} {
+			var got []string
+			for _, l := range rec.Logs {
+				if _, text, ok := strings.Cut(l, " "+stream+": "); ok {
+					got = append(got, text)
+				}
+			}
+			if !assert.Len(t, got, lines, "round %d, %s: lines printed before the exit are missing", round, stream) {
+				continue
+			}
+			for i, text := range got {
+				require.Equal(t, fmt.Sprintf("crash line %d", i+1), text, "round %d, %s: in order", round, stream)
+			}
+		}
+		assert.Equal(t, msgLogDeveloperError, rec.Logs[len(rec.Logs)-1], "OpenWhisk's warning still closes the log")
+	}
 }
 
 // closeWaitsForLinger: Close lets lingering work finish before it removes

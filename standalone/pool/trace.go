@@ -88,6 +88,17 @@ func (p *Pool) startOp(parent context.Context, op string, m *member, opts ...tra
 	return span
 }
 
+// causedBy is p.ctx with inv's span as the parent: an operation that
+// inv's end brought about (the pause after its pause grace) joins inv's
+// trace, so a trace reads from the invoke to the container's pause. With
+// inv nil, or not traced, it is p.ctx (a root span).
+func (p *Pool) causedBy(inv *Invocation) context.Context {
+	if inv == nil {
+		return p.ctx
+	}
+	return trace.ContextWithSpanContext(p.ctx, inv.span.SpanContext())
+}
+
 // endOp ends a container operation's span; err marks it failed.
 func endOp(span trace.Span, err error) {
 	if span == nil {

@@ -52,7 +52,7 @@ func invokeHeld(t *testing.T, s *suite, p *Pool) *Invocation {
 
 // TestTraceTree: the caller's span parents the invocation; the container's
 // creation is its child; the reclaim wait is linked to it and decided
-// done, and ends before the pause it allowed.
+// done, and ends before the pause it allowed, the invocation's child.
 func TestTraceTree(t *testing.T) {
 	s := traceSuite(t)
 	exp := tracetest.NewInMemoryExporter()
@@ -88,6 +88,8 @@ func TestTraceTree(t *testing.T) {
 	require.True(t, ok, "spans: %v", exp.GetSpans())
 	assert.Equal(t, reclaim.Done, attrMap(pause.Attributes)["epilogue.reclaim.decision"])
 	assert.False(t, pause.StartTime.Before(wait.EndTime), "the pause came after the wait")
+	assert.Equal(t, invoke.SpanContext.SpanID(), pause.Parent.SpanID(), "the pause is the child of the invocation whose end started its grace")
+	assert.Equal(t, invoke.SpanContext.TraceID(), pause.SpanContext.TraceID(), "one trace reads from the invoke to the pause")
 }
 
 // TestRuntimeSpansNestUnderTheInvocation: the runtime's spans, exported by

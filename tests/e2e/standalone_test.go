@@ -150,19 +150,31 @@ type apiReply struct {
 // auth, its User-Agent, Accept-Encoding gzip, Content-Type only with a body.
 func (s *server) wsk(t *testing.T, method, path, body string) apiReply {
 	t.Helper()
+	headers := []string{
+		"Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(guestAuth)),
+		"User-Agent: " + wskUserAgent,
+		"Accept-Encoding: gzip",
+	}
+	if body != "" {
+		headers = append(headers, "Content-Type: application/json")
+	}
+	return s.send(t, s.hc, method, path, body, headers...)
+}
+
+// send is one exchange through hc, with headers given as "Name: value".
+func (s *server) send(t *testing.T, hc *http.Client, method, path, body string, headers ...string) apiReply {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, s.url+path, rd)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(guestAuth)))
-	req.Header.Set("User-Agent", wskUserAgent)
-	req.Header.Set("Accept-Encoding", "gzip")
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
 	}
-	resp, err := s.hc.Do(req)
+	resp, err := hc.Do(req)
 	require.NoError(t, err, "%s %s", method, path)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -61,6 +61,7 @@ type options struct {
 	NotJSON        bool    `json:"notjson"`
 	Scalar         bool    `json:"scalar"`
 	Crash          bool    `json:"crash"`
+	CrashLines     int     `json:"crash_lines"` // lines "crash line N" on stdout and stderr before the crash
 	SleepMs        float64 `json:"sleep_ms"`
 	Stray          bool    `json:"stray"`
 	Bg             float64 `json:"bg"`
@@ -134,6 +135,10 @@ func (a *action) handle(req actionloop.Message) {
 	}
 
 	if o.Crash {
+		for i := 1; i <= o.CrashLines; i++ {
+			fmt.Fprintf(a.stdout, "crash line %d\n", i)
+			fmt.Fprintf(a.stderr, "crash line %d\n", i)
+		}
 		a.exit(2)
 		return
 	}
