@@ -29,7 +29,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/epilogue ./cmd/epilogue
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/epilogue-shim ./cmd/epilogue-shim
 
-## test: every test, with the race detector; needs a Docker engine (the image test), redis-server (installed by `deps`)
+## test: every test, with the race detector; needs a Docker engine (the image test), redis-server and chromium (installed by `deps`)
 ## and bin/jaeger (built here: tests/observe reads traces back from it)
 test: deps image bin/jaeger
 	EPILOGUE_JAEGER=$(CURDIR)/bin/jaeger $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -39,20 +39,21 @@ test: deps image bin/jaeger
 bin/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
 	cd tools/jaeger && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(CURDIR)/bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
-## deps: what the demo and the tests need beyond Go and Docker: a real redis-server, prometheus and curl (Debian packages);
-## installed as root or through password-less sudo, waiting up to 10 min for another apt to finish
+## deps: what the demo and the tests need beyond Go and Docker: a real redis-server, prometheus, curl and chromium
+## (the live view's browser test) (Debian packages); installed as root or through password-less sudo, waiting up to 10 min for another apt to finish
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing=" redis-server"; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
-	  echo "installing$$missing: the demo and the end-to-end tests use a real redis-server and a real prometheus"; \
+	  echo "installing$$missing: the demo and the end-to-end tests use a real redis-server, a real prometheus and a headless chromium"; \
 	  { $$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; } || true; \
 	fi
-	@for c in redis-server curl prometheus; do command -v $$c >/dev/null 2>&1 || { echo "$$c is missing and could not be installed here: run 'sudo apt-get install -y redis-server curl prometheus'" >&2; exit 1; }; done
+	@for c in redis-server curl prometheus chromium; do command -v $$c >/dev/null 2>&1 || { echo "$$c is missing and could not be installed here: run 'sudo apt-get install -y redis-server curl prometheus chromium'" >&2; exit 1; }; done
 
 ## lint: go vet, staticcheck, gofmt
 lint:

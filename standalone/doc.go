@@ -10,5 +10,7 @@
 //
 // Besides /api/v1 the server answers GET /epilogue/pool with the pool's
 // snapshot (containers, states, counters): a diagnostic for people and tests
-// on a loopback port, not part of OpenWhisk's API.
+// on a loopback port, not part of OpenWhisk's API; and GET /epilogue/view,
+// the pool's live view (liveview). "/" stays OpenWhisk's API info in JSON,
+// whatever the client accepts.
 package standalone

@@ -21,6 +21,7 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/standalone/backend/process"
+	"github.com/epilogue-dev/epilogue/standalone/liveview"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 	"github.com/epilogue-dev/epilogue/standalone/store"
 )
@@ -191,8 +192,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	view, err := liveview.New(liveview.Config{Source: p, Semantics: string(p.Policy()), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer view.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/", apiHandler)
+	// The page gets its own path: "/" stays OpenWhisk's JSON API info
+	// whatever the Accept header, as wsk, wskdeploy and health checks read it.
+	mux.Handle(liveview.ViewPath, view)
+	mux.Handle(liveview.ViewPath+"/", view)
 	mux.HandleFunc("GET "+PoolPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(p.Snapshot())
@@ -206,9 +216,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// An open page must not hold the shutdown up: end its stream.
+	srv.RegisterOnShutdown(view.Close)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("serving OpenWhisk's API", "url", url, "metrics", url+MetricsPath, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir)
+	log.Info("serving OpenWhisk's API", "url", url, "metrics", url+MetricsPath, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir,
+		"liveView", url+liveview.ViewPath)
 	if cfg.Ready != nil {
 		cfg.Ready(url)
 	}

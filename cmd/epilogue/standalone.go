@@ -17,6 +17,7 @@ import (
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
+	"github.com/epilogue-dev/epilogue/standalone/liveview"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 	"github.com/epilogue-dev/epilogue/standalone/store"
 	"github.com/epilogue-dev/epilogue/telemetry"
@@ -165,6 +166,7 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	cfg.Ready = func(url string) {
 		fmt.Fprintf(stdout, "epilogue standalone: OpenWhisk's API at %s (backend %s, semantics %s, data %s)\n", url, backendOr(cfg.Backend), cfg.Pool.Policy, cfg.DataDir)
 		fmt.Fprintf(stdout, "  wsk property set --apihost %s --auth %s:%s\n", url, api.GuestUUID, api.GuestKey)
+		fmt.Fprintf(stdout, "  the pool, live: %s%s\n", url, liveview.ViewPath)
 	}
 	if err := standalone.Run(ctx, cfg); err != nil {
 		fmt.Fprintln(stderr, "epilogue standalone:", err)

@@ -38,6 +38,12 @@
 // The pool counts what it does in Prometheus metrics (metrics.go: its
 // Collector; the server exposes them at /metrics).
 //
+// The pool also keeps each container's latest activations as a timeline
+// (started, responded, done/expired/failed, the pause or removal after,
+// forced reclaims, post-response errors) and streams its changes to
+// subscribers (Subscribe) without ever waiting for them: the live view
+// (liveview) shows it.
+//
 // The pool does not own the reclaim policy (reclaim), the HTTP contract
 // with the container (containerclient, completion), where containers run
 // (backend), or the REST API (api).

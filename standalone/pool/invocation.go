@@ -287,6 +287,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	inv.sink = sink
 	inv.mu.Unlock()
 	m.logs.begin(inv.id, sink)
+	p.events.started(m.name, inv.id, a.Path())
 
 	start := time.Now()
 	p.mu.Lock()
@@ -385,6 +386,8 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	inv.mu.Unlock()
 
 	p.mu.Lock()
+	// Before the move: a pause that follows at once finds it answered.
+	p.events.answered(m.name, inv.id, answerOutcome(answered, phase))
 	m.lastUsed = end
 	if answered {
 		m.epilogue = phase != ""
@@ -450,6 +453,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 	if p.cfg.Policy.WaitsForWork() {
 		p.metrics.released(responded)
 	}
+	forced := false
 	p.mu.Lock()
 	// The decision's time, taken before the container is handed back: its
 	// pause (at once with no grace) may start before span.End runs below.
@@ -485,6 +489,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 			outcome = &rec
 			p.stats.ForcedReclaims++
 			p.metrics.decided(reclaim.Forced)
+			forced = true
 			decide(span, reclaim.Forced, rec.Error, inv.id)
 			if m.state == stateLingering {
 				p.removeLocked(m, "forced: work still pending at its bound")
@@ -495,6 +500,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		outcome = &rec
 		p.removeLocked(m, "it stopped answering while work was pending")
 	}
+	p.events.finished(m.name, inv.id, outcome, forced)
 	p.mu.Unlock()
 	if span != nil {
 		// Decided: the container may be reclaimed from here on.
@@ -539,6 +545,19 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 		post = time.Duration(rec.PostResponseMs * float64(time.Millisecond))
 	}
 	inv.p.metrics.postResponse.Observe(post.Seconds())
+	errs := postResponseErrors(rec)
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, c)
+	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, int64(math.Round(float64(post)/float64(time.Millisecond))))
+	if len(errs) > 0 {
+		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseErrors, errs)
+	}
+}
+
+// postResponseErrors are the errors the runtime's record reports, its
+// unfinished work included: the postResponseErrors annotation.
+func postResponseErrors(rec completion.Activation) []string {
 	var errs []string
 	errs = append(errs, rec.Errors...)
 	for _, u := range rec.Unfinished {
@@ -547,13 +566,7 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 	if rec.Error != "" && (len(rec.Errors) == 0 || rec.Errors[0] != rec.Error) {
 		errs = append(errs, rec.Error)
 	}
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	_ = inv.rec.Annotations.SetJSON(entity.AnnotationCompletion, c)
-	_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, int64(math.Round(float64(post)/float64(time.Millisecond))))
-	if len(errs) > 0 {
-		_ = inv.rec.Annotations.SetJSON(entity.AnnotationPostResponseErrors, errs)
-	}
+	return errs
 }
 
 // persist writes the record as it stands.

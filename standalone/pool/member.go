@@ -181,6 +181,7 @@ func (p *Pool) moveLocked(m *member, to state) {
 	m.state = to
 	m.gen++
 	gen := m.gen
+	p.events.moved(m.name, m.actionNameLocked(), to)
 	if m.timer != nil {
 		m.timer.Stop()
 		m.timer = nil
@@ -289,6 +290,7 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		p.mu.Lock()
 		p.stats.ForcedReclaims++
 		p.mu.Unlock()
+		p.events.forcedReclaim(m.name, d.Activations)
 	}
 	ctx, cancel := context.WithTimeout(p.opsCtx, reclaimTimeout)
 	defer cancel()

@@ -9,20 +9,12 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// Outcomes of an activation, the label of epilogue_activations_total: the
-// record's completion, or what is known without one.
-const (
-	OutcomeDone    = string(entity.CompletionDone)
-	OutcomeExpired = string(entity.CompletionExpired)
-	OutcomeFailed  = string(entity.CompletionFailed)
-	// OutcomeError: the activation failed before or while answering (a
-	// developer or platform error): no work can be pending.
-	OutcomeError = "error"
-	// OutcomeUnknown: it answered, but how its work ended is not known
-	// (a runtime that does not report completion, or stock semantics
-	// reclaimed its container with work pending).
-	OutcomeUnknown = "unknown"
-)
+// The label outcome of epilogue_activations_total is one of the timeline's
+// terminal outcomes (events.go): OutcomeDone, OutcomeExpired, OutcomeFailed
+// (the record's completion), OutcomeError (the activation failed before or
+// while answering: no work can be pending) or OutcomeUnknown (how its work
+// ended is not known: a runtime that does not report completion, or stock
+// semantics reclaimed its container with work pending).
 
 // SecondsBuckets are the histograms' buckets: from a warm /run to the
 // longest action timeout.

@@ -55,6 +55,8 @@ type Pool struct {
 	pauseLags []float64
 	// prewarmRetry is when a failed stem cell may be tried again; guarded by mu.
 	prewarmRetry time.Time
+	// events records the containers' timelines for subscribers (events.go).
+	events *recorder
 }
 
 // prewarmBackoff spaces the attempts to create a stem cell that failed.
@@ -68,7 +70,8 @@ func New(cfg Config) (*Pool, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	opsCtx, opsCancel := context.WithCancel(context.Background())
-	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, opsCtx: opsCtx, opsCancel: opsCancel, members: map[*member]struct{}{}}
+	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, opsCtx: opsCtx, opsCancel: opsCancel, members: map[*member]struct{}{},
+		events: newRecorder(SubscriptionBuffer)}
 	if cfg.TracerProvider != nil {
 		p.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
@@ -320,6 +323,7 @@ func (p *Pool) newMemberLocked(image string, mem int, what string) *member {
 	}
 	p.members[m] = struct{}{}
 	p.usedMB += mem
+	p.events.moved(m.name, "", stateStarting)
 	return m
 }
 

@@ -114,6 +114,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"CloseWaitsForLinger":  s.closeWaitsForLinger,
 		"CannotRunHere":        s.cannotRunHere,
 		"Concurrent":           s.concurrent,
+		"Timeline":             s.timeline,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -600,15 +601,7 @@ func (s *suite) containerLostWhileLingering(t *testing.T) {
 	wait(t, inv)
 	g.WaitArrived(t, "doomed", activationBound)
 	eventuallyStates(t, p, "lingering")
-	p.mu.Lock()
-	var c backend.Container
-	for m := range p.members {
-		c = m.c
-	}
-	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), stateBound)
-	defer cancel()
-	require.NoError(t, c.Remove(ctx))
+	removeBehindTheBack(t, p)
 
 	rec := completed(t, p, inv)
 	c2, _ := annotation(rec, entity.AnnotationCompletion)

@@ -77,10 +77,8 @@ func (p *Pool) Snapshot() Snapshot {
 	s := Snapshot{Policy: p.cfg.Policy, MemoryMB: p.cfg.MemoryMB, UsedMB: p.usedMB, Waiting: len(p.waiting), Stats: p.stats,
 		Containers: []ContainerInfo{}, PauseLagsMs: slices.Clone(p.pauseLags)}
 	for m := range p.members {
-		info := ContainerInfo{Name: m.name, State: m.state.String(), Image: m.image, MemoryMB: m.memoryMB, LastUsed: m.lastUsed}
-		if _, path, ok := strings.Cut(m.key, "|"); ok {
-			info.Action, _, _ = strings.Cut(path, "@")
-		}
+		info := ContainerInfo{Name: m.name, State: m.state.String(), Image: m.image, MemoryMB: m.memoryMB, LastUsed: m.lastUsed,
+			Action: m.actionNameLocked()}
 		for id := range m.lingering {
 			info.Lingering = append(info.Lingering, id)
 		}

@@ -104,6 +104,12 @@ var chaos = slices.Concat([]string{module, module + "/standalone", module + "/re
 	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/",
 	"go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient)
 
+// poolDeps is what the container pool may depend on: it runs on any
+// backend and never pulls in Docker.
+var poolDeps = append([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
+	module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
+	module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, slices.Concat(otelAPI, promClient)...)
+
 func TestImportsPointOneWay(t *testing.T) {
 	tests := []struct {
 		pkg     string
@@ -136,10 +142,9 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"standalone/api", append([]string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}, otelAPI...)},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
 		{"standalone/containerclient", append([]string{module + "/completion"}, otelAPI...)},
-		// The pool runs on any backend: it never pulls in Docker.
-		{"standalone/pool", slices.Concat([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
-			module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
-			module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, otelAPI, promClient)},
+		{"standalone/pool", poolDeps},
+		// The live view shows the pool: it never reaches past it.
+		{"standalone/liveview", append([]string{module + "/standalone/pool"}, poolDeps...)},
 		{"invoker-shim/journal", nil},
 		// The internal helpers: the standard library only (redisserver
 		// watches the server's output through syncbuf).
