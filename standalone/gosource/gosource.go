@@ -1,0 +1,211 @@
+package gosource
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/epilogue-dev/epilogue/actionbuild"
+	"github.com/epilogue-dev/epilogue/standalone/entity"
+)
+
+// Defaults for Config's zero values.
+const (
+	// DefaultImage is the runtime image every prepared action runs on.
+	DefaultImage = "epilogue/action-go:latest"
+	// DefaultTimeout bounds one compile: far above a cold build of the
+	// SDK on a busy machine, short of a hung module download.
+	DefaultTimeout = 5 * time.Minute
+)
+
+// MaxErrorBytes caps the compiler output shown as an activation's error
+// (the record is stored, and the invoker caps results at 1 MB).
+const MaxErrorBytes = 64 << 10
+
+// cacheVersion changes when what a compile produces for the same exec
+// changes (the launcher, the build), so that old cache entries are not used.
+const cacheVersion = "gosource/1"
+
+// Config configures a Compiler.
+type Config struct {
+	// CacheDir holds compiled actions (<digest>.zip) and the build
+	// directories; it is created if missing. Required.
+	CacheDir string
+	// GoBin is the go command; "" = "go" from PATH.
+	GoBin string
+	// Timeout bounds one compile; 0 = DefaultTimeout.
+	Timeout time.Duration
+	// Image is the image prepared actions run on; "" = DefaultImage.
+	Image string
+}
+
+// Compiler prepares Go source actions and wsk --native zips for the runtime
+// image. It is safe for concurrent use; concurrent Prepares of the same exec
+// compile once.
+type Compiler struct {
+	cfg Config
+
+	mu       sync.Mutex
+	building map[string]chan struct{} // digest → closed when its compile ends
+}
+
+// New returns a Compiler that caches in cfg.CacheDir.
+func New(cfg Config) (*Compiler, error) {
+	if cfg.CacheDir == "" {
+		return nil, errors.New("gosource: Config.CacheDir is empty: name the directory compiled actions are kept in")
+	}
+	if cfg.Timeout < 0 {
+		return nil, errors.New("gosource: Config.Timeout must not be negative; use 0 for the default")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Image == "" {
+		cfg.Image = DefaultImage
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("gosource: cannot create the cache directory %s: %w", cfg.CacheDir, err)
+	}
+	return &Compiler{cfg: cfg, building: map[string]chan struct{}{}}, nil
+}
+
+// Runs reports whether e is a Go source action or a wsk --native zip.
+func (c *Compiler) Runs(e entity.Exec) bool {
+	return entity.IsGoKind(e.Kind) || isNative(e)
+}
+
+func isNative(e entity.Exec) bool {
+	return e.Kind == entity.KindBlackbox && (e.Image == entity.NativeImage || e.Image == entity.NativeImage+":latest")
+}
+
+// Prepare returns the blackbox exec that runs e on the runtime image: a
+// --native zip as it is, Go source compiled (from the cache when it was
+// compiled before). developerError is set when e's code is at fault: go
+// build's output for a compile error, or what is wrong with the code.
+func (c *Compiler) Prepare(ctx context.Context, e entity.Exec) (prepared entity.Exec, developerError string, err error) {
+	if isNative(e) {
+		return c.blackbox(e.Code, e.Binary), "", nil
+	}
+	if !entity.IsGoKind(e.Kind) {
+		return entity.Exec{}, "", fmt.Errorf("gosource: exec.kind %q is not Go source or a --native zip", e.Kind)
+	}
+	key := digest(e)
+	release, err := c.claim(ctx, key)
+	if err != nil {
+		return entity.Exec{}, "", err
+	}
+	defer release()
+	cached := filepath.Join(c.cfg.CacheDir, key+".zip")
+	if zip, err := os.ReadFile(cached); err == nil {
+		return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), "", nil
+	}
+	return c.compile(ctx, e, cached)
+}
+
+// blackbox is the exec of a container of the runtime image with code.
+func (c *Compiler) blackbox(code string, binary bool) entity.Exec {
+	return entity.Exec{Kind: entity.KindBlackbox, Image: c.cfg.Image, Code: code, Binary: binary}
+}
+
+// digest names e's compiled form: everything the compile depends on.
+func digest(e entity.Exec) string {
+	h := sha256.New()
+	for _, s := range []string{cacheVersion, actionbuild.CarriedSDK().Hash, e.Kind, e.Main, e.Code} {
+		fmt.Fprintf(h, "%d:%s\n", len(s), s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// claim waits until no other Prepare compiles key, then makes this one the
+// one that does; release ends the claim.
+func (c *Compiler) claim(ctx context.Context, key string) (release func(), err error) {
+	for {
+		c.mu.Lock()
+		busy, ok := c.building[key]
+		if !ok {
+			done := make(chan struct{})
+			c.building[key] = done
+			c.mu.Unlock()
+			return func() {
+				c.mu.Lock()
+				delete(c.building, key)
+				c.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("gosource: stopped waiting for the same code's compile: %w", ctx.Err())
+		}
+	}
+}
+
+// compile builds e in a fresh directory and keeps the zip at cached.
+func (c *Compiler) compile(ctx context.Context, e entity.Exec, cached string) (entity.Exec, string, error) {
+	tmp, err := os.MkdirTemp(c.cfg.CacheDir, "build-")
+	if err != nil {
+		return entity.Exec{}, "", fmt.Errorf("gosource: cannot create a build directory in %s: %w", c.cfg.CacheDir, err)
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	src := filepath.Join(tmp, "src")
+	tree, err := writeSource(e, src)
+	switch {
+	case err != nil:
+		return entity.Exec{}, "", err
+	case tree.problem != "":
+		return entity.Exec{}, tree.problem, nil
+	case tree.prebuilt:
+		// A zip with a compiled exec: OpenWhisk's Go runtime runs it as it is.
+		return c.blackbox(e.Code, e.Binary), "", nil
+	}
+	goBin := c.cfg.GoBin
+	if goBin == "" {
+		goBin = "go"
+	}
+	if _, err := exec.LookPath(goBin); err != nil {
+		return entity.Exec{}, "", fmt.Errorf("gosource: Go source actions compile on this server's host, which has no go command (%w): install Go, or name it with epilogue standalone --go-bin PATH", err)
+	}
+	bctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	out := filepath.Join(tmp, "action.zip")
+	_, err = actionbuild.Build(bctx, actionbuild.Options{Dir: src, Output: out, GoBin: goBin, CacheDir: c.cfg.CacheDir})
+	switch {
+	case errors.Is(err, actionbuild.ErrCompile):
+		return entity.Exec{}, capError(actionbuild.CompilerOutput(err)), nil
+	case errors.Is(err, actionbuild.ErrNoMain), errors.Is(err, actionbuild.ErrNotGo):
+		return entity.Exec{}, "The action's code is not a Go main package: " + tree.hint, nil
+	case err != nil && ctx.Err() == nil && bctx.Err() != nil:
+		return entity.Exec{}, fmt.Sprintf("The action's Go code did not compile within %s.", c.cfg.Timeout), nil
+	case err != nil:
+		return entity.Exec{}, "", fmt.Errorf("gosource: cannot compile the action: %w", err)
+	}
+	zip, err := os.ReadFile(out)
+	if err != nil {
+		return entity.Exec{}, "", fmt.Errorf("gosource: %w", err)
+	}
+	// Renamed into place: a reader never sees half a zip.
+	if err := os.Rename(out, cached); err != nil {
+		return entity.Exec{}, "", fmt.Errorf("gosource: cannot keep the compiled action in %s: %w", c.cfg.CacheDir, err)
+	}
+	return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), "", nil
+}
+
+// capError trims the compiler output to MaxErrorBytes, saying so.
+func capError(out string) string {
+	out = string(bytes.TrimSpace([]byte(out)))
+	if len(out) <= MaxErrorBytes {
+		return out
+	}
+	return out[:MaxErrorBytes] + fmt.Sprintf("\n… (%d more bytes of compiler output)", len(out)-MaxErrorBytes)
+}
