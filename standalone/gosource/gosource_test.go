@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,4 +274,23 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		_, err := gosource.New(cfg)
 		assert.Error(t, err, "%+v", cfg)
 	}
+}
+
+// TestREADMEExample: the main.go the README creates a Go source action
+// from compiles and answers what the README says.
+func TestREADMEExample(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "cat > main.go <<'GO'\n")
+	require.True(t, ok, "README.md has no main.go heredoc")
+	src, rest, ok := strings.Cut(rest, "\nGO\n")
+	require.True(t, ok)
+	require.Contains(t, rest, "wsk action create hello main.go --kind go:1.22")
+	require.Contains(t, rest, `wsk action invoke hello -r -p name Ada           # {"greeting": "Hello, Ada!"}`)
+
+	got, developerError, err := prepare(t, newCompiler(t, t.TempDir()), entity.Exec{Kind: "go:1.22", Code: src + "\n"})
+	require.NoError(t, err)
+	require.Empty(t, developerError)
+	assert.JSONEq(t, `{"greeting":"Hello, Ada!"}`, string(runAction(t, got, `{"name":"Ada"}`)))
 }
