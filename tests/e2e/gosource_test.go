@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/apache/openwhisk-client-go/whisk"
@@ -34,21 +36,13 @@ const (
 		"\t\treturn map[string]any{\"sdk\": in[\"name\"]}, nil\n\t})\n}\n"
 )
 
-// goModuleZip is a zip of a Go module whose action uses a package of its own.
+// goModuleZip is a zip of a Go module whose action uses a package of its
+// own, as wsk sends a zip: base64.
 func goModuleZip(t *testing.T) string {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for _, f := range [][2]string{
-		{"go.mod", "module greeter\n\ngo 1.22\n"},
-		{"main.go", "package main\n\nimport \"greeter/greet\"\n\nfunc Main(obj map[string]interface{}) map[string]interface{} {\n\treturn map[string]interface{}{\"m\": greet.Greet(obj)}\n}\n"},
-		{"greet/greet.go", "package greet\n\nfunc Greet(obj map[string]interface{}) string { return \"hey \" + obj[\"name\"].(string) }\n"},
-	} {
-		w, err := zw.Create(f[0])
-		require.NoError(t, err)
-		_, err = w.Write([]byte(f[1]))
-		require.NoError(t, err)
-	}
+	require.NoError(t, zw.AddFS(os.DirFS(filepath.Join("..", "..", "standalone", "gosource", "testdata", "greeter"))))
 	require.NoError(t, zw.Close())
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
