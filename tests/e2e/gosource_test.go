@@ -132,3 +132,31 @@ func TestStandaloneGoSource(t *testing.T) {
 		})
 	}
 }
+
+// TestStandaloneGoSourceWithoutGo: on a host without the go command a Go
+// source action is created (as OpenWhisk stores code it has not compiled),
+// and its invoke is the platform's error naming what is missing and the
+// flag that fixes it; a --native zip still runs.
+func TestStandaloneGoSourceWithoutGo(t *testing.T) {
+	native := base64.StdEncoding.EncodeToString(actionZip(t, "tests/testaction"))
+	s := startServer(t, standalone.BackendProcess, standalone.Config{GoBin: filepath.Join(t.TempDir(), "no-go")})
+	c := s.client(t)
+	hello, nativeZip := goHello, native
+	_, _, err := c.Actions.Insert(&whisk.Action{Name: "gohello", Exec: &whisk.Exec{Kind: "go:1.22", Code: &hello, Main: "hello"}}, false)
+	require.NoError(t, err)
+	_, _, err = c.Actions.Insert(&whisk.Action{Name: "native", Exec: &whisk.Exec{Kind: "blackbox", Image: entity.NativeImage, Code: &nativeZip}}, false)
+	require.NoError(t, err)
+
+	res, _, err := c.Actions.Invoke("gohello", map[string]any{"name": "Ada"}, false, false)
+	require.NoError(t, err)
+	act := awaitActivation(t, c, res.(map[string]any)["activationId"].(string))
+	assert.Equal(t, "whisk internal error", act.Response.Status)
+	result, _ := act.Response.Result.(map[string]any)
+	msg, _ := result["error"].(string)
+	assert.Contains(t, msg, "no go command")
+	assert.Contains(t, msg, "--go-bin")
+
+	res, _, err = c.Actions.Invoke("native", map[string]any{"name": "Ada"}, true, true)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"name": "Ada"}, res)
+}
