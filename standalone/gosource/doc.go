@@ -10,9 +10,10 @@
 // function named by exec.main, capitalized as OpenWhisk's Go runtime does:
 // "hello" → Hello), gets a generated func main that serves it through the
 // SDK; a main package with its own func main (an SDK action, as `epilogue
-// build` takes it) builds as it is. The compile itself is actionbuild's,
-// which supplies the SDK to source that has no go.mod, or whose go.mod does
-// not name it.
+// build` takes it) builds as it is. Code without a go.mod gets the one
+// OpenWhisk's runtime makes (module exec), so that go build's messages read
+// as there. The compile itself is actionbuild's, which adds the SDK to a
+// go.mod that does not name it.
 //
 // OpenWhisk's Go runtime compiles at /init, so a compile error is the
 // first invoke's failure, not the create's: Prepare returns go build's

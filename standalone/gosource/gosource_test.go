@@ -204,7 +204,7 @@ func TestPrepareDeveloperErrors(t *testing.T) {
 		exec entity.Exec
 		want []string // in the developer error
 	}{
-		{"a compile error is the compiler's message", entity.Exec{Kind: "go:1.22", Code: compileError}, []string{"exec__.go:4:", "undefined: undefinedThing"}},
+		{"a compile error is the compiler's message", entity.Exec{Kind: "go:1.22", Code: compileError}, []string{"# exec\n./exec__.go:4:9: undefined: undefinedThing"}},
 		{"--main names a missing function", entity.Exec{Kind: "go:1.22", Code: owHello, Main: "missing"}, []string{"main__.go", "undefined: Missing"}},
 		{"--main is not an identifier", entity.Exec{Kind: "go:1.22", Code: owHello, Main: "a.b"}, []string{`main "a.b" is not the name of a Go function`}},
 		{"a zip entry outside the directory", entity.Exec{Kind: "go:1.22", Code: zipOf(t, [2]string{"../evil.go", "package main"}), Binary: true}, []string{"cannot be unpacked", "../evil.go"}},

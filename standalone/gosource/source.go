@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/epilogue-dev/epilogue/actionbuild"
 	"github.com/epilogue-dev/epilogue/proxy/archive"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
@@ -77,6 +78,9 @@ func writeSource(e entity.Exec, dir string) (sourceTree, error) {
 			return tree, fmt.Errorf("gosource: cannot write the action's source: %w", err)
 		}
 	}
+	if err := ensureGoMod(dir); err != nil {
+		return tree, err
+	}
 	hasMain, err := declaresMain(dir)
 	if err != nil || hasMain {
 		return tree, err
@@ -90,6 +94,21 @@ func writeSource(e entity.Exec, dir string) (sourceTree, error) {
 		return tree, fmt.Errorf("gosource: cannot write the launcher: %w", err)
 	}
 	return tree, nil
+}
+
+// ensureGoMod gives code without a go.mod the one OpenWhisk's Go runtime
+// makes (go mod init exec), so that go build names the package "exec" in
+// its messages as there. actionbuild adds the SDK to it.
+func ensureGoMod(dir string) error {
+	path := filepath.Join(dir, "go.mod")
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // the module's own, or something go build will report
+	}
+	mod := "module exec\n\ngo " + actionbuild.CarriedSDK().GoVersion + "\n"
+	if err := os.WriteFile(path, []byte(mod), 0o644); err != nil {
+		return fmt.Errorf("gosource: cannot write go.mod: %w", err)
+	}
+	return nil
 }
 
 // elfMagic starts every ELF executable.
