@@ -22,6 +22,7 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/standalone/backend/process"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
+	"github.com/epilogue-dev/epilogue/standalone/gosource"
 	"github.com/epilogue-dev/epilogue/standalone/store"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
@@ -112,6 +113,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"LateLogs":             s.lateLogs,
 		"CloseWaitsForLinger":  s.closeWaitsForLinger,
 		"CannotRunHere":        s.cannotRunHere,
+		"GoSource":             s.goSource,
 		"Concurrent":           s.concurrent,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -676,6 +678,30 @@ func (s *suite) cannotRunHere(t *testing.T) {
 	assert.Equal(t, entity.StatusWhiskError, rec.Response.Status)
 	assert.Contains(t, string(rec.Response.Result), "--memory 512")
 	assert.Empty(t, states(p))
+}
+
+// goSource: with a Runtime, a Go source action compiles before it looks
+// for a container and runs on the runtime image; a compile error is the
+// activation's developer error and no container is created for it.
+func (s *suite) goSource(t *testing.T) {
+	rt, err := gosource.New(gosource.Config{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	p := s.newPool(t, Config{Runtime: rt})
+	goAction := func(name, code string) entity.Action {
+		return s.action(name, func(a *entity.Action) { a.Exec = entity.Exec{Kind: "go:1.22", Code: code} })
+	}
+
+	broken := completed(t, p, start(t, p, goAction("broken", "package main\n\nfunc Main(obj map[string]interface{}) map[string]interface{} {\n\treturn nope\n}\n"), `{}`))
+	assert.Equal(t, entity.StatusDeveloperError, broken.Response.Status)
+	assert.Contains(t, string(broken.Response.Result), "./exec__.go:4:9: undefined: nope")
+	assert.Empty(t, states(p), "a compile error creates no container")
+	kind, _ := annotation(broken, entity.AnnotationKind)
+	assert.Equal(t, `"go:1.22"`, kind)
+
+	rec := completed(t, p, start(t, p, goAction("echo", "package main\n\nfunc Main(obj map[string]interface{}) map[string]interface{} {\n\treturn obj\n}\n"), `{"k":"v"}`))
+	assert.Equal(t, entity.StatusSuccess, rec.Response.Status, string(rec.Response.Result))
+	assert.JSONEq(t, `{"k":"v"}`, string(rec.Response.Result))
+	assert.Len(t, states(p), 1, "it ran in a container of its own")
 }
 
 // concurrent: parallel activations of one action each get a container
