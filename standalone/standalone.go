@@ -33,6 +33,14 @@ const (
 	DefaultShutdownTimeout = time.Minute
 	// PoolPath serves the pool's snapshot.
 	PoolPath = "/epilogue/pool"
+	// DefaultKeepActivations is the records kept per namespace.
+	DefaultKeepActivations = 100_000
+	// pruneEvery is how often the records beyond the retention are deleted.
+	pruneEvery = time.Minute
+	// crashReason is what an activation left pending by an earlier server
+	// records: its container (a process of that server, or a Docker
+	// container its start removes) is gone with it.
+	crashReason = "the standalone server stopped (crashed or was killed) while this activation's post-response work was pending; its container is gone, so the work's outcome is unknown"
 )
 
 // Backends.
@@ -70,6 +78,10 @@ type Config struct {
 	GoBin string
 	// Keys are the accepted credentials (uuid → key); nil = the guest key.
 	Keys map[string]string
+	// Retention bounds the activation records kept; the zero value keeps
+	// DefaultKeepActivations per namespace, of any age. A negative
+	// MaxPerNamespace keeps every record.
+	Retention store.Retention
 	// ShutdownTimeout: 0 = DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// Logger: nil = discard.
@@ -124,6 +136,26 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
+	if n, err := st.SettlePending(crashReason); err != nil {
+		return fmt.Errorf("standalone: settle the activations an earlier server left pending: %w", err)
+	} else if n > 0 {
+		log.Warn("settled activations an earlier server left pending (it did not shut down cleanly)", "activations", n)
+	}
+	retention := cfg.Retention
+	switch {
+	case retention.MaxPerNamespace == 0:
+		retention.MaxPerNamespace = DefaultKeepActivations
+	case retention.MaxPerNamespace < 0:
+		retention.MaxPerNamespace = 0
+	}
+	pruned := make(chan struct{})
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	go func() {
+		defer close(pruned)
+		prune(pruneCtx, st, retention, log)
+	}()
+	// Before the store closes (deferred earlier, so run later).
+	defer func() { stopPruning(); <-pruned }()
 
 	shutdown := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -198,6 +230,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		_ = srv.Close()
 	}
 	<-served
+	// Then the sequences still chaining components, while the pool (closed
+	// by a deferred call) still runs them.
+	if err := apiHandler.Drain(sctx); err != nil {
+		log.Warn("shutting down with sequences still running; their next components are refused", "error", err)
+	}
 	return nil
 }
 
@@ -233,4 +270,23 @@ func (i invoker) Invoke(ctx context.Context, req api.InvokeRequest) (api.Invocat
 		return nil, err
 	}
 	return inv, nil
+}
+
+// prune deletes the records beyond the retention now and every pruneEvery,
+// until ctx ends.
+func prune(ctx context.Context, st *store.Store, r store.Retention, log *slog.Logger) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		if n, err := st.Prune(r); err != nil {
+			log.Error("pruning activation records failed; retrying at the next round", "error", err)
+		} else if n > 0 {
+			log.Debug("pruned activation records", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

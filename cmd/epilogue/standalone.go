@@ -18,6 +18,7 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
+	"github.com/epilogue-dev/epilogue/standalone/store"
 	"github.com/epilogue-dev/epilogue/telemetry"
 )
 
@@ -57,6 +58,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	network := fs.String("docker-network", "", "the docker backend's network (default bridge)")
 	dockerHost := fs.String("docker-host", "", "the Docker engine of the docker backend, e.g. unix:///run/epilogue/docker.sock for an epilogue-shim in front of it (default DOCKER_HOST, else the local daemon)")
 	prefix := fs.String("docker-prefix", "", "the docker backend's container name prefix (default wsk0_); containers with it that an earlier server left are removed at start")
+	keep := fs.Int("keep-activations", standalone.DefaultKeepActivations, "the activation records kept per namespace, the newest (0: all)")
+	keepFor := fs.Duration("keep-activations-for", 0, "delete activation records older than this, e.g. 168h (0: any age)")
 	verbose := fs.Bool("v", false, "log every reclaim decision")
 	if err := fs.Parse(args); err != nil {
 		return standalone.Config{}, err
@@ -79,6 +82,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, fs.Fail("--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
 	case *prewarm < 0:
 		return standalone.Config{}, fs.Fail("--prewarm must not be negative")
+	case *keep < 0 || *keepFor < 0:
+		return standalone.Config{}, fs.Fail("--keep-activations and --keep-activations-for must not be negative (0 keeps everything)")
 	case *runtimeSemantics != "" && completion.Semantics(*runtimeSemantics) != completion.Isolated && completion.Semantics(*runtimeSemantics) != completion.Overlap:
 		return standalone.Config{}, fs.Fail("--runtime-semantics %q: use %s or %s", *runtimeSemantics, completion.Isolated, completion.Overlap)
 	case *backendName != standalone.BackendProcess && *backendName != standalone.BackendDocker:
@@ -95,6 +100,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	return standalone.Config{
 		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy, GoBin: *goBin,
 		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
+		Retention: store.Retention{MaxPerNamespace: keepAll(*keep), MaxAge: *keepFor},
 		Pool: pool.Config{
 			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
 			Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, RuntimeSemantics: completion.Semantics(*runtimeSemantics),
@@ -173,4 +179,12 @@ func backendOr(b string) string {
 		return standalone.BackendProcess
 	}
 	return b
+}
+
+// keepAll maps the flag's 0 (keep everything) to Config's -1.
+func keepAll(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

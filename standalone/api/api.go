@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -101,10 +103,37 @@ type server struct {
 	blockingLimit time.Duration
 	maxInvoke     int64
 	maxAction     int64
+	// sequences are the sequences running in the background: a caller
+	// got the activation id, so a shutdown lets them reach their end
+	// (Drain) before the pool under their components closes.
+	sequences sync.WaitGroup
+}
+
+// API is OpenWhisk's REST API over a store and an Invoker.
+type API struct {
+	http.Handler
+	s *server
+}
+
+// Drain waits, within ctx, until no sequence is running: call it after the
+// HTTP server stopped taking requests and before the Invoker closes, or a
+// sequence mid-chain records its next component's refusal as its result.
+func (a *API) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		a.s.sequences.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("api: sequences were still running when the shutdown's bound passed: %w", ctx.Err())
+	}
 }
 
 // New returns the /api/v1 handler.
-func New(cfg Config) (http.Handler, error) {
+func New(cfg Config) (*API, error) {
 	if cfg.Store == nil {
 		return nil, errors.Join(ErrConfig, errors.New("api: Config.Store is nil; open one with store.Open(dir)"))
 	}
@@ -124,7 +153,7 @@ func New(cfg Config) (http.Handler, error) {
 	if s.maxInvoke == 0 {
 		s.maxInvoke, s.maxAction = DefaultMaxInvokeBody, DefaultMaxActionBody
 	}
-	return s.routes(), nil
+	return &API{Handler: s.routes(), s: s}, nil
 }
 
 // routes builds the router. Authentication wraps the namespaces subtree as a

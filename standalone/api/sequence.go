@@ -94,7 +94,7 @@ func (s *server) start(ctx context.Context, req InvokeRequest) (Invocation, erro
 		ctx = context.WithValue(ctx, budgetKey{}, budget)
 	}
 	run := &sequenceRun{id: entity.NewActivationID(), done: make(chan struct{}), completed: make(chan struct{})}
-	go s.runSequence(ctx, req, run)
+	s.sequences.Go(func() { s.runSequence(ctx, req, run) })
 	return run, nil
 }
 
@@ -138,11 +138,16 @@ func (s *server) runSequence(ctx context.Context, req InvokeRequest, run *sequen
 	}
 	answered := time.Now()
 	rec.End, rec.Duration = answered.UnixMilli(), answered.Sub(began).Milliseconds()
-	_ = s.store.PutActivation(rec) // only a closed store fails; the caller still gets the record
+	// Pending until its components' outcomes are known: after a crash,
+	// SettlePending settles it. Only a closed store fails; the caller
+	// still gets the record.
+	_ = s.store.PutPendingActivation(rec)
 	run.set(rec)
 	close(run.done)
 
-	if c, ok := completion(comps); ok {
+	if c, ok := completion(comps); !ok {
+		_ = s.store.PutActivation(rec) // no outcome will come (stock semantics)
+	} else {
 		_ = rec.Annotations.SetJSON(entity.AnnotationCompletion, c.state)
 		_ = rec.Annotations.SetJSON(entity.AnnotationPostResponseDuration, int64(math.Round(float64(time.Since(answered))/float64(time.Millisecond))))
 		if len(c.errs) > 0 {

@@ -85,7 +85,11 @@ type Invocation struct {
 	rec            entity.Activation // guarded by mu
 	sink           *logSink          // guarded by mu; nil before a container
 	persistPending bool              // guarded by mu
-	persistMu      sync.Mutex        // serialises store writes of this record
+	// workPending: the record is stored as pending (store.SettlePending
+	// settles it after a crash) until the watch has its outcome; guarded
+	// by mu.
+	workPending bool
+	persistMu   sync.Mutex // serialises store writes of this record
 }
 
 // ID returns the activation id.
@@ -388,6 +392,9 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		p.removeLocked(m, "its activation failed as a developer error (OpenWhisk destroys such a container)")
 	case lingering:
 		m.lingering[inv.id] = inv
+		inv.mu.Lock()
+		inv.workPending = true
+		inv.mu.Unlock()
 		if p.cfg.Policy.WaitsForWork() {
 			p.moveLocked(m, stateLingering)
 		} else {
@@ -474,6 +481,9 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		p.settle(inv)
 		inv.complete(*outcome, time.Since(responded))
 	}
+	inv.mu.Lock()
+	inv.workPending = false // known now, or never to be known (stock semantics)
+	inv.mu.Unlock()
 	inv.persist()
 	inv.finish(m)
 }
@@ -525,8 +535,14 @@ func (inv *Invocation) complete(rec completion.Activation, sinceResponse time.Du
 func (inv *Invocation) persist() {
 	inv.persistMu.Lock()
 	defer inv.persistMu.Unlock()
-	rec := inv.Record()
-	if err := inv.p.cfg.Store.PutActivation(rec); err != nil {
+	inv.mu.Lock()
+	rec, pending := inv.recordLocked(), inv.workPending
+	inv.mu.Unlock()
+	put := inv.p.cfg.Store.PutActivation
+	if pending {
+		put = inv.p.cfg.Store.PutPendingActivation
+	}
+	if err := put(rec); err != nil {
 		inv.p.log.Error("the activation record could not be stored", "activation", inv.id, "error", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -44,6 +45,9 @@ type member struct {
 	run    *containerclient.Client
 	status *completion.Client
 	logs   *collector
+	// logStreams are the container's stdout and stderr followers; a removal
+	// that fails for good closes them, since only a removal ends them.
+	logStreams [2]io.Closer
 
 	// guarded by p.mu:
 	state       state
@@ -104,12 +108,61 @@ func (p *Pool) create(ctx context.Context, m *member) (err error) {
 	m.run = containerclient.New(c.Addr(), containerclient.Config{})
 	m.status = &completion.Client{BaseURL: "http://" + c.Addr(), HTTP: statusClient}
 	m.logs = newCollector(stdout, stderr)
+	m.logStreams = [2]io.Closer{stdout, stderr}
 	p.goBackground(func() {
 		m.logs.wait()
 		_ = stdout.Close()
 		_ = stderr.Close()
 	})
 	return nil
+}
+
+// Removal retries: a daemon that timed out or refused once usually
+// succeeds a moment later; past the last attempt the pool gives up on the
+// container (the backend's Close, or the next start's leftover sweep,
+// removes it).
+const (
+	removeAttempts = 3
+	removeBackoff  = time.Second
+)
+
+// remove removes m's container, retrying a failed removal, and ends its log
+// following either way: a container the pool gave up on must not hold the
+// pool's Close (which waits for its log readers) forever.
+func (p *Pool) remove(m *member) error {
+	var err error
+	for attempt := 1; attempt <= removeAttempts; attempt++ {
+		if attempt > 1 {
+			select {
+			case <-p.opsCtx.Done():
+			case <-time.After(removeBackoff * time.Duration(attempt-1)):
+			}
+		}
+		if p.opsCtx.Err() != nil {
+			break // Close's bound passed
+		}
+		ctx, cancel := context.WithTimeout(p.opsCtx, reclaimTimeout)
+		err = m.c.Remove(ctx)
+		cancel()
+		if err == nil || errors.Is(err, backend.ErrRemoved) {
+			return nil
+		}
+		p.log.Warn("remove failed", "container", m.name, "attempt", attempt, "of", removeAttempts, "error", err)
+	}
+	if err == nil {
+		err = fmt.Errorf("pool: the shutdown's time bound passed before %s was removed", m.name)
+	}
+	p.log.Error("giving up on removing the container; the backend removes it when it closes, or the next start does",
+		"container", m.name, "error", err)
+	p.mu.Lock()
+	p.abandoned = append(p.abandoned, fmt.Errorf("pool: container %s was not removed after %d attempts: %w", m.name, removeAttempts, err))
+	p.mu.Unlock()
+	for _, s := range m.logStreams {
+		if s != nil {
+			_ = s.Close()
+		}
+	}
+	return err
 }
 
 // createTimeout bounds the creation of one container.
@@ -229,7 +282,7 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		p.stats.ForcedReclaims++
 		p.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), reclaimTimeout)
+	ctx, cancel := context.WithTimeout(p.opsCtx, reclaimTimeout)
 	defer cancel()
 	if op == reclaim.Pause {
 		err := m.c.Pause(ctx)
@@ -256,13 +309,8 @@ func (p *Pool) reclaim(m *member, op reclaim.Op, why string, consult bool) {
 		}
 		span = p.startOp(p.ctx, string(reclaim.Remove), m)
 	}
-	err = m.c.Remove(ctx)
-	if err != nil && !errors.Is(err, backend.ErrRemoved) {
-		p.log.Error("remove failed", "container", m.name, "error", err)
-		endOp(span, err)
-	} else {
-		endOp(span, nil)
-	}
+	err = p.remove(m)
+	endOp(span, err)
 	m.run.Close()
 	p.mu.Lock()
 	p.stats.Removals++

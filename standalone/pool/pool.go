@@ -34,15 +34,22 @@ type Pool struct {
 	// ctx ends when Close gives up waiting: it cancels every background wait.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // every goroutine the pool starts
+	// opsCtx bounds the backend operations (pause, removal) that outlive
+	// ctx: it ends only when Close's own bound passes, so a shutdown ends
+	// within it even while the daemon hangs.
+	opsCtx    context.Context
+	opsCancel context.CancelFunc
+	wg        sync.WaitGroup // every goroutine the pool starts
 
 	mu      sync.Mutex
 	members map[*member]struct{} // guarded by mu; every container not yet removed
-	usedMB  int                  // guarded by mu; memory of every member
-	waiting []*waiter            // guarded by mu; FIFO, OpenWhisk's run buffer
-	counter int                  // guarded by mu; container names
-	closed  bool                 // guarded by mu
-	stats   Stats                // guarded by mu
+	// abandoned are the removals given up on, reported by Close; guarded by mu.
+	abandoned []error
+	usedMB    int       // guarded by mu; memory of every member
+	waiting   []*waiter // guarded by mu; FIFO, OpenWhisk's run buffer
+	counter   int       // guarded by mu; container names
+	closed    bool      // guarded by mu
+	stats     Stats     // guarded by mu
 	// pauseLags are the latest pause lags in ms, oldest first; guarded by mu.
 	pauseLags []float64
 	// prewarmRetry is when a failed stem cell may be tried again; guarded by mu.
@@ -59,7 +66,8 @@ func New(cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, members: map[*member]struct{}{}}
+	opsCtx, opsCancel := context.WithCancel(context.Background())
+	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, opsCtx: opsCtx, opsCancel: opsCancel, members: map[*member]struct{}{}}
 	if cfg.TracerProvider != nil {
 		p.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
@@ -359,13 +367,22 @@ func imageKind(ref string) string {
 // Close stops taking activations, waits (within ctx, or DefaultShutdownWait
 // without a deadline) for the running and lingering ones, then removes
 // every container. Activations still pending when the wait ends are cut
-// and recorded as failed.
+// and recorded as failed. It returns at most reclaimTimeout (30 s) after
+// ctx's deadline: a removal still failing then is given up (the backend's
+// Close, or the next start, removes that container).
 func (p *Pool) Close(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultShutdownWait)
 		defer cancel()
 	}
+	// The removals Close starts get reclaimTimeout past ctx; then every
+	// pause and removal still running is cut (a removal that fails for
+	// good also ends its container's log following), so Close returns
+	// within ctx's bound plus reclaimTimeout even while the daemon hangs.
+	deadline, _ := ctx.Deadline()
+	stopOps := time.AfterFunc(time.Until(deadline)+reclaimTimeout, p.opsCancel)
+	defer stopOps.Stop()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -389,10 +406,15 @@ func (p *Pool) Close(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	p.opsCancel()
+	var errs []error
 	if waitErr != nil {
-		return fmt.Errorf("pool: close: activations were still running or lingering when the wait ended; they were cut: %w", waitErr)
+		errs = append(errs, fmt.Errorf("pool: close: activations were still running or lingering when the wait ended; they were cut: %w", waitErr))
 	}
-	return nil
+	p.mu.Lock()
+	errs = append(errs, p.abandoned...)
+	p.mu.Unlock()
+	return errors.Join(errs...)
 }
 
 // awaitQuiet waits until no container is starting, busy or lingering.

@@ -43,7 +43,14 @@ type ActivationFilter struct {
 // PutActivation inserts a, or replaces the record with the same namespace and
 // id (a record is written at the response and again when post-response work
 // completes). Its Start may change on replacement.
-func (s *Store) PutActivation(a entity.Activation) error {
+func (s *Store) PutActivation(a entity.Activation) error { return s.putActivation(a, false) }
+
+// PutPendingActivation is PutActivation for a record whose post-response
+// work is still pending: until a later PutActivation of the same record,
+// SettlePending counts it as left open.
+func (s *Store) PutPendingActivation(a entity.Activation) error { return s.putActivation(a, true) }
+
+func (s *Store) putActivation(a entity.Activation, pending bool) error {
 	if err := entity.ValidateName(a.Namespace); err != nil {
 		return fmt.Errorf("store: activation namespace: %w", err)
 	}
@@ -91,7 +98,13 @@ func (s *Store) PutActivation(a entity.Activation) error {
 		if err := byID.Put(id, idEntry(a.Start, name)); err != nil {
 			return err
 		}
-		return byName.Put(nameKey(name, a.Start, id), nil)
+		if err := byName.Put(nameKey(name, a.Start, id), nil); err != nil {
+			return err
+		}
+		if pending {
+			return tx.Bucket(bucketPending).Put(pendingKey(a.Namespace, id), nil)
+		}
+		return tx.Bucket(bucketPending).Delete(pendingKey(a.Namespace, id))
 	})
 	return s.wrapTx(err)
 }

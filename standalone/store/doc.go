@@ -7,7 +7,7 @@
 //
 // It does not own the documents' shapes or validation (standalone/entity),
 // HTTP, authentication or the default namespace "_" (the REST layer), or
-// running actions. It does not expire old activations.
+// running actions. It prunes old activations when asked (Prune).
 //
 // Layout (all integers big-endian):
 //
@@ -21,13 +21,16 @@
 //	activations/<ns>/id/<id>            <start> <filter name>: the way from an id to its record
 //	activations/<ns>/name/<len><filter name><^start><id>
 //	                                     empty; the same order per name, for ?name=
+//	pending/<ns>\x00<id>                 empty: a record stored while its post-response
+//	                                     work was pending (PutPendingActivation), until
+//	                                     it is stored again; SettlePending settles the rest
 //
 // The rules that tie packages and actions are kept inside one transaction:
 // an action in a package needs the package and never goes into a binding; a
 // package holding actions is deleted only with force; a binding names an
 // existing package that is not a binding; a rule names an existing trigger.
-// (The packages, triggers and rules buckets came after schema "1" and are
-// created on open; older databases have none.)
+// (The packages, triggers, rules and pending buckets came after schema "1"
+// and are created on open; older databases have none.)
 //
 // A Store is safe for concurrent use. Only one process may have the file open:
 // a second Open fails after Options.OpenTimeout with ErrLocked.

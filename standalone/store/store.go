@@ -49,6 +49,7 @@ var (
 	bucketTriggers    = []byte("triggers")
 	bucketRules       = []byte("rules")
 	bucketActivations = []byte("activations")
+	bucketPending     = []byte("pending")
 	keySchema         = []byte("schema")
 )
 
@@ -108,7 +109,7 @@ func OpenOptions(dir string, opts Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketTriggers, bucketRules, bucketActivations} {
+		for _, name := range [][]byte{bucketMeta, bucketActions, bucketPackages, bucketTriggers, bucketRules, bucketActivations, bucketPending} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: create bucket %s in %s: %w", name, s.path, err)
 			}

@@ -69,6 +69,7 @@ type options struct {
 	PendingUpdates bool    `json:"pending_updates"`
 	Delimiter      string  `json:"delimiter"`
 	Gate           string  `json:"gate"`
+	ResponseGate   string  `json:"response_gate"`
 	Instance       bool    `json:"instance"`
 }
 
@@ -138,6 +139,10 @@ func (a *action) handle(req actionloop.Message) {
 	}
 	if o.SleepMs > 0 {
 		time.Sleep(time.Duration(o.SleepMs * float64(time.Millisecond)))
+	}
+	if err := passGate(context.Background(), o.ResponseGate); err != nil {
+		a.writeError("testaction: " + err.Error())
+		return
 	}
 
 	winter := o.Delimiter + " ☃ " + o.Delimiter

@@ -40,6 +40,8 @@
 //	                   of URL has answered 2xx, after linger_ms (tests hold
 //	                   the work in flight with testenv.Gate); a gate that
 //	                   fails makes the done frame's status error
+//	response_gate:"URL"  answer only once a GET of URL has answered 2xx (a
+//	                   gate that fails answers an error)
 //	instance:true      return {"instance":"PID-RANDOM"}, the same for every
 //	                   activation of this process and no other (with
 //	                   linger_ms: added to the accepted object)
