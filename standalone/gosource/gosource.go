@@ -99,16 +99,30 @@ func (c *Compiler) Prepare(ctx context.Context, e entity.Exec) (prepared entity.
 		return entity.Exec{}, "", fmt.Errorf("gosource: exec.kind %q is not Go source or a --native zip", e.Kind)
 	}
 	key := digest(e)
+	cached := filepath.Join(c.cfg.CacheDir, key+".zip")
+	// A compiled zip is renamed into place whole: read without the claim,
+	// so that invokes of a compiled action do not queue behind each other.
+	if x, ok := c.cached(cached); ok {
+		return x, "", nil
+	}
 	release, err := c.claim(ctx, key)
 	if err != nil {
 		return entity.Exec{}, "", err
 	}
 	defer release()
-	cached := filepath.Join(c.cfg.CacheDir, key+".zip")
-	if zip, err := os.ReadFile(cached); err == nil {
-		return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), "", nil
+	if x, ok := c.cached(cached); ok { // compiled while this one waited
+		return x, "", nil
 	}
 	return c.compile(ctx, e, cached)
+}
+
+// cached is the exec of the compiled zip at path, if there is one.
+func (c *Compiler) cached(path string) (entity.Exec, bool) {
+	zip, err := os.ReadFile(path)
+	if err != nil {
+		return entity.Exec{}, false
+	}
+	return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), true
 }
 
 // blackbox is the exec of a container of the runtime image with code.

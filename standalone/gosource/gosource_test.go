@@ -294,3 +294,39 @@ func TestREADMEExample(t *testing.T) {
 	require.Empty(t, developerError)
 	assert.JSONEq(t, `{"greeting":"Hello, Ada!"}`, string(runAction(t, got, `{"name":"Ada"}`)))
 }
+
+// TestPrepareConcurrentCompileOnce: invokes of the same new code that
+// arrive together run go build once; the others wait for its zip. A go
+// wrapper counts the builds.
+func TestPrepareConcurrentCompileOnce(t *testing.T) {
+	t.Parallel()
+	realGo, err := exec.LookPath("go")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	builds := filepath.Join(dir, "builds")
+	wrapper := filepath.Join(dir, "go")
+	require.NoError(t, os.WriteFile(wrapper, []byte("#!/bin/sh\n"+
+		"if [ \"$1\" = build ]; then echo build >> '"+builds+"'; fi\n"+
+		"exec '"+realGo+"' \"$@\"\n"), 0o755))
+	c, err := gosource.New(gosource.Config{CacheDir: filepath.Join(dir, "cache"), GoBin: wrapper})
+	require.NoError(t, err)
+
+	const n = 4
+	e := entity.Exec{Kind: "go:1.22", Code: owArray}
+	results := make(chan entity.Exec, n)
+	for range n {
+		go func() {
+			got, developerError, err := prepare(t, c, e)
+			assert.NoError(t, err)
+			assert.Empty(t, developerError)
+			results <- got
+		}()
+	}
+	first := <-results
+	for range n - 1 {
+		assert.Equal(t, first, <-results)
+	}
+	log, err := os.ReadFile(builds)
+	require.NoError(t, err)
+	assert.Equal(t, "build\n", string(log), "one go build for all of them")
+}
