@@ -20,7 +20,8 @@
 // output as the developer error, which the pool records as the activation's
 // {"error": …}, as the invoker records a failed /init. A compiled action is
 // kept in the cache directory under the digest of its exec, so an action
-// compiles once per server data directory, not once per container.
+// compiles once per server data directory, not once per container; the
+// least recently used beyond Config.MaxCached are removed.
 //
 // Untrusted input is bounded: a zip is unpacked with a cap on its entries
 // and bytes, and only to relative paths inside the build directory (no

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -25,6 +26,10 @@ const (
 	// DefaultTimeout bounds one compile: far above a cold build of the
 	// SDK on a busy machine, short of a hung module download.
 	DefaultTimeout = 5 * time.Minute
+	// DefaultMaxCached bounds the compiled actions kept (a few MB each):
+	// every update of an action's code compiles anew, so without a bound
+	// the cache grows with every edit.
+	DefaultMaxCached = 256
 )
 
 // MaxErrorBytes caps the compiler output shown as an activation's error
@@ -46,6 +51,9 @@ type Config struct {
 	Timeout time.Duration
 	// Image is the image prepared actions run on; "" = DefaultImage.
 	Image string
+	// MaxCached is how many compiled actions are kept; the least recently
+	// used go first. 0 = DefaultMaxCached.
+	MaxCached int
 }
 
 // Compiler prepares Go source actions and wsk --native zips for the runtime
@@ -56,6 +64,8 @@ type Compiler struct {
 
 	mu       sync.Mutex
 	building map[string]chan struct{} // digest → closed when its compile ends
+
+	pruneMu sync.Mutex // one prune at a time
 }
 
 // New returns a Compiler that caches in cfg.CacheDir.
@@ -63,8 +73,11 @@ func New(cfg Config) (*Compiler, error) {
 	if cfg.CacheDir == "" {
 		return nil, errors.New("gosource: Config.CacheDir is empty: name the directory compiled actions are kept in")
 	}
-	if cfg.Timeout < 0 {
-		return nil, errors.New("gosource: Config.Timeout must not be negative; use 0 for the default")
+	if cfg.Timeout < 0 || cfg.MaxCached < 0 {
+		return nil, errors.New("gosource: Config.Timeout and Config.MaxCached must not be negative; use 0 for the default")
+	}
+	if cfg.MaxCached == 0 {
+		cfg.MaxCached = DefaultMaxCached
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
@@ -116,13 +129,50 @@ func (c *Compiler) Prepare(ctx context.Context, e entity.Exec) (prepared entity.
 	return c.compile(ctx, e, cached)
 }
 
-// cached is the exec of the compiled zip at path, if there is one.
+// cached is the exec of the compiled zip at path, if there is one. Its
+// modification time is set to now: the cache's order of use (prune).
 func (c *Compiler) cached(path string) (entity.Exec, bool) {
 	zip, err := os.ReadFile(path)
 	if err != nil {
 		return entity.Exec{}, false
 	}
+	now := time.Now()
+	_ = os.Chtimes(path, now, now) // pruned a little early at worst
 	return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), true
+}
+
+// prune removes the least recently used compiled actions beyond MaxCached.
+// One that an invoke reads at that moment is still read whole (the file
+// stays open); the next invoke compiles it again. It is best effort: a
+// file it cannot remove costs disk, not the invoke, and is tried again
+// after the next compile.
+func (c *Compiler) prune() {
+	c.pruneMu.Lock()
+	defer c.pruneMu.Unlock()
+	entries, err := os.ReadDir(c.cfg.CacheDir)
+	if err != nil {
+		return
+	}
+	type zipFile struct {
+		path string
+		used time.Time
+	}
+	var zips []zipFile
+	for _, en := range entries {
+		if !en.Type().IsRegular() || filepath.Ext(en.Name()) != ".zip" {
+			continue
+		}
+		if fi, err := en.Info(); err == nil {
+			zips = append(zips, zipFile{filepath.Join(c.cfg.CacheDir, en.Name()), fi.ModTime()})
+		}
+	}
+	if len(zips) <= c.cfg.MaxCached {
+		return
+	}
+	sort.Slice(zips, func(i, j int) bool { return zips[i].used.Before(zips[j].used) })
+	for _, z := range zips[:len(zips)-c.cfg.MaxCached] {
+		_ = os.Remove(z.path)
+	}
 }
 
 // blackbox is the exec of a container of the runtime image with code.
@@ -212,6 +262,7 @@ func (c *Compiler) compile(ctx context.Context, e entity.Exec, cached string) (e
 	if err := os.Rename(out, cached); err != nil {
 		return entity.Exec{}, "", fmt.Errorf("gosource: cannot keep the compiled action in %s: %w", c.cfg.CacheDir, err)
 	}
+	c.prune()
 	return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), "", nil
 }
 

@@ -270,7 +270,7 @@ func TestPrepareCompilesOnce(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []gosource.Config{{}, {CacheDir: t.TempDir(), Timeout: -time.Second}} {
+	for _, cfg := range []gosource.Config{{}, {CacheDir: t.TempDir(), Timeout: -time.Second}, {CacheDir: t.TempDir(), MaxCached: -1}} {
 		_, err := gosource.New(cfg)
 		assert.Error(t, err, "%+v", cfg)
 	}
@@ -295,20 +295,27 @@ func TestREADMEExample(t *testing.T) {
 	assert.JSONEq(t, `{"greeting":"Hello, Ada!"}`, string(runAction(t, got, `{"name":"Ada"}`)))
 }
 
-// TestPrepareConcurrentCompileOnce: invokes of the same new code that
-// arrive together run go build once; the others wait for its zip. A go
-// wrapper counts the builds.
-func TestPrepareConcurrentCompileOnce(t *testing.T) {
-	t.Parallel()
+// countingGo is a go command that appends a line to the file builds for
+// every go build it runs, then runs the real go.
+func countingGo(t *testing.T, dir string) (goBin, builds string) {
+	t.Helper()
 	realGo, err := exec.LookPath("go")
 	require.NoError(t, err)
-	dir := t.TempDir()
-	builds := filepath.Join(dir, "builds")
-	wrapper := filepath.Join(dir, "go")
-	require.NoError(t, os.WriteFile(wrapper, []byte("#!/bin/sh\n"+
+	builds = filepath.Join(dir, "builds")
+	goBin = filepath.Join(dir, "go")
+	require.NoError(t, os.WriteFile(goBin, []byte("#!/bin/sh\n"+
 		"if [ \"$1\" = build ]; then echo build >> '"+builds+"'; fi\n"+
 		"exec '"+realGo+"' \"$@\"\n"), 0o755))
-	c, err := gosource.New(gosource.Config{CacheDir: filepath.Join(dir, "cache"), GoBin: wrapper})
+	return goBin, builds
+}
+
+// TestPrepareConcurrentCompileOnce: invokes of the same new code that
+// arrive together run go build once; the others wait for its zip.
+func TestPrepareConcurrentCompileOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	goBin, builds := countingGo(t, dir)
+	c, err := gosource.New(gosource.Config{CacheDir: filepath.Join(dir, "cache"), GoBin: goBin})
 	require.NoError(t, err)
 
 	const n = 4
@@ -329,4 +336,28 @@ func TestPrepareConcurrentCompileOnce(t *testing.T) {
 	log, err := os.ReadFile(builds)
 	require.NoError(t, err)
 	assert.Equal(t, "build\n", string(log), "one go build for all of them")
+}
+
+// TestPrepareKeepsMaxCached: beyond MaxCached the least recently used
+// compiled action is removed, and compiles again when it is next invoked.
+func TestPrepareKeepsMaxCached(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	goBin, builds := countingGo(t, dir)
+	cache := filepath.Join(dir, "cache")
+	c, err := gosource.New(gosource.Config{CacheDir: cache, GoBin: goBin, MaxCached: 1})
+	require.NoError(t, err)
+	a := entity.Exec{Kind: "go:1.22", Code: owHello}
+	b := entity.Exec{Kind: "go:1.22", Code: owArray}
+	for _, e := range []entity.Exec{a, b, b, a} { // builds a, b, (b cached), a again
+		_, developerError, err := prepare(t, c, e)
+		require.NoError(t, err)
+		require.Empty(t, developerError)
+	}
+	log, err := os.ReadFile(builds)
+	require.NoError(t, err)
+	assert.Equal(t, "build\nbuild\nbuild\n", string(log))
+	zips, err := filepath.Glob(filepath.Join(cache, "*.zip"))
+	require.NoError(t, err)
+	assert.Len(t, zips, 1)
 }
