@@ -230,8 +230,9 @@ func (c *Compiler) compile(ctx context.Context, e entity.Exec, cached string) (e
 	case tree.problem != "":
 		return entity.Exec{}, tree.problem, nil
 	case tree.prebuilt:
-		// A zip with a compiled exec: OpenWhisk's Go runtime runs it as it is.
-		return c.blackbox(e.Code, e.Binary), "", nil
+		// A zip with a compiled exec: OpenWhisk's Go runtime runs it as it
+		// is. Kept like a compiled one, so later invokes do not unpack it.
+		return c.keep(tmp, cached, tree.code)
 	}
 	goBin := c.cfg.GoBin
 	if goBin == "" {
@@ -258,8 +259,22 @@ func (c *Compiler) compile(ctx context.Context, e entity.Exec, cached string) (e
 	if err != nil {
 		return entity.Exec{}, "", fmt.Errorf("gosource: %w", err)
 	}
-	// Renamed into place: a reader never sees half a zip.
-	if err := os.Rename(out, cached); err != nil {
+	return c.keep(tmp, cached, zip)
+}
+
+// keep puts the zip that runs an action into the cache at cached, through
+// a file in tmp renamed into place (a reader never sees half a zip), and
+// returns its exec.
+func (c *Compiler) keep(tmp, cached string, zip []byte) (entity.Exec, string, error) {
+	f, err := os.CreateTemp(tmp, "keep-*.zip")
+	if err == nil {
+		_, err = f.Write(zip)
+		err = errors.Join(err, f.Close())
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), cached)
+	}
+	if err != nil {
 		return entity.Exec{}, "", fmt.Errorf("gosource: cannot keep the compiled action in %s: %w", c.cfg.CacheDir, err)
 	}
 	c.prune()

@@ -38,8 +38,9 @@ const shapeHint = "write package main with func Main(obj map[string]interface{})
 // sourceTree is what writeSource made of an exec's code.
 type sourceTree struct {
 	// prebuilt: the code is a compiled executable (exec in a zip, or the
-	// whole code); it runs as it is.
+	// whole code); it runs as it is. code is then the decoded code.
 	prebuilt bool
+	code     []byte
 	// problem, when set, is why the code cannot be a Go action: the
 	// developer's error.
 	problem string
@@ -68,6 +69,7 @@ func writeSource(e entity.Exec, dir string) (sourceTree, error) {
 		isExec, err := compiledExec(filepath.Join(dir, execFile))
 		if err != nil || isExec {
 			tree.prebuilt = isExec
+			tree.code = data
 			return tree, err
 		}
 	} else {
