@@ -229,13 +229,21 @@ func (p *Pool) serve(inv *Invocation) {
 // the activation and returns false. It runs before the activation looks for
 // a container, so nothing else reads inv.action yet.
 func (p *Pool) prepare(inv *Invocation) bool {
-	e, developerError, err := p.cfg.Runtime.Prepare(inv.context(), inv.action.Exec)
+	ctx, span := inv.context(), trace.Span(nil)
+	if p.tracer != nil {
+		ctx, span = p.tracer.Start(ctx, "prepare code", trace.WithAttributes(attrExecKind.String(inv.action.Exec.Kind)))
+	}
+	e, developerError, err := p.cfg.Runtime.Prepare(ctx, inv.action.Exec)
+	if developerError != "" && err == nil {
+		err = errors.New(developerError)
+	}
+	endOp(span, err)
 	switch {
-	case err != nil:
-		inv.failBeforeStart(entity.StatusWhiskError, "Failed to prepare the action's code: "+err.Error())
-		return false
 	case developerError != "":
 		inv.failBeforeStart(entity.StatusDeveloperError, developerError)
+		return false
+	case err != nil:
+		inv.failBeforeStart(entity.StatusWhiskError, "Failed to prepare the action's code: "+err.Error())
 		return false
 	}
 	inv.action.Exec = e

@@ -16,6 +16,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
@@ -686,7 +689,8 @@ func (s *suite) cannotRunHere(t *testing.T) {
 func (s *suite) goSource(t *testing.T) {
 	rt, err := gosource.New(gosource.Config{CacheDir: t.TempDir()})
 	require.NoError(t, err)
-	p := s.newPool(t, Config{Runtime: rt})
+	exp := tracetest.NewInMemoryExporter()
+	p := s.newPool(t, Config{Runtime: rt, TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
 	goAction := func(name, code string) entity.Action {
 		return s.action(name, func(a *entity.Action) { a.Exec = entity.Exec{Kind: "go:1.22", Code: code} })
 	}
@@ -697,6 +701,15 @@ func (s *suite) goSource(t *testing.T) {
 	assert.Empty(t, states(p), "a compile error creates no container")
 	kind, _ := annotation(broken, entity.AnnotationKind)
 	assert.Equal(t, `"go:1.22"`, kind)
+	spans := map[string]tracetest.SpanStub{}
+	for _, sp := range exp.GetSpans() {
+		spans[sp.Name] = sp
+	}
+	prepared, ok := spans["prepare code"]
+	require.True(t, ok, "spans: %v", exp.GetSpans())
+	assert.Equal(t, spans["invoke /guest/broken"].SpanContext.SpanID(), prepared.Parent.SpanID(), "the compile is the invocation's child")
+	assert.Equal(t, codes.Error, prepared.Status.Code)
+	assert.Contains(t, prepared.Status.Description, "undefined: nope")
 
 	rec := completed(t, p, start(t, p, goAction("echo", "package main\n\nfunc Main(obj map[string]interface{}) map[string]interface{} {\n\treturn obj\n}\n"), `{"k":"v"}`))
 	assert.Equal(t, entity.StatusSuccess, rec.Response.Status, string(rec.Response.Result))
