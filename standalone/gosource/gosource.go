@@ -38,7 +38,7 @@ const MaxErrorBytes = 64 << 10
 
 // cacheVersion changes when what a compile produces for the same exec
 // changes (the launcher, the build), so that old cache entries are not used.
-const cacheVersion = "gosource/1"
+const cacheVersion = "gosource/2"
 
 // Config configures a Compiler.
 type Config struct {

@@ -61,6 +61,19 @@ func Main(obj map[string]interface{}) []interface{} {
 }
 `
 
+// owOwnNames declares, at package level, names the launcher imports.
+const owOwnNames = `package main
+
+var json = "mine"
+
+var sdk, reflect, fmt, context = 1, 2, 3, 4
+
+func Main(obj map[string]interface{}) map[string]interface{} {
+	_, _, _ = reflect, fmt, context
+	return map[string]interface{}{"json": json, "sdk": sdk}
+}
+`
+
 const sdkMain = `package main
 
 import (
@@ -179,6 +192,7 @@ func TestPrepareCompilesBothShapes(t *testing.T) {
 		{"OpenWhisk's shape, one file", entity.Exec{Kind: "go:1.22", Code: owHello}, `{"name":"Ada"}`, `{"greeting":"Hello, Ada!"}`},
 		{"no parameters", entity.Exec{Kind: entity.KindGoDefault, Code: owHello}, `{}`, `{"greeting":"Hello, world!"}`},
 		{"--main names another function, capitalized", entity.Exec{Kind: "go:1.22", Code: owNamed, Main: "hello"}, `{"name":"Bo"}`, `{"from":"Hello","name":"Bo"}`},
+		{"the action's own names the launcher uses too", entity.Exec{Kind: "go:1.22", Code: owOwnNames}, `{}`, `{"json":"mine","sdk":1}`},
 		{"an array result", entity.Exec{Kind: "go:1.22", Code: owArray}, `{"name":"x"}`, `["a","x"]`},
 		{"an SDK main package", entity.Exec{Kind: "go:1.22", Code: sdkMain}, `{"name":"Cy"}`, `{"sdk":"Hi Cy"}`},
 		{"a zip of a Go module with a package of its own", entity.Exec{Kind: "go:1.22", Code: module, Binary: true}, `{"name":"Di"}`, `{"m":"hey Di"}`},
