@@ -194,6 +194,7 @@ func TestPrepareCompilesBothShapes(t *testing.T) {
 		{"--main names another function, capitalized", entity.Exec{Kind: "go:1.22", Code: owNamed, Main: "hello"}, `{"name":"Bo"}`, `{"from":"Hello","name":"Bo"}`},
 		{"the action's own names the launcher uses too", entity.Exec{Kind: "go:1.22", Code: owOwnNames}, `{}`, `{"json":"mine","sdk":1}`},
 		{"an array result", entity.Exec{Kind: "go:1.22", Code: owArray}, `{"name":"x"}`, `["a","x"]`},
+		{"an array parameter", entity.Exec{Kind: "go:1.22", Code: "package main\n\nfunc Main(in []interface{}) []interface{} {\n\treturn append(in, len(in))\n}\n"}, `["x","y"]`, `["x","y",2]`},
 		{"an SDK main package", entity.Exec{Kind: "go:1.22", Code: sdkMain}, `{"name":"Cy"}`, `{"sdk":"Hi Cy"}`},
 		{"a zip of a Go module with a package of its own", entity.Exec{Kind: "go:1.22", Code: module, Binary: true}, `{"name":"Di"}`, `{"m":"hey Di"}`},
 		{"a zip whose source is the file exec", entity.Exec{Kind: "go:1.22", Code: zipOf(t, [2]string{"exec", owHello}), Binary: true}, `{"name":"Ed"}`, `{"greeting":"Hello, Ed!"}`},
