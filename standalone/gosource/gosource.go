@@ -2,6 +2,7 @@ package gosource
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -76,15 +77,9 @@ func New(cfg Config) (*Compiler, error) {
 	if cfg.Timeout < 0 || cfg.MaxCached < 0 {
 		return nil, errors.New("gosource: Config.Timeout and Config.MaxCached must not be negative; use 0 for the default")
 	}
-	if cfg.MaxCached == 0 {
-		cfg.MaxCached = DefaultMaxCached
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.Image == "" {
-		cfg.Image = DefaultImage
-	}
+	cfg.MaxCached = cmp.Or(cfg.MaxCached, DefaultMaxCached)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.Image = cmp.Or(cfg.Image, DefaultImage)
 	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("gosource: cannot create the cache directory %s: %w", cfg.CacheDir, err)
 	}
