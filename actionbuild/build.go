@@ -76,14 +76,27 @@ type Result struct {
 // buildError carries a message written for the user and the sentinel (and
 // cause, if any) that callers match with errors.Is.
 type buildError struct {
-	msg  string
-	errs []error
+	msg    string
+	errs   []error
+	output string // go build's output, for ErrCompile (CompilerOutput)
 }
 
 func (e *buildError) Error() string   { return e.msg }
 func (e *buildError) Unwrap() []error { return e.errs }
 
 func newError(msg string, errs ...error) error { return &buildError{msg: msg, errs: errs} }
+
+// CompilerOutput returns go build's own output from an error wrapping
+// ErrCompile, without Build's framing (the directory, what Build did to the
+// module): what a runtime that compiles source shows its developer. It is ""
+// for any other error.
+func CompilerOutput(err error) string {
+	var be *buildError
+	if errors.As(err, &be) {
+		return be.output
+	}
+	return ""
+}
 
 // Build compiles the main package in opt.Dir into a static linux/amd64
 // executable and writes it, as the single entry exec, to the zip
@@ -254,10 +267,11 @@ func compile(ctx context.Context, opt Options, tmp, exe string) error {
 		if output == "" {
 			output = err.Error()
 		}
+		msg := output
 		if wired.note != "" {
-			output += "\n(" + wired.note + ")"
+			msg += "\n(" + wired.note + ")"
 		}
-		return newError(fmt.Sprintf("actionbuild: go build in %s failed:\n%s", opt.Dir, output), ErrCompile, err)
+		return &buildError{msg: fmt.Sprintf("actionbuild: go build in %s failed:\n%s", opt.Dir, msg), errs: []error{ErrCompile, err}, output: output}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package standalone wires a single-machine OpenWhisk together: the store
 // under a data directory, a backend (process or docker), the container
-// pool with its reclaim policy, and the /api/v1 REST surface that wsk and
+// pool with its reclaim policy (and gosource as its Runtime, compiling Go
+// source actions into DATA/gosource), and the /api/v1 REST surface that wsk and
 // openwhisk-client-go speak, served on one loopback port. It is what
 // `epilogue standalone` runs, and what the end-to-end and consistency tests
 // start.

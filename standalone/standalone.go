@@ -21,6 +21,7 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/standalone/backend/process"
+	"github.com/epilogue-dev/epilogue/standalone/gosource"
 	"github.com/epilogue-dev/epilogue/standalone/liveview"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 	"github.com/epilogue-dev/epilogue/standalone/store"
@@ -79,6 +80,9 @@ type Config struct {
 	// Pool configures the container pool; its Backend and Store are set
 	// by Run.
 	Pool pool.Config
+	// GoBin is the go command that compiles Go source actions; "" = "go"
+	// from PATH.
+	GoBin string
 	// Keys are the accepted credentials (uuid → key); nil = the guest key.
 	Keys map[string]string
 	// Retention bounds the activation records kept; the zero value keeps
@@ -175,6 +179,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	pcfg := cfg.Pool
 	pcfg.Backend, pcfg.Store = be, st
+	if pcfg.Runtime == nil {
+		// Go source actions compile once per data directory, beside the database.
+		rt, err := gosource.New(gosource.Config{CacheDir: filepath.Join(cfg.DataDir, "gosource"), GoBin: cfg.GoBin})
+		if err != nil {
+			return err
+		}
+		pcfg.Runtime = rt
+	}
 	if pcfg.Logger == nil {
 		pcfg.Logger = log
 	}

@@ -37,6 +37,7 @@ GET /metrics serves its metrics to Prometheus.
   wsk property set --apihost http://127.0.0.1:3233 --auth ` + api.GuestUUID + `:` + api.GuestKey + `
   wsk action create hello --docker epilogue/action-go hello.zip
   wsk action invoke hello -r
+  wsk action create greet main.go --kind go:1.22   # Go source: compiled here with go
 
 Flags:
 `
@@ -54,6 +55,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	prewarm := fs.Int("prewarm", 1, "how many stem cells of "+pool.DefaultPrewarmImage+" ("+strconv.Itoa(pool.DefaultPrewarmMemoryMB)+" MB) to keep ready")
 	runtimeSemantics := fs.String("runtime-semantics", "", "the runtimes' EPILOGUE_SEMANTICS: isolated (a /run waits for earlier work) or overlap; default isolated under epilogue, overlap under vanilla (stock runtimes); vanilla with isolated is a stock invoker running the Epilogue runtime, as behind epilogue-shim")
 	maxLinger := fs.Duration("max-linger", reclaim.DefaultMaxLinger, "the longest an activation's work may keep its container after the response, whatever its deadline")
+	goBin := fs.String("go-bin", "", "the go command that compiles Go source actions (wsk action create NAME main.go --kind go:1.22; default: go in PATH)")
 	proxy := fs.String("proxy", "", "the process backend's epilogue-proxy (default: next to this program, then in PATH)")
 	network := fs.String("docker-network", "", "the docker backend's network (default bridge)")
 	dockerHost := fs.String("docker-host", "", "the Docker engine of the docker backend, e.g. unix:///run/epilogue/docker.sock for an epilogue-shim in front of it (default DOCKER_HOST, else the local daemon)")
@@ -98,7 +100,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		level = slog.LevelDebug
 	}
 	return standalone.Config{
-		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy,
+		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy, GoBin: *goBin,
 		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
 		Retention: store.Retention{MaxPerNamespace: keepAll(*keep), MaxAge: *keepFor},
 		Pool: pool.Config{

@@ -107,8 +107,12 @@ func TestInfoAndConfig(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	root := decode(t, body)
 	assert.Equal(t, []any{"/api/v1"}, root["api_paths"])
-	assert.Equal(t, map[string]any{"blackbox": []any{map[string]any{"kind": "blackbox", "image": RuntimeImage,
-		"deprecated": false, "default": true, "attached": false, "requireMain": false}}}, root["runtimes"])
+	assert.Equal(t, map[string]any{
+		"blackbox": []any{map[string]any{"kind": "blackbox", "image": RuntimeImage,
+			"deprecated": false, "default": true, "attached": false, "requireMain": false}},
+		"go": []any{map[string]any{"kind": "go:1.22", "image": RuntimeImage,
+			"deprecated": false, "default": true, "attached": false, "requireMain": false}},
+	}, root["runtimes"])
 	assert.Equal(t, float64(entity.MaxTimeoutMs), root["limits"].(map[string]any)["max_action_duration"])
 	status, hdr, body := f.do(t, "", "GET", "/ping", "")
 	assert.Equal(t, http.StatusOK, status)

@@ -6,8 +6,8 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// RuntimeImage is the image of the one kind this server runs: blackbox
-// actions on the Epilogue runtime.
+// RuntimeImage is the image every action this server runs is on: blackbox
+// actions, and Go source actions once compiled.
 const RuntimeImage = "epilogue/action-go:latest"
 
 // root: GET / → the controller's info document: API paths, limits and the
@@ -30,6 +30,12 @@ func (s *server) root(w http.ResponseWriter, _ *http.Request) {
 		"runtimes": map[string][]map[string]any{
 			entity.KindBlackbox: {{
 				"kind": entity.KindBlackbox, "image": RuntimeImage,
+				"deprecated": false, "default": true, "attached": false, "requireMain": false,
+			}},
+			// Go source (any go:1.N is accepted; this is the one OpenWhisk
+			// lists), compiled on the server's host.
+			"go": {{
+				"kind": "go:1.22", "image": RuntimeImage,
 				"deprecated": false, "default": true, "attached": false, "requireMain": false,
 			}},
 		},

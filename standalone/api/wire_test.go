@@ -17,8 +17,12 @@ import (
 // TestWskRequests replays, byte for byte, the requests the wsk CLI and
 // openwhisk-client-go send (nine captured ones, then one per wsk command:
 // action create, update, get, list, delete, invoke blocking and not,
-// activation get, list, logs, result; with the guest key instead of the
-// capture's user:pass), in order against one server.
+// activation get, list, logs, result, Go source and --native creates; with
+// the guest key instead of the capture's user:pass), in order against one
+// server.
+// goSourceJSON is a main.go as wsk sends it: the file's text, a JSON string.
+const goSourceJSON = `"package main\n\nfunc Hello(obj map[string]interface{}) map[string]interface{} {\n\treturn obj\n}\n"`
+
 func TestWskRequests(t *testing.T) {
 	f := newFixture(t, Config{}, nil, entity.StatusSuccess, `{"greeting":"hi"}`)
 	zip := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04\x0a\x00 zip"))
@@ -293,6 +297,30 @@ func TestWskRequests(t *testing.T) {
 			}},
 		{"wsk: action invoke s -r", "POST", "/api/v1/namespaces/_/actions/s?blocking=true&result=true", `{}`, 200,
 			func(t *testing.T, _ http.Header, body string) { assert.JSONEq(t, `{"greeting":"hi"}`, body) }},
+		{"wsk: action create gohello main.go --kind go:1.22 --main hello", "PUT", "/api/v1/namespaces/_/actions/gohello?overwrite=false",
+			`{"namespace":"_","name":"gohello","exec":{"kind":"go:1.22","code":` + goSourceJSON + `,"main":"hello"}}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				m := decode(t, body)
+				assert.Equal(t, map[string]any{"kind": "go:1.22", "main": "hello", "binary": false}, m["exec"])
+				assert.Contains(t, m["annotations"], map[string]any{"key": "exec", "value": "go:1.22"})
+			}},
+		{"wsk: action get gohello --save", "GET", "/api/v1/namespaces/_/actions/gohello?code=true", "", 200,
+			func(t *testing.T, _ http.Header, body string) {
+				var src string
+				require.NoError(t, json.Unmarshal([]byte(goSourceJSON), &src))
+				assert.Equal(t, src, decode(t, body)["exec"].(map[string]any)["code"])
+			}},
+		{"wsk: action create gozip action.zip --kind go:1.22", "PUT", "/api/v1/namespaces/_/actions/gozip?overwrite=false",
+			`{"namespace":"_","name":"gozip","exec":{"kind":"go:1.22","code":"` + zip + `"}}`, 200,
+			func(t *testing.T, _ http.Header, body string) {
+				assert.Equal(t, map[string]any{"kind": "go:1.22", "binary": true}, decode(t, body)["exec"])
+			}},
+		{"wsk: action create gonone x.go (no code)", "PUT", "/api/v1/namespaces/_/actions/gonone?overwrite=false",
+			`{"namespace":"_","name":"gonone","exec":{"kind":"go:default","code":""}}`, 400,
+			func(t *testing.T, _ http.Header, body string) { assert.Contains(t, body, "exec.code is missing") }},
+		{"wsk: action create nat action.zip --native", "PUT", "/api/v1/namespaces/_/actions/nat?overwrite=false",
+			`{"namespace":"_","name":"nat","exec":{"kind":"blackbox","code":"` + zip + `","image":"openwhisk/dockerskeleton"}}`, 200,
+			isAction("nat", "openwhisk/dockerskeleton", true)},
 		{"wsk: delete again", "DELETE", "/api/v1/namespaces/_/actions/myact2", "", 404, nil},
 	}
 	for _, tt := range tests {

@@ -8,9 +8,26 @@ import (
 	"strings"
 )
 
-// KindBlackbox is exec.kind for a Docker-image action (wsk --docker), the
-// only kind of code this server runs.
+// KindBlackbox is exec.kind for a Docker-image action (wsk --docker, and
+// wsk --native with NativeImage).
 const KindBlackbox = "blackbox"
+
+// NativeImage is the image wsk --native names: a zip whose exec the
+// runtime runs as it is. This server runs such an action on its own
+// runtime image.
+const NativeImage = "openwhisk/dockerskeleton"
+
+// KindGoDefault is exec.kind for a .go file created without --kind; other Go
+// kinds name a version, e.g. "go:1.22" (IsGoKind).
+const KindGoDefault = "go:default"
+
+// goKind is OpenWhisk's Go runtime kinds: go:default and go:1.N.
+var goKind = regexp.MustCompile(`^go:(default|1\.[0-9]+)$`)
+
+// IsGoKind reports whether kind is one of OpenWhisk's Go runtime kinds
+// (go:default, go:1.22, …): Go source, a single file or a zip, that the
+// server compiles.
+func IsGoKind(kind string) bool { return goKind.MatchString(kind) }
 
 // KindSequence is exec.kind for a sequence (wsk action create --sequence):
 // no code, the fully qualified names of its components in order.
@@ -145,7 +162,8 @@ type execPutJSON struct {
 
 // dockerHint ends every error about exec: what this server runs and how to
 // create such an action.
-const dockerHint = "this server runs Docker-image actions only; build the action and create it with: wsk action create NAME --docker epilogue/action-go action.zip"
+const dockerHint = "this server runs Go actions: create one from source with: wsk action create NAME main.go --kind go:1.22, " +
+	"or build it and create it with: wsk action create NAME --docker epilogue/action-go action.zip"
 
 // DecodeActionPut decodes and checks a PUT body. Size limits are the
 // caller's concern. Every error wraps ErrInvalid and says what to send.
@@ -210,11 +228,13 @@ func decodeKeyValues(field string, raw json.RawMessage) (*KeyValues, error) {
 }
 
 func (e execPutJSON) exec() (Exec, error) {
-	switch e.Kind {
-	case KindBlackbox:
-	case KindSequence:
+	switch {
+	case e.Kind == KindBlackbox:
+	case e.Kind == KindSequence:
 		return sequenceExec(e.Components)
-	case "":
+	case IsGoKind(e.Kind):
+		return goExec(e)
+	case e.Kind == "":
 		return Exec{}, fmt.Errorf("%w: exec.kind is missing; %s", ErrInvalid, dockerHint)
 	default:
 		return Exec{}, fmt.Errorf("%w: exec.kind %q is not supported; %s", ErrInvalid, e.Kind, dockerHint)
@@ -232,6 +252,16 @@ func (e execPutJSON) exec() (Exec, error) {
 		x.Binary = IsBinaryCode(x.Code)
 	}
 	return x, nil
+}
+
+// goExec checks a Go source action: it has code (a .go file's text, or a
+// base64 zip). Whether the code compiles is found at its first invoke, as
+// OpenWhisk's Go runtime finds it at /init.
+func goExec(e execPutJSON) (Exec, error) {
+	if e.Code == nil || strings.TrimSpace(*e.Code) == "" {
+		return Exec{}, fmt.Errorf("%w: exec.code is missing: a %s action is Go source; send the text of a .go file, or a base64 zip of a Go module (wsk action create NAME main.go --kind %s)", ErrInvalid, e.Kind, e.Kind)
+	}
+	return Exec{Kind: e.Kind, Code: *e.Code, Binary: IsBinaryCode(*e.Code), Main: e.Main}, nil
 }
 
 // sequenceExec checks a sequence's components: 1 to MaxSequenceLength fully

@@ -129,6 +129,32 @@ func TestParseActionPutRecordedBodies(t *testing.T) {
 	}
 }
 
+// TestParseActionPutGo: Go source actions keep their kind, code and main as
+// wsk sends them (wsk action create NAME main.go --kind go:1.22 [--main f]);
+// a zip's code is binary.
+func TestParseActionPutGo(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want Exec
+	}{
+		{"one file", `{"exec":{"kind":"go:1.22","code":"package main\n"}}`, Exec{Kind: "go:1.22", Code: "package main\n"}},
+		{"go:default with --main", `{"exec":{"kind":"go:default","code":"package main","main":"hello"}}`, Exec{Kind: KindGoDefault, Code: "package main", Main: "hello"}},
+		{"a zip", `{"exec":{"kind":"go:1.24","code":"UEsDBA=="}}`, Exec{Kind: "go:1.24", Code: "UEsDBA==", Binary: true}},
+		{"--native", `{"exec":{"kind":"blackbox","image":"openwhisk/dockerskeleton","code":"UEsDBA=="}}`, Exec{Kind: KindBlackbox, Image: NativeImage, Code: "UEsDBA==", Binary: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := ParseActionPut([]byte(tt.body), "guest", "a")
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, a.Exec)
+			kind, ok := a.Annotations.Get(AnnotationExec)
+			require.True(t, ok)
+			assert.JSONEq(t, `"`+tt.want.Kind+`"`, string(kind))
+		})
+	}
+}
+
 func TestParseActionPutErrors(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -141,7 +167,10 @@ func TestParseActionPutErrors(t *testing.T) {
 		{"not an object", "guest", "a", `[1]`, []string{"not a valid action document"}},
 		{"no exec", "guest", "a", `{}`, []string{"exec is missing", "wsk action create NAME --docker epilogue/action-go action.zip"}},
 		{"null body", "guest", "a", `null`, []string{"exec is missing"}},
-		{"nodejs kind", "guest", "a", `{"exec":{"kind":"nodejs:20","code":"x"}}`, []string{`exec.kind "nodejs:20" is not supported`, "Docker-image actions", "--docker epilogue/action-go action.zip"}},
+		{"nodejs kind", "guest", "a", `{"exec":{"kind":"nodejs:20","code":"x"}}`, []string{`exec.kind "nodejs:20" is not supported`, "runs Go actions", "main.go --kind go:1.22", "--docker epilogue/action-go action.zip"}},
+		{"go kind without code", "guest", "a", `{"exec":{"kind":"go:1.22"}}`, []string{"exec.code is missing", "Go source", "wsk action create NAME main.go --kind go:1.22"}},
+		{"go kind with blank code", "guest", "a", `{"exec":{"kind":"go:default","code":" "}}`, []string{"exec.code is missing"}},
+		{"go kind of no Go version", "guest", "a", `{"exec":{"kind":"go:2","code":"package main"}}`, []string{`exec.kind "go:2" is not supported`}},
 		{"sequence without components", "guest", "a", `{"exec":{"kind":"sequence"}}`, []string{MsgSequenceEmpty}},
 		{"sequence too long", "guest", "a", `{"exec":{"kind":"sequence","components":[` + strings.Repeat(`"/_/x",`, MaxSequenceLength) + `"/_/x"]}}`, []string{MsgSequenceTooLong}},
 		{"sequence component not qualified", "guest", "a", `{"exec":{"kind":"sequence","components":["x"]}}`, []string{`"x" is not a fully qualified action name`}},

@@ -1,8 +1,7 @@
 package pool
 
 import (
-	"go.opentelemetry.io/otel/trace"
-
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,9 @@ import (
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
+	"github.com/epilogue-dev/epilogue/standalone/entity"
 	"github.com/epilogue-dev/epilogue/standalone/store"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults for Config's zero values: OpenWhisk's invoker defaults
@@ -92,6 +93,24 @@ type Config struct {
 	// RuntimeEnv is added to every runtime's environment (e.g. the OTEL_*
 	// variables that make the proxies export their spans too).
 	RuntimeEnv map[string]string
+	// Runtime runs the actions that are not a Docker image with its code
+	// (Go source, wsk --native zips); nil = blackbox actions only.
+	Runtime Runtime
+}
+
+// Runtime turns the actions whose exec names no image of their own into
+// blackbox actions on the server's runtime image: OpenWhisk's runtime kinds
+// (Go source, which it compiles) and wsk --native zips. The pool asks it
+// before it looks for a container, so a compile is not counted against the
+// action's /init timeout.
+type Runtime interface {
+	// Runs reports whether e is one of the execs it prepares.
+	Runs(e entity.Exec) bool
+	// Prepare returns the blackbox exec (image and /init code) that runs e.
+	// When e's own code is at fault (it does not compile), developerError
+	// is what the developer reads in the activation's result, as OpenWhisk
+	// reports a failed /init; err is a failure of the platform's.
+	Prepare(ctx context.Context, e entity.Exec) (prepared entity.Exec, developerError string, err error)
 }
 
 // ErrConfig is returned by New for an unusable Config.

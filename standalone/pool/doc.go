@@ -15,6 +15,12 @@
 //   - an activation that times out, crashes or answers something that is
 //     not a result destroys its container, as OpenWhisk does.
 //
+// An action whose exec is not an image with its code (a Go source action, a
+// wsk --native zip) is first made into one by the Config's Runtime, before
+// it looks for a container: a compile is never charged to a container's
+// /init timeout, and code that does not compile fails the activation as a
+// developer error without creating a container.
+//
 // What Epilogue changes is when an instance counts as finished. A /run
 // answer with X-Epilogue-Phase: responded means the action answered but its
 // work goes on. Under reclaim.Epilogue the container is then lingering: it

@@ -74,6 +74,9 @@ type Invocation struct {
 	subject string
 	apiKey  string
 	arrived time.Time
+	// prepare: the Runtime makes the exec that runs (serve, before anything
+	// else reads action).
+	prepare bool
 	// span is the invocation's span (a no-op one when not tracing) and
 	// traceCtx the context that carries it (nil when not tracing).
 	span     trace.Span
@@ -125,7 +128,8 @@ func (inv *Invocation) recordLocked() entity.Activation {
 // are used: the caller's span context parents the invocation's span).
 func (p *Pool) Invoke(ctx context.Context, req Request) (*Invocation, error) {
 	a := req.Action
-	if a.Exec.Kind != entity.KindBlackbox || a.Exec.Image == "" {
+	prepare := p.cfg.Runtime != nil && p.cfg.Runtime.Runs(a.Exec)
+	if !prepare && (a.Exec.Kind != entity.KindBlackbox || a.Exec.Image == "") {
 		return nil, fmt.Errorf("%w: exec.kind %q with image %q: only blackbox actions with an image run here", errBadAction, a.Exec.Kind, a.Exec.Image)
 	}
 	if req.Subject == "" {
@@ -143,7 +147,7 @@ func (p *Pool) Invoke(ctx context.Context, req Request) (*Invocation, error) {
 	inv := &Invocation{
 		p: p, id: entity.NewActivationID(), txID: entity.NewActivationID(),
 		action: a, code: req.Code, params: req.Params, subject: req.Subject, apiKey: req.APIKey,
-		arrived: time.Now(), done: make(chan struct{}), completed: make(chan struct{}),
+		arrived: time.Now(), done: make(chan struct{}), completed: make(chan struct{}), prepare: prepare,
 	}
 	inv.rec = entity.Activation{
 		Namespace: req.Subject, Name: a.Name, Version: a.Version, Subject: req.Subject,
@@ -173,6 +177,9 @@ func actionKey(inv *Invocation) string {
 
 // serve finds the activation a container and runs it there.
 func (p *Pool) serve(inv *Invocation) {
+	if inv.prepare && !p.prepare(inv) {
+		return
+	}
 	j := &job{inv: inv, key: actionKey(inv)}
 	for attempt := 1; ; attempt++ {
 		pl := p.acquire(j)
@@ -219,6 +226,42 @@ func (p *Pool) serve(inv *Invocation) {
 			return
 		}
 	}
+}
+
+// prepare replaces the activation's exec with the blackbox exec the
+// Runtime makes of it (a compiled Go source action); on failure it records
+// the activation and returns false. It runs before the activation looks for
+// a container, so nothing else reads inv.action yet.
+func (p *Pool) prepare(inv *Invocation) bool {
+	ctx, span := inv.context(), trace.Span(nil)
+	if p.tracer != nil {
+		ctx, span = p.tracer.Start(ctx, "prepare code", trace.WithAttributes(attrExecKind.String(inv.action.Exec.Kind)))
+	}
+	source := inv.action.Exec
+	if inv.code != nil { // the source is still in the store: the Runtime needs it now
+		code, err := inv.code()
+		if err != nil {
+			endOp(span, err)
+			inv.failBeforeStart(entity.StatusWhiskError, "Failed to provision resources to run the action: its code could not be read: "+err.Error())
+			return false
+		}
+		source.Code = code
+	}
+	e, developerError, err := p.cfg.Runtime.Prepare(ctx, source)
+	if developerError != "" && err == nil {
+		err = errors.New(developerError)
+	}
+	endOp(span, err)
+	switch {
+	case developerError != "":
+		inv.failBeforeStart(entity.StatusDeveloperError, developerError)
+		return false
+	case err != nil:
+		inv.failBeforeStart(entity.StatusWhiskError, "Failed to prepare the action's code: "+err.Error())
+		return false
+	}
+	inv.action.Exec, inv.code = e, nil // the prepared exec carries its code
+	return true
 }
 
 // createFailure classifies a backend's Create error: an image the backend

@@ -16,12 +16,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
 	"github.com/epilogue-dev/epilogue/standalone/backend/process"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
+	"github.com/epilogue-dev/epilogue/standalone/gosource"
 	"github.com/epilogue-dev/epilogue/standalone/store"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
@@ -113,6 +117,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"LogsBeforeExit":       s.logsBeforeExit,
 		"CloseWaitsForLinger":  s.closeWaitsForLinger,
 		"CannotRunHere":        s.cannotRunHere,
+		"GoSource":             s.goSource,
 		"Concurrent":           s.concurrent,
 		"Timeline":             s.timeline,
 	} {
@@ -699,6 +704,40 @@ func (s *suite) cannotRunHere(t *testing.T) {
 	assert.Equal(t, entity.StatusWhiskError, rec.Response.Status)
 	assert.Contains(t, string(rec.Response.Result), "--memory 512")
 	assert.Empty(t, states(p))
+}
+
+// goSource: with a Runtime, a Go source action compiles before it looks
+// for a container and runs on the runtime image; a compile error is the
+// activation's developer error and no container is created for it.
+func (s *suite) goSource(t *testing.T) {
+	rt, err := gosource.New(gosource.Config{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	exp := tracetest.NewInMemoryExporter()
+	p := s.newPool(t, Config{Runtime: rt, TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
+	goAction := func(name, code string) entity.Action {
+		return s.action(name, func(a *entity.Action) { a.Exec = entity.Exec{Kind: "go:1.22", Code: code} })
+	}
+
+	broken := completed(t, p, start(t, p, goAction("broken", "package main\n\nfunc Main(obj map[string]interface{}) map[string]interface{} {\n\treturn nope\n}\n"), `{}`))
+	assert.Equal(t, entity.StatusDeveloperError, broken.Response.Status)
+	assert.Contains(t, string(broken.Response.Result), "./exec__.go:4:9: undefined: nope")
+	assert.Empty(t, states(p), "a compile error creates no container")
+	kind, _ := annotation(broken, entity.AnnotationKind)
+	assert.Equal(t, `"go:1.22"`, kind)
+	spans := map[string]tracetest.SpanStub{}
+	for _, sp := range exp.GetSpans() {
+		spans[sp.Name] = sp
+	}
+	prepared, ok := spans["prepare code"]
+	require.True(t, ok, "spans: %v", exp.GetSpans())
+	assert.Equal(t, spans["invoke /guest/broken"].SpanContext.SpanID(), prepared.Parent.SpanID(), "the compile is the invocation's child")
+	assert.Equal(t, codes.Error, prepared.Status.Code)
+	assert.Contains(t, prepared.Status.Description, "undefined: nope")
+
+	rec := completed(t, p, start(t, p, goAction("echo", "package main\n\nfunc Main(obj map[string]interface{}) map[string]interface{} {\n\treturn obj\n}\n"), `{"k":"v"}`))
+	assert.Equal(t, entity.StatusSuccess, rec.Response.Status, string(rec.Response.Result))
+	assert.JSONEq(t, `{"k":"v"}`, string(rec.Response.Result))
+	assert.Len(t, states(p), 1, "it ran in a container of its own")
 }
 
 // concurrent: parallel activations of one action each get a container

@@ -20,6 +20,7 @@ const (
 	attrInitMs      = attribute.Key("epilogue.init_ms")
 	attrStatus      = attribute.Key("epilogue.status")
 	attrCompletion  = attribute.Key("epilogue.completion")
+	attrExecKind    = attribute.Key("epilogue.exec.kind")
 	attrDecision    = attribute.Key(reclaim.TraceDecision)
 	attrReason      = attribute.Key(reclaim.TraceReason)
 	attrActivations = attribute.Key(reclaim.TraceActivations)

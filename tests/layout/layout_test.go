@@ -101,7 +101,7 @@ var k8sAPI = []string{"k8s.io/api/", "k8s.io/apimachinery/", "k8s.io/klog/", "k8
 // internal helpers, Redis and Docker clients; never
 // anything under tests/ (it is linked into the epilogue command).
 var chaos = slices.Concat([]string{module, module + "/standalone", module + "/reclaim", module + "/invoker-shim",
-	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/",
+	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/", module + "/proxy/archive",
 	"go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient)
 
 // poolDeps is what the container pool may depend on: it runs on any
@@ -141,6 +141,9 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"standalone/backend/process", []string{module + "/completion", module + "/standalone/backend", "golang.org/x/sys"}},
 		{"standalone/api", append([]string{module + "/standalone/entity", module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys", "github.com/gorilla/mux"}, otelAPI...)},
 		{"standalone/store", []string{module + "/standalone/entity", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+		// Go source → the runtime image's zip: the builder (with the SDK
+		// source it carries), the safe unpacking of /init code, the documents.
+		{"standalone/gosource", []string{module, module + "/actionbuild", module + "/proxy/archive", module + "/standalone/entity"}},
 		{"standalone/containerclient", append([]string{module + "/completion"}, otelAPI...)},
 		{"standalone/pool", poolDeps},
 		// The live view shows the pool: it never reaches past it.
