@@ -35,6 +35,9 @@ const (
 	// EnvRedis is the variable (or bound parameter) holding the task
 	// store's address: host:port or redis://[:password@]host:port[/db].
 	EnvRedis = "EPILOGUE_TASKS_REDIS"
+	// EnvLease (or a bound parameter of that name) overrides DefaultLease
+	// in the SDK, as a Go duration; the recoverer must use the same.
+	EnvLease = "EPILOGUE_TASKS_LEASE"
 	// DefaultLease is how long an intent's owner may go without a
 	// heartbeat before the recoverer takes the intent over.
 	DefaultLease = 30 * time.Second
@@ -46,6 +49,14 @@ const (
 	ReasonRecovery     = "recoveryOf"     // its container ended without finishing it
 	ReasonContinuation = "continuationOf" // it reached its activation's deadline and checkpointed
 )
+
+// Resume is the value of TaskParam: which intent to run, and the activation
+// the new one continues (exactly one of RecoveryOf and ContinuationOf).
+type Resume struct {
+	ID             string `json:"id"`
+	RecoveryOf     string `json:"recoveryOf,omitempty"`
+	ContinuationOf string `json:"continuationOf,omitempty"`
+}
 
 // ErrNotFound: no pending intent (or dead letter) has the id.
 var ErrNotFound = errors.New("no such task: it finished, was dropped, or the id is wrong (epilogue tasks list shows the pending ones)")
@@ -120,6 +131,9 @@ func Open(addr string) (*Store, error) {
 	return &Store{c: &conn{addr: a, password: pw, db: db}}, nil
 }
 
+// Addr is the store's host:port.
+func (s *Store) Addr() string { return s.c.addr }
+
 // Close closes the connection.
 func (s *Store) Close() { s.c.close() }
 
@@ -168,11 +182,12 @@ func (s *Store) Heartbeat(ctx context.Context, id, consumer string) (bool, error
 	return len(ids) == 1, nil
 }
 
-// BeginAttempt counts an attempt and returns its number (1 for the first).
-// A container that dies mid-attempt has used it up: a task that crashes
-// its container is dead-lettered, not retried forever.
-func (s *Store) BeginAttempt(ctx context.Context, id string) (int, error) {
-	v, err := s.c.do(ctx, "HINCRBY", statePrefix+id, "attempt", "1")
+// BeginAttempt counts an attempt by the activation and returns its number
+// (1 for the first). A container that dies mid-attempt has used it up: a
+// task that crashes its container is dead-lettered, not retried forever.
+func (s *Store) BeginAttempt(ctx context.Context, id, activation string) (int, error) {
+	v, err := s.c.do(ctx, "EVAL", `redis.call('HSET', KEYS[1], 'activation', ARGV[1]); return redis.call('HINCRBY', KEYS[1], 'attempt', 1)`,
+		"1", statePrefix+id, activation)
 	if err != nil {
 		return 0, err
 	}
@@ -182,7 +197,9 @@ func (s *Store) BeginAttempt(ctx context.Context, id string) (int, error) {
 
 // State is what the store knows of a pending intent beyond the intent.
 type State struct {
-	Attempt    int             `json:"attempt"` // attempts begun
+	Attempt int `json:"attempt"` // attempts begun
+	// Activation is the last activation that ran the task.
+	Activation string          `json:"activation,omitempty"`
 	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
 	Reason     string          `json:"reason,omitempty"` // set when released for a continuation
 	Recoveries int             `json:"recoveries"`       // re-invocations that failed to start
@@ -205,6 +222,8 @@ func (s *Store) GetState(ctx context.Context, id string) (State, error) {
 			st.Attempt, _ = strconv.Atoi(val)
 		case "checkpoint":
 			st.Checkpoint = json.RawMessage(val)
+		case "activation":
+			st.Activation = val
 		case "reason":
 			st.Reason = val
 		case "recoveries":

@@ -83,7 +83,7 @@ func TestStateCheckpointAndRelease(t *testing.T) {
 	s, ctx := open(t)
 	id, err := s.Append(ctx, intent(), "c")
 	require.NoError(t, err)
-	n, err := s.BeginAttempt(ctx, id)
+	n, err := s.BeginAttempt(ctx, id, "a2")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	require.NoError(t, s.Checkpoint(ctx, id, json.RawMessage(`{"done":3}`)))
@@ -93,6 +93,7 @@ func TestStateCheckpointAndRelease(t *testing.T) {
 	st, err := s.GetState(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, 0, st.Attempt)
+	assert.Equal(t, "a2", st.Activation)
 	assert.JSONEq(t, `{"done":3}`, string(st.Checkpoint))
 	assert.Equal(t, []string{"boom"}, st.Errors)
 
@@ -117,7 +118,7 @@ func TestDeadLetterRetryDrop(t *testing.T) {
 	id, err := s.Append(ctx, in, "c")
 	require.NoError(t, err)
 	in.ID = id
-	_, err = s.BeginAttempt(ctx, id)
+	_, err = s.BeginAttempt(ctx, id, "a2")
 	require.NoError(t, err)
 	require.NoError(t, s.RecordError(ctx, id, "first"))
 	require.NoError(t, s.DeadLetter(ctx, in, "last"))

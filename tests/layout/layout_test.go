@@ -114,7 +114,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"cmd/epilogue-proxy", append([]string{module + "/actionloop", module + "/completion", module + "/proxy", module + "/internal/cli",
 			module + "/telemetry"}, otelExport...)},
 		// The SDK is linked into every action: the standard library and the wire format only.
-		{"sdk", []string{module + "/actionloop", module + "/completion"}},
+		{"sdk", []string{module + "/actionloop", module + "/completion", module + "/durable"}},
+		// The task store's protocol is linked into every action through the
+		// SDK: the standard library only (its own RESP client, not go-redis).
+		{"durable", nil},
 		// The root package carries the SDK's source as data: the standard
 		// library only, so every command may link it.
 		{"", nil},
