@@ -1,0 +1,186 @@
+package recoverer_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/openwhisk-client-go/whisk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/epilogue-dev/epilogue/actionbuild"
+	"github.com/epilogue-dev/epilogue/durable"
+	"github.com/epilogue-dev/epilogue/durable/recoverer"
+	"github.com/epilogue-dev/epilogue/standalone"
+	"github.com/epilogue-dev/epilogue/standalone/api"
+	"github.com/epilogue-dev/epilogue/tests/testenv"
+)
+
+// bound bounds every wait: far above a busy machine's delays.
+const bound = 2 * time.Minute
+
+const guestAuth = api.GuestUUID + ":" + api.GuestKey
+
+// startStandalone runs a real standalone on the process backend.
+func startStandalone(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	cfg := standalone.Config{Listener: ln, DataDir: t.TempDir(), Backend: standalone.BackendProcess,
+		ProxyPath: testenv.BuildStatic(t, "./cmd/epilogue-proxy"), Ready: func(u string) { ready <- u }}
+	go func() { done <- standalone.Run(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(bound + standalone.DefaultShutdownTimeout):
+			t.Error("standalone did not stop")
+		}
+	})
+	select {
+	case u := <-ready:
+		return u
+	case err := <-done:
+		t.Fatalf("standalone did not start: %v", err)
+	case <-time.After(bound):
+		t.Fatal("standalone did not start")
+	}
+	return ""
+}
+
+// waitRun returns the pid of the next action process held at the gate.
+func waitRun(t *testing.T, g *testenv.Gate, seen map[string]bool) int {
+	t.Helper()
+	var pid int
+	require.Eventually(t, func() bool {
+		for _, e := range g.Events() {
+			name, ok := strings.CutPrefix(e, testenv.GateArrive+"run-")
+			if ok && !seen[name] {
+				seen[name] = true
+				pid, _ = strconv.Atoi(name)
+				return true
+			}
+		}
+		return false
+	}, bound, 20*time.Millisecond)
+	return pid
+}
+
+// TestKilledContainerTaskFinishesInRecovery: the task's container is
+// killed mid-task (SIGKILL to the proxy's process group and the action's);
+// once the lease lapses the recoverer re-invokes the action through the
+// REST API, the task runs again and finishes, and the new activation's
+// result links to the first with recoveryOf.
+func TestKilledContainerTaskFinishesInRecovery(t *testing.T) {
+	redisAddr := testenv.RequireRedis(t)
+	url := startStandalone(t)
+	gate := testenv.NewGate(t)
+	gateBase := strings.TrimSuffix(gate.URL("x"), "/x")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
+	defer cancel()
+	zip := filepath.Join(t.TempDir(), "action.zip")
+	_, err := actionbuild.Build(ctx, actionbuild.Options{Dir: "testdata/taskaction", Output: zip})
+	require.NoError(t, err, "an action built outside the repository links the durable SDK")
+	b, err := os.ReadFile(zip)
+	require.NoError(t, err)
+	code := base64.StdEncoding.EncodeToString(b)
+
+	wc, err := whisk.NewClient(nil, &whisk.Config{Host: url, AuthToken: guestAuth, Namespace: "_", Insecure: true})
+	require.NoError(t, err)
+	_, _, err = wc.Actions.Insert(&whisk.Action{Name: "tasks",
+		Exec:       &whisk.Exec{Kind: "blackbox", Image: "epilogue/action-go:latest", Code: &code},
+		Parameters: whisk.KeyValueArr{{Key: durable.EnvRedis, Value: redisAddr}, {Key: durable.EnvLease, Value: "1s"}},
+	}, false)
+	require.NoError(t, err)
+
+	res, _, err := wc.Actions.Invoke("tasks", map[string]any{"gate": gateBase}, true, false)
+	require.NoError(t, err)
+	first, _ := res.(map[string]any)["activationId"].(string)
+	require.NotEmpty(t, first)
+
+	seen := map[string]bool{}
+	pid := waitRun(t, gate, seen)
+	ppid := parentOf(t, pid)
+	require.NoError(t, syscall.Kill(-ppid, syscall.SIGKILL), "kill the proxy's process group")
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+
+	st, err := durable.Open(redisAddr)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	rec, err := recoverer.New(recoverer.Config{Store: st, APIHost: url, Auth: guestAuth, Lease: time.Second, Poll: 50 * time.Millisecond})
+	require.NoError(t, err)
+	rctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = rec.Run(rctx) }()
+	defer func() { stop(); <-stopped }()
+
+	second := waitRun(t, gate, seen)
+	assert.NotEqual(t, pid, second, "the task runs again in a new container")
+	gate.Open("run-" + strconv.Itoa(second))
+
+	var recovery map[string]any
+	require.Eventually(t, func() bool {
+		acts, _, err := wc.Activations.List(&whisk.ActivationListOptions{Name: "tasks", Docs: true, Limit: 50})
+		if err != nil {
+			return false
+		}
+		for _, a := range acts {
+			if a.ActivationID == first || a.Response.Result == nil {
+				continue
+			}
+			r, _ := a.Response.Result.(map[string]any)
+			if r[durable.ReasonRecovery] == first && a.Response.Success {
+				recovery = r
+				return true
+			}
+		}
+		return false
+	}, bound, 50*time.Millisecond, "an activation records recoveryOf %s", first)
+	assert.Equal(t, "held", recovery["task"])
+	require.Eventually(t, func() bool {
+		list, err := st.List(ctx, 10)
+		return err == nil && len(list) == 0
+	}, bound, 50*time.Millisecond, "the recovered task is acknowledged")
+}
+
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	require.NoError(t, err)
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ppid, err := strconv.Atoi(fields[1])
+	require.NoError(t, err)
+	require.NotEqual(t, os.Getpid(), ppid, "the action's parent is its proxy")
+	return ppid
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	st, err := durable.Open("127.0.0.1:1")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		cfg  recoverer.Config
+		want string
+	}{
+		{recoverer.Config{APIHost: "h", Auth: "a:b"}, "--redis"},
+		{recoverer.Config{Store: st, Auth: "a:b"}, "--apihost"},
+		{recoverer.Config{Store: st, APIHost: "h", Auth: "ab"}, "uuid:key"},
+		{recoverer.Config{Store: st, APIHost: "h", Auth: "a:b", Lease: -1}, "negative"},
+	} {
+		_, err := recoverer.New(tc.cfg)
+		assert.ErrorContains(t, err, tc.want)
+	}
+}
