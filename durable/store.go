@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -473,8 +474,12 @@ func (s *Store) ListDead(ctx context.Context, count int) ([]Dead, error) {
 	return out, nil
 }
 
+// DeadPrefix starts every dead letter's id, so that it cannot be taken for
+// a pending intent's (the two streams number their entries alike).
+const DeadPrefix = "dead:"
+
 func deadOf(in Intent, m map[string]string) Dead {
-	d := Dead{Intent: in, DeadID: in.ID, IntentID: m["intent"]}
+	d := Dead{Intent: in, DeadID: DeadPrefix + in.ID, IntentID: m["intent"]}
 	d.Attempt, _ = strconv.Atoi(m["attempt"])
 	_ = json.Unmarshal([]byte(m["errors"]), &d.Errors)
 	return d
@@ -482,7 +487,11 @@ func deadOf(in Intent, m map[string]string) Dead {
 
 // GetDead returns the dead letter with the id.
 func (s *Store) GetDead(ctx context.Context, deadID string) (Dead, error) {
-	in, m, err := s.getFrom(ctx, DeadStream, deadID)
+	entry, ok := strings.CutPrefix(deadID, DeadPrefix)
+	if !ok {
+		return Dead{}, fmt.Errorf("%q is not a dead letter's id (they look like %s1712345678901-0)", deadID, DeadPrefix)
+	}
+	in, m, err := s.getFrom(ctx, DeadStream, entry)
 	if err != nil {
 		return Dead{}, err
 	}
@@ -502,22 +511,24 @@ func (s *Store) Retry(ctx context.Context, deadID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.c.do(ctx, "XDEL", DeadStream, deadID); err != nil {
+	if _, err := s.c.do(ctx, "XDEL", DeadStream, d.ID); err != nil {
 		return id, err
 	}
 	return id, nil
 }
 
 // Drop removes a pending intent (its task will not run again; a container
-// running it notices at its next heartbeat) or a dead letter.
+// running it notices at its next heartbeat) or a dead letter (DeadPrefix).
 func (s *Store) Drop(ctx context.Context, id string) error {
-	if _, err := s.Get(ctx, id); err == nil {
+	entry, dead := strings.CutPrefix(id, DeadPrefix)
+	if !dead {
+		if _, err := s.Get(ctx, id); err != nil {
+			return err
+		}
 		_, err := s.c.do(ctx, "EVAL", ackScript, "2", Stream, statePrefix+id, Group, id)
 		return err
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
 	}
-	v, err := s.c.do(ctx, "XDEL", DeadStream, id)
+	v, err := s.c.do(ctx, "XDEL", DeadStream, entry)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package durable_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,7 +146,14 @@ func TestDeadLetterRetryDrop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, claimed, 1, "a retried intent is for the recoverer at once")
 
-	require.NoError(t, s.Drop(ctx, newID))
+	again.ID = newID
+	require.NoError(t, s.DeadLetter(ctx, again, "again"))
+	dead, err = s.ListDead(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.True(t, strings.HasPrefix(dead[0].DeadID, durable.DeadPrefix), "dead letters' ids are not pending ids")
+	require.NoError(t, s.Drop(ctx, dead[0].DeadID))
+	assert.ErrorIs(t, s.Drop(ctx, dead[0].DeadID), durable.ErrNotFound)
 	assert.ErrorIs(t, s.Drop(ctx, newID), durable.ErrNotFound)
 	_, err = s.Get(ctx, "not-an-id")
 	assert.ErrorContains(t, err, "is not a task id")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -142,24 +143,25 @@ func listTasks(ctx context.Context, st *durable.Store, stdout io.Writer) error {
 }
 
 func showTask(ctx context.Context, st *durable.Store, id string, stdout io.Writer) error {
-	var v any
-	in, err := st.Get(ctx, id)
-	switch {
-	case err == nil:
-		state, err := st.GetState(ctx, id)
-		if err != nil {
-			return err
-		}
-		v = map[string]any{"state": "pending", "intent": in, "progress": state}
-	case errors.Is(err, durable.ErrNotFound):
+	if strings.HasPrefix(id, durable.DeadPrefix) {
 		d, err := st.GetDead(ctx, id)
 		if err != nil {
 			return err
 		}
-		v = map[string]any{"state": "dead", "deadLetter": d}
-	default:
+		return printJSON(stdout, map[string]any{"state": "dead", "deadLetter": d})
+	}
+	in, err := st.Get(ctx, id)
+	if err != nil {
 		return err
 	}
+	state, err := st.GetState(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]any{"state": "pending", "intent": in, "progress": state})
+}
+
+func printJSON(stdout io.Writer, v any) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
