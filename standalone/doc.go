@@ -10,5 +10,7 @@
 //
 // Besides /api/v1 the server answers GET /epilogue/pool with the pool's
 // snapshot (containers, states, counters): a diagnostic for people and tests
-// on a loopback port, not part of OpenWhisk's API.
+// on a loopback port, not part of OpenWhisk's API. With a task store
+// configured it also runs the durable-task recoverer (durable/recoverer)
+// against its own API.
 package standalone

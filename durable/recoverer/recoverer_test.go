@@ -30,7 +30,8 @@ const bound = 2 * time.Minute
 const guestAuth = api.GuestUUID + ":" + api.GuestKey
 
 // startStandalone runs a real standalone on the process backend.
-func startStandalone(t *testing.T) string {
+// With tasksRedis it runs the recoverer built in.
+func startStandalone(t *testing.T, tasksRedis string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -38,7 +39,8 @@ func startStandalone(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	cfg := standalone.Config{Listener: ln, DataDir: t.TempDir(), Backend: standalone.BackendProcess,
-		ProxyPath: testenv.BuildStatic(t, "./cmd/epilogue-proxy"), Ready: func(u string) { ready <- u }}
+		ProxyPath: testenv.BuildStatic(t, "./cmd/epilogue-proxy"), Ready: func(u string) { ready <- u },
+		TasksRedis: tasksRedis, TasksLease: time.Second}
 	go func() { done <- standalone.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
@@ -78,14 +80,30 @@ func waitRun(t *testing.T, g *testenv.Gate, seen map[string]bool) int {
 	return pid
 }
 
-// TestKilledContainerTaskFinishesInRecovery: the task's container is
-// killed mid-task (SIGKILL to the proxy's process group and the action's);
+// TestKilledContainerTaskFinishesInRecovery: with the recoverer as its own
+// process and built into the standalone, the task's container is killed
+// mid-task (SIGKILL to the proxy's process group and the action's);
 // once the lease lapses the recoverer re-invokes the action through the
 // REST API, the task runs again and finishes, and the new activation's
 // result links to the first with recoveryOf.
 func TestKilledContainerTaskFinishesInRecovery(t *testing.T) {
+	for _, builtIn := range []bool{false, true} {
+		name := "epilogue tasks recover"
+		if builtIn {
+			name = "built into the standalone"
+		}
+		t.Run(name, func(t *testing.T) { killAndRecover(t, builtIn) })
+	}
+}
+
+func killAndRecover(t *testing.T, builtIn bool) {
 	redisAddr := testenv.RequireRedis(t)
-	url := startStandalone(t)
+	var url string
+	if builtIn {
+		url = startStandalone(t, redisAddr)
+	} else {
+		url = startStandalone(t, "")
+	}
 	gate := testenv.NewGate(t)
 	gateBase := strings.TrimSuffix(gate.URL("x"), "/x")
 
@@ -120,12 +138,14 @@ func TestKilledContainerTaskFinishesInRecovery(t *testing.T) {
 	st, err := durable.Open(redisAddr)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	rec, err := recoverer.New(recoverer.Config{Store: st, APIHost: url, Auth: guestAuth, Lease: time.Second, Poll: 50 * time.Millisecond})
-	require.NoError(t, err)
-	rctx, stop := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { defer close(stopped); _ = rec.Run(rctx) }()
-	defer func() { stop(); <-stopped }()
+	if !builtIn {
+		rec, err := recoverer.New(recoverer.Config{Store: st, APIHost: url, Auth: guestAuth, Lease: time.Second, Poll: 50 * time.Millisecond})
+		require.NoError(t, err)
+		rctx, stop := context.WithCancel(ctx)
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); _ = rec.Run(rctx) }()
+		defer func() { stop(); <-stopped }()
+	}
 
 	second := waitRun(t, gate, seen)
 	assert.NotEqual(t, pid, second, "the task runs again in a new container")
