@@ -2,6 +2,7 @@ package durable
 
 import (
 	"bufio"
+	"net"
 	"strings"
 	"testing"
 
@@ -46,5 +47,22 @@ func FuzzReadReply(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = readReply(bufio.NewReader(strings.NewReader(s)), 0)
+	})
+}
+
+// FuzzParseAddr: an address from an action's environment or parameters
+// never panics the parser, and one it accepts has a host and a port.
+func FuzzParseAddr(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:6379", "redis://:pw@h:1/2", "redis://h", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		addr, _, db, err := parseAddr(s)
+		if err != nil {
+			return
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil || db < 0 {
+			t.Fatalf("%q: accepted %q db %d", s, addr, db)
+		}
 	})
 }

@@ -282,17 +282,17 @@ func (s *Store) Release(ctx context.Context, id, consumer string) error {
 // expiredIdle is an idle time past any sensible lease.
 const expiredIdle = 365 * 24 * time.Hour
 
-// TakeReason returns why the intent is to run again (ReasonContinuation
-// when it was released, else ReasonRecovery) and clears it.
-func (s *Store) TakeReason(ctx context.Context, id string) (string, error) {
-	v, err := s.c.do(ctx, "EVAL", `local r = redis.call('HGET', KEYS[1], 'reason'); redis.call('HDEL', KEYS[1], 'reason'); return r`, "1", statePrefix+id)
-	if err != nil {
-		return "", err
+// SetReason records why the intent is handed back (ReasonContinuation), or
+// clears it (""): the recoverer clears it before re-invoking, and puts it
+// back when the invocation fails.
+func (s *Store) SetReason(ctx context.Context, id, reason string) error {
+	var err error
+	if reason == "" {
+		_, err = s.c.do(ctx, "HDEL", statePrefix+id, "reason")
+	} else {
+		_, err = s.c.do(ctx, "HSET", statePrefix+id, "reason", reason)
 	}
-	if r, _ := v.(string); r == ReasonContinuation {
-		return r, nil
-	}
-	return ReasonRecovery, nil
+	return err
 }
 
 // ackScript ends an intent: acknowledged, deleted, its state gone.

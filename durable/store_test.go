@@ -101,11 +101,13 @@ func TestStateCheckpointAndRelease(t *testing.T) {
 	claimed, err := s.ClaimExpired(ctx, "recoverer", time.Hour, 10)
 	require.NoError(t, err)
 	require.Len(t, claimed, 1, "a released intent is taken whatever the lease")
-	for _, want := range []string{durable.ReasonContinuation, durable.ReasonRecovery} {
-		r, err := s.TakeReason(ctx, id)
-		require.NoError(t, err)
-		assert.Equal(t, want, r)
-	}
+	st, err = s.GetState(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, durable.ReasonContinuation, st.Reason)
+	require.NoError(t, s.SetReason(ctx, id, ""))
+	st, err = s.GetState(ctx, id)
+	require.NoError(t, err)
+	assert.Empty(t, st.Reason)
 	r, err := s.RecordFailedRecovery(ctx, id, "invoke failed")
 	require.NoError(t, err)
 	assert.Equal(t, 1, r)

@@ -159,9 +159,11 @@ func TestTaskContinuesFromItsCheckpoint(t *testing.T) {
 	claimed, err := st.ClaimExpired(ctx, "recoverer", time.Hour, 10)
 	require.NoError(t, err)
 	require.Len(t, claimed, 1, "released for the recoverer without waiting out the lease")
-	reason, err := st.TakeReason(ctx, claimed[0].ID)
+	state, err := st.GetState(ctx, claimed[0].ID)
 	require.NoError(t, err)
-	assert.Equal(t, durable.ReasonContinuation, reason)
+	assert.Equal(t, durable.ReasonContinuation, state.Reason)
+	assert.Equal(t, "act-1", state.Activation, "the continuation links to the activation that ran it last")
+	assert.JSONEq(t, `{"done":41}`, string(state.Checkpoint))
 
 	a.run(obj{durable.TaskParam: obj{"id": claimed[0].ID, "continuationOf": "act-1"}}, map[string]any{"activation_id": "act-2"})
 	resp := a.frame()

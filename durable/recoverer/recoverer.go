@@ -129,13 +129,13 @@ func (r *Recoverer) recover(ctx context.Context, in durable.Intent) (bool, error
 	c, cancel := context.WithTimeout(ctx, callBound)
 	defer cancel()
 	st := r.cfg.Store
-	reason, err := st.TakeReason(c, in.ID)
-	if err != nil {
-		return false, err
-	}
 	state, err := st.GetState(c, in.ID)
 	if err != nil {
 		return false, err
+	}
+	reason := durable.ReasonRecovery
+	if state.Reason == durable.ReasonContinuation {
+		reason = durable.ReasonContinuation
 	}
 	if reason == durable.ReasonRecovery && state.Attempt >= in.Attempts && in.Attempts > 0 {
 		return false, st.DeadLetter(c, in, fmt.Sprintf("attempt %d of %d began and never ended: its container went away", state.Attempt, in.Attempts))
@@ -154,15 +154,19 @@ func (r *Recoverer) recover(ctx context.Context, in durable.Intent) (bool, error
 	} else {
 		resume.RecoveryOf = link
 	}
+	// Cleared before the invocation: the new activation may hand the task
+	// back again before the invocation returns.
+	if err := st.SetReason(c, in.ID, ""); err != nil {
+		return false, err
+	}
 	activation, err := r.invoke(ns, name, map[string]any{durable.TaskParam: resume})
 	if err != nil {
+		// The intent stays leased to the recoverer: it is tried again once
+		// the lease lapses, with its reason.
 		msg := fmt.Sprintf("re-invoking %s failed: %v", in.Action, err)
-		if reason == durable.ReasonContinuation {
-			// Keep the reason for the next try.
-			_ = st.Release(c, in.ID, Consumer)
-			_, _ = st.BeginAttempt(c, in.ID, link) // Release gives back an attempt not taken
-		}
-		n, rerr := st.RecordFailedRecovery(c, in.ID, msg)
+		rerr := st.SetReason(c, in.ID, state.Reason)
+		n, cerr := st.RecordFailedRecovery(c, in.ID, msg)
+		rerr = errors.Join(rerr, cerr)
 		if rerr == nil && n >= r.cfg.MaxRecoveries {
 			rerr = st.DeadLetter(c, in, fmt.Sprintf("%d re-invocations failed; fix the action or the recoverer's credentials, then epilogue tasks retry", n))
 		}

@@ -204,3 +204,52 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want)
 	}
 }
+
+// TestRecoverDeadLetters: intents that cannot run again are dead-lettered
+// with the reason, not re-invoked forever.
+func TestRecoverDeadLetters(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String() // nothing listens here once closed
+	require.NoError(t, ln.Close())
+	tests := []struct {
+		name    string
+		intent  durable.Intent
+		crashed bool // an attempt began and its container died
+		want    string
+	}{
+		{"the action is not fully qualified", durable.Intent{Task: "t", Action: "order", Attempts: 3}, false, "not /namespace[/package]/action"},
+		{"its attempts are spent", durable.Intent{Task: "t", Action: "/guest/order", Attempts: 1}, true, "attempt 1 of 1 began and never ended"},
+		{"its action cannot be invoked", durable.Intent{Task: "t", Action: "/guest/order", Attempts: 3}, false, "re-invocations failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := durable.Open(testenv.RequireRedis(t))
+			require.NoError(t, err)
+			t.Cleanup(st.Close)
+			ctx, cancel := context.WithTimeout(context.Background(), bound)
+			defer cancel()
+			tt.intent.Payload = []byte(`{}`)
+			id, err := st.Append(ctx, tt.intent, "gone")
+			require.NoError(t, err)
+			if tt.crashed {
+				_, err := st.BeginAttempt(ctx, id, "a1")
+				require.NoError(t, err)
+			}
+			rec, err := recoverer.New(recoverer.Config{Store: st, APIHost: closed, Auth: guestAuth, Lease: time.Millisecond, MaxRecoveries: 2})
+			require.NoError(t, err)
+			var dead []durable.Dead
+			require.Eventually(t, func() bool {
+				_, err := rec.Once(ctx)
+				require.NoError(t, err)
+				dead, err = st.ListDead(ctx, 10)
+				require.NoError(t, err)
+				return len(dead) == 1
+			}, bound, 10*time.Millisecond)
+			assert.Contains(t, strings.Join(dead[0].Errors, "\n"), tt.want)
+			pending, err := st.List(ctx, 10)
+			require.NoError(t, err)
+			assert.Empty(t, pending)
+		})
+	}
+}
