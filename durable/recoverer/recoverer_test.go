@@ -96,50 +96,94 @@ func TestKilledContainerTaskFinishesInRecovery(t *testing.T) {
 	}
 }
 
-func killAndRecover(t *testing.T, builtIn bool) {
-	redisAddr := testenv.RequireRedis(t)
-	var url string
-	if builtIn {
-		url = startStandalone(t, redisAddr)
-	} else {
-		url = startStandalone(t, "")
-	}
-	gate := testenv.NewGate(t)
-	gateBase := strings.TrimSuffix(gate.URL("x"), "/x")
+// deployed is the test action on a standalone.
+type deployed struct {
+	url, redis, gateBase string
+	gate                 *testenv.Gate
+	wc                   *whisk.Client
+	st                   *durable.Store
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
-	defer cancel()
+// deploy starts Redis and a standalone (with the recoverer built in when
+// builtIn) and creates the test action "tasks", built outside the
+// repository as epilogue build does, with the time limit timeoutMs.
+func deploy(t *testing.T, ctx context.Context, builtIn bool, timeoutMs int) *deployed {
+	t.Helper()
+	d := &deployed{redis: testenv.RequireRedis(t), gate: testenv.NewGate(t)}
+	if builtIn {
+		d.url = startStandalone(t, d.redis)
+	} else {
+		d.url = startStandalone(t, "")
+	}
+	d.gateBase = strings.TrimSuffix(d.gate.URL("x"), "/x")
 	zip := filepath.Join(t.TempDir(), "action.zip")
 	_, err := actionbuild.Build(ctx, actionbuild.Options{Dir: "testdata/taskaction", Output: zip})
 	require.NoError(t, err, "an action built outside the repository links the durable SDK")
 	b, err := os.ReadFile(zip)
 	require.NoError(t, err)
 	code := base64.StdEncoding.EncodeToString(b)
-
-	wc, err := whisk.NewClient(nil, &whisk.Config{Host: url, AuthToken: guestAuth, Namespace: "_", Insecure: true})
+	d.wc, err = whisk.NewClient(nil, &whisk.Config{Host: d.url, AuthToken: guestAuth, Namespace: "_", Insecure: true})
 	require.NoError(t, err)
-	_, _, err = wc.Actions.Insert(&whisk.Action{Name: "tasks",
+	_, _, err = d.wc.Actions.Insert(&whisk.Action{Name: "tasks",
 		Exec:       &whisk.Exec{Kind: "blackbox", Image: "epilogue/action-go:latest", Code: &code},
-		Parameters: whisk.KeyValueArr{{Key: durable.EnvRedis, Value: redisAddr}, {Key: durable.EnvLease, Value: "1s"}},
+		Limits:     &whisk.Limits{Timeout: &timeoutMs},
+		Parameters: whisk.KeyValueArr{{Key: durable.EnvRedis, Value: d.redis}, {Key: durable.EnvLease, Value: "1s"}},
 	}, false)
 	require.NoError(t, err)
+	d.st, err = durable.Open(d.redis)
+	require.NoError(t, err)
+	t.Cleanup(d.st.Close)
+	return d
+}
 
-	res, _, err := wc.Actions.Invoke("tasks", map[string]any{"gate": gateBase}, true, false)
+// linked waits for a successful activation of "tasks" whose result links
+// to activation by key, and returns its result.
+func (d *deployed) linked(t *testing.T, key, activation string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	require.Eventually(t, func() bool {
+		acts, _, err := d.wc.Activations.List(&whisk.ActivationListOptions{Name: "tasks", Docs: true, Limit: 50})
+		if err != nil {
+			return false
+		}
+		for _, a := range acts {
+			r, _ := a.Response.Result.(map[string]any)
+			if a.ActivationID != activation && r[key] == activation && a.Response.Success {
+				found = r
+				return true
+			}
+		}
+		return false
+	}, bound, 50*time.Millisecond, "an activation records %s %s", key, activation)
+	return found
+}
+
+// acknowledged waits until no task is pending.
+func (d *deployed) acknowledged(t *testing.T, ctx context.Context) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		list, err := d.st.List(ctx, 10)
+		return err == nil && len(list) == 0
+	}, bound, 50*time.Millisecond, "the task is acknowledged")
+}
+
+func killAndRecover(t *testing.T, builtIn bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
+	defer cancel()
+	d := deploy(t, ctx, builtIn, 60000)
+	res, _, err := d.wc.Actions.Invoke("tasks", map[string]any{"gate": d.gateBase}, true, false)
 	require.NoError(t, err)
 	first, _ := res.(map[string]any)["activationId"].(string)
 	require.NotEmpty(t, first)
 
 	seen := map[string]bool{}
-	pid := waitRun(t, gate, seen)
+	pid := waitRun(t, d.gate, seen)
 	ppid := parentOf(t, pid)
 	require.NoError(t, syscall.Kill(-ppid, syscall.SIGKILL), "kill the proxy's process group")
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 
-	st, err := durable.Open(redisAddr)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
 	if !builtIn {
-		rec, err := recoverer.New(recoverer.Config{Store: st, APIHost: url, Auth: guestAuth, Lease: time.Second, Poll: 50 * time.Millisecond})
+		rec, err := recoverer.New(recoverer.Config{Store: d.st, APIHost: d.url, Auth: guestAuth, Lease: time.Second, Poll: 50 * time.Millisecond})
 		require.NoError(t, err)
 		rctx, stop := context.WithCancel(ctx)
 		stopped := make(chan struct{})
@@ -147,33 +191,34 @@ func killAndRecover(t *testing.T, builtIn bool) {
 		defer func() { stop(); <-stopped }()
 	}
 
-	second := waitRun(t, gate, seen)
+	second := waitRun(t, d.gate, seen)
 	assert.NotEqual(t, pid, second, "the task runs again in a new container")
-	gate.Open("run-" + strconv.Itoa(second))
+	d.gate.Open("run-" + strconv.Itoa(second))
+	assert.Equal(t, "held", d.linked(t, durable.ReasonRecovery, first)["task"])
+	d.acknowledged(t, ctx)
+}
 
-	var recovery map[string]any
-	require.Eventually(t, func() bool {
-		acts, _, err := wc.Activations.List(&whisk.ActivationListOptions{Name: "tasks", Docs: true, Limit: 50})
-		if err != nil {
-			return false
-		}
-		for _, a := range acts {
-			if a.ActivationID == first || a.Response.Result == nil {
-				continue
-			}
-			r, _ := a.Response.Result.(map[string]any)
-			if r[durable.ReasonRecovery] == first && a.Response.Success {
-				recovery = r
-				return true
-			}
-		}
-		return false
-	}, bound, 50*time.Millisecond, "an activation records recoveryOf %s", first)
-	assert.Equal(t, "held", recovery["task"])
-	require.Eventually(t, func() bool {
-		list, err := st.List(ctx, 10)
-		return err == nil && len(list) == 0
-	}, bound, 50*time.Millisecond, "the recovered task is acknowledged")
+// TestLongTaskContinuesInANewActivation: a task with more work than its
+// activation's time limit checkpoints, is handed back before the deadline,
+// and the built-in recoverer continues it in a new activation that starts
+// from the checkpoint and records continuationOf.
+func TestLongTaskContinuesInANewActivation(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
+	defer cancel()
+	d := deploy(t, ctx, true, 3000)
+	res, _, err := d.wc.Actions.Invoke("tasks", map[string]any{"gate": d.gateBase, "task": "long"}, true, false)
+	require.NoError(t, err)
+	first, _ := res.(map[string]any)["activationId"].(string)
+	require.NotEmpty(t, first)
+
+	// Gate long-0 is never opened: the first activation's deadline ends it.
+	d.gate.WaitArrived(t, "long-0", bound)
+	d.gate.WaitArrived(t, "long-1", bound) // resumed past its checkpoint
+	r := d.linked(t, durable.ReasonContinuation, first)
+	assert.Equal(t, "long", r["task"])
+	d.gate.Open("long-1")
+	d.acknowledged(t, ctx)
+	assert.Equal(t, 1, d.gate.Arrivals("long-0"), "the continuation did not redo the checkpointed step")
 }
 
 func parentOf(t *testing.T, pid int) int {
