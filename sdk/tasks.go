@@ -336,8 +336,8 @@ func (a *Activation) runIntent(actx context.Context, st *durable.Store, in durab
 			_, err := st.Ack(c, in.ID)
 			return err
 		}
-		if stopped := a.handBack(tctx, actx, st, in, sctx); stopped != nil {
-			return *stopped
+		if ended, err := a.handBack(tctx, st, in, sctx); ended {
+			return err
 		}
 		msg := fmt.Sprintf("attempt %d: %v", n, err)
 		a.logger.Warn("a task attempt failed", "task", in.Task, "taskId", in.TaskID, "error", msg)
@@ -355,28 +355,30 @@ func (a *Activation) runIntent(actx context.Context, st *durable.Store, in durab
 		case <-wait.C:
 		case <-tctx.Done():
 			wait.Stop()
-			if stopped := a.handBack(tctx, actx, st, in, sctx); stopped != nil {
-				return *stopped
-			}
+			_, err := a.handBack(tctx, st, in, sctx)
+			return err
 		}
 	}
 }
 
-// handBack ends the run when the task's context ended: dropped by an
-// operator (nothing to do), or the activation's end is near (the intent
-// is released for a continuation). It returns nil while the task may go on.
-func (a *Activation) handBack(tctx, actx context.Context, st *durable.Store, in durable.Intent, sctx func() (context.Context, context.CancelFunc)) *error {
+// handBack ends the run when the task's context ended (ended is false
+// while the task may go on): dropped by an operator, there is nothing to
+// do; otherwise the activation's end is near, and the intent is released
+// for a continuation.
+func (a *Activation) handBack(tctx context.Context, st *durable.Store, in durable.Intent, sctx func() (context.Context, context.CancelFunc)) (ended bool, err error) {
 	if tctx.Err() == nil {
-		return nil
+		return false, nil
 	}
-	var err error
-	if !errors.Is(context.Cause(tctx), errDropped) {
-		c, cancel := sctx()
-		defer cancel()
-		err = st.Release(c, in.ID, consumer)
-		a.logger.Info("the task was stopped before the activation's deadline; it continues from its last checkpoint in a new activation", "task", in.Task, "taskId", in.TaskID)
+	if errors.Is(context.Cause(tctx), errDropped) {
+		return true, nil
 	}
-	return &err
+	c, cancel := sctx()
+	defer cancel()
+	if err := st.Release(c, in.ID, consumer); err != nil {
+		return true, fmt.Errorf("the task could not be handed back (it will be recovered once its lease lapses): %w", err)
+	}
+	a.logger.Info("the task was stopped before the activation's deadline; it continues from its last checkpoint in a new activation", "task", in.Task, "taskId", in.TaskID)
+	return true, nil
 }
 
 // callTask runs one attempt; a panic is its error.
