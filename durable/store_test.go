@@ -186,3 +186,34 @@ func TestOpenRejectsBadAddresses(t *testing.T) {
 		assert.NoError(t, err, addr)
 	}
 }
+
+// TestIntentSurvivesARedisCrash: with appendonly yes and appendfsync
+// always, an intent Append acknowledged is in the append-only file: a
+// redis-server killed with SIGKILL right after, and started again on the
+// same directory, still has it, pending under the same owner. (A killed
+// process cannot show that the fsync reached the disk; that is what
+// appendfsync always is for, and what docs/durable.md states.)
+func TestIntentSurvivesARedisCrash(t *testing.T) {
+	dir := t.TempDir()
+	first := testenv.RequireDurableRedis(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	s, err := durable.Open(first.Addr())
+	require.NoError(t, err)
+	id, err := s.Append(ctx, intent(), "container-1")
+	require.NoError(t, err)
+	s.Close()
+	require.NoError(t, first.Stop()) // SIGKILL
+
+	again := testenv.RequireDurableRedis(t, dir)
+	s, err = durable.Open(again.Addr())
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	got, err := s.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "charge", got.Task)
+	list, err := s.List(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "container-1", list[0].Owner, "the lease survived with the intent")
+}
