@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,8 @@ const tasksUsage = `Usage: epilogue tasks COMMAND --redis ADDR [flags] [ID]
 Durable tasks (sdk.Task, sdk.Start) in the task store at ADDR (host:port
 or redis://[:password@]host:port[/db]; default $EPILOGUE_TASKS_REDIS):
 
-  recover --apihost URL --auth UUID:KEY   re-invoke the actions of tasks whose lease lapsed, until stopped
+  recover [--apihost URL --auth UUID:KEY] re-invoke the actions of tasks whose lease lapsed, until stopped;
+                                          the API host and key default to wsk's ($WSK_CONFIG_FILE, ~/.wskprops)
   list                                    the pending tasks and the dead letters
   show ID                                 one pending task (its state and errors) or dead letter, as JSON
   retry DEAD_ID                           run a dead-lettered task again (same task id, fresh attempts)
@@ -42,8 +44,8 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sub := args[0]
 	fs := cli.NewFlagSet("epilogue tasks "+sub, tasksUsage, stderr)
 	addr := fs.String("redis", os.Getenv(durable.EnvRedis), "the task store's Redis address")
-	apiHost := fs.String("apihost", "", "recover: OpenWhisk's API host, as wsk's --apihost")
-	auth := fs.String("auth", "", "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth")
+	apiHost := fs.String("apihost", "", "recover: OpenWhisk's API host, as wsk's --apihost (default: wsk's APIHOST property)")
+	auth := fs.String("auth", "", "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth (default: wsk's AUTH property)")
 	insecure := fs.Bool("i", false, "recover: skip TLS verification, as wsk -i")
 	lease := fs.Duration("lease", durable.DefaultLease, "recover: the lease, the same as the actions' "+durable.EnvLease)
 	poll := fs.Duration("poll", recoverer.DefaultPoll, "recover: the time between two looks at the store")
@@ -72,6 +74,14 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer st.Close()
 	if sub == "recover" {
+		if *apiHost == "" || *auth == "" {
+			props, err := wskProps(os.Getenv)
+			if err != nil {
+				_ = fs.Fail("cannot read wsk's properties for --apihost and --auth: %v", err)
+				return exitUsage
+			}
+			*apiHost, *auth = cmp.Or(*apiHost, props["APIHOST"]), cmp.Or(*auth, props["AUTH"])
+		}
 		rec, err := recoverer.New(recoverer.Config{Store: st, APIHost: *apiHost, Auth: *auth, Insecure: *insecure, Lease: *lease, Poll: *poll,
 			Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 		if err != nil {
