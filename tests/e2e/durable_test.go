@@ -20,13 +20,28 @@ import (
 )
 
 // TestDurableOrderSurvivesItsContainer runs examples/durable-order on a
-// real standalone (process backend) with the task recoverer built in. The
-// charge is held at a gate after its effect and before its
-// acknowledgement, and its container is killed there (SIGKILL to the
-// proxy's process group): the recoverer runs the charge again in a new
-// activation that records recoveryOf, the task runs twice (at least once)
-// and the revenue is added once (the effect is keyed by the task id).
+// real standalone (process backend) with the task recoverer built in. Each
+// order's charge is held at its gate after its effect and before its
+// acknowledgement, and some of the containers are killed there (SIGKILL to
+// the proxy's process group). Every killed charge runs again in a new
+// activation that records recoveryOf, so it ran twice (at least once), and
+// every order's revenue is added exactly once (the effect is keyed by the
+// task id).
 func TestDurableOrderSurvivesItsContainer(t *testing.T) {
+	tests := []struct {
+		name   string
+		orders int
+		killed map[int]bool
+	}{
+		{"one order, killed", 1, map[int]bool{0: true}},
+		{"four orders at once, every other killed", 4, map[int]bool{0: true, 2: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { killOrders(t, tt.orders, tt.killed) })
+	}
+}
+
+func killOrders(t *testing.T, orders int, killed map[int]bool) {
 	redisAddr := testenv.RequireRedis(t)
 	s := startServer(t, standalone.BackendProcess, standalone.Config{TasksRedis: redisAddr, TasksLease: time.Second})
 	g := testenv.NewGate(t)
@@ -45,51 +60,73 @@ func TestDurableOrderSurvivesItsContainer(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(tasks.Close)
 
-	res, _, err := c.Actions.Invoke("order", map[string]any{"id": "42", "amount": 30, "redis": redisAddr, "gate": g.URL("charged")}, true, false)
-	require.NoError(t, err)
-	act := res.(map[string]any)
-	first := act["activationId"].(string)
-	result := act["response"].(map[string]any)["result"].(map[string]any)
-	assert.Equal(t, "42", result["accepted"])
-	taskID, _ := result["task"].(string)
-	_, err = tasks.Get(ctx, taskID)
-	require.NoError(t, err, "the intent was in the store when the client heard the answer")
+	activations, taskIDs := make([]string, orders), make([]string, orders)
+	for i := range orders {
+		order, charged := strconv.Itoa(i), "charged-"+strconv.Itoa(i)
+		res, _, err := c.Actions.Invoke("order", map[string]any{"id": order, "amount": 10 + i, "redis": redisAddr, "gate": g.URL(charged)}, true, false)
+		require.NoError(t, err)
+		act := res.(map[string]any)
+		activations[i] = act["activationId"].(string)
+		result := act["response"].(map[string]any)["result"].(map[string]any)
+		require.Equal(t, order, result["accepted"], "%v", result)
+		taskIDs[i], _ = result["task"].(string)
+		_, err = tasks.Get(ctx, taskIDs[i])
+		require.NoError(t, err, "the intent was in the store when the client heard the answer")
+		g.WaitArrived(t, charged, recordBound)
+		assert.Equal(t, strconv.Itoa(10+i), rdb.Get(ctx, "epilogue:revenue:"+order).Val(), "charged, then held before its acknowledgement")
+	}
 
-	g.WaitArrived(t, "charged", recordBound)
-	assert.Equal(t, "30", rdb.Get(ctx, "epilogue:revenue:42").Val(), "the first run charged, then was held before its acknowledgement")
-	proxyPid := 0
+	lingering := map[string]int{} // activation → its container's proxy pid
 	for _, ci := range s.poolSnapshot(t).Containers {
 		for _, a := range ci.Lingering {
-			if a == first {
-				proxyPid, _ = strconv.Atoi(ci.ID)
-			}
+			lingering[a], _ = strconv.Atoi(ci.ID)
 		}
 	}
-	require.NotZero(t, proxyPid, "the container running the task is lingering on %s", first)
-	require.NoError(t, syscall.Kill(-proxyPid, syscall.SIGKILL))
+	for i := range orders {
+		if !killed[i] {
+			continue
+		}
+		pid := lingering[activations[i]]
+		require.NotZero(t, pid, "the container running order %d's charge lingers on %s", i, activations[i])
+		require.NoError(t, syscall.Kill(-pid, syscall.SIGKILL))
+	}
+	for i := range orders {
+		charged := "charged-" + strconv.Itoa(i)
+		if killed[i] {
+			require.Eventually(t, func() bool { return g.Arrivals(charged) == 2 }, recordBound, pollGap,
+				"the recoverer ran order %d's charge again after its container died", i)
+		}
+		g.Open(charged)
+	}
 
-	require.Eventually(t, func() bool { return g.Arrivals("charged") == 2 }, recordBound, pollGap,
-		"the recoverer ran the charge again after its container died")
-	g.Open("charged")
-
+	recovered := map[string]bool{} // original activation → a recovery succeeded
 	require.Eventually(t, func() bool {
-		acts, _, err := c.Activations.List(&whisk.ActivationListOptions{Name: "order", Docs: true, Limit: 50})
+		acts, _, err := c.Activations.List(&whisk.ActivationListOptions{Name: "order", Docs: true, Limit: 100})
 		if err != nil {
 			return false
 		}
 		for _, a := range acts {
 			r, _ := a.Response.Result.(map[string]any)
-			if r[durable.ReasonRecovery] == first && a.Response.Success {
-				assert.Equal(t, taskID, r["taskId"])
-				return true
+			if of, ok := r[durable.ReasonRecovery].(string); ok && a.Response.Success {
+				recovered[of] = true
 			}
 		}
-		return false
-	}, recordBound, pollGap, "an activation records recoveryOf %s", first)
-	require.Eventually(t, func() bool {
-		_, err := tasks.Get(ctx, taskID)
-		return errors.Is(err, durable.ErrNotFound)
-	}, recordBound, pollGap, "the recovered charge is acknowledged")
-	assert.Equal(t, "30", rdb.Get(ctx, "epilogue:revenue:42").Val(), "charged once though it ran twice")
-	assert.Equal(t, 2, g.Arrivals("charged"))
+		return len(recovered) == len(killed)
+	}, recordBound, pollGap, "every killed charge has a recovery activation")
+	for i := range orders {
+		assert.Equal(t, killed[i], recovered[activations[i]], "order %d: a recovery links recoveryOf its activation exactly when it was killed", i)
+		require.Eventually(t, func() bool {
+			_, err := tasks.Get(ctx, taskIDs[i])
+			return errors.Is(err, durable.ErrNotFound)
+		}, recordBound, pollGap, "order %d's charge is acknowledged", i)
+		assert.Equal(t, strconv.Itoa(10+i), rdb.Get(ctx, "epilogue:revenue:"+strconv.Itoa(i)).Val(), "order %d charged once", i)
+		runs := 1
+		if killed[i] {
+			runs = 2
+		}
+		assert.Equal(t, runs, g.Arrivals("charged-"+strconv.Itoa(i)), "order %d's charge runs", i)
+	}
+	dead, err := tasks.ListDead(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead)
 }
