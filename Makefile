@@ -19,7 +19,7 @@ REPORT_DIR ?= out/report
 # 10 min default, which a slow package can reach on a busy machine.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build test lint image demo bench fuzz deps chaos report keepalive-report clean
+.PHONY: all build test lint image demo demo-durable bench fuzz deps chaos report keepalive-report clean
 
 all: build
 
@@ -68,6 +68,12 @@ image: build
 demo: build deps
 	bin/epilogue build examples/async-write -o out/demo/async-write.zip
 	./scripts/demo.sh
+
+## demo-durable: a durable task survives its container: examples/durable-order, killed mid-charge, recovered by
+## epilogue standalone's built-in recoverer, on a redis-server with appendonly yes and appendfsync always
+demo-durable: build deps
+	bin/epilogue build examples/durable-order -o out/demo/durable-order.zip
+	./scripts/demo-durable.sh
 
 ## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json

@@ -13,9 +13,11 @@
 // finds the key and adds nothing.
 //
 // Parameters: id and amount (required); redis, where the revenue is kept
-// (else REDIS_ADDR, else 127.0.0.1:6379); gate, a URL the charge waits for
-// after its effect (a GET answering 2xx), with which a test holds the task
-// between its effect and its acknowledgement. The task store is the
+// (else REDIS_ADDR, else 127.0.0.1:6379); delay_ms, a pause after the
+// effect that stands for more slow work (the demo kills the container
+// then); gate, a URL the charge waits for after its effect (a GET answering
+// 2xx), with which a test holds the task between its effect and its
+// acknowledgement. The task store is the
 // action's EPILOGUE_TASKS_REDIS:
 //
 //	epilogue build examples/durable-order -o order.zip
@@ -28,6 +30,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,10 +39,11 @@ import (
 )
 
 type order struct {
-	ID     string `json:"id"`
-	Amount int64  `json:"amount"`
-	Redis  string `json:"redis,omitempty"`
-	Gate   string `json:"gate,omitempty"`
+	ID      string `json:"id"`
+	Amount  int64  `json:"amount"`
+	Redis   string `json:"redis,omitempty"`
+	DelayMs int    `json:"delay_ms,omitempty"`
+	Gate    string `json:"gate,omitempty"`
 }
 
 // Keys written.
@@ -84,6 +88,15 @@ func charge(ctx context.Context, o order) error {
 	err := chargeScript.Run(ctx, rdb, []string{chargePrefix + sdk.TaskID(ctx), revenuePrefix + o.ID}, o.ID, o.Amount).Err()
 	if err != nil && !errors.Is(err, redis.Nil) { // Nil: applied by an earlier run
 		return err
+	}
+	if o.DelayMs > 0 {
+		t := time.NewTimer(time.Duration(o.DelayMs) * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return gate.Pass(ctx, o.Gate)
 }
