@@ -12,30 +12,14 @@ work=$(mktemp -d)
 auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
 zip=out/demo/durable-order.zip
 lease=2s
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# shellcheck source=scripts/demo-lib.sh
+. scripts/demo-lib.sh
 say() { printf '$ %s\n' "$*"; }
-
-for cmd in redis-server redis-cli curl; do
-  command -v "$cmd" >/dev/null || { echo "demo-durable: $cmd is missing: run 'make deps'" >&2; exit 1; }
-done
+need redis-server redis-cli curl
 
 step "A redis-server that fsyncs its append-only file before every reply"
-for _ in 1 2 3 4 5; do
-  port=$(( 20000 + RANDOM % 40000 ))
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always --dir "$work" >"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  if redis-cli -p "$port" ping >/dev/null 2>&1; then pids+=("$redis_pid"); break; fi
-  kill "$redis_pid" 2>/dev/null || true
-done
+start_redis --save '' --appendonly yes --appendfsync always
+port=$redis_port
 redis=127.0.0.1:$port
 say "redis-server --port $port --appendonly yes --appendfsync always"
 

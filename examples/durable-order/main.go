@@ -28,13 +28,12 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/epilogue-dev/epilogue/examples/internal/gate"
+	"github.com/epilogue-dev/epilogue/examples/internal/redisclient"
 	"github.com/epilogue-dev/epilogue/sdk"
 )
 
@@ -59,32 +58,9 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
 end
 return false`)
 
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*redis.Client{} // guarded by clientsMu
-)
-
-func client(param string) *redis.Client {
-	addr := param
-	if addr == "" {
-		addr = os.Getenv("REDIS_ADDR")
-	}
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	if c, ok := clients[addr]; ok {
-		return c
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	clients[addr] = c
-	return c
-}
-
 // charge is the durable task.
 func charge(ctx context.Context, o order) error {
-	rdb := client(o.Redis)
+	rdb := redisclient.For(o.Redis)
 	err := chargeScript.Run(ctx, rdb, []string{chargePrefix + sdk.TaskID(ctx), revenuePrefix + o.ID}, o.ID, o.Amount).Err()
 	if err != nil && !errors.Is(err, redis.Nil) { // Nil: applied by an earlier run
 		return err
