@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -212,6 +213,17 @@ func TestTaskMisuse(t *testing.T) {
 	a.env.unset(durable.EnvRedis)
 	a.run(obj{"task": "registered"}, nil)
 	assert.Contains(t, string(a.frame().Result), "durable tasks need a store: set EPILOGUE_TASKS_REDIS")
+
+	// A store that is down: Start fails, so the client hears that nothing
+	// was started.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	down := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	a.run(obj{"task": "registered", durable.EnvRedis: down}, nil)
+	assert.Contains(t, string(a.frame().Result), "cannot reach the task store's Redis at "+down)
+	a.run(obj{"task": "registered", durable.EnvLease: "soon", durable.EnvRedis: st.Addr()}, nil)
+	assert.Contains(t, string(a.frame().Result), `EPILOGUE_TASKS_LEASE=\"soon\" is not a positive duration`)
 
 	id, err := st.Append(ctx, durable.Intent{Task: "renamed", Payload: []byte(`{}`), Attempts: 1}, "c")
 	require.NoError(t, err)
