@@ -236,3 +236,31 @@ func TestTaskMisuse(t *testing.T) {
 	a.run(obj{durable.TaskParam: "not an object"}, nil)
 	assert.Contains(t, string(a.frame().Result), "set by the task recoverer")
 }
+
+// TestCancelledTaskIsHandedBack: when the proxy cancels the activation
+// (its linger bound) before the deadline, the running task is handed back
+// for a continuation as at the deadline.
+func TestCancelledTaskIsHandedBack(t *testing.T) {
+	sdk.Task("cancelled", func(ctx context.Context, in obj) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	a, st := taskAction(t, "")
+	ctx := storeCtx(t)
+	seq := a.run(obj{"task": "cancelled"}, map[string]any{"activation_id": "act-c",
+		"deadline": strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)})
+	resp := a.frame()
+	require.False(t, resp.Done)
+	var out struct{ ID string }
+	require.NoError(t, json.Unmarshal(resp.Result, &out))
+	a.send(`{"epilogue":"cancel","seq":` + strconv.FormatUint(seq, 10) + `}`)
+	a.done()
+	require.Eventually(t, func() bool {
+		s, err := st.GetState(ctx, out.ID)
+		return err == nil && s.Reason == durable.ReasonContinuation
+	}, bound, 10*time.Millisecond, "handed back for a continuation")
+	claimed, err := st.ClaimExpired(ctx, "recoverer", time.Hour, 10)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	assert.Equal(t, out.ID, claimed[0].ID)
+}
