@@ -43,6 +43,11 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	sub := args[0]
 	fs := cli.NewFlagSet("epilogue tasks "+sub, tasksUsage, stderr)
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fs.PrintUsage()
+		return exitOK
+	}
 	addr := fs.String("redis", os.Getenv(durable.EnvRedis), "the task store's Redis address")
 	apiHost := fs.String("apihost", "", "recover: OpenWhisk's API host, as wsk's --apihost (default: wsk's APIHOST property)")
 	auth := fs.String("auth", "", "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth (default: wsk's AUTH property)")

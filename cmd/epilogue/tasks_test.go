@@ -80,3 +80,11 @@ func TestTasksUsageErrors(t *testing.T) {
 		assert.Contains(t, errOut.String(), tc.want, tc.args)
 	}
 }
+
+func TestTasksHelp(t *testing.T) {
+	for _, args := range [][]string{{"tasks", "-h"}, {"tasks", "help"}, {"tasks", "list", "-h"}} {
+		var out, errOut bytes.Buffer
+		assert.Equal(t, exitOK, run(context.Background(), args, &out, &errOut), args)
+		assert.Contains(t, out.String()+errOut.String(), "Usage: epilogue tasks COMMAND", args)
+	}
+}
