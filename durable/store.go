@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,8 +84,8 @@ func (in Intent) fields() []string {
 	if !in.Deadline.IsZero() {
 		f = append(f, "deadline", strconv.FormatInt(in.Deadline.UnixMilli(), 10))
 	}
-	if in.TaskID != "" {
-		f = append(f, "taskid", in.TaskID)
+	if in.TaskID != "" && in.TaskID != in.ID {
+		f = append(f, "taskid", in.TaskID) // absent: the entry's own id
 	}
 	return f
 }
@@ -329,11 +330,9 @@ func (s *Store) DeadLetter(ctx context.Context, in Intent, errs ...string) error
 		return err
 	}
 	all, _ := json.Marshal(append(st.Errors, errs...))
-	args := append([]string{"EVAL", deadScript, "3", Stream, statePrefix + in.ID, DeadStream, Group, in.ID},
-		in.fields()...)
-	if in.TaskID == in.ID || in.TaskID == "" {
-		args = append(args, "taskid", in.ID)
-	}
+	dead := in
+	dead.ID, dead.TaskID = "", cmp.Or(in.TaskID, in.ID) // the dead letter has an id of its own
+	args := append([]string{"EVAL", deadScript, "3", Stream, statePrefix + in.ID, DeadStream, Group, in.ID}, dead.fields()...)
 	args = append(args, "errors", string(all), "attempt", strconv.Itoa(st.Attempt), "intent", in.ID)
 	if _, err := s.c.do(ctx, args...); err != nil {
 		return fmt.Errorf("cannot dead-letter the task: %w", err)
