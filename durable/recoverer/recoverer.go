@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -179,19 +180,10 @@ func (r *Recoverer) recover(ctx context.Context, in durable.Intent) (bool, error
 // split reads a fully qualified action name, /namespace[/package]/action.
 func split(action string) (namespace, name string, err error) {
 	parts := strings.Split(strings.TrimPrefix(action, "/"), "/")
-	if !strings.HasPrefix(action, "/") || len(parts) < 2 || len(parts) > 3 || slicesHasEmpty(parts) {
+	if !strings.HasPrefix(action, "/") || len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
 		return "", "", fmt.Errorf("the intent names its action %q, not /namespace[/package]/action, so it cannot be re-invoked", action)
 	}
 	return parts[0], strings.Join(parts[1:], "/"), nil
-}
-
-func slicesHasEmpty(parts []string) bool {
-	for _, p := range parts {
-		if p == "" {
-			return true
-		}
-	}
-	return false
 }
 
 // invoke starts the action without waiting and returns the activation id.
