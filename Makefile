@@ -19,7 +19,7 @@ REPORT_DIR ?= out/report
 # 10 min default, which a slow package can reach on a busy machine.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build test lint image demo observe bench fuzz deps chaos report keepalive-report clean
+.PHONY: all build test lint image demo demo-durable observe bench fuzz deps chaos report keepalive-report clean
 
 all: build
 
@@ -84,6 +84,12 @@ observe: build bin/jaeger deps
 	$(GO) build -o out/observe/tracetree ./tests/observe/tracetree
 	./scripts/observe.sh
 
+## demo-durable: a durable task survives its container: examples/durable-order, killed mid-charge, recovered by
+## epilogue standalone's built-in recoverer, on a redis-server with appendonly yes and appendfsync always
+demo-durable: build deps
+	bin/epilogue build examples/durable-order -o out/demo/durable-order.zip
+	./scripts/demo-durable.sh
+
 ## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
 bench: image
@@ -115,7 +121,8 @@ fuzz:
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode ./standalone/entity FuzzDecodePackagePut ./standalone/entity FuzzParseQualifiedName ./standalone/entity FuzzDecodeRulePut \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
 	  ./replay FuzzRead ./tests/observe FuzzRender \
-	  ./standalone/api FuzzParseWebPath ./standalone/api FuzzDecodeWebBody ./standalone/api FuzzRenderWeb
+	  ./standalone/api FuzzParseWebPath ./standalone/api FuzzDecodeWebBody ./standalone/api FuzzRenderWeb \
+	  ./durable FuzzReadReply ./durable FuzzParseAddr ./sdk FuzzResumeRef ./cmd/epilogue FuzzParseWskProps
 
 clean:
 	rm -rf bin out

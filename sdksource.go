@@ -14,8 +14,9 @@ const SDKModule = "github.com/epilogue-dev/epilogue"
 // TestSDKSourceIsTheSDKsClosure fails when a file is added to one of these
 // packages and not here.
 //
-//go:embed sdk/activation.go sdk/doc.go sdk/goroutines.go sdk/http.go sdk/log.go sdk/run.go
+//go:embed sdk/activation.go sdk/doc.go sdk/goroutines.go sdk/http.go sdk/log.go sdk/run.go sdk/tasks.go
 //go:embed actionloop/actionside.go actionloop/doc.go actionloop/protocol.go actionloop/proxyside.go actionloop/reader.go actionloop/scan.go
+//go:embed durable/doc.go durable/resp.go durable/store.go
 //go:embed completion/client.go completion/completion.go completion/contract.go completion/doc.go completion/phase.go
 var SDKSource embed.FS
 

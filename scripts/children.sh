@@ -1,4 +1,4 @@
-# Sourced by the scripts that start long-running children (demo.sh,
+# Sourced by the scripts that start long-running children (demo.sh, demo-durable.sh,
 # observe.sh): each appends the pid of what it starts to pids; at exit every
 # child is stopped and waited for, and the script's $work directory removed.
 pids=()

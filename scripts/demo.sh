@@ -11,11 +11,8 @@ work=$(mktemp -d)
 auth=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP
 zip=out/demo/async-write.zip
 delay_ms=1000
-source scripts/children.sh
-
-# Bold headings on a terminal only: a log file gets no escape codes.
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# shellcheck source=scripts/demo-lib.sh
+. scripts/demo-lib.sh
 # quote ARG: ARG as a shell word (single-quoted unless it is plain).
 quote() {
   if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
@@ -41,19 +38,10 @@ pool() {
 # annotation KEY JSON: the value of annotation KEY in an activation record.
 annotation() { sed -n "s/.*{\"key\":\"$1\",\"value\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$2" | head -1; }
 
-for cmd in redis-server redis-cli curl; do
-  command -v "$cmd" >/dev/null || { echo "demo: $cmd is missing: run 'make deps' (or apt-get install -y redis-server curl)" >&2; exit 1; }
-done
+need redis-server redis-cli curl
 
 step "Start a real redis-server on a free loopback port"
-for _ in 1 2 3 4 5; do
-  redis_port=$(( 20000 + RANDOM % 40000 ))
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then pids+=("$redis_pid"); break; fi
-  kill "$redis_pid" 2>/dev/null || true
-done
+start_redis --save '' --appendonly no
 redis="127.0.0.1:$redis_port"
 echo "redis-server on $redis"
 echo "AUTH=$auth   (OpenWhisk's default guest key: export it to run the commands below yourself)"

@@ -41,6 +41,16 @@
 // long-lived goroutines of its own when a client is created (go-redis does)
 // is excluded with IgnoreGoroutines.
 //
+// # Durable tasks
+//
+// Work that must survive its container is a task: Task registers it before
+// Run, Start stores its intent in Redis (EPILOGUE_TASKS_REDIS) before
+// returning and runs it as tracked work, retried with backoff and then
+// dead-lettered. Near the deadline a task is handed back and continued in a
+// new activation from its last Checkpoint; a recoverer (epilogue tasks
+// recover) re-invokes the action when the container went away. Execution
+// is at-least-once: key effects by TaskID. See docs/durable.md.
+//
 // Under the upstream ActionLoop proxy (no Epilogue extension) the same binary
 // works as a plain ActionLoop action: it is done at its response, and it says
 // so once on stderr.

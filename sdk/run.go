@@ -243,10 +243,20 @@ func (l *loop) accept(m actionloop.Message) *Activation {
 	return a
 }
 
-// runHandler runs the handler on the calling goroutine and responds.
+// runHandler runs the handler on the calling goroutine and responds; a
+// recovery or continuation of a durable task (the reserved parameter) runs
+// the task instead.
 func (l *loop) runHandler(a *Activation) {
 	a.adopt()
-	v, err := l.call(a)
+	var v any
+	r, isTask, err := resumeRef(a.Params)
+	switch {
+	case err != nil:
+	case isTask:
+		v, err = a.resumeTask(r)
+	default:
+		v, err = l.call(a)
+	}
 	a.handler.Done()
 	a.respond(v, err)
 }

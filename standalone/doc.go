@@ -13,5 +13,6 @@
 // snapshot (containers, states, counters): a diagnostic for people and tests
 // on a loopback port, not part of OpenWhisk's API; and GET /epilogue/view,
 // the pool's live view (liveview). "/" stays OpenWhisk's API info in JSON,
-// whatever the client accepts.
+// whatever the client accepts. With a task store configured it also runs
+// the durable-task recoverer (durable/recoverer) against its own API.
 package standalone

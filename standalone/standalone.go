@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/epilogue-dev/epilogue/durable"
+	"github.com/epilogue-dev/epilogue/durable/recoverer"
 	"github.com/epilogue-dev/epilogue/standalone/api"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/backend/docker"
@@ -95,6 +99,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, if set, is called once the API answers, with its base URL.
 	Ready func(url string)
+	// TasksRedis, if set, is the durable-task store (host:port or
+	// redis://...): the server then runs the task recoverer built in,
+	// re-invoking through its own API with the guest's key (or, without
+	// one, the first of Keys by uuid).
+	TasksRedis string
+	// TasksLease is the recoverer's lease; 0 = durable.DefaultLease. It
+	// must equal the actions' EPILOGUE_TASKS_LEASE.
+	TasksLease time.Duration
 }
 
 // DefaultDataDir is ~/.epilogue/standalone (or a temporary directory's
@@ -234,6 +246,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving OpenWhisk's API", "url", url, "metrics", url+MetricsPath, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir,
 		"liveView", url+liveview.ViewPath)
+	if cfg.TasksRedis != "" {
+		stop, err := startRecoverer(ctx, cfg, url, log)
+		if err != nil {
+			_ = srv.Close()
+			<-served
+			return err
+		}
+		defer stop()
+	}
 	if cfg.Ready != nil {
 		cfg.Ready(url)
 	}
@@ -317,4 +338,39 @@ func prune(ctx context.Context, st *store.Store, r store.Retention, log *slog.Lo
 		case <-t.C:
 		}
 	}
+}
+
+// startRecoverer runs the durable-task recoverer against this server's API
+// until the returned stop is called.
+func startRecoverer(ctx context.Context, cfg Config, url string, log *slog.Logger) (stop func(), err error) {
+	tasks, err := durable.Open(cfg.TasksRedis)
+	if err != nil {
+		return nil, fmt.Errorf("standalone: the task store: %w", err)
+	}
+	rec, err := recoverer.New(recoverer.Config{Store: tasks, APIHost: url, Auth: recovererAuth(cfg.Keys), Lease: cfg.TasksLease,
+		Logger: log.With("component", "task-recoverer")})
+	if err != nil {
+		tasks.Close()
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = rec.Run(rctx)
+	}()
+	log.Info("recovering durable tasks", "store", cfg.TasksRedis)
+	return func() { cancel(); <-done; tasks.Close() }, nil
+}
+
+// recovererAuth picks the credentials the built-in recoverer invokes with.
+func recovererAuth(keys map[string]string) string {
+	if len(keys) == 0 {
+		return api.GuestUUID + ":" + api.GuestKey
+	}
+	if k, ok := keys[api.GuestUUID]; ok {
+		return api.GuestUUID + ":" + k
+	}
+	uuid := slices.Min(slices.Collect(maps.Keys(keys)))
+	return uuid + ":" + keys[uuid]
 }

@@ -33,6 +33,7 @@ Commands:
   init DIR                    write a starter action (main.go, go.mod) into DIR
   build [-o action.zip] DIR   compile the Go action in DIR into a zip for the epilogue/action-go runtime
   standalone [flags]          run a single-machine OpenWhisk that wsk talks to (epilogue standalone -h)
+  tasks recover|list|show|retry|drop  durable tasks: the recoverer and the operators' view (epilogue tasks -h)
   chaos [flags]               prove that no acknowledged write is lost: the fault-injection suite (epilogue chaos -h)
   k8s post-render [flags]     a Helm post-renderer wiring Epilogue into deploy-kube's invoker (epilogue k8s -h)
   replay [flags] DIR|--synthetic  compare keep-alive policies on an Azure Functions 2019 trace (epilogue replay -h)
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBuild(ctx, args[1:], stdout, stderr)
 	case "standalone":
 		return runStandalone(ctx, args[1:], stdout, stderr)
+	case "tasks":
+		return runTasks(ctx, args[1:], stdout, stderr)
 	case "chaos":
 		return runChaos(ctx, args[1:], stdout, stderr)
 	case "k8s":

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/durable"
 	"github.com/epilogue-dev/epilogue/internal/cli"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
@@ -62,6 +63,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	prefix := fs.String("docker-prefix", "", "the docker backend's container name prefix (default wsk0_); containers with it that an earlier server left are removed at start")
 	keep := fs.Int("keep-activations", standalone.DefaultKeepActivations, "the activation records kept per namespace, the newest (0: all)")
 	keepFor := fs.Duration("keep-activations-for", 0, "delete activation records older than this, e.g. 168h (0: any age)")
+	tasksRedis := fs.String("tasks-redis", "", "run the durable-task recoverer built in, on this task store (host:port or redis://...; the actions' "+durable.EnvRedis+")")
+	tasksLease := fs.Duration("tasks-lease", durable.DefaultLease, "the built-in recoverer's lease (the actions' "+durable.EnvLease+")")
 	verbose := fs.Bool("v", false, "log every reclaim decision")
 	if err := fs.Parse(args); err != nil {
 		return standalone.Config{}, err
@@ -82,6 +85,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, fs.Fail("--port %d is not a port (1–65535, or 0 for any free one)", *port)
 	case *pauseGrace < 0 || *idle <= 0 || *maxLinger <= 0:
 		return standalone.Config{}, fs.Fail("--pause-grace must not be negative; --idle-timeout and --max-linger must be positive")
+	case *tasksLease <= 0:
+		return standalone.Config{}, fs.Fail("--tasks-lease must be positive")
 	case *prewarm < 0:
 		return standalone.Config{}, fs.Fail("--prewarm must not be negative")
 	case *keep < 0 || *keepFor < 0:
@@ -90,6 +95,11 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		return standalone.Config{}, fs.Fail("--runtime-semantics %q: use %s or %s", *runtimeSemantics, completion.Isolated, completion.Overlap)
 	case *backendName != standalone.BackendProcess && *backendName != standalone.BackendDocker:
 		return standalone.Config{}, fs.Fail("--backend %q: use %s or %s", *backendName, standalone.BackendProcess, standalone.BackendDocker)
+	}
+	if *tasksRedis != "" {
+		if _, err := durable.Open(*tasksRedis); err != nil {
+			return standalone.Config{}, fs.Fail("--tasks-redis: %v", err)
+		}
 	}
 	grace := *pauseGrace
 	if grace == 0 {
@@ -102,7 +112,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	return standalone.Config{
 		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy, GoBin: *goBin,
 		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
-		Retention: store.Retention{MaxPerNamespace: keepAll(*keep), MaxAge: *keepFor},
+		Retention:  store.Retention{MaxPerNamespace: keepAll(*keep), MaxAge: *keepFor},
+		TasksRedis: *tasksRedis, TasksLease: *tasksLease,
 		Pool: pool.Config{
 			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
 			Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, RuntimeSemantics: completion.Semantics(*runtimeSemantics),

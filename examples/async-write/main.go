@@ -22,20 +22,15 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/epilogue-dev/epilogue/examples/internal/gate"
+	"github.com/epilogue-dev/epilogue/examples/internal/redisclient"
 	"github.com/epilogue-dev/epilogue/sdk"
 )
 
 // keyPrefix is prepended to the id to name the key written.
 const keyPrefix = "epilogue:ack:"
-
-const defaultAddr = "127.0.0.1:6379"
 
 type params struct {
 	ID      string `json:"id"`
@@ -52,41 +47,12 @@ type result struct {
 	Acknowledged string `json:"acknowledged"`
 }
 
-// An action process serves many activations: one client (and its connection
-// pool) per Redis address, for the life of the process.
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*redis.Client{} // guarded by clientsMu
-)
-
-func client(addr string) *redis.Client {
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	c, ok := clients[addr]
-	if !ok {
-		c = redis.NewClient(&redis.Options{Addr: addr})
-		clients[addr] = c
-	}
-	return c
-}
-
-// redisAddr picks the server: the parameter, else REDIS_ADDR, else the default.
-func redisAddr(param string) string {
-	if param != "" {
-		return param
-	}
-	if env := os.Getenv("REDIS_ADDR"); env != "" {
-		return env
-	}
-	return defaultAddr
-}
-
 func acknowledge(ctx context.Context, in params) (result, error) {
 	if in.ID == "" {
 		return result{}, errors.New(`the "id" parameter is required, e.g. {"id":"42"}`)
 	}
 	ack := result{Acknowledged: in.ID}
-	rdb, key, delay := client(redisAddr(in.Redis)), keyPrefix+in.ID, time.Duration(in.DelayMs)*time.Millisecond
+	rdb, key, delay := redisclient.For(in.Redis), keyPrefix+in.ID, time.Duration(in.DelayMs)*time.Millisecond
 	write := func(ctx context.Context) error {
 		if err := sleep(ctx, delay); err != nil {
 			return err

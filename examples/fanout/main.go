@@ -21,22 +21,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/epilogue-dev/epilogue/examples/internal/gate"
+	"github.com/epilogue-dev/epilogue/examples/internal/redisclient"
 	"github.com/epilogue-dev/epilogue/sdk"
 )
 
 const (
-	keyPrefix   = "epilogue:fanout:"
-	defaultAddr = "127.0.0.1:6379"
-	defaultN    = 5
-	maxN        = 1000
+	keyPrefix = "epilogue:fanout:"
+	defaultN  = 5
+	maxN      = 1000
 )
 
 type params struct {
@@ -50,35 +47,6 @@ type params struct {
 type result struct {
 	Accepted bool `json:"accepted"`
 	Writes   int  `json:"writes"`
-}
-
-// One client (and its connection pool) per Redis address, for the life of
-// the process: an action process serves many activations.
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*redis.Client{} // guarded by clientsMu
-)
-
-func client(addr string) *redis.Client {
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	c, ok := clients[addr]
-	if !ok {
-		c = redis.NewClient(&redis.Options{Addr: addr})
-		clients[addr] = c
-	}
-	return c
-}
-
-// redisAddr picks the server: the parameter, else REDIS_ADDR, else the default.
-func redisAddr(param string) string {
-	if param != "" {
-		return param
-	}
-	if env := os.Getenv("REDIS_ADDR"); env != "" {
-		return env
-	}
-	return defaultAddr
 }
 
 func fanout(ctx context.Context, in params) (result, error) {
@@ -96,7 +64,7 @@ func fanout(ctx context.Context, in params) (result, error) {
 	}
 
 	done := sdk.Done(ctx) // the activation is not done until done() is called
-	rdb, delay := client(redisAddr(in.Redis)), time.Duration(in.DelayMs)*time.Millisecond
+	rdb, delay := redisclient.For(in.Redis), time.Duration(in.DelayMs)*time.Millisecond
 	var writes sync.WaitGroup
 	for i := range n {
 		key := keyPrefix + in.ID + ":" + strconv.Itoa(i)

@@ -42,13 +42,25 @@ type Server struct {
 // it), on host too, keeping its files in dir. It returns once the server
 // answers PING; Addr is then host:port.
 func Start(host, dir string) (*Server, error) {
+	return startWith(host, dir, "--save", "", "--appendonly", "no")
+}
+
+// StartDurable is Start with the durable-task store's recommended
+// persistence: an append-only file fsynced before every reply (appendonly
+// yes, appendfsync always). A server started again on the same dir loads
+// what the last one acknowledged.
+func StartDurable(host, dir string) (*Server, error) {
+	return startWith(host, dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
+}
+
+func startWith(host, dir string, persistence ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotInstalled, err)
 	}
 	var failures []error
 	for range startAttempts {
-		s, err := start(bin, host, dir)
+		s, err := start(bin, host, dir, persistence)
 		if err == nil {
 			return s, nil
 		}
@@ -59,7 +71,7 @@ func Start(host, dir string) (*Server, error) {
 
 // start starts one server and waits for it; on failure the server is gone
 // and the error holds its output.
-func start(bin, host, dir string) (*Server, error) {
+func start(bin, host, dir string, persistence []string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -72,7 +84,7 @@ func start(bin, host, dir string) (*Server, error) {
 	}
 	s := &Server{addr: addr, out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	args := append([]string{"--port", strconv.Itoa(port), "--bind"}, bind...)
-	args = append(args, "--save", "", "--appendonly", "no", "--dir", dir)
+	args = append(append(args, persistence...), "--dir", dir)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {

@@ -89,6 +89,13 @@ var promClient = []string{"github.com/prometheus/", "github.com/beorn7/perks/", 
 // goRedis is what github.com/redis/go-redis/v9 pulls in.
 var goRedis = []string{"github.com/redis/go-redis/", "github.com/cespare/xxhash/", "go.uber.org/atomic"}
 
+// owClient is openwhisk-client-go and what it pulls in: the task
+// recoverer invokes actions through any OpenWhisk's REST API with it.
+var owClient = []string{"github.com/apache/openwhisk-client-go/", "github.com/cloudfoundry/jibber_jabber",
+	"github.com/nicksnyder/go-i18n/", "github.com/pelletier/go-toml", "gopkg.in/yaml.v2", "golang.org/x/sys",
+	"github.com/mattn/go-isatty", "github.com/mattn/go-colorable", "github.com/fatih/color",
+	"github.com/google/go-querystring/", "github.com/hokaccha/go-prettyjson"}
+
 // k8sAPI is what k8s.io/api's types and sigs.k8s.io/yaml pull in.
 var k8sAPI = []string{"k8s.io/api/", "k8s.io/apimachinery/", "k8s.io/klog/", "k8s.io/kube-openapi/", "k8s.io/utils/",
 	"sigs.k8s.io/", "github.com/fxamacker/cbor/", "github.com/go-logr/logr", "github.com/json-iterator/go",
@@ -98,11 +105,12 @@ var k8sAPI = []string{"k8s.io/api/", "k8s.io/apimachinery/", "k8s.io/klog/", "k8
 // chaos is what the fault-injection suite may depend on: the platform it
 // drives (standalone, with its store and API), the shim, the policy, the
 // action builder (with the SDK source it carries, the root package), the
-// internal helpers, Redis and Docker clients; never
+// internal helpers, Redis and Docker clients, and the task recoverer the
+// standalone runs built in (durable, openwhisk-client-go); never
 // anything under tests/ (it is linked into the epilogue command).
 var chaos = slices.Concat([]string{module, module + "/standalone", module + "/reclaim", module + "/invoker-shim",
 	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/", module + "/proxy/archive",
-	"go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient)
+	module + "/durable", "go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient, owClient)
 
 // poolDeps is what the container pool may depend on: it runs on any
 // backend and never pulls in Docker.
@@ -125,7 +133,13 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"cmd/epilogue-proxy", append([]string{module + "/actionloop", module + "/completion", module + "/proxy", module + "/internal/cli",
 			module + "/telemetry"}, otelExport...)},
 		// The SDK is linked into every action: the standard library and the wire format only.
-		{"sdk", []string{module + "/actionloop", module + "/completion"}},
+		{"sdk", []string{module + "/actionloop", module + "/completion", module + "/durable"}},
+		// The task store's protocol is linked into every action through the
+		// SDK: the standard library only (its own RESP client, not go-redis).
+		{"durable", nil},
+		// The recoverer: the store's protocol and an OpenWhisk client, never
+		// the standalone (it works against any OpenWhisk).
+		{"durable/recoverer", append([]string{module + "/durable"}, owClient...)},
 		// The root package carries the SDK's source as data: the standard
 		// library only, so every command may link it.
 		{"", nil},

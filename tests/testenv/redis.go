@@ -21,10 +21,30 @@ func RequireRedis(t testing.TB) (addr string) {
 // containers reach it; it returns host:port.
 func RequireRedisOn(t testing.TB, host string) (addr string) {
 	t.Helper()
-	s, err := redisserver.Start(host, t.TempDir())
+	s := requireServer(t, redisserver.Start, host, t.TempDir())
+	if s == nil {
+		return ""
+	}
+	return s.Addr()
+}
+
+// RequireDurableRedis starts a real redis-server on loopback keeping an
+// append-only file fsynced before every reply in dir (the durable-task
+// store's recommended persistence). The test may kill it (Stop) and start
+// another on the same dir, which loads what the first acknowledged. It is
+// killed when the test ends; without redis-server the test is skipped, or
+// fails under CI=true.
+func RequireDurableRedis(t testing.TB, dir string) *redisserver.Server {
+	t.Helper()
+	return requireServer(t, redisserver.StartDurable, "127.0.0.1", dir)
+}
+
+func requireServer(t testing.TB, start func(host, dir string) (*redisserver.Server, error), host, dir string) *redisserver.Server {
+	t.Helper()
+	s, err := start(host, dir)
 	if errors.Is(err, redisserver.ErrNotInstalled) {
 		missing(t, "install it: apt-get install -y redis-server", "redis-server is not installed: %v", err)
-		return ""
+		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -34,5 +54,5 @@ func RequireRedisOn(t testing.TB, host string) (addr string) {
 			t.Error(err)
 		}
 	})
-	return s.Addr()
+	return s
 }
