@@ -125,6 +125,9 @@ import (
 const (
 	defaultN = 20000
 	shortN   = 2000
+	// The standalone rows cost tens of ms each on a busy machine.
+	defaultStandaloneN = 2000
+	shortStandaloneN   = 200
 	// checkEvery: every this many responses are decoded and checked in full.
 	checkEvery = 100
 	// giveUpAfter consecutive errors end a mode: the target is broken.
@@ -234,7 +237,9 @@ type report struct {
 	SDKTracking *sdkTracking `json:"sdkTracking,omitempty"`
 	// InitMemory is the proxy's peak memory during a large /init.
 	InitMemory *initMemory `json:"initMemory,omitempty"`
-	Errors     int         `json:"errors"`
+	// Standalone is the standalone's invoke path beside a direct /run.
+	Standalone *standaloneBench `json:"standalone,omitempty"`
+	Errors     int              `json:"errors"`
 }
 
 func main() {
@@ -253,18 +258,26 @@ func run() int {
 	sdkActionBin := flag.String("sdk-action", "", "the SDK benchmark action executable (CGO_ENABLED=0 go build ./tests/bench/sdkaction); \"\" = no SDK modes")
 	sdkN := flag.Int("sdk-n", 0, "measured requests per SDK mode; 0 = the same as -n")
 	initMiB := flag.Int("init-archive-mib", initMemArchiveMiB, "the archive size of the init memory section, in MiB; 0 = skip it")
+	hello := flag.String("standalone-action", "examples/hello", "the action directory the standalone section builds (actionbuild) and invokes; \"\" = skip the section")
+	standaloneN := flag.Int("standalone-n", defaultStandaloneN, fmt.Sprintf("measured requests per standalone row (-short: %d unless given)", shortStandaloneN))
+	standaloneOnly := flag.Bool("standalone-only", false, "run only the standalone section")
 	upstream := flag.String("upstream", "", "upstream's proxy (go build ./main in a checkout of apache/openwhisk-runtime-go), measured beside ours in a private network namespace; \"\" = ours only")
 	flag.Parse()
 	nSet := false
 	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+	standaloneNSet := false
+	flag.Visit(func(f *flag.Flag) { standaloneNSet = standaloneNSet || f.Name == "standalone-n" })
 	if *short && !nSet {
 		*n = shortN
+	}
+	if *short && !standaloneNSet {
+		*standaloneN = shortStandaloneN
 	}
 	if *sdkN == 0 {
 		*sdkN = *n
 	}
-	if *n < 1 || *warmup < 0 || *sdkN < 1 || *initMiB < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -n and -sdk-n must be at least 1, -warmup and -init-archive-mib not negative")
+	if *n < 1 || *warmup < 0 || *sdkN < 1 || *initMiB < 0 || *standaloneN < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -n, -sdk-n and -standalone-n must be at least 1, -warmup and -init-archive-mib not negative")
 		return 2
 	}
 
@@ -281,8 +294,21 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	rep, err := benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *upstream, *n, *sdkN, *warmup, *block, *initMiB, *timeout)
-	if rep != nil {
+	var rep *report
+	var err error
+	if *standaloneOnly {
+		rep = &report{Machine: benchstat.DescribeMachine(), Modes: map[string]*modeResult{}}
+	} else {
+		rep, err = benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *upstream, *n, *sdkN, *warmup, *block, *initMiB, *timeout)
+	}
+	if err == nil && *hello != "" {
+		err = standaloneSection(ctx, rep, *proxyBin, *hello, *standaloneN, *warmup, *block, *timeout)
+	}
+	switch {
+	case *standaloneOnly && rep.Standalone != nil:
+		rep.Machine.LoadAvgEnd = benchstat.LoadAvg()
+		printStandalone(os.Stdout, rep.Standalone)
+	case !*standaloneOnly && rep != nil:
 		printReport(os.Stdout, rep)
 	}
 	if err != nil {
@@ -758,6 +784,9 @@ func printReport(w io.Writer, rep *report) {
 	}
 	if rep.InitMemory != nil {
 		printInitMemory(w, rep.InitMemory)
+	}
+	if rep.Standalone != nil {
+		printStandalone(w, rep.Standalone)
 	}
 }
 
