@@ -6,10 +6,17 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // logPollInterval is how often a follower looks for more output once it has
-// read everything written so far.
+// read everything written so far, when no inotify write event wakes it
+// first: the fallback when inotify is unavailable (e.g. the user's
+// fs.inotify.max_user_instances is used up), and a safety net otherwise.
+// The pool waits for an activation's log sentinels before it answers, so
+// with polling alone every blocking invoke would wait half of this on
+// average for each stream.
 const logPollInterval = 20 * time.Millisecond
 
 // follower reads a log file as `tail -f` does, from its start, until the
@@ -21,6 +28,9 @@ type follower struct {
 	// closed is closed by Close; it ends a Read that waits for output.
 	closed    chan struct{}
 	closeOnce sync.Once
+	// writes wakes a Read waiting for output when the file is written;
+	// nil when inotify is unavailable (then only the poll does).
+	writes *writeWatch
 }
 
 func newFollower(path string, removed <-chan struct{}) (*follower, error) {
@@ -28,7 +38,59 @@ func newFollower(path string, removed <-chan struct{}) (*follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &follower{f: f, removed: removed, closed: make(chan struct{})}, nil
+	return &follower{f: f, removed: removed, closed: make(chan struct{}), writes: watchWrites(path)}, nil
+}
+
+// writeWatch signals writes to one file, through inotify.
+type writeWatch struct {
+	f *os.File // the inotify instance, non-blocking: its Read waits in Go's poller and Close ends it
+	// written holds one signal for writes not yet seen: a write between a
+	// follower's read at EOF and its wait is not missed.
+	written chan struct{}
+}
+
+// watchWrites watches path for writes, or returns nil when inotify is
+// unavailable.
+func watchWrites(path string) *writeWatch {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	if _, err := unix.InotifyAddWatch(fd, path, unix.IN_MODIFY); err != nil {
+		_ = unix.Close(fd)
+		return nil
+	}
+	w := &writeWatch{f: os.NewFile(uintptr(fd), "inotify:"+path), written: make(chan struct{}, 1)}
+	go w.forward()
+	return w
+}
+
+// forward turns inotify events into signals until Close.
+func (w *writeWatch) forward() {
+	events := make([]byte, 16*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		if _, err := w.f.Read(events); err != nil {
+			return
+		}
+		select {
+		case w.written <- struct{}{}:
+		default: // one pending signal covers them all
+		}
+	}
+}
+
+// signal is the channel to wait on, nil (never ready) without a watch.
+func (w *writeWatch) signal() <-chan struct{} {
+	if w == nil {
+		return nil
+	}
+	return w.written
+}
+
+func (w *writeWatch) close() {
+	if w != nil {
+		_ = w.f.Close()
+	}
 }
 
 // Read returns what the container has written and not yet been read,
@@ -61,6 +123,10 @@ func (r *follower) Read(p []byte) (int, error) {
 				return 0, io.EOF
 			}
 			return 0, r.closedOr(err)
+		case <-r.writes.signal():
+			// (Reset drops a value the timer may have sent: go.mod's go
+			// version is past 1.23.)
+			timer.Reset(logPollInterval)
 		case <-timer.C:
 			timer.Reset(logPollInterval)
 		}
@@ -82,6 +148,7 @@ func (r *follower) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
 		close(r.closed)
+		r.writes.close()
 		err = r.f.Close()
 	})
 	return err

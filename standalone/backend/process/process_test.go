@@ -366,6 +366,55 @@ func TestFollowerRemoved(t *testing.T) {
 	assert.Equal(t, "late line\n", string(got))
 }
 
+// TestWriteWatch: a write to the followed file signals the watch (inotify),
+// so a Read waiting for output wakes without waiting for its poll; a Read
+// that waits returns what is written later.
+func TestWriteWatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	w := watchWrites(path)
+	require.NotNil(t, w, "inotify is unavailable here (is fs.inotify.max_user_instances used up?)")
+	defer w.close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	for _, line := range []string{"first\n", "second\n"} {
+		_, err = f.WriteString(line)
+		require.NoError(t, err)
+		select {
+		case <-w.signal():
+		case <-time.After(testBound):
+			t.Fatalf("no signal for the write of %q", line)
+		}
+	}
+
+	fl, err := newFollower(path, make(chan struct{}))
+	require.NoError(t, err)
+	defer fl.Close()
+	require.NotNil(t, fl.writes)
+	buf := make([]byte, 64)
+	n, err := fl.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "first\nsecond\n", string(buf[:n]))
+	got := make(chan string, 1)
+	go func() {
+		n, err := fl.Read(buf)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(buf[:n])
+	}()
+	_, err = f.WriteString("third\n")
+	require.NoError(t, err)
+	select {
+	case s := <-got:
+		assert.Equal(t, "third\n", s)
+	case <-time.After(testBound):
+		t.Fatal("Read did not return the later write")
+	}
+}
+
 func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // TestSignalDrains: on the process backend, as in a container, the runtime
