@@ -62,8 +62,8 @@ type Request struct {
 }
 
 // Invocation is one activation in the pool. Its record is written to the
-// store when the action answers (Done) and again when its post-response
-// work has finished (Completed).
+// store when the action answers (readable from Done on, durable before
+// Completed) and again when its post-response work has finished (Completed).
 type Invocation struct {
 	p       *Pool
 	id      string
@@ -82,7 +82,7 @@ type Invocation struct {
 	span     trace.Span
 	traceCtx context.Context
 
-	done      chan struct{} // closed when the record of the response is stored
+	done      chan struct{} // closed when the record of the response is readable (staged)
 	completed chan struct{} // closed when the record is final
 
 	mu             sync.Mutex
@@ -99,7 +99,9 @@ type Invocation struct {
 // ID returns the activation id.
 func (inv *Invocation) ID() string { return inv.id }
 
-// Done is closed once the record holds the response and is in the store.
+// Done is closed once the record holds the response and the store's
+// GetActivation returns it; its durable write may still be under way (it
+// ends before Completed is closed; ListActivations lists it from then on).
 func (inv *Invocation) Done() <-chan struct{} { return inv.done }
 
 // Completed is closed once the record is final: its completion annotation
@@ -454,10 +456,14 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	}
 	p.mu.Unlock()
 
-	inv.persist()
+	// The answer goes out as soon as the record can be read, its durable
+	// write alongside (as OpenWhisk answers from the invoker's
+	// acknowledgement); Completed and any later write wait for it.
+	write := inv.stage()
 	sink.setOnLine(inv.logsChanged)
 	p.metrics.responded(inv, end)
 	close(inv.done)
+	write()
 	if !lingering {
 		inv.finish(m)
 		return
@@ -610,6 +616,28 @@ func postResponseErrors(rec completion.Activation) []string {
 		errs = append(errs, rec.Error)
 	}
 	return errs
+}
+
+// stage makes the record as it stands readable (Store.GetActivation) and
+// returns its durable write, which must be called once, on this goroutine:
+// until then no other write of the record starts.
+func (inv *Invocation) stage() (write func()) {
+	inv.persistMu.Lock()
+	inv.mu.Lock()
+	rec, pending := inv.recordLocked(), inv.workPending
+	inv.mu.Unlock()
+	put, err := inv.p.cfg.Store.StageActivation(rec, pending)
+	if err != nil {
+		inv.persistMu.Unlock()
+		inv.p.log.Error("the activation record could not be stored", "activation", inv.id, "error", err)
+		return func() {}
+	}
+	return func() {
+		defer inv.persistMu.Unlock()
+		if err := put(); err != nil {
+			inv.p.log.Error("the activation record could not be stored", "activation", inv.id, "error", err)
+		}
+	}
 }
 
 // persist writes the record as it stands.

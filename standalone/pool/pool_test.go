@@ -102,6 +102,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 	s := &suite{newBackend: newBackend, code: base64.StdEncoding.EncodeToString(exe), gateHost: gateHost}
 	for name, test := range map[string]func(*testing.T){
 		"ColdThenWarm":         s.coldThenWarm,
+		"AnswerBeforeDurable":  s.answerBeforeDurable,
 		"LingeringIsNotReused": s.lingeringIsNotReused,
 		"PauseResumeIdle":      s.pauseResumeIdle,
 		"VanillaPausesLinger":  s.vanillaPausesLinger,
@@ -305,6 +306,38 @@ func (s *suite) coldThenWarm(t *testing.T) {
 	assert.Equal(t, "0123456789abcdef0123456789abcdef", viaBinding.Cause)
 	causedBy, _ := annotation(viaBinding, entity.AnnotationCausedBy)
 	assert.Equal(t, `"sequence"`, causedBy)
+}
+
+// answerBeforeDurable: the response is readable from the store as soon
+// as Done is closed (its durable write may be under way), and the record is
+// written (ListActivations reads only written records) before Completed.
+// It holds for an activation done at its response and for one that lingers.
+func (s *suite) answerBeforeDurable(t *testing.T) {
+	p := s.newPool(t, Config{})
+	g := s.gate(t)
+	for _, tc := range []struct{ name, params string }{
+		{"done at the response", `{"name":"Ada"}`},
+		{"work pending at the response", held(g, "durable")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := start(t, p, s.action("durable"), tc.params)
+			answered := wait(t, inv)
+			got, err := p.cfg.Store.GetActivation("guest", inv.ID())
+			require.NoError(t, err, "the record is readable once Done is closed")
+			assert.Equal(t, answered.Response, got.Response)
+			g.Open("durable")
+			final := completed(t, p, inv)
+			listed, err := p.cfg.Store.ListActivations("guest", store.ActivationFilter{Name: "durable", Limit: 200})
+			require.NoError(t, err)
+			ids := make([]string, 0, len(listed))
+			for _, a := range listed {
+				ids = append(ids, a.ActivationID)
+			}
+			assert.Contains(t, ids, inv.ID(), "the record is written before Completed")
+			c, _ := annotation(final, entity.AnnotationCompletion)
+			assert.Equal(t, `"done"`, c)
+		})
+	}
 }
 
 // lingeringIsNotReused: under the epilogue policy an activation that answered

@@ -51,27 +51,81 @@ func (s *Store) PutActivation(a entity.Activation) error { return s.putActivatio
 func (s *Store) PutPendingActivation(a entity.Activation) error { return s.putActivation(a, true) }
 
 func (s *Store) putActivation(a entity.Activation, pending bool) error {
+	doc, err := encodeActivation(a)
+	if err != nil {
+		return err
+	}
+	return s.writeActivation(a, doc, pending)
+}
+
+// StageActivation makes a readable by GetActivation at once and returns
+// its durable write, which the caller must call once (it may run on
+// another goroutine): the write is PutActivation's (PutPendingActivation's
+// when pending), after which GetActivation reads the stored record. This is
+// how a blocking invoke is answered from the action's response while its
+// record is written alongside, as OpenWhisk's invoker does; ListActivations
+// sees the record only once it is written. Writes of the same record must
+// be called in the order they were staged. An invalid record is an error
+// here, with nothing staged; a failed write leaves nothing staged either.
+func (s *Store) StageActivation(a entity.Activation, pending bool) (write func() error, err error) {
+	doc, err := encodeActivation(a)
+	if err != nil {
+		return nil, err
+	}
+	key := stagedKey(a.Namespace, a.ActivationID)
+	s.stagedMu.Lock()
+	s.stagedSeq++
+	seq := s.stagedSeq
+	s.staged[key] = stagedRecord{doc: doc, seq: seq}
+	s.stagedMu.Unlock()
+	return func() error {
+		err := s.writeActivation(a, doc, pending)
+		s.stagedMu.Lock()
+		if st, ok := s.staged[key]; ok && st.seq == seq { // not staged again since
+			delete(s.staged, key)
+		}
+		s.stagedMu.Unlock()
+		return err
+	}, nil
+}
+
+// stagedRecord is a record StageActivation made readable before its write.
+type stagedRecord struct {
+	doc []byte
+	seq uint64 // which staging: only its own write forgets it
+}
+
+func stagedKey(namespace, id string) string { return namespace + "\x00" + id }
+
+// encodeActivation validates a's keys and encodes it as stored.
+func encodeActivation(a entity.Activation) ([]byte, error) {
 	if err := entity.ValidateName(a.Namespace); err != nil {
-		return fmt.Errorf("store: activation namespace: %w", err)
+		return nil, fmt.Errorf("store: activation namespace: %w", err)
 	}
 	if a.ActivationID == "" || len(a.ActivationID) > maxActivationIDLength {
-		return fmt.Errorf("store: activation id %q must be 1–%d bytes; use entity.NewActivationID", a.ActivationID, maxActivationIDLength)
+		return nil, fmt.Errorf("store: activation id %q must be 1–%d bytes; use entity.NewActivationID", a.ActivationID, maxActivationIDLength)
 	}
 	if a.Start < 0 {
-		return fmt.Errorf("store: activation %s has a negative start %d; start is epoch milliseconds", a.ActivationID, a.Start)
+		return nil, fmt.Errorf("store: activation %s has a negative start %d; start is epoch milliseconds", a.ActivationID, a.Start)
 	}
 	name := a.FilterName()
 	if len(name) > maxFilterNameLength {
-		return fmt.Errorf("store: activation %s has a %d-byte name; at most %d", a.ActivationID, len(name), maxFilterNameLength)
+		return nil, fmt.Errorf("store: activation %s has a %d-byte name; at most %d", a.ActivationID, len(name), maxFilterNameLength)
 	}
 	doc, err := json.Marshal(a)
 	if err != nil {
-		return fmt.Errorf("store: encode activation %s: %w", a.ActivationID, err)
+		return nil, fmt.Errorf("store: encode activation %s: %w", a.ActivationID, err)
 	}
+	return doc, nil
+}
+
+// writeActivation stores doc, the encoding of a, durably.
+func (s *Store) writeActivation(a entity.Activation, doc []byte, pending bool) error {
+	name := a.FilterName()
 	id := []byte(a.ActivationID)
 	// Batch coalesces concurrent writers into one transaction and one fsync;
 	// the function may run more than once, and is idempotent.
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		nsb, err := tx.Bucket(bucketActivations).CreateBucketIfNotExists([]byte(a.Namespace))
 		if err != nil {
 			return err
@@ -112,6 +166,15 @@ func (s *Store) putActivation(a entity.Activation, pending bool) error {
 // GetActivation returns the activation with id in namespace, or ErrNotFound.
 func (s *Store) GetActivation(namespace, id string) (entity.Activation, error) {
 	var a entity.Activation
+	s.stagedMu.Lock()
+	st, staged := s.staged[stagedKey(namespace, id)]
+	s.stagedMu.Unlock()
+	if staged {
+		if err := decodeActivation(st.doc, &a); err != nil {
+			return entity.Activation{}, fmt.Errorf("store: activation %s: %w", id, err)
+		}
+		return a, nil
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		notFound := fmt.Errorf("%w: activation %s in namespace %s; list recent ones with `wsk activation list`", ErrNotFound, id, namespace)
 		nsb := tx.Bucket(bucketActivations).Bucket([]byte(namespace))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,6 +72,10 @@ type Store struct {
 	db   *bolt.DB
 	path string
 	now  func() time.Time
+
+	stagedMu  sync.Mutex
+	staged    map[string]stagedRecord // StageActivation's records not yet written, by stagedKey
+	stagedSeq uint64
 }
 
 // Open opens, or creates, dir/epilogue.db (mode 0600; dir is created 0700 if
@@ -103,7 +108,7 @@ func OpenOptions(dir string, opts Options) (*Store, error) {
 	// transaction and one fsync; bbolt's default of 10 ms would be added to
 	// every lone write.
 	db.MaxBatchDelay = batchDelay
-	s := &Store{db: db, path: path, now: opts.Now}
+	s := &Store{db: db, path: path, now: opts.Now, staged: map[string]stagedRecord{}}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -536,3 +536,70 @@ func TestConcurrentPutActivation(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sharedList[0], got)
 }
+
+// TestStageActivation: a staged record is readable at once and listed only
+// once written; a second staging of the same record is what is read until
+// its own write, whichever write ends first; a write leaves the stored
+// record, which survives a reopen; an invalid record stages nothing.
+func TestStageActivation(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	listed := func() []string {
+		all, err := s.ListActivations("guest", ActivationFilter{})
+		require.NoError(t, err)
+		ids := []string{}
+		for _, a := range all {
+			ids = append(ids, a.ActivationID)
+		}
+		return ids
+	}
+	get := func(id string) entity.Activation {
+		got, err := s.GetActivation("guest", id)
+		require.NoError(t, err)
+		return got
+	}
+
+	a := activation("guest", "guest/hello", 1000)
+	writeFirst, err := s.StageActivation(a, true)
+	require.NoError(t, err)
+	assert.Equal(t, a, get(a.ActivationID), "readable before its write")
+	assert.Empty(t, listed(), "not listed before its write")
+
+	final := a
+	final.Annotations = append(entity.KeyValues(nil), a.Annotations...)
+	require.NoError(t, final.Annotations.SetJSON(entity.AnnotationCompletion, entity.CompletionDone))
+	writeFinal, err := s.StageActivation(final, false)
+	require.NoError(t, err)
+	assert.Equal(t, final, get(a.ActivationID), "the later staging is read")
+
+	require.NoError(t, writeFirst())
+	assert.Equal(t, final, get(a.ActivationID), "the first write does not hide the later staging")
+	assert.Equal(t, []string{a.ActivationID}, listed())
+	require.NoError(t, writeFinal())
+	assert.Equal(t, final, get(a.ActivationID), "read from the database now")
+	n, err := s.SettlePending("unused")
+	require.NoError(t, err)
+	assert.Zero(t, n, "the final write cleared the pending mark")
+
+	for _, tc := range []struct {
+		name string
+		edit func(*entity.Activation)
+	}{
+		{"no id", func(a *entity.Activation) { a.ActivationID = "" }},
+		{"bad namespace", func(a *entity.Activation) { a.Namespace = "" }},
+		{"negative start", func(a *entity.Activation) { a.Start = -1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := activation("guest", "guest/bad", 2000)
+			tc.edit(&bad)
+			_, err := s.StageActivation(bad, false)
+			require.Error(t, err)
+			_, err = s.GetActivation("guest", bad.ActivationID)
+			assert.ErrorIs(t, err, ErrNotFound)
+		})
+	}
+
+	require.NoError(t, s.Close())
+	s = openTest(t, dir)
+	assert.Equal(t, final, get(a.ActivationID), "durable across a reopen")
+}
