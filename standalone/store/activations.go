@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -64,7 +66,8 @@ func (s *Store) putActivation(a entity.Activation, pending bool) error {
 // when pending), after which GetActivation reads the stored record. This is
 // how a blocking invoke is answered from the action's response while its
 // record is written alongside, as OpenWhisk's invoker does; ListActivations
-// sees the record only once it is written. Writes of the same record must
+// first waits for the writes of the records staged before it (at most
+// stagedWait), so that what GetActivation returned is listed too. Writes of the same record must
 // be called in the order they were staged. An invalid record is an error
 // here, with nothing staged; a failed write leaves nothing staged either.
 func (s *Store) StageActivation(a entity.Activation, pending bool) (write func() error, err error) {
@@ -76,10 +79,12 @@ func (s *Store) StageActivation(a entity.Activation, pending bool) (write func()
 	s.stagedMu.Lock()
 	s.stagedSeq++
 	seq := s.stagedSeq
-	s.staged[key] = stagedRecord{doc: doc, seq: seq}
+	written := make(chan struct{})
+	s.staged[key] = stagedRecord{doc: doc, seq: seq, written: written}
 	s.stagedMu.Unlock()
 	return func() error {
 		err := s.writeActivation(a, doc, pending)
+		close(written)
 		s.stagedMu.Lock()
 		if st, ok := s.staged[key]; ok && st.seq == seq { // not staged again since
 			delete(s.staged, key)
@@ -93,6 +98,38 @@ func (s *Store) StageActivation(a entity.Activation, pending bool) (write func()
 type stagedRecord struct {
 	doc []byte
 	seq uint64 // which staging: only its own write forgets it
+	// written is closed once the write has ended (stored or failed).
+	written chan struct{}
+}
+
+// stagedWait bounds ListActivations' wait for staged writes: a write that
+// takes longer (a stalled disk) is listed when it ends.
+const stagedWait = 10 * time.Second
+
+// awaitStaged waits, at most stagedWait, for the writes of the records
+// staged in namespace so far.
+func (s *Store) awaitStaged(namespace string) {
+	prefix := stagedKey(namespace, "")
+	var writes []chan struct{}
+	s.stagedMu.Lock()
+	for k, st := range s.staged {
+		if strings.HasPrefix(k, prefix) {
+			writes = append(writes, st.written)
+		}
+	}
+	s.stagedMu.Unlock()
+	if len(writes) == 0 {
+		return
+	}
+	t := time.NewTimer(stagedWait)
+	defer t.Stop()
+	for _, w := range writes {
+		select {
+		case <-w:
+		case <-t.C:
+			return
+		}
+	}
 }
 
 func stagedKey(namespace, id string) string { return namespace + "\x00" + id }
@@ -207,6 +244,7 @@ func (s *Store) GetActivation(namespace, id string) (entity.Activation, error) {
 // Upto; with one, that name's index; either way it reads only the keys it
 // skips and decodes only the records it returns.
 func (s *Store) ListActivations(namespace string, f ActivationFilter) ([]entity.Activation, error) {
+	s.awaitStaged(namespace)
 	limit, skip := listBounds(f.Limit, f.Skip)
 	out := []entity.Activation{}
 	if f.Since > 0 && f.Upto > 0 && f.Since > f.Upto {

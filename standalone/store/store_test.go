@@ -537,8 +537,8 @@ func TestConcurrentPutActivation(t *testing.T) {
 	assert.Equal(t, sharedList[0], got)
 }
 
-// TestStageActivation: a staged record is readable at once and listed only
-// once written; a second staging of the same record is what is read until
+// TestStageActivation: a staged record is readable at once, and a list
+// begun then waits for its write; a second staging of the same record is what is read until
 // its own write, whichever write ends first; a write leaves the stored
 // record, which survives a reopen; an invalid record stages nothing.
 func TestStageActivation(t *testing.T) {
@@ -560,21 +560,31 @@ func TestStageActivation(t *testing.T) {
 	}
 
 	a := activation("guest", "guest/hello", 1000)
-	writeFirst, err := s.StageActivation(a, true)
+	writePending, err := s.StageActivation(a, true)
 	require.NoError(t, err)
 	assert.Equal(t, a, get(a.ActivationID), "readable before its write")
-	assert.Empty(t, listed(), "not listed before its write")
+	// A list that starts once the record is readable waits for its write.
+	listing := make(chan []string, 1)
+	go func() { listing <- listed() }()
+	require.NoError(t, writePending())
+	select {
+	case ids := <-listing:
+		assert.Equal(t, []string{a.ActivationID}, ids, "listed once written")
+	case <-time.After(stagedWait + time.Minute):
+		t.Fatal("the list did not return")
+	}
 
-	final := a
+	first, final := a, a
+	first.Logs = []string{"first"}
 	final.Annotations = append(entity.KeyValues(nil), a.Annotations...)
 	require.NoError(t, final.Annotations.SetJSON(entity.AnnotationCompletion, entity.CompletionDone))
+	writeFirst, err := s.StageActivation(first, true)
+	require.NoError(t, err)
 	writeFinal, err := s.StageActivation(final, false)
 	require.NoError(t, err)
 	assert.Equal(t, final, get(a.ActivationID), "the later staging is read")
-
 	require.NoError(t, writeFirst())
 	assert.Equal(t, final, get(a.ActivationID), "the first write does not hide the later staging")
-	assert.Equal(t, []string{a.ActivationID}, listed())
 	require.NoError(t, writeFinal())
 	assert.Equal(t, final, get(a.ActivationID), "read from the database now")
 	n, err := s.SettlePending("unused")
