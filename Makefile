@@ -91,6 +91,7 @@ demo-durable: build deps
 	./scripts/demo-durable.sh
 
 ## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
+## then what a standalone invoke of examples/hello adds to its direct /run (in the same JSON);
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
 bench: image
 	CGO_ENABLED=0 $(GO) build -o out/bench/exec ./tests/testaction

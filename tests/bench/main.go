@@ -93,6 +93,15 @@
 // median and max, and the p50 and p99 ratios, judged against 1.2× with p99
 // no worse. Upstream's /init of the same 47 MiB archive is measured too.
 //
+// The standalone section (last; "standalone" in the JSON; see
+// standalone.go and docs/performance.md): examples/hello built with
+// actionbuild, `epilogue standalone` run in this process on a temp data
+// dir with the process backend, and a proxy of its own running the same
+// zip; warm blocking invokes, non-blocking accepts and direct /runs take
+// turns in blocks, and the table reports what the invoke adds at p50 and
+// p99 against issue 14's goals (-standalone-n, -standalone-only,
+// -standalone-action "" skips it).
+//
 // The output is a table, ratios (tracking on vs off, proxy vs HTTP floor, and
 // ours vs upstream when given), and a JSON file with the same numbers and the
 // machine's description.
