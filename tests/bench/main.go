@@ -270,6 +270,7 @@ func run() int {
 	hello := flag.String("standalone-action", "examples/hello", "the action directory the standalone section builds (actionbuild) and invokes; \"\" = skip the section")
 	standaloneN := flag.Int("standalone-n", defaultStandaloneN, fmt.Sprintf("measured requests per standalone row (-short: %d unless given)", shortStandaloneN))
 	standaloneOnly := flag.Bool("standalone-only", false, "run only the standalone section")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (the client, and the standalone that runs in it) to this file")
 	upstream := flag.String("upstream", "", "upstream's proxy (go build ./main in a checkout of apache/openwhisk-runtime-go), measured beside ours in a private network namespace; \"\" = ours only")
 	flag.Parse()
 	nSet := false
@@ -303,6 +304,14 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	var rep *report
 	var err error
 	if *standaloneOnly {
