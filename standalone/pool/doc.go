@@ -34,8 +34,10 @@
 // (EPILOGUE_SEMANTICS=overlap), leftover work and all.
 //
 // Each activation's record goes to the store twice: when the action answers
-// (the blocking invoke returns it) and when its post-response work has
-// finished, with the annotations completion (done, expired, failed),
+// (staged: readable at once, so the blocking invoke returns without waiting
+// for the fsync, as OpenWhisk answers from the invoker's acknowledgement;
+// durable before the activation is Completed) and when its post-response
+// work has finished, with the annotations completion (done, expired, failed),
 // postResponseDuration and postResponseErrors, and the log lines written
 // after the response. A container that dies while work is pending leaves
 // completion=failed; under Vanilla a container reclaimed with work pending

@@ -9,6 +9,10 @@
 // HTTP, authentication or the default namespace "_" (the REST layer), or
 // running actions. It prunes old activations when asked (Prune).
 //
+// An activation record may be staged (StageActivation): kept in memory,
+// readable by GetActivation, until its durable write ends; a list waits
+// for the writes staged before it. A crash in between loses that record.
+//
 // Layout (all integers big-endian):
 //
 //	meta/schema                         "1"
