@@ -34,9 +34,11 @@
 // (EPILOGUE_SEMANTICS=overlap), leftover work and all.
 //
 // Each activation's record goes to the store twice: when the action answers
-// (staged: readable at once, so the blocking invoke returns without waiting
-// for the fsync, as OpenWhisk answers from the invoker's acknowledgement;
-// durable before the activation is Completed) and when its post-response
+// (the blocking invoke returns it; an activation done at its response is
+// staged, readable at once, so the answer does not wait for the fsync, as
+// OpenWhisk answers from the invoker's acknowledgement, and durable before
+// it is Completed; one with work pending is durable before the answer, so
+// that a crash leaves it for SettlePending) and when its post-response
 // work has finished, with the annotations completion (done, expired, failed),
 // postResponseDuration and postResponseErrors, and the log lines written
 // after the response. A container that dies while work is pending leaves

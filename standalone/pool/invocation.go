@@ -456,10 +456,18 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	}
 	p.mu.Unlock()
 
-	// The answer goes out as soon as the record can be read, its durable
-	// write alongside (as OpenWhisk answers from the invoker's
-	// acknowledgement); Completed and any later write wait for it.
-	write := inv.stage()
+	// An activation done at its response is answered as soon as its record
+	// can be read, the durable write alongside (as OpenWhisk answers from
+	// the invoker's acknowledgement); Completed and any later write wait
+	// for it. A crash in between loses that record. One with work pending
+	// is written first: after a crash its record must be there for
+	// SettlePending to say the work's outcome is unknown.
+	write := func() {}
+	if lingering {
+		inv.persist()
+	} else {
+		write = inv.stage()
+	}
 	sink.setOnLine(inv.logsChanged)
 	p.metrics.responded(inv, end)
 	close(inv.done)
