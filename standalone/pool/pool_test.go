@@ -120,6 +120,9 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"GoSource":             s.goSource,
 		"Concurrent":           s.concurrent,
 		"Timeline":             s.timeline,
+		"KeepAliveApplied":     s.keepAliveApplied,
+		"PrewarmInitOnly":      s.prewarmInitOnly,
+		"EvictByPolicy":        s.evictByPolicy,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
