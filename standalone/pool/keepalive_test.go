@@ -43,9 +43,10 @@ func (s *suite) keepAliveApplied(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fixed := s.newPool(t, Config{PauseGrace: Immediately, IdleTimeout: tt.idleTimeout})
 			withPolicy := s.newPool(t, Config{PauseGrace: Immediately, IdleTimeout: tt.idleTimeout, KeepAlive: tt.policy})
-			a := s.action("keep")
-			for _, p := range []*Pool{fixed, withPolicy} {
-				assert.Equal(t, entity.StatusSuccess, run(t, p, a, `{"quiet":true}`).Response.Status)
+			// Two actions: the pools' containers share the backend's
+			// name prefix, and a container is named after its action.
+			for name, p := range map[string]*Pool{"keep-fixed": fixed, "keep-policy": withPolicy} {
+				assert.Equal(t, entity.StatusSuccess, run(t, p, s.action(name), `{"quiet":true}`).Response.Status)
 			}
 			first, second := fixed, withPolicy
 			if tt.policyFirst {
@@ -125,15 +126,28 @@ func (s *suite) evictByPolicy(t *testing.T) {
 				run(t, p, s.action("a"), `{"quiet":true}`)
 			}
 			run(t, p, s.action("b"), `{"quiet":true}`)
-			rec := run(t, p, s.action("c"), `{"quiet":true}`)
-			assert.Equal(t, entity.StatusSuccess, rec.Response.Status)
-			require.Eventually(t, func() bool { return len(states(p)) == 2 }, stateBound, poll)
-			var actions []string
-			for _, c := range p.Snapshot().Containers {
-				actions = append(actions, c.Action)
-			}
-			assert.ElementsMatch(t, []string{tt.kept, "guest/c"}, actions)
-			assert.Equal(t, int64(1), p.Snapshot().Stats.Evictions)
+			assertEvictedFor(t, p, s.action("c"), tt.kept)
 		})
 	}
+}
+
+// keepAliveFromDone: the policy's keep-alive runs from the activation's
+// done, not its response. Released at done, a container whose activation
+// answered with work pending stays lingering until the work is done (held
+// at a gate), and only then goes.
+func (s *suite) keepAliveFromDone(t *testing.T) {
+	g := s.gate(t)
+	p := s.newPool(t, Config{PauseGrace: time.Hour, IdleTimeout: time.Hour, KeepAlive: keepalive.NewFixed(0)})
+	inv := start(t, p, s.action("lingers"), held(g, "work"))
+	assert.Equal(t, entity.StatusSuccess, wait(t, inv).Response.Status)
+	g.WaitArrived(t, "work", activationBound)
+	eventuallyStates(t, p, "lingering")
+	assert.Equal(t, int64(0), p.Snapshot().Stats.Removals, "released before its work was done")
+
+	g.Open("work")
+	rec := completed(t, p, inv)
+	c, _ := annotation(rec, entity.AnnotationCompletion)
+	assert.Equal(t, `"done"`, c, "the work finished before the container was released")
+	eventuallyStates(t, p)
+	assert.Equal(t, int64(1), p.Snapshot().Stats.Removals)
 }
