@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -183,7 +184,9 @@ func (s *server) routes() http.Handler {
 	r.HandleFunc("/ping", ping).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
 	r.HandleFunc(namespacesPrefix, s.listNamespaces).Methods(http.MethodGet)
-	r.PathPrefix(webPrefix).HandlerFunc(s.web).Methods(webMethods...)
+	// A copy: mux upper-cases the methods in place, and servers are built
+	// concurrently (tests).
+	r.PathPrefix(webPrefix).HandlerFunc(s.web).Methods(slices.Clone(webMethods)...)
 
 	ns := func(path string, h http.HandlerFunc, method string) {
 		r.HandleFunc(namespacesPrefix+path, h).Methods(method)
