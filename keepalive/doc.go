@@ -2,8 +2,8 @@
 // instance of an action is released, when a specialised instance is started
 // ahead of a predicted call, and which idle instance is evicted when memory
 // runs out. It is pure decision logic on a caller's clock (every method takes
-// the time), so the same code runs in the replay simulator's virtual time and,
-// later, in standalone/pool's wall-clock time.
+// the time), so the same code runs in the replay simulator's virtual time and
+// in standalone/pool's wall-clock time (epilogue standalone --keepalive).
 //
 // Under Epilogue an instance is busy until its post-response work is done, so
 // every policy measures an action's idle time from Done, never from the

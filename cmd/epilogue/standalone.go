@@ -15,6 +15,7 @@ import (
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/durable"
 	"github.com/epilogue-dev/epilogue/internal/cli"
+	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
@@ -52,6 +53,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	semantics := fs.String("semantics", string(reclaim.Epilogue), "epilogue (never reclaim a container whose work is pending) or vanilla (stock OpenWhisk)")
 	pauseGrace := fs.Duration("pause-grace", pool.DefaultPauseGrace, "how long an idle container stays unpaused (0: pause at once)")
 	idle := fs.Duration("idle-timeout", pool.DefaultIdleTimeout, "how long a paused container lives")
+	keepAliveName := fs.String("keepalive", "fixed", "the keep-alive policy of idle containers: "+strings.Join(keepalive.Names, ", ")+" (fixed: --idle-timeout after the pause, as OpenWhisk; the others measure idle time from the activation's done, prewarm an action's container ahead of a predicted call, and greedydual evicts by FaasCache's priority)")
 	memory := fs.String("memory", strconv.Itoa(pool.DefaultMemoryMB)+"m", "the memory budget of all containers (e.g. 2048m, 2g)")
 	prewarm := fs.Int("prewarm", 1, "how many stem cells of "+pool.DefaultPrewarmImage+" ("+strconv.Itoa(pool.DefaultPrewarmMemoryMB)+" MB) to keep ready")
 	runtimeSemantics := fs.String("runtime-semantics", "", "the runtimes' EPILOGUE_SEMANTICS: isolated (a /run waits for earlier work) or overlap; default isolated under epilogue, overlap under vanilla (stock runtimes); vanilla with isolated is a stock invoker running the Epilogue runtime, as behind epilogue-shim")
@@ -75,6 +77,10 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	policy, err := reclaim.ParsePolicy(*semantics)
 	if err != nil {
 		return standalone.Config{}, fs.Fail("--semantics: %v", err)
+	}
+	keepAlive, err := keepAlivePolicy(*keepAliveName)
+	if err != nil {
+		return standalone.Config{}, fs.Fail("--keepalive: %v", err)
 	}
 	mb, err := parseMemory(*memory)
 	if err != nil {
@@ -115,11 +121,22 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		Retention:  store.Retention{MaxPerNamespace: keepAll(*keep), MaxAge: *keepFor},
 		TasksRedis: *tasksRedis, TasksLease: *tasksLease,
 		Pool: pool.Config{
-			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm,
+			Policy: policy, PauseGrace: grace, IdleTimeout: *idle, MemoryMB: mb, Prewarm: *prewarm, KeepAlive: keepAlive,
 			Bounds: reclaim.Bounds{MaxLinger: *maxLinger}, RuntimeSemantics: completion.Semantics(*runtimeSemantics),
 		},
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
+}
+
+// keepAlivePolicy is the pool's keep-alive policy named name: nil for
+// fixed, so that the pool keeps OpenWhisk's own timers (--idle-timeout from
+// the pause) exactly as without the flag.
+func keepAlivePolicy(name string) (keepalive.Policy, error) {
+	policy, err := keepalive.New(name)
+	if err != nil || policy.Name() == "fixed" {
+		return nil, err
+	}
+	return policy, nil
 }
 
 // parseMemory reads "1024", "1024m", "1024MB" or "2g" as megabytes.

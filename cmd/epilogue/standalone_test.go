@@ -30,6 +30,15 @@ func TestParseStandaloneArgs(t *testing.T) {
 		{name: "not a duration", args: []string{"--max-linger", "soon"}, wantErr: `"soon" is not a duration: write e.g. 5s`},
 		{name: "bad memory", args: []string{"--memory", "lots"}, wantErr: `--memory: "lots" is not a memory size`},
 		{name: "bad port", args: []string{"--port", "70000"}, wantErr: "--port 70000 is not a port"},
+		{name: "keep-alive policy", args: []string{"--keepalive", "greedydual"},
+			check: func(t *testing.T, cfg standalone.Config) {
+				require.NotNil(t, cfg.Pool.KeepAlive)
+				assert.Equal(t, "greedydual", cfg.Pool.KeepAlive.Name())
+			}},
+		{name: "fixed keep-alive is the pool's own timers", args: []string{"--keepalive", "fixed"},
+			check: func(t *testing.T, cfg standalone.Config) { assert.Nil(t, cfg.Pool.KeepAlive) }},
+		{name: "unknown keep-alive policy", args: []string{"--keepalive", "lru"},
+			wantErr: `--keepalive: unknown keep-alive policy "lru" (want one of fixed, histogram, seasonal, greedydual)`},
 		{name: "stray argument", args: []string{"now"}, wantErr: `unexpected argument "now"`},
 	}
 	for _, tt := range tests {

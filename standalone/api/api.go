@@ -184,8 +184,8 @@ func (s *server) routes() http.Handler {
 	r.HandleFunc("/ping", ping).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1", s.info).Methods(http.MethodGet)
 	r.HandleFunc(namespacesPrefix, s.listNamespaces).Methods(http.MethodGet)
-	// A copy: mux's Methods upper-cases its argument in place, which raced
-	// between two servers started at once in one process.
+	// A copy: mux upper-cases the methods in place, and servers are built
+	// concurrently (tests).
 	r.PathPrefix(webPrefix).HandlerFunc(s.web).Methods(slices.Clone(webMethods)...)
 
 	ns := func(path string, h http.HandlerFunc, method string) {

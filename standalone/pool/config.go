@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/entity"
@@ -68,7 +69,16 @@ type Config struct {
 	// DefaultPauseGrace, Immediately (or any negative value) = no grace.
 	PauseGrace time.Duration
 	// IdleTimeout is how long a paused container lives; 0 = DefaultIdleTimeout.
+	// KeepAlive, when set, decides instead.
 	IdleTimeout time.Duration
+	// KeepAlive, when set, decides how long an idle container of an action
+	// lives (from its activation's done, not its pause), when a container
+	// of an action is prewarmed ahead of a predicted call (its /init run,
+	// never its handler), and which idle container is evicted under the
+	// memory budget (keepalive.go). nil = OpenWhisk's fixed IdleTimeout
+	// after the pause and least-recently-used eviction. The pool serialises
+	// its calls; give each pool its own policy.
+	KeepAlive keepalive.Policy
 	// MemoryMB is the memory budget of all containers; 0 = DefaultMemoryMB.
 	MemoryMB int
 	// Prewarm is the number of stem cells kept ready; 0 = none.

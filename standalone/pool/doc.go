@@ -11,7 +11,12 @@
 //     under the memory budget and the activation waits, first come first
 //     served, in the run buffer;
 //   - an idle container is paused after the pause grace, resumed when it is
-//     reused, and removed after the idle timeout;
+//     reused, and removed after the idle timeout, or, with a keep-alive
+//     policy (Config.KeepAlive, package keepalive), when the policy's
+//     keep-alive from the activation's done ends; the policy may release
+//     it at once and prewarm a container of the action ahead of the call
+//     it predicts (created and /init run with the action's code, never its
+//     handler), and picks the eviction victims (keepalive.go);
 //   - an activation that times out, crashes or answers something that is
 //     not a result destroys its container, as OpenWhisk does.
 //
@@ -54,7 +59,8 @@
 // subscribers (Subscribe) without ever waiting for them: the live view
 // (liveview) shows it.
 //
-// The pool does not own the reclaim policy (reclaim), the HTTP contract
+// The pool does not own the reclaim policy (reclaim), the keep-alive
+// policies' decisions (keepalive), the HTTP contract
 // with the container (containerclient, completion), where containers run
 // (backend), or the REST API (api).
 package pool

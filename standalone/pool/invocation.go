@@ -183,6 +183,9 @@ func (p *Pool) serve(inv *Invocation) {
 		return
 	}
 	j := &job{inv: inv, key: actionKey(inv)}
+	p.mu.Lock()
+	p.arrivedLocked(j.key, inv)
+	p.mu.Unlock()
 	for attempt := 1; ; attempt++ {
 		pl := p.acquire(j)
 		if pl.err != nil {
@@ -437,6 +440,9 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 	if answered {
 		m.epilogue = phase != ""
 	}
+	if cold && initialized {
+		p.coldStartedLocked(m.key, start.Sub(inv.arrived)+initTime)
+	}
 	switch {
 	case m.state != stateBusy: // Close is removing it
 	case !answered:
@@ -449,10 +455,10 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		if p.cfg.Policy.WaitsForWork() {
 			p.moveLocked(m, stateLingering)
 		} else {
-			p.moveLocked(m, stateReady) // stock OpenWhisk: answered means finished
+			p.becameIdleLocked(m) // stock OpenWhisk: answered means finished
 		}
 	default:
-		p.moveLocked(m, stateReady)
+		p.becameIdleLocked(m)
 	}
 	p.mu.Unlock()
 
@@ -531,7 +537,7 @@ func (p *Pool) watch(m *member, inv *Invocation, bound, responded time.Time) {
 		}
 		if m.state == stateLingering && len(m.lingering) == 0 {
 			m.doneAt = time.Now()
-			p.moveLocked(m, stateReady)
+			p.becameIdleLocked(m)
 		}
 	case !p.cfg.Policy.WaitsForWork() && (m.reclaimed || p.ctx.Err() != nil):
 		// Stock OpenWhisk paused or removed the container (or shut down)
@@ -691,19 +697,24 @@ func (inv *Invocation) logsChanged() {
 // contextEnv is the __OW_* environment of the activation, as the invoker
 // builds it for /init (ContainerProxy).
 func (inv *Invocation) contextEnv(deadline time.Time) map[string]string {
-	a := inv.action
-	env := map[string]string{
-		"__OW_NAMESPACE":      inv.subject,
-		"__OW_ACTION_NAME":    "/" + a.Path(),
-		"__OW_ACTION_VERSION": a.Version,
-		"__OW_ACTIVATION_ID":  inv.id,
-		"__OW_TRANSACTION_ID": inv.txID,
-		"__OW_DEADLINE":       strconv.FormatInt(deadline.UnixMilli(), 10),
-	}
+	env := actionEnv(inv.subject, inv.action, deadline)
+	env["__OW_ACTIVATION_ID"] = inv.id
+	env["__OW_TRANSACTION_ID"] = inv.txID
 	if key := inv.providedAPIKey(); key != "" {
 		env["__OW_API_KEY"] = key
 	}
 	return env
+}
+
+// actionEnv is the part of the __OW_* environment that names the action,
+// all a prewarm's /init (which has no activation) gets.
+func actionEnv(subject string, a entity.Action, deadline time.Time) map[string]string {
+	return map[string]string{
+		"__OW_NAMESPACE":      subject,
+		"__OW_ACTION_NAME":    "/" + a.Path(),
+		"__OW_ACTION_VERSION": a.Version,
+		"__OW_DEADLINE":       strconv.FormatInt(deadline.UnixMilli(), 10),
+	}
 }
 
 // providedAPIKey is the caller's key if the action asks for it.
@@ -717,19 +728,14 @@ func (inv *Invocation) providedAPIKey() string {
 // initRequest is the /init of the activation's action, its code read now
 // when the request left it in the store.
 func (inv *Invocation) initRequest(deadline time.Time) (containerclient.InitRequest, error) {
-	e := inv.action.Exec
-	main := e.Main
-	if main == "" {
-		main = "main"
-	}
-	code := e.Code
+	code := inv.action.Exec.Code
 	if inv.code != nil {
 		var err error
 		if code, err = inv.code(); err != nil {
 			return containerclient.InitRequest{}, err
 		}
 	}
-	return containerclient.InitRequest{Name: inv.action.Name, Main: main, Binary: e.Binary, Code: code, Env: inv.contextEnv(deadline)}, nil
+	return newInitRequest(inv.action, code, inv.contextEnv(deadline)), nil
 }
 
 func (inv *Invocation) runRequest(deadline time.Time) containerclient.RunRequest {

@@ -69,6 +69,9 @@ type member struct {
 	// doneAt is when its last lingering activation was done; the next
 	// pause measures its lag from there (Snapshot.PauseLagsMs).
 	doneAt time.Time
+	// keepUntil is when the keep-alive policy releases it while idle
+	// (Config.KeepAlive); zero without a policy or while busy.
+	keepUntil time.Time
 	// last is the activation it ran last: its end started the pause
 	// grace, so the pause's span joins that activation's trace.
 	last *Invocation
@@ -190,13 +193,13 @@ func (p *Pool) moveLocked(m *member, to state) {
 	case stateBusy:
 		// A new activation: the next pause follows its done, not an
 		// earlier one's.
-		m.reclaimed, m.doneAt = false, time.Time{}
+		m.reclaimed, m.doneAt, m.keepUntil = false, time.Time{}, time.Time{}
 	case stateReady:
 		m.lastUsed = time.Now()
-		m.timer = time.AfterFunc(p.cfg.PauseGrace, func() { p.pauseTimer(m, gen) })
+		m.timer = time.AfterFunc(p.pauseGraceLocked(m), func() { p.pauseTimer(m, gen) })
 		p.dispatchLocked()
 	case statePaused:
-		m.timer = time.AfterFunc(p.cfg.IdleTimeout, func() { p.idleTimer(m, gen) })
+		m.timer = time.AfterFunc(p.idleTimeoutLocked(m), func() { p.idleTimer(m, gen) })
 	case statePrewarmed:
 		p.dispatchLocked()
 	case stateRemoved:
@@ -214,6 +217,10 @@ func (p *Pool) pauseTimer(m *member, gen uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if m.gen != gen || m.state != stateReady || p.closed {
+		return
+	}
+	if p.keepAliveOverLocked(m) { // before its pause grace passed
+		p.removeLocked(m, "its keep-alive ended")
 		return
 	}
 	m.reclaimed = true

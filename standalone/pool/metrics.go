@@ -135,7 +135,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for kind, n := range map[string]int64{"cold": st.ColdStarts, "warm": st.WarmStarts, "prewarm": st.PrewarmStarts} {
 		ch <- prometheus.MustNewConstMetric(m.startsDesc, prometheus.CounterValue, float64(n), kind)
 	}
-	for op, n := range map[string]int64{"pause": st.Pauses, "unpause": st.Unpauses, "remove": st.Removals, "evict": st.Evictions} {
+	for op, n := range map[string]int64{"pause": st.Pauses, "unpause": st.Unpauses, "remove": st.Removals, "evict": st.Evictions, "prewarm": st.ActionPrewarms} {
 		ch <- prometheus.MustNewConstMetric(m.operationsDesc, prometheus.CounterValue, float64(n), op)
 	}
 }

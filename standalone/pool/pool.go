@@ -55,6 +55,9 @@ type Pool struct {
 	pauseLags []float64
 	// prewarmRetry is when a failed stem cell may be tried again; guarded by mu.
 	prewarmRetry time.Time
+	// known are the actions the keep-alive policy may prewarm, by warm
+	// key (keepalive.go); guarded by mu.
+	known map[string]*known
 	// events records the containers' timelines for subscribers (events.go).
 	events *recorder
 }
@@ -71,7 +74,7 @@ func New(cfg Config) (*Pool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	opsCtx, opsCancel := context.WithCancel(context.Background())
 	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, opsCtx: opsCtx, opsCancel: opsCancel, members: map[*member]struct{}{},
-		events: newRecorder(SubscriptionBuffer)}
+		known: map[string]*known{}, events: newRecorder(SubscriptionBuffer)}
 	if cfg.TracerProvider != nil {
 		p.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
@@ -235,7 +238,7 @@ func (p *Pool) stemCellLocked(image string, mem int) *member {
 }
 
 // evictLocked starts removing the least recently used idle containers
-// until mem MB will be free, unless removals already under way free enough
+// (or the keep-alive policy's victims) until mem MB will be free, unless removals already under way free enough
 // or even evicting every idle container would not (then it evicts
 // nothing: the job waits for busy or lingering ones). Stem cells are never
 // evicted, as in OpenWhisk.
@@ -253,16 +256,18 @@ func (p *Pool) evictLocked(mem int) {
 	if free >= mem {
 		return
 	}
-	slices.SortFunc(idle, func(a, b *member) int { return a.lastUsed.Compare(b.lastUsed) })
-	need, n := mem-free, 0
-	for n < len(idle) && need > 0 {
-		need -= idle[n].memoryMB
-		n++
+	need := mem - free
+	for _, m := range idle {
+		free += m.memoryMB
 	}
-	if need > 0 {
+	if free < mem {
 		return
 	}
-	for _, m := range idle[:n] {
+	for need > 0 {
+		i := p.victimLocked(idle)
+		m := idle[i]
+		idle = slices.Delete(idle, i, i+1)
+		need -= m.memoryMB
 		p.stats.Evictions++
 		p.removeLocked(m, "evicted to make room for an activation")
 	}

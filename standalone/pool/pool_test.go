@@ -121,6 +121,10 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"GoSource":             s.goSource,
 		"Concurrent":           s.concurrent,
 		"Timeline":             s.timeline,
+		"KeepAliveApplied":     s.keepAliveApplied,
+		"PrewarmInitOnly":      s.prewarmInitOnly,
+		"EvictByPolicy":        s.evictByPolicy,
+		"KeepAliveFromDone":    s.keepAliveFromDone,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -539,14 +543,21 @@ func (s *suite) evictLRU(t *testing.T) {
 	run(t, p, s.action("a"), `{"quiet":true}`)
 	run(t, p, s.action("b"), `{"quiet":true}`)
 	run(t, p, s.action("a"), `{"quiet":true}`) // b is now the least recently used
-	rec := run(t, p, s.action("c"), `{"quiet":true}`)
+	assertEvictedFor(t, p, s.action("c"), "guest/a")
+}
+
+// assertEvictedFor runs a, which needs one idle container evicted, and
+// checks that kept's container is the one left beside a's.
+func assertEvictedFor(t *testing.T, p *Pool, a entity.Action, kept string) {
+	t.Helper()
+	rec := run(t, p, a, `{"quiet":true}`)
 	assert.Equal(t, entity.StatusSuccess, rec.Response.Status)
 	require.Eventually(t, func() bool { return len(states(p)) == 2 }, stateBound, poll)
 	var actions []string
 	for _, c := range p.Snapshot().Containers {
 		actions = append(actions, c.Action)
 	}
-	assert.ElementsMatch(t, []string{"guest/a", "guest/c"}, actions)
+	assert.ElementsMatch(t, []string{kept, a.Path()}, actions)
 	assert.Equal(t, int64(1), p.Snapshot().Stats.Evictions)
 }
 

@@ -13,6 +13,10 @@ type Stats struct {
 	ColdStarts    int64 `json:"coldStarts"`
 	WarmStarts    int64 `json:"warmStarts"`
 	PrewarmStarts int64 `json:"prewarmStarts"`
+	// ActionPrewarms counts containers of an action the keep-alive policy
+	// started (and ran /init in) ahead of a call it predicted; the call
+	// that uses one counts as a warm start.
+	ActionPrewarms int64 `json:"actionPrewarms"`
 	// Queued counts activations that had to wait for a container.
 	Queued   int64 `json:"queued"`
 	Pauses   int64 `json:"pauses"`

@@ -5,7 +5,7 @@ import "fmt"
 // state is where a pool container is in OpenWhisk's ContainerProxy
 // lifecycle, with Epilogue's lingering added. Legal moves:
 //
-//	starting  → prewarmed | busy | removing
+//	starting  → prewarmed | ready | busy | removing
 //	prewarmed → busy | removing
 //	busy      → lingering | ready | removing
 //	lingering → ready | removing
@@ -14,7 +14,8 @@ import "fmt"
 //	paused    → busy | removing
 //	removing  → removed
 //
-// removed is terminal. A container takes an activation only in prewarmed,
+// removed is terminal. starting → ready is a container of an action the
+// keep-alive policy prewarmed: its /init done, waiting warm for a call. A container takes an activation only in prewarmed,
 // ready or paused; lingering (answered, work pending) exists only under the
 // epilogue policy, where such a container is neither given new work nor
 // reclaimed.
@@ -52,7 +53,7 @@ func (s state) String() string {
 }
 
 var legal = map[state][]state{
-	stateStarting:  {statePrewarmed, stateBusy, stateRemoving},
+	stateStarting:  {statePrewarmed, stateReady, stateBusy, stateRemoving},
 	statePrewarmed: {stateBusy, stateRemoving},
 	stateBusy:      {stateLingering, stateReady, stateRemoving},
 	stateLingering: {stateReady, stateRemoving},

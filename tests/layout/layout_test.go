@@ -110,11 +110,12 @@ var k8sAPI = []string{"k8s.io/api/", "k8s.io/apimachinery/", "k8s.io/klog/", "k8
 // anything under tests/ (it is linked into the epilogue command).
 var chaos = slices.Concat([]string{module, module + "/standalone", module + "/reclaim", module + "/invoker-shim",
 	module + "/actionbuild", module + "/actionloop", module + "/completion", module + "/internal/", module + "/proxy/archive",
-	module + "/durable", "go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient, owClient)
+	module + "/durable", module + "/keepalive", "go.etcd.io/bbolt", "github.com/gorilla/mux"}, goRedis, dockerClient, promClient, owClient)
 
 // poolDeps is what the container pool may depend on: it runs on any
-// backend and never pulls in Docker.
-var poolDeps = append([]string{module + "/actionloop", module + "/completion", module + "/reclaim",
+// backend and never pulls in Docker; it asks keepalive's policies, which
+// are decision logic only.
+var poolDeps = append([]string{module + "/actionloop", module + "/completion", module + "/reclaim", module + "/keepalive",
 	module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
 	module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, slices.Concat(otelAPI, promClient)...)
 
