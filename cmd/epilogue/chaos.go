@@ -39,6 +39,7 @@ harness failed; vanilla is expected to lose.
   epilogue chaos --short                       # the CI-sized matrix, process backend
   epilogue chaos --backend both --report DIR   # the full matrix and a Markdown/SVG report
   epilogue chaos --seed 7 --semantics vanilla --workload ack-write --fault eviction   # replay one scenario
+  epilogue chaos --short --semantics durable   # durable tasks only: recovered, unrecovered, time to recovery
   epilogue chaos --render docs/report          # redraw a report's tables and charts from its results.json, running nothing
 
 Flags:
