@@ -135,28 +135,10 @@ var faults = map[string]fault{
 		s.env.net.SetResetProbability(resetProbability, s.seed)
 		return nil
 	}},
-	FaultStandaloneRestart: {
-		durableOnly: true,
-		configure:   lingerLonger,
-		after: func(ctx context.Context, s *scenario, a *activation) error {
-			if a.i%3 != 1 {
-				return nil
-			}
-			s.injected++
-			return s.crashServer(ctx)
-		},
-	},
-	FaultRedisRestart: {
-		durableOnly: true,
-		configure:   lingerLonger,
-		after: func(_ context.Context, s *scenario, a *activation) error {
-			if a.i%3 != 1 {
-				return nil
-			}
-			s.injected++
-			return s.env.redis.Restart() // with tasks running and leased
-		},
-	},
+	FaultStandaloneRestart: crashWhileLingering(func(ctx context.Context, s *scenario) error { return s.crashServer(ctx) }),
+	FaultRedisRestart: crashWhileLingering(func(_ context.Context, s *scenario) error {
+		return s.env.redis.Restart() // with tasks running and leased
+	}),
 	FaultDeadline: {configure: func(s *scenario) error {
 		s.timeoutMs = deadlineTimeoutMs
 		s.delayFor = func(i int, d int) int {
@@ -174,6 +156,22 @@ var faultOrder = []string{
 	FaultReclaimAfterResponse, FaultIdleRemoval, FaultEviction, FaultSIGKILL, FaultProxyCrash,
 	FaultShimRestart, FaultRedisLatency, FaultRedisStall, FaultRedisReset, FaultDeadline,
 	FaultStandaloneRestart, FaultRedisRestart,
+}
+
+// crashWhileLingering is a durable-only fault that crashes something
+// (crash) right after every third activation, while its task is running.
+func crashWhileLingering(crash func(ctx context.Context, s *scenario) error) fault {
+	return fault{
+		durableOnly: true,
+		configure:   lingerLonger,
+		after: func(ctx context.Context, s *scenario, a *activation) error {
+			if a.i%3 != 1 {
+				return nil
+			}
+			s.injected++
+			return crash(ctx, s)
+		},
+	}
 }
 
 // lingerLonger keeps the work going long enough to be killed mid-way.
