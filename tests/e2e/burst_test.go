@@ -78,7 +78,7 @@ func TestStandaloneBurst(t *testing.T) {
 		}
 	}
 	assert.Positive(t, outcome["200 success"], "the burst made progress")
-	peak := peakRSSMB(t, s.cmd.Process.Pid)
+	peak := peakRSSMB(t, s.proc.Cmd.Process.Pid)
 	t.Logf("peak RSS of the standalone: %d MB", peak)
 	assert.Less(t, peak, burstRSSLimitMB, "the standalone's peak RSS during the burst")
 }

@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,73 +60,38 @@ func TestStandaloneKilledAndRestarted(t *testing.T) {
 // test can kill it.
 type binaryServer struct {
 	*server
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc *testenv.Process
 }
 
-var standaloneURL = regexp.MustCompile(`OpenWhisk's API at (http://\S+)`)
+var standaloneURL = regexp.MustCompile(`OpenWhisk's API at (http://[^\s,]+)`)
 
 // startBinary runs `epilogue standalone` on a free port over data, with the
 // process backend, and waits for the URL it prints.
 func startBinary(t *testing.T, bin, proxy, data string) *binaryServer {
 	t.Helper()
-	cmd := exec.Command(bin, "standalone", "--port", "0", "--data", data, "--proxy", proxy, "--prewarm", "0")
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	// Its log goes to a file the test prints when it fails (a writer
-	// that called t.Log could outlive the test).
-	logFile, err := os.CreateTemp(t.TempDir(), "standalone-*.log")
-	require.NoError(t, err)
-	cmd.Stderr = logFile
-	require.NoError(t, cmd.Start())
-	b := &binaryServer{cmd: cmd, exited: make(chan struct{})}
-	t.Cleanup(func() {
-		if t.Failed() {
-			log, _ := os.ReadFile(logFile.Name())
-			t.Logf("epilogue standalone's log:\n%s", log)
+	p := testenv.StartProcess(t, "epilogue standalone",
+		exec.Command(bin, "standalone", "--port", "0", "--data", data, "--proxy", proxy, "--prewarm", "0"))
+	deadline := time.After(serverBound)
+	for {
+		if m := standaloneURL.FindStringSubmatch(p.Output()); m != nil {
+			return &binaryServer{server: &server{url: m[1], data: data, hc: &http.Client{Timeout: apiBound}}, proc: p}
 		}
-		_ = logFile.Close()
-	})
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := standaloneURL.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urls <- strings.TrimRight(m[1], ","):
-				default:
-				}
-			}
-		}
-		_ = cmd.Wait()
-		close(b.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-b.exited:
-		case <-time.After(serverBound):
-			_ = cmd.Process.Kill()
-			t.Errorf("epilogue standalone did not stop after SIGTERM within %s", serverBound)
+		case <-p.Exited:
+			t.Fatalf("epilogue standalone exited before it served:\n%s", p.Output())
+		case <-deadline:
+			t.Fatalf("epilogue standalone did not print its URL within %s:\n%s", serverBound, p.Output())
+		case <-time.After(pollGap):
 		}
-	})
-	select {
-	case u := <-urls:
-		b.server = &server{url: u, data: data, hc: &http.Client{Timeout: apiBound}}
-	case <-b.exited:
-		t.Fatal("epilogue standalone exited before it served")
-	case <-time.After(serverBound):
-		t.Fatalf("epilogue standalone did not print its URL within %s", serverBound)
 	}
-	return b
 }
 
 // kill SIGKILLs the server and waits until it is gone.
 func (b *binaryServer) kill(t *testing.T) {
 	t.Helper()
-	require.NoError(t, b.cmd.Process.Kill())
+	require.NoError(t, b.proc.Cmd.Process.Kill())
 	select {
-	case <-b.exited:
+	case <-b.proc.Exited:
 	case <-time.After(serverBound):
 		t.Fatal("epilogue standalone survived SIGKILL")
 	}

@@ -8,13 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/epilogue-dev/epilogue/internal/syncbuf"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -22,7 +20,6 @@ import (
 // waited out when the tests pass.
 const (
 	startBound = 2 * time.Minute // a process is up (Jaeger, the standalone)
-	stopBound  = time.Minute     // a process has exited after SIGTERM
 	traceBound = 90 * time.Second
 	pollGap    = 100 * time.Millisecond
 )
@@ -47,7 +44,7 @@ func startJaeger(t *testing.T) *jaeger {
 	cmd := exec.Command(bin, "--config", jaegerConfig)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("JAEGER_QUERY_PORT=%d", ports[0]), fmt.Sprintf("JAEGER_QUERY_GRPC_PORT=%d", ports[1]),
 		fmt.Sprintf("JAEGER_OTLP_HTTP_PORT=%d", ports[2]), fmt.Sprintf("JAEGER_OTLP_GRPC_PORT=%d", ports[3]))
-	p := startProcess(t, "jaeger", cmd)
+	p := testenv.StartProcess(t, "jaeger", cmd)
 	j := &jaeger{otlp: fmt.Sprintf("http://127.0.0.1:%d", ports[2]), query: fmt.Sprintf("http://127.0.0.1:%d", ports[0])}
 	waitFor(t, p, startBound, "Jaeger's query API and OTLP receiver answer", func() bool {
 		resp, err := http.Get(j.query + "/api/services")
@@ -78,55 +75,19 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// process is a child process whose output the test keeps for its failure
-// messages.
-type process struct {
-	name   string
-	cmd    *exec.Cmd
-	exited chan struct{}  // closed when it has exited
-	out    syncbuf.Buffer // stdout and stderr
-}
-
-// output is what the process printed so far.
-func (p *process) output() string { return p.out.String() }
-
-// startProcess starts cmd; when the test ends it is sent SIGTERM, then
-// SIGKILL if it has not exited within stopBound.
-func startProcess(t *testing.T, name string, cmd *exec.Cmd) *process {
-	t.Helper()
-	p := &process{name: name, cmd: cmd, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &p.out, &p.out
-	require.NoError(t, cmd.Start(), "start %s", name)
-	go func() {
-		_ = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(stopBound):
-			t.Errorf("%s did not exit within %s of SIGTERM; killed. Its output:\n%s", name, stopBound, p.output())
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	return p
-}
-
 // waitFor polls cond until it holds; it fails the test, with p's output,
 // if p exits first or bound passes.
-func waitFor(t *testing.T, p *process, bound time.Duration, what string, cond func() bool) {
+func waitFor(t *testing.T, p *testenv.Process, bound time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(bound)
 	for !cond() {
 		select {
-		case <-p.exited:
-			t.Fatalf("%s exited before %s. Its output:\n%s", p.name, what, p.output())
+		case <-p.Exited:
+			t.Fatalf("%s exited before %s. Its output:\n%s", p.Name, what, p.Output())
 		case <-time.After(pollGap):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s. %s's output:\n%s", bound, what, p.name, p.output())
+			t.Fatalf("not within %s: %s. %s's output:\n%s", bound, what, p.Name, p.Output())
 		}
 	}
 }

@@ -30,7 +30,7 @@ const apiBound = 2 * time.Minute
 
 // standalone is one `epilogue standalone` process.
 type standalone struct {
-	*process
+	*testenv.Process
 	url string
 }
 
@@ -47,9 +47,9 @@ func startStandalone(t *testing.T, env ...string) *standalone {
 	cmd := exec.Command(epilogue, "standalone", "--port", "0", "--data", t.TempDir(), "--prewarm", "0",
 		"--pause-grace", "0", "--proxy", proxy)
 	cmd.Env = append(os.Environ(), env...)
-	s := &standalone{process: startProcess(t, "epilogue standalone", cmd)}
-	waitFor(t, s.process, startBound, "epilogue standalone printed its API's address", func() bool {
-		m := apiURL.FindStringSubmatch(s.output())
+	s := &standalone{Process: testenv.StartProcess(t, "epilogue standalone", cmd)}
+	waitFor(t, s.Process, startBound, "epilogue standalone printed its API's address", func() bool {
+		m := apiURL.FindStringSubmatch(s.Output())
 		if m != nil {
 			s.url = m[1]
 		}
@@ -129,7 +129,7 @@ func TestJaegerShowsTheWholeActivation(t *testing.T) {
 	)
 	var tr Trace
 	byName := map[string]Span{}
-	waitFor(t, s.process, traceBound, "Jaeger holds the trace's invoke, activation, work and pause spans", func() bool {
+	waitFor(t, s.Process, traceBound, "Jaeger holds the trace's invoke, activation, work and pause spans", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), apiBound)
 		defer cancel()
 		got, ok, err := Fetch(ctx, j.query, traceID)
