@@ -90,7 +90,8 @@ demo-durable: build deps
 	bin/epilogue build examples/durable-order -o out/demo/durable-order.zip
 	./scripts/demo-durable.sh
 
-## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
+## bench: /run latency and throughput, keep-alive and not, /epilogue/await cost, a durable task's response cost against sdk.Go and checkpoint latency (1 KiB–1 MiB, loopback Redis with an fsynced AOF),
+## and the proxy's peak RSS during a 47 MiB /init; table + out/bench/proxy.json;
 ## then what a standalone invoke of examples/hello adds to its direct /run (in the same JSON);
 ## then the shim's pass-through overhead per Docker API call and its reclaim lag (needs Docker); table + out/bench/shim.json
 bench: image

@@ -39,7 +39,8 @@ const (
 type Config struct {
 	// Backend is BackendProcess ("") or BackendDocker.
 	Backend string
-	// Semantics are the semantics to run; nil = both.
+	// Semantics are the semantics to run; nil = all three (vanilla,
+	// epilogue, durable).
 	Semantics []string
 	// Workloads and Faults keep only these cells of the matrix; nil = all
 	// of the matrix (the short one with Short).
@@ -91,11 +92,11 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: backend %q: use %s or %s", ErrConfig, cfg.Backend, BackendProcess, BackendDocker)
 	}
 	if len(cfg.Semantics) == 0 {
-		cfg.Semantics = []string{SemanticsVanilla, SemanticsEpilogue}
+		cfg.Semantics = AllSemantics
 	}
 	for _, s := range cfg.Semantics {
-		if s != SemanticsVanilla && s != SemanticsEpilogue {
-			return cfg, fmt.Errorf("%w: semantics %q: use %s, %s or both", ErrConfig, s, SemanticsEpilogue, SemanticsVanilla)
+		if !slices.Contains(AllSemantics, s) {
+			return cfg, fmt.Errorf("%w: semantics %q: use one or more of %v", ErrConfig, s, AllSemantics)
 		}
 	}
 	for _, w := range cfg.Workloads {
@@ -176,17 +177,22 @@ var shortExtra = map[cell]bool{
 // matrix lists the cells to run: every workload under every fault (the
 // full run), or every fault on ack-write plus the other workloads under
 // the plainest fault and shortExtra (the short run); filtered by cfg.
+// A cell runs under the semantics that have it (runs).
 func (cfg Config) matrix() []cell {
 	var cells []cell
 	for _, f := range faultOrder {
 		if faults[f].dockerOnly && cfg.Backend != BackendDocker {
 			continue
 		}
+
 		for _, w := range workloadOrder {
 			if cfg.Short && w != WorkloadAckWrite && f != FaultReclaimAfterResponse && !shortExtra[cell{w, f}] {
 				continue
 			}
 			if (len(cfg.Workloads) > 0 && !slices.Contains(cfg.Workloads, w)) || (len(cfg.Faults) > 0 && !slices.Contains(cfg.Faults, f)) {
+				continue
+			}
+			if !slices.ContainsFunc(cfg.Semantics, func(sem string) bool { return runs(sem, cell{w, f}) }) {
 				continue
 			}
 			cells = append(cells, cell{w, f})
@@ -195,15 +201,20 @@ func (cfg Config) matrix() []cell {
 	return cells
 }
 
-// workloadsUsed are the workloads the run needs built: the matrix's, and
-// ack-write for the latency sweep.
-func (cfg Config) workloadsUsed() []string {
+// sourcesUsed are the source directories of the workload actions the run
+// needs built: the matrix's under each semantics, and ack-write's for the
+// latency sweep.
+func (cfg Config) sourcesUsed() []string {
 	used := map[string]bool{}
 	for _, c := range cfg.matrix() {
-		used[c.workload] = true
+		for _, sem := range cfg.Semantics {
+			if runs(sem, c) {
+				used[workloadFor(sem, c.workload).source] = true
+			}
+		}
 	}
 	if cfg.Latency {
-		used[WorkloadAckWrite] = true
+		used[workloads[WorkloadAckWrite].source] = true
 	}
 	return names(used)
 }

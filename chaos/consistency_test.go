@@ -27,7 +27,9 @@ var errTestTimeout = errors.New("the run was cut short before go test's -timeout
 
 // TestShortRun is the CI-sized matrix on both backends: under vanilla the
 // suite must see the losses and the interference the paper predicts (else
-// it proves nothing); under epilogue, no silent loss and no interference.
+// it proves nothing); under epilogue, no silent loss and no interference;
+// under durable, every acknowledged write persisted exactly once, the
+// tasks the faults killed recovered.
 func TestShortRun(t *testing.T) {
 	for _, backend := range []string{BackendProcess, BackendDocker} {
 		t.Run(backend, func(t *testing.T) {
@@ -70,7 +72,7 @@ func checkReport(t *testing.T, rep Report) {
 		assert.Empty(t, r.Errors, "%s: the harness failed; replay: %s", r.line(), r.Replay())
 		assert.Positive(t, r.Acknowledged, "%s: nothing was acknowledged; replay: %s", r.line(), r.Replay())
 		switch r.Fault {
-		case FaultSIGKILL, FaultProxyCrash, FaultRedisStall:
+		case FaultSIGKILL, FaultProxyCrash, FaultRedisStall, FaultStandaloneRestart, FaultRedisRestart:
 			assert.Positive(t, r.Injected, "%s: the fault was never injected; replay: %s", r.line(), r.Replay())
 		case FaultShimRestart:
 			if r.Semantics == SemanticsEpilogue { // vanilla runs without the shim
@@ -78,6 +80,15 @@ func checkReport(t *testing.T, rep Report) {
 			}
 		}
 		switch r.Semantics {
+		case SemanticsDurable:
+			assert.Zero(t, r.Lost, "silent losses under durable: %s; replay: %s", r.line(), r.Replay())
+			assert.Zero(t, r.Unrecovered, "unrecovered tasks under durable: %s; replay: %s", r.line(), r.Replay())
+			assert.Zero(t, r.Duplicated, "a task's write landed twice under durable: %s; replay: %s", r.line(), r.Replay())
+			assert.Equal(t, r.Acknowledged, r.Persisted, "%s: every acknowledged write persists exactly once; replay: %s", r.line(), r.Replay())
+			if mustRecover[r.Fault] {
+				assert.Positive(t, r.Recovered, "%s: the fault killed no task, so recovery is unproven; replay: %s", r.line(), r.Replay())
+				assert.Len(t, r.RecoveryMs, r.Recovered, "%s: a recovery time per recovered task", r.line())
+			}
 		case SemanticsEpilogue:
 			assert.Zero(t, r.Lost, "silent losses under epilogue: %s; replay: %s", r.line(), r.Replay())
 			assert.Zero(t, r.Interference, "interference under epilogue: %s; replay: %s", r.line(), r.Replay())
@@ -96,6 +107,11 @@ func checkReport(t *testing.T, rep Report) {
 	assert.Positive(t, vanillaLost, "vanilla lost nothing: the faults did not bite, so the suite proves nothing")
 	assert.Positive(t, vanillaInterference, "vanilla showed no interference: the suite proves nothing about it")
 }
+
+// mustRecover are the faults that kill tasks mid-way under durable (or,
+// for the deadline, outlive the activation): a scenario under them that
+// recovered nothing did not test recovery.
+var mustRecover = map[string]bool{FaultSIGKILL: true, FaultProxyCrash: true, FaultStandaloneRestart: true, FaultDeadline: true}
 
 // testWriter sends progress lines to the test log.
 type testWriter struct{ t *testing.T }

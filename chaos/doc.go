@@ -19,6 +19,15 @@
 // silent losses and interference must be zero. A fault may kill work — a
 // SIGKILLed container loses what it held — but then the record must say so.
 //
+// Under durable, ack-write writes through a durable task
+// (chaos/actions/durablewrite), the standalone runs its built-in recoverer
+// and Redis fsyncs an append-only file: what a fault kills must be
+// recovered, so every acknowledged write must land exactly once (keyed by
+// the task id); the scenario counts recovered, unrecovered and duplicated
+// writes and the time from acknowledgement to write of the recovered ones.
+// Two faults run under durable only: a crash and restart of the whole
+// standalone, and a restart of Redis from its AOF.
+//
 // Workloads (actions built with actionbuild from examples/ and
 // chaos/actions in the source tree: Config.SourceDir, or the directory of
 // go.mod found upwards from the working directory): ack-write (acknowledge

@@ -2,9 +2,11 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +22,10 @@ import (
 type fault struct {
 	// dockerOnly faults need real containers.
 	dockerOnly bool
+	// durableOnly faults run under the durable semantics only: they take
+	// down what no reclaim semantics can protect (the whole server, the
+	// store), so only a recovery can make up for them.
+	durableOnly bool
 	// configure adjusts the scenario before its server starts.
 	configure func(s *scenario) error
 	// before runs before activation i is invoked.
@@ -129,6 +135,10 @@ var faults = map[string]fault{
 		s.env.net.SetResetProbability(resetProbability, s.seed)
 		return nil
 	}},
+	FaultStandaloneRestart: crashWhileLingering(func(ctx context.Context, s *scenario) error { return s.crashServer(ctx) }),
+	FaultRedisRestart: crashWhileLingering(func(_ context.Context, s *scenario) error {
+		return s.env.redis.Restart() // with tasks running and leased
+	}),
 	FaultDeadline: {configure: func(s *scenario) error {
 		s.timeoutMs = deadlineTimeoutMs
 		s.delayFor = func(i int, d int) int {
@@ -145,6 +155,23 @@ var faults = map[string]fault{
 var faultOrder = []string{
 	FaultReclaimAfterResponse, FaultIdleRemoval, FaultEviction, FaultSIGKILL, FaultProxyCrash,
 	FaultShimRestart, FaultRedisLatency, FaultRedisStall, FaultRedisReset, FaultDeadline,
+	FaultStandaloneRestart, FaultRedisRestart,
+}
+
+// crashWhileLingering is a durable-only fault that crashes something
+// (crash) right after every third activation, while its task is running.
+func crashWhileLingering(crash func(ctx context.Context, s *scenario) error) fault {
+	return fault{
+		durableOnly: true,
+		configure:   lingerLonger,
+		after: func(ctx context.Context, s *scenario, a *activation) error {
+			if a.i%3 != 1 {
+				return nil
+			}
+			s.injected++
+			return crash(ctx, s)
+		},
+	}
 }
 
 // lingerLonger keeps the work going long enough to be killed mid-way.
@@ -163,25 +190,47 @@ func (s *scenario) killLingering(ctx context.Context, a *activation, proxyOnly b
 		return err
 	}
 	for _, c := range snap.Containers {
-		for _, id := range c.Lingering {
-			if id != a.id {
-				continue
-			}
+		if slices.Contains(c.Lingering, a.id) {
 			s.injected++
-			if s.env.cfg.Backend == BackendDocker {
-				return s.env.docker.ContainerKill(ctx, c.ID, "KILL")
-			}
-			pid, err := strconv.Atoi(c.ID)
-			if err != nil {
-				return fmt.Errorf("chaos: container %s: pid %q: %w", c.Name, c.ID, err)
-			}
-			if proxyOnly {
-				return syscall.Kill(pid, syscall.SIGKILL)
-			}
-			return killSession(pid)
+			return s.kill(ctx, c, proxyOnly)
 		}
 	}
 	return nil
+}
+
+// kill SIGKILLs container c (proxyOnly: see killLingering).
+func (s *scenario) kill(ctx context.Context, c pool.ContainerInfo, proxyOnly bool) error {
+	if s.env.cfg.Backend == BackendDocker {
+		return s.env.docker.ContainerKill(ctx, c.ID, "KILL")
+	}
+	pid, err := strconv.Atoi(c.ID)
+	if err != nil {
+		return fmt.Errorf("chaos: container %s: pid %q: %w", c.Name, c.ID, err)
+	}
+	if proxyOnly {
+		return syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return killSession(pid)
+}
+
+// crashServer stands for a SIGKILL of the whole standalone and its
+// restart: the suite runs the server in its own process, so it SIGKILLs
+// every container the server runs (what held the work), stops what is left
+// of the server (nothing lingers to wait for), and starts a new one on the
+// same data directory, whose recoverer takes over the killed tasks.
+func (s *scenario) crashServer(ctx context.Context) error {
+	snap, err := s.poolSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range snap.Containers {
+		errs = append(errs, s.kill(ctx, c, false))
+	}
+	if err := errors.Join(append(errs, s.shutdown())...); err != nil {
+		return err
+	}
+	return s.start(ctx)
 }
 
 // killSession SIGKILLs every process of the session pid leads: a process

@@ -38,12 +38,11 @@ func (e *env) latencySweep(ctx context.Context) ([]LatencyPoint, error) {
 		if mode == ModeEpilogue {
 			s.pool.Policy = reclaim.Epilogue
 		}
-		shutdown, err := s.start(ctx)
-		if err != nil {
+		if err := s.start(ctx); err != nil {
 			return nil, fmt.Errorf("latency sweep, %s: %w", mode, err)
 		}
 		pts, err := s.sweep(ctx, mode, samples)
-		if err = errors.Join(err, shutdown()); err != nil {
+		if err = errors.Join(err, s.shutdown()); err != nil {
 			return nil, fmt.Errorf("latency sweep, %s: %w", mode, err)
 		}
 		points = append(points, pts...)

@@ -20,6 +20,10 @@ type Report struct {
 const (
 	SemanticsEpilogue = "epilogue"
 	SemanticsVanilla  = "vanilla"
+	// SemanticsDurable is epilogue with the workload's write in a durable
+	// task (sdk.Start), a task store on a Redis with an fsynced AOF and the
+	// standalone's built-in recoverer: what a fault kills is recovered.
+	SemanticsDurable = "durable"
 )
 
 // Result is one scenario: a workload under a fault and a semantics.
@@ -42,6 +46,21 @@ type Result struct {
 	// Interference: writes of a leftover that ran inside a later
 	// activation and paired a new value with an old hash.
 	Interference int `json:"interference"`
+	// Recovered (durable only): acknowledged activations whose task was
+	// run to its end by another activation, a recovery or a continuation.
+	Recovered int `json:"recovered"`
+	// Unrecovered (durable only): acknowledged activations whose write
+	// never landed, whatever their record says.
+	Unrecovered int `json:"unrecovered"`
+	// Duplicated (durable only): acknowledged activations whose write
+	// landed more than once.
+	Duplicated int `json:"duplicated,omitempty"`
+	// RecoveryMs (durable only) is, for each recovered activation, the time
+	// from its acknowledgement to its write landing; RecoveryP50Ms and
+	// RecoveryP99Ms summarize it.
+	RecoveryMs    []float64 `json:"recoveryMs,omitempty"`
+	RecoveryP50Ms float64   `json:"recoveryP50Ms,omitempty"`
+	RecoveryP99Ms float64   `json:"recoveryP99Ms,omitempty"`
 	// Injected counts the faults a scenario's hooks injected at a moment
 	// they chose (kills, shim restarts, Redis stalls); 0 for the faults that
 	// are a setting (a pause grace, a memory budget, a latency).
@@ -116,4 +135,6 @@ const (
 	FaultRedisStall           = "redis-stall"            // Redis traffic held for a while
 	FaultRedisReset           = "redis-reset"            // Redis connections reset
 	FaultDeadline             = "deadline"               // work outlives the activation's time limit
+	FaultStandaloneRestart    = "standalone-restart"     // durable only: every container killed, the server stopped and started again
+	FaultRedisRestart         = "redis-restart"          // durable only: Redis SIGKILLed and started again from its AOF
 )

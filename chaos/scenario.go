@@ -64,6 +64,12 @@ type scenario struct {
 	// delayFor, if set, turns activation i's drawn delay into its delay.
 	delayFor func(i, drawn int) int
 	shim     *shimRun
+	// boundParams are bound to every action (durable: the task store).
+	boundParams map[string]string
+
+	// shutdown stops the running server (start sets it; a restart fault
+	// replaces it).
+	shutdown func() error
 
 	api      string // the server's base URL once it runs
 	hc       *http.Client
@@ -78,6 +84,8 @@ type activation struct {
 	id      string // the platform's activation id
 	ack     bool
 	delayMs int
+	// answered is when the answer reached the suite.
+	answered time.Time
 }
 
 // scenarioSeed derives a scenario's rand from the run's seed and its name,
@@ -111,6 +119,9 @@ func newScenario(e *env, semantics string, c cell) *scenario {
 	s.server = standalone.Config{
 		Backend: e.cfg.Backend, ProxyPath: e.cfg.ProxyPath, DataDir: filepath.Join(s.dir, "data"),
 		DockerNamePrefix: e.dockerPrefix(), ShutdownTimeout: shutdownTimeout, Logger: e.cfg.Logger,
+	}
+	if semantics == SemanticsDurable {
+		s.configureDurable()
 	}
 	return s
 }
@@ -151,8 +162,7 @@ func (s *scenario) run(ctx context.Context) Result {
 // drive starts the server, deploys, invokes and injects, then shuts the
 // server down; it returns the pool's last snapshot before the shutdown.
 func (s *scenario) drive(ctx context.Context, f fault) (pool.Snapshot, error) {
-	shutdown, err := s.start(ctx)
-	if err != nil {
+	if err := s.start(ctx); err != nil {
 		return pool.Snapshot{}, err
 	}
 	invokeErr := s.invokeAll(ctx, f)
@@ -160,8 +170,11 @@ func (s *scenario) drive(ctx context.Context, f fault) (pool.Snapshot, error) {
 	// stops, so that what is lost was lost to the platform's own
 	// reclaiming, not to the end of the scenario.
 	settleErr := sleep(ctx, time.Duration(s.maxDelayMs()+settleSlackMs)*time.Millisecond)
+	if settleErr == nil && s.semantics == SemanticsDurable {
+		settleErr = s.awaitTasks(ctx)
+	}
 	snap, snapErr := s.poolSnapshot(ctx)
-	return snap, errors.Join(invokeErr, settleErr, snapErr, shutdown())
+	return snap, errors.Join(invokeErr, settleErr, snapErr, s.shutdown())
 }
 
 // settleSlackMs is added to the longest delay before the server stops.
@@ -176,16 +189,16 @@ func (s *scenario) maxDelayMs() int {
 	return longest
 }
 
-// start starts the scenario's standalone server and deploys its actions.
-// shutdown stops the server: under epilogue it lets lingering work finish;
-// under vanilla it removes containers whatever they hold.
-func (s *scenario) start(ctx context.Context) (shutdown func() error, err error) {
+// start starts the scenario's standalone server and deploys its actions;
+// s.shutdown then stops the server: under epilogue it lets lingering work
+// finish; under vanilla it removes containers whatever they hold.
+func (s *scenario) start(ctx context.Context) error {
 	s.server.Pool = s.pool
 	sctx, stop := context.WithCancel(ctx)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		stop()
-		return nil, err
+		return err
 	}
 	s.server.Listener = ln
 	ready := make(chan struct{})
@@ -193,7 +206,7 @@ func (s *scenario) start(ctx context.Context) (shutdown func() error, err error)
 	s.api = "http://" + ln.Addr().String()
 	served := make(chan error, 1)
 	go func() { served <- standalone.Run(sctx, s.server) }()
-	shutdown = func() error {
+	shutdown := func() error {
 		stop()
 		select {
 		case err := <-served:
@@ -206,16 +219,17 @@ func (s *scenario) start(ctx context.Context) (shutdown func() error, err error)
 	case <-ready:
 	case err := <-served:
 		stop()
-		return nil, fmt.Errorf("the standalone server did not start: %w", err)
+		return fmt.Errorf("the standalone server did not start: %w", err)
 	case <-time.After(startTimeout):
-		return nil, errors.Join(fmt.Errorf("the standalone server did not start within %s", startTimeout), shutdown())
+		return errors.Join(fmt.Errorf("the standalone server did not start within %s", startTimeout), shutdown())
 	}
 	for _, name := range s.actions {
 		if err := s.deploy(ctx, name); err != nil {
-			return nil, errors.Join(err, shutdown())
+			return errors.Join(err, shutdown())
 		}
 	}
-	return shutdown, nil
+	s.shutdown = shutdown
+	return nil
 }
 
 // invokeAll runs the scenario's activations.
@@ -232,11 +246,12 @@ func (s *scenario) invokeAll(ctx context.Context, f fault) error {
 		if f.before != nil {
 			f.before(s, i)
 		}
-		params := workloads[s.workload].params(s, a.key, a.delayMs)
+		params := workloadFor(s.semantics, s.workload).params(s, a.key, a.delayMs)
 		var err error
 		if a.id, a.ack, err = s.invoke(ctx, s.actions[i%len(s.actions)], params); err != nil {
 			return fmt.Errorf("activation %d: %w", i, err)
 		}
+		a.answered = time.Now()
 		s.acts = append(s.acts, a)
 		if f.after != nil {
 			if err := f.after(ctx, s, a); err != nil {
@@ -259,7 +274,8 @@ func (s *scenario) count(ctx context.Context, r *Result) error {
 		return fmt.Errorf("read the activation records: %w", err)
 	}
 	defer st.Close()
-	w := workloads[s.workload]
+	w := workloadFor(s.semantics, s.workload)
+	defer summarizeRecovery(r)
 	for _, a := range s.acts {
 		r.Activations++
 		rec, err := st.GetActivation(guestNamespace, a.id)
@@ -285,7 +301,12 @@ func (s *scenario) count(ctx context.Context, r *Result) error {
 		}
 		r.Acknowledged++
 		r.DurationMs = append(r.DurationMs, float64(rec.Duration))
-		persisted, interfered, err := w.check(ctx, s, a.key, a.id)
+		var persisted, interfered bool
+		if s.semantics == SemanticsDurable {
+			persisted, err = s.countDurable(ctx, a, r)
+		} else {
+			persisted, interfered, err = w.check(ctx, s, a.key, a.id)
+		}
 		if err != nil {
 			return fmt.Errorf("check activation %d: %w", a.i, err)
 		}
@@ -316,9 +337,14 @@ func stringAnnotation(rec entity.Activation, key string) string {
 // deploy creates action name from the workload's code, as `wsk action
 // create NAME --docker epilogue/action-go action.zip` does.
 func (s *scenario) deploy(ctx context.Context, name string) error {
+	bound := []map[string]string{}
+	for _, k := range names(s.boundParams) {
+		bound = append(bound, map[string]string{"key": k, "value": s.boundParams[k]})
+	}
 	body, _ := json.Marshal(map[string]any{
-		"exec":   map[string]any{"kind": "blackbox", "image": "epilogue/action-go", "code": s.env.zips[workloads[s.workload].source]},
-		"limits": map[string]any{"timeout": s.timeoutMs, "memory": actionMemoryMB},
+		"exec":       map[string]any{"kind": "blackbox", "image": "epilogue/action-go", "code": s.env.zips[workloadFor(s.semantics, s.workload).source]},
+		"limits":     map[string]any{"timeout": s.timeoutMs, "memory": actionMemoryMB},
+		"parameters": bound,
 	})
 	status, reply, err := s.call(ctx, http.MethodPut, "/api/v1/namespaces/_/actions/"+name+"?overwrite=true", body)
 	if err != nil {

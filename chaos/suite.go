@@ -33,6 +33,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep := Report{Seed: cfg.Seed, Backend: cfg.Backend, Short: cfg.Short}
 	for _, c := range cfg.matrix() {
 		for _, sem := range cfg.Semantics {
+			if !runs(sem, c) {
+				continue
+			}
 			if ctx.Err() != nil {
 				return rep, context.Cause(ctx)
 			}
@@ -62,6 +65,10 @@ func (r Result) line() string {
 	s := fmt.Sprintf("%-8s %-7s %-12s %-22s %3d acts %3d acked %3d persisted %3d lost %3d interference  done/expired/failed %d/%d/%d  forced %d  injected %d  %5.1f s",
 		r.Semantics, r.Backend, r.Workload, r.Fault, r.Activations, r.Acknowledged, r.Persisted, r.Lost, r.Interference,
 		r.Completion.Done, r.Completion.Expired, r.Completion.Failed, r.ForcedReclaims, r.Injected, r.ElapsedMs/1000)
+	if r.Semantics == SemanticsDurable {
+		s += fmt.Sprintf("  recovered %d unrecovered %d duplicated %d  recovery p50/p99 %.0f/%.0f ms",
+			r.Recovered, r.Unrecovered, r.Duplicated, r.RecoveryP50Ms, r.RecoveryP99Ms)
+	}
 	if len(r.Errors) > 0 {
 		s += "  ERRORS: " + strings.Join(r.Errors, "; ")
 	}

@@ -10,14 +10,14 @@ import (
 // reads the way the matrix is defined. Names the suite adds later follow,
 // sorted.
 var (
-	knownSemantics = []string{chaos.SemanticsVanilla, chaos.SemanticsEpilogue}
+	knownSemantics = chaos.AllSemantics
 	knownModes     = []string{chaos.ModeVanilla, chaos.ModeRespondAfterAll, chaos.ModeEpilogue}
 	knownWorkloads = []string{chaos.WorkloadAckWrite, chaos.WorkloadFanout,
 		chaos.WorkloadInterference, chaos.WorkloadTelemetry}
 	knownFaults = []string{chaos.FaultReclaimAfterResponse, chaos.FaultIdleRemoval,
 		chaos.FaultEviction, chaos.FaultSIGKILL, chaos.FaultProxyCrash,
 		chaos.FaultShimRestart, chaos.FaultRedisLatency, chaos.FaultRedisStall,
-		chaos.FaultRedisReset, chaos.FaultDeadline}
+		chaos.FaultRedisReset, chaos.FaultDeadline, chaos.FaultStandaloneRestart, chaos.FaultRedisRestart}
 )
 
 // ordered returns the distinct names, those in known first in known's

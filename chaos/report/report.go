@@ -131,6 +131,7 @@ func render(rs []chaos.Report) []file {
 	b.WriteString(summary(rs))
 	b.WriteString(latencyMD)
 	b.WriteString(lostMD)
+	b.WriteString(durableSection(rs))
 	b.WriteString(lagMD)
 	b.WriteString(costMD)
 	b.WriteString(errorsSection(rs))

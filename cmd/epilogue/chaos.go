@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,17 +23,23 @@ Runs the consistency fault-injection suite: every workload (ack-write,
 fanout, interference, telemetry) under every fault (reclaim right after the
 response, idle removal, eviction, SIGKILL of a lingering container, a proxy
 crash, a restart of epilogue-shim (docker), Redis latency, stalls and
-resets, the deadline), under stock OpenWhisk semantics (vanilla) and
-Epilogue's, against epilogue standalone and a real redis-server it starts.
-It counts what was acknowledged, what persisted, and what was lost silently
-(acknowledged, never written, and not reported failed or expired).
+resets, the deadline), under stock OpenWhisk semantics (vanilla),
+Epilogue's, and durable (ack-write through a durable task, with the
+standalone's recoverer; it adds two faults only a recovery makes up for: a
+crash and restart of the whole standalone, a restart of Redis from its
+AOF), against epilogue standalone and a real redis-server it starts. It
+counts what was acknowledged, what persisted, and what was lost silently
+(acknowledged, never written, and not reported failed or expired); under
+durable also what was recovered, what was not, and the time to recovery.
 
 It exits 1 when Epilogue lost anything silently or let a leftover interfere,
-or the harness failed; vanilla is expected to lose.
+when a durable task's acknowledged write did not land exactly once, or the
+harness failed; vanilla is expected to lose.
 
   epilogue chaos --short                       # the CI-sized matrix, process backend
   epilogue chaos --backend both --report DIR   # the full matrix and a Markdown/SVG report
   epilogue chaos --seed 7 --semantics vanilla --workload ack-write --fault eviction   # replay one scenario
+  epilogue chaos --short --semantics durable   # durable tasks only: recovered, unrecovered, time to recovery
   epilogue chaos --render docs/report          # redraw a report's tables and charts from its results.json, running nothing
 
 Flags:
@@ -64,7 +71,7 @@ func (l *listFlag) Set(v string) error {
 func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 	fs := cli.NewFlagSet("epilogue chaos", chaosUsage, stderr)
 	backend := fs.String("backend", chaos.BackendProcess, "process, docker or both")
-	semantics := fs.String("semantics", "both", "epilogue, vanilla or both")
+	semantics := fs.String("semantics", "all", "vanilla, epilogue, durable, a comma-separated list of them, both (vanilla and epilogue) or all")
 	duration := fs.Duration("duration", chaos.DefaultDuration, "how long each scenario of the full matrix invokes")
 	slack := fs.Duration("scenario-slack", chaos.DefaultScenarioSlack, "how long a scenario may take beyond --duration (the whole of a --short one) before the run stops as overloaded")
 	seed := fs.Int64("seed", chaos.DefaultSeed, "the seed of every scenario's delays and gaps (a scenario replays with the same seed)")
@@ -105,11 +112,16 @@ func parseChaosArgs(args []string, stderr io.Writer) (chaosOptions, error) {
 		return chaosOptions{}, fs.Fail("--backend %q: use process, docker or both", *backend)
 	}
 	switch *semantics {
+	case "all":
 	case "both":
-	case chaos.SemanticsEpilogue, chaos.SemanticsVanilla:
-		o.cfg.Semantics = []string{*semantics}
+		o.cfg.Semantics = []string{chaos.SemanticsVanilla, chaos.SemanticsEpilogue}
 	default:
-		return chaosOptions{}, fs.Fail("--semantics %q: use epilogue, vanilla or both", *semantics)
+		for _, sem := range strings.Split(*semantics, ",") {
+			if !slices.Contains(chaos.AllSemantics, sem) {
+				return chaosOptions{}, fs.Fail("--semantics %q: use vanilla, epilogue, durable, a comma-separated list of them, both or all", *semantics)
+			}
+			o.cfg.Semantics = append(o.cfg.Semantics, sem)
+		}
 	}
 	if *duration <= 0 {
 		return chaosOptions{}, fs.Fail("--duration must be positive")
@@ -217,11 +229,17 @@ func verdict(reports []chaos.Report) []string {
 			if len(r.Errors) > 0 {
 				why = append(why, "harness errors: "+strings.Join(r.Errors, "; "))
 			}
-			if r.Semantics == chaos.SemanticsEpilogue && r.Lost > 0 {
+			if r.Semantics != chaos.SemanticsVanilla && r.Lost > 0 {
 				why = append(why, fmt.Sprintf("%d lost silently", r.Lost))
 			}
-			if r.Semantics == chaos.SemanticsEpilogue && r.Interference > 0 {
+			if r.Semantics != chaos.SemanticsVanilla && r.Interference > 0 {
 				why = append(why, fmt.Sprintf("%d interfered", r.Interference))
+			}
+			if r.Unrecovered > 0 {
+				why = append(why, fmt.Sprintf("%d durable tasks unrecovered", r.Unrecovered))
+			}
+			if r.Duplicated > 0 {
+				why = append(why, fmt.Sprintf("%d durable writes landed twice", r.Duplicated))
 			}
 			if len(why) > 0 {
 				out = append(out, fmt.Sprintf("%s/%s/%s/%s: %s (replay: %s)", r.Backend, r.Semantics, r.Workload, r.Fault, strings.Join(why, ", "), r.Replay()))

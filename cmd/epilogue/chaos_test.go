@@ -24,7 +24,7 @@ func TestParseChaosArgs(t *testing.T) {
 	}{
 		{name: "defaults", args: nil, check: func(t *testing.T, o chaosOptions) {
 			assert.Equal(t, []string{chaos.BackendProcess}, o.backends)
-			assert.Empty(t, o.cfg.Semantics, "both")
+			assert.Empty(t, o.cfg.Semantics, "all")
 			assert.Equal(t, int64(chaos.DefaultSeed), o.cfg.Seed)
 			assert.Equal(t, chaos.DefaultDuration, o.cfg.Duration)
 			assert.False(t, o.cfg.Short)
@@ -47,6 +47,12 @@ func TestParseChaosArgs(t *testing.T) {
 				assert.True(t, o.json)
 				assert.Equal(t, 3*time.Second, o.cfg.Duration)
 			}},
+		{name: "durable beside epilogue", args: []string{"--semantics", "epilogue,durable"}, check: func(t *testing.T, o chaosOptions) {
+			assert.Equal(t, []string{chaos.SemanticsEpilogue, chaos.SemanticsDurable}, o.cfg.Semantics)
+		}},
+		{name: "both is vanilla and epilogue", args: []string{"--semantics", "both"}, check: func(t *testing.T, o chaosOptions) {
+			assert.Equal(t, []string{chaos.SemanticsVanilla, chaos.SemanticsEpilogue}, o.cfg.Semantics)
+		}},
 		{name: "short", args: []string{"--short"}, check: func(t *testing.T, o chaosOptions) { assert.True(t, o.cfg.Short) }},
 		{name: "render", args: []string{"--render", "docs/report"}, check: func(t *testing.T, o chaosOptions) {
 			assert.Equal(t, "docs/report", o.render)
@@ -83,12 +89,16 @@ func TestVerdict(t *testing.T) {
 	lost.Lost, lost.Interference = 1, 1
 	broken := ok
 	broken.Errors = []string{"redis went away"}
+	unrecovered := ok
+	unrecovered.Semantics, unrecovered.Unrecovered, unrecovered.Duplicated = chaos.SemanticsDurable, 2, 1
 	assert.Empty(t, verdict([]chaos.Report{{Scenarios: []chaos.Result{ok, vanillaLoss}}}), "vanilla is expected to lose")
-	got := verdict([]chaos.Report{{Scenarios: []chaos.Result{lost, broken}}})
-	require.Len(t, got, 2)
+	got := verdict([]chaos.Report{{Scenarios: []chaos.Result{lost, broken, unrecovered}}})
+	require.Len(t, got, 3)
 	assert.Contains(t, got[0], "1 lost silently, 1 interfered")
 	assert.Contains(t, got[0], "replay: epilogue chaos --backend process --seed 1 --semantics epilogue --workload ack-write --fault eviction")
 	assert.Contains(t, got[1], "harness errors: redis went away")
+	assert.Contains(t, got[2], "2 durable tasks unrecovered, 1 durable writes landed twice")
+	assert.Contains(t, got[2], "--semantics durable")
 }
 
 func TestRunChaosRender(t *testing.T) {

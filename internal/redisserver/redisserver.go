@@ -32,6 +32,8 @@ var ErrNotInstalled = errors.New("redisserver: redis-server is not installed; in
 // Server is a running redis-server.
 type Server struct {
 	addr   string
+	bin    string
+	args   []string // what Restart starts it with again
 	cmd    *exec.Cmd
 	exited chan struct{}
 	out    *syncbuf.Buffer
@@ -82,34 +84,58 @@ func start(bin, host, dir string, persistence []string) (*Server, error) {
 		// Not only loopback: protected mode would refuse the clients.
 		bind = append(bind, host, "--protected-mode", "no")
 	}
-	s := &Server{addr: addr, out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	args := append([]string{"--port", strconv.Itoa(port), "--bind"}, bind...)
-	args = append(append(args, persistence...), "--dir", dir)
-	s.cmd = exec.Command(bin, args...)
+	s := &Server{addr: addr, bin: bin, args: append(append(args, persistence...), "--dir", dir)}
+	if err := s.run(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// run starts the process and waits until it answers PING; on failure it
+// is gone and the error holds its output.
+func (s *Server) run() error {
+	s.out, s.exited = &syncbuf.Buffer{}, make(chan struct{})
+	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
+	exited := s.exited
+	go func(cmd *exec.Cmd) {
+		_ = cmd.Wait()
+		close(exited)
+	}(s.cmd)
 	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
 	for {
-		err := ping(ctx, addr)
+		err := ping(ctx, s.addr)
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("redis-server on %s exited at start:\n%s", addr, s.out)
+		case <-exited:
+			return fmt.Errorf("redis-server on %s exited at start:\n%s", s.addr, s.out)
 		case <-ctx.Done():
 			_ = s.Stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer PING within %s (last error: %v):\n%s", addr, StartTimeout, err, s.out)
+			return fmt.Errorf("redis-server on %s did not answer PING within %s (last error: %v):\n%s", s.addr, StartTimeout, err, s.out)
 		case <-time.After(pollGap):
 		}
 	}
+}
+
+// Restart SIGKILLs the server and starts it again on the same address and
+// directory: a crash and a restart. A durable server (StartDurable) comes
+// back with every write it acknowledged, read from its append-only file.
+// Not safe to call concurrently with itself or Stop.
+func (s *Server) Restart() error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	if err := s.run(); err != nil {
+		return fmt.Errorf("redisserver: restart on %s: %w", s.addr, err)
+	}
+	return nil
 }
 
 // Addr is host:port.

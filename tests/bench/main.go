@@ -244,6 +244,9 @@ type report struct {
 	Upstream *upstreamVerdict `json:"upstream,omitempty"`
 	// SDKTracking is the SDK's completion-tracking measurement, when the SDK action was given.
 	SDKTracking *sdkTracking `json:"sdkTracking,omitempty"`
+	// Durable is the durable tasks' response cost against sdk.Go and their
+	// checkpoint latency, when the SDK action was given.
+	Durable *durableBench `json:"durable,omitempty"`
 	// InitMemory is the proxy's peak memory during a large /init.
 	InitMemory *initMemory `json:"initMemory,omitempty"`
 	// Standalone is the standalone's invoke path beside a direct /run.
@@ -410,6 +413,17 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream s
 	}
 	if err != nil {
 		return rep, fmt.Errorf("await: %w", err)
+	}
+	if sdkAction != nil {
+		fmt.Fprintln(os.Stderr, "bench: durable tasks ...")
+		rep.Durable, rows, err = b.durableModes(ctx, proxyAbs, sdkAction, sdkN, block)
+		for _, r := range rows {
+			rep.Modes[r.key] = r.m
+			rep.Config.Order = append(rep.Config.Order, r.key)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("durable tasks: %w", err)
+		}
 	}
 	rep.Machine.LoadAvgEnd = benchstat.LoadAvg()
 	for _, m := range rep.Modes {
@@ -799,6 +813,9 @@ func printReport(w io.Writer, rep *report) {
 		a["run_plus_await_vs_run_p50_ratio"], a["added_p50_us_vs_tracking_on_keepalive"])
 	if rep.SDKTracking != nil {
 		printSDK(w, rep.SDKTracking)
+	}
+	if rep.Durable != nil {
+		printDurable(w, rep.Durable)
 	}
 	if rep.InitMemory != nil {
 		printInitMemory(w, rep.InitMemory)
