@@ -506,6 +506,10 @@ func (s *Store) Retry(ctx context.Context, deadID string) (string, error) {
 		return "", err
 	}
 	in := d.Intent
+	// The new entry's id is its own; the task id must be written whatever
+	// the dead letter's entry id is (in another stream, it can equal the
+	// task id when both were written in the same millisecond).
+	in.ID = ""
 	id, err := s.appendIdle(ctx, in, "operator", expiredIdle)
 	if err != nil {
 		return "", err
