@@ -227,7 +227,7 @@ func (p *Pool) serve(inv *Invocation) {
 			return
 		}
 		if attempt == maxUnpauseAttempts {
-			inv.failBeforeStart(entity.StatusWhiskError, "Failed to provision resources to run the action: no paused container could be resumed")
+			inv.failBeforeStart(entity.StatusWhiskError, msgProvision+"no paused container could be resumed")
 			return
 		}
 	}
@@ -247,7 +247,7 @@ func (p *Pool) prepare(inv *Invocation) bool {
 		code, err := inv.code()
 		if err != nil {
 			endOp(span, err)
-			inv.failBeforeStart(entity.StatusWhiskError, "Failed to provision resources to run the action: its code could not be read: "+err.Error())
+			inv.failBeforeStart(entity.StatusWhiskError, msgCodeUnreadable(err))
 			return false
 		}
 		source.Code = code
@@ -277,7 +277,7 @@ func createFailure(err error) (entity.Status, string) {
 	case errors.Is(err, backend.ErrUnsupportedImage), errors.Is(err, backend.ErrImageMissing):
 		return entity.StatusDeveloperError, err.Error()
 	}
-	return entity.StatusWhiskError, "Failed to provision resources to run the action: " + err.Error()
+	return entity.StatusWhiskError, msgProvision + err.Error()
 }
 
 // resume unpauses a warm container that was paused; on failure it removes
@@ -365,7 +365,7 @@ func (p *Pool) runOn(m *member, inv *Invocation, cold bool) {
 		initTime = r.Elapsed
 		switch {
 		case loadErr != nil:
-			resp = entity.NewResponse(entity.StatusWhiskError, errorResult("Failed to provision resources to run the action: its code could not be read: "+loadErr.Error()))
+			resp = entity.NewResponse(entity.StatusWhiskError, errorResult(msgCodeUnreadable(loadErr)))
 		case errors.Is(err, containerclient.ErrTimeout):
 			resp, timedOut = entity.NewResponse(entity.StatusDeveloperError, errorResult(msgTimedOut(a.Limits.Timeout, true))), true
 		case err != nil:

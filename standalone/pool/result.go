@@ -13,7 +13,16 @@ import (
 const (
 	msgAbnormalInit = "The action did not initialize and exited unexpectedly."
 	msgAbnormalRun  = "The action did not produce a valid response and exited unexpectedly."
+	// msgProvision prefixes the platform's failures to get the activation
+	// a container (Messages.resourceProvisionError, with the cause).
+	msgProvision = "Failed to provision resources to run the action: "
 )
+
+// msgCodeUnreadable is the whisk error of an activation whose action's code
+// could not be read from the store.
+func msgCodeUnreadable(err error) string {
+	return msgProvision + "its code could not be read: " + err.Error()
+}
 
 func msgTimedOut(timeoutMs int, init bool) string {
 	if init {
