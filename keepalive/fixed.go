@@ -18,6 +18,7 @@ func (*Fixed) Name() string                             { return "fixed" }
 func (*Fixed) Arrival(string, time.Time)                {}
 func (*Fixed) Done(string, time.Time)                   {}
 func (*Fixed) Victim(_ time.Time, idle []Candidate) int { return lru(idle) }
+func (*Fixed) Released(string, time.Time, Release)      {}
 
 func (f *Fixed) Decide(_ string, doneAt time.Time) Decision {
 	return Decision{KeepUntil: doneAt.Add(f.Timeout)}

@@ -17,11 +17,14 @@ type GreedyDual struct {
 	clock float64
 	freq  map[string]int
 	used  map[string]float64 // the clock at fn's last done
+	// chosen is the priority of each action whose instance Victim chose
+	// last: the clock once the caller reports the eviction (Released).
+	chosen map[string]float64
 }
 
 // NewGreedyDual returns the greedy-dual policy.
 func NewGreedyDual(hold time.Duration) *GreedyDual {
-	return &GreedyDual{Hold: hold, freq: map[string]int{}, used: map[string]float64{}}
+	return &GreedyDual{Hold: hold, freq: map[string]int{}, used: map[string]float64{}, chosen: map[string]float64{}}
 }
 
 func (*GreedyDual) Name() string                     { return "greedydual" }
@@ -47,6 +50,18 @@ func (g *GreedyDual) Victim(_ time.Time, idle []Candidate) int {
 			victim = i + 1
 		}
 	}
-	g.clock = g.Priority(idle[victim])
+	g.chosen[idle[victim].Fn] = g.Priority(idle[victim])
 	return victim
+}
+
+// Released advances the clock to the priority of the evicted instance, as
+// FaasCache does on an eviction: instances used after it rank above those
+// idle since before it. An expiry (the Hold) leaves the clock alone.
+func (g *GreedyDual) Released(fn string, _ time.Time, why Release) {
+	p, ok := g.chosen[fn]
+	if why != Evicted || !ok {
+		return
+	}
+	delete(g.chosen, fn)
+	g.clock = max(g.clock, p)
 }

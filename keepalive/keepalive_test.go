@@ -156,8 +156,9 @@ func TestGreedyDualPriorityOrder(t *testing.T) {
 	}
 }
 
-// TestGreedyDualClockAges: the clock rises to each victim's priority, so an
-// instance used after an eviction outranks an equally hot one used before.
+// TestGreedyDualClockAges: the clock rises to each evicted instance's
+// priority once the caller reports the eviction, so an instance used after
+// it outranks an equally hot one used before.
 func TestGreedyDualClockAges(t *testing.T) {
 	g := keepalive.NewGreedyDual(keepalive.DefaultGreedyDualHold)
 	c := func(fn string) keepalive.Candidate {
@@ -170,6 +171,11 @@ func TestGreedyDualClockAges(t *testing.T) {
 	g.Done("gone", t0)
 	assert.Equal(t, 0, g.Victim(t0, []keepalive.Candidate{c("gone"), c("old")}), "a tie: the first")
 	assert.InDelta(t, 0.1, g.Priority(c("old")), 1e-12)
+	g.Done("new", t0)
+	assert.InDelta(t, 0.1, g.Priority(c("new")), 1e-12, "a victim not yet evicted leaves the clock alone")
+	g.Released("gone", t0, keepalive.Expired)
+	assert.InDelta(t, 0.1, g.Priority(c("new")), 1e-12, "an expiry leaves the clock alone")
+	g.Released("gone", t0, keepalive.Evicted)
 	g.Done("new", t0)
 	assert.InDelta(t, 0.2, g.Priority(c("new")), 1e-12, "used after the eviction: the clock (0.1) is added")
 	assert.Equal(t, "old", []keepalive.Candidate{c("new"), c("old")}[g.Victim(t0, []keepalive.Candidate{c("new"), c("old")})].Fn)
@@ -259,4 +265,46 @@ func TestSeasonalIsFixedUntilADayOfHistory(t *testing.T) {
 	assert.False(t, d.Prewarms())
 	_, fitted := s.Active("f", t0)
 	assert.False(t, fitted)
+}
+
+// TestScaledMapsTheClock: a policy under Scaled decides in the trace's
+// time: fixed's 10 minutes are 10 s of the caller's time at K = 60, and a
+// prewarm's time maps back the same way.
+func TestScaledMapsTheClock(t *testing.T) {
+	wall := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := &keepalive.Scaled{Policy: keepalive.NewFixed(10 * time.Minute), From: wall, At: t0, K: 60}
+	assert.Equal(t, t0.Add(time.Hour), s.Virtual(wall.Add(time.Minute)))
+	assert.Equal(t, wall.Add(time.Minute), s.Wall(t0.Add(time.Hour)))
+	assert.True(t, s.Wall(time.Time{}).IsZero(), "no prewarm stays no prewarm")
+	d := s.Decide("f", wall.Add(time.Second))
+	assert.Equal(t, wall.Add(11*time.Second), d.KeepUntil)
+	assert.False(t, d.Prewarms())
+
+	p := &recordingPolicy{Fixed: keepalive.NewFixed(0)}
+	s = &keepalive.Scaled{Policy: p, From: wall, At: t0, K: 60}
+	s.Arrival("f", wall.Add(2*time.Second))
+	s.Done("f", wall.Add(3*time.Second))
+	s.Released("f", wall.Add(4*time.Second), keepalive.Evicted)
+	s.Victim(wall.Add(5*time.Second), []keepalive.Candidate{{Fn: "f", IdleSince: wall.Add(3 * time.Second), ColdStart: time.Second}})
+	assert.Equal(t, []time.Time{t0.Add(2 * time.Minute), t0.Add(3 * time.Minute), t0.Add(4 * time.Minute), t0.Add(5 * time.Minute)}, p.times)
+	assert.Equal(t, t0.Add(3*time.Minute), p.victims[0].IdleSince)
+	assert.Equal(t, time.Minute, p.victims[0].ColdStart, "a cold start costs K times more in the trace's time")
+}
+
+// recordingPolicy records the times it is told.
+type recordingPolicy struct {
+	*keepalive.Fixed
+	times   []time.Time
+	victims []keepalive.Candidate
+}
+
+func (r *recordingPolicy) Arrival(_ string, t time.Time) { r.times = append(r.times, t) }
+func (r *recordingPolicy) Done(_ string, t time.Time)    { r.times = append(r.times, t) }
+func (r *recordingPolicy) Released(_ string, t time.Time, _ keepalive.Release) {
+	r.times = append(r.times, t)
+}
+func (r *recordingPolicy) Victim(now time.Time, idle []keepalive.Candidate) int {
+	r.times = append(r.times, now)
+	r.victims = append(r.victims, idle...)
+	return 0
 }

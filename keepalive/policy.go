@@ -23,6 +23,27 @@ type Policy interface {
 	// Victim picks which of idle (never empty) to evict at now, when memory
 	// is needed; it returns an index into idle.
 	Victim(now time.Time, idle []Candidate) int
+	// Released reports that an idle instance of fn went away at t, and
+	// why: a policy that prices its instances (greedydual's clock) learns
+	// of the eviction it chose only here, once the caller has made it.
+	Released(fn string, t time.Time, why Release)
+}
+
+// Release is why an idle instance went away.
+type Release int
+
+const (
+	// Expired: its keep-alive ended (or the decision released it at done).
+	Expired Release = iota
+	// Evicted: memory was needed (the policy's Victim).
+	Evicted
+)
+
+func (r Release) String() string {
+	if r == Evicted {
+		return "evicted"
+	}
+	return "expired"
 }
 
 // Decision is a policy's answer for one idle instance.
@@ -51,13 +72,27 @@ type Candidate struct {
 // Names lists the policies New knows, the default first.
 var Names = []string{"fixed", "histogram", "seasonal", "greedydual"}
 
-// New returns a fresh policy by name.
-func New(name string) (Policy, error) {
+// Options are what a caller sets for every policy New makes.
+type Options struct {
+	// Standard is fixed's keep-alive and histogram's while its histogram
+	// is not representative: the platform's idle timeout (epilogue
+	// standalone --idle-timeout); 0 = DefaultIdleTimeout.
+	Standard time.Duration
+}
+
+// New returns a fresh policy by name, with the default options.
+func New(name string) (Policy, error) { return NewWith(name, Options{}) }
+
+// NewWith returns a fresh policy by name with o.
+func NewWith(name string, o Options) (Policy, error) {
+	if o.Standard <= 0 {
+		o.Standard = DefaultIdleTimeout
+	}
 	switch name {
 	case "fixed":
-		return NewFixed(DefaultIdleTimeout), nil
+		return NewFixed(o.Standard), nil
 	case "histogram":
-		return NewHistogram(HistogramConfig{}), nil
+		return NewHistogram(HistogramConfig{Standard: o.Standard}), nil
 	case "seasonal":
 		return NewSeasonal(SeasonalConfig{}), nil
 	case "greedydual":

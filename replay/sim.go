@@ -191,6 +191,7 @@ func Simulate(t *Trace, p keepalive.Policy, cfg Config) Result {
 		case evExpire:
 			if e.inst.idle && e.inst.gen == e.gen {
 				s.release(e.inst, e.at)
+				s.p.Released(s.t.Functions[e.inst.fn].Key(), e.at, keepalive.Expired)
 			}
 		}
 	}
@@ -286,15 +287,17 @@ func (s *sim) done(in *instance, at time.Time) {
 	f := &s.t.Functions[in.fn]
 	s.p.Done(f.Key(), at)
 	d := s.p.Decide(f.Key(), at)
-	if d.Prewarms() {
+	if d.Prewarms() || !d.KeepUntil.After(at) {
 		s.free(in)
+		s.p.Released(f.Key(), at, keepalive.Expired)
+	}
+	if d.Prewarms() {
 		// One pending prewarm per function: the latest decision wins.
 		s.prewarm[in.fn]++
 		s.push(&event{at: d.PrewarmAt, kind: evPrewarm, fn: in.fn, gen: s.prewarm[in.fn], inst: &instance{keepUntil: d.KeepUntil}})
 		return
 	}
 	if !d.KeepUntil.After(at) {
-		s.free(in)
 		return
 	}
 	s.hold(in, at, d.KeepUntil)
@@ -366,7 +369,9 @@ func (s *sim) makeRoom(mb int, at time.Time, evict bool) bool {
 		if len(cands) == 0 {
 			return false
 		}
-		s.release(ins[s.p.Victim(at, cands)], at)
+		victim := ins[s.p.Victim(at, cands)]
+		s.release(victim, at)
+		s.p.Released(s.t.Functions[victim.fn].Key(), at, keepalive.Evicted)
 		s.r.Evictions++
 	}
 	return true

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/durable"
@@ -78,7 +79,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	if err != nil {
 		return standalone.Config{}, fs.Fail("--semantics: %v", err)
 	}
-	keepAlive, err := keepAlivePolicy(*keepAliveName)
+	keepAlive, err := keepAlivePolicy(*keepAliveName, *idle)
 	if err != nil {
 		return standalone.Config{}, fs.Fail("--keepalive: %v", err)
 	}
@@ -130,9 +131,11 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 
 // keepAlivePolicy is the pool's keep-alive policy named name: nil for
 // fixed, so that the pool keeps OpenWhisk's own timers (--idle-timeout from
-// the pause) exactly as without the flag.
-func keepAlivePolicy(name string) (keepalive.Policy, error) {
-	policy, err := keepalive.New(name)
+// the pause) exactly as without the flag. The others fall back to the idle
+// timeout where they would use OpenWhisk's 10 minutes (histogram, while its
+// histogram is not representative).
+func keepAlivePolicy(name string, idle time.Duration) (keepalive.Policy, error) {
+	policy, err := keepalive.NewWith(name, keepalive.Options{Standard: idle})
 	if err != nil || policy.Name() == "fixed" {
 		return nil, err
 	}

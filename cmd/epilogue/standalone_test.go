@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 )
@@ -34,6 +35,14 @@ func TestParseStandaloneArgs(t *testing.T) {
 			check: func(t *testing.T, cfg standalone.Config) {
 				require.NotNil(t, cfg.Pool.KeepAlive)
 				assert.Equal(t, "greedydual", cfg.Pool.KeepAlive.Name())
+			}},
+		{name: "histogram falls back to the idle timeout", args: []string{"--keepalive", "histogram", "--idle-timeout", "3m"},
+			check: func(t *testing.T, cfg standalone.Config) {
+				h, ok := cfg.Pool.KeepAlive.(*keepalive.Histogram)
+				require.True(t, ok, "%T", cfg.Pool.KeepAlive)
+				_, keep, branch := h.Windows("never-called")
+				assert.Equal(t, "standard", branch)
+				assert.Equal(t, 3*time.Minute, keep, "not keepalive's own 10 minutes")
 			}},
 		{name: "fixed keep-alive is the pool's own timers", args: []string{"--keepalive", "fixed"},
 			check: func(t *testing.T, cfg standalone.Config) { assert.Nil(t, cfg.Pool.KeepAlive) }},

@@ -64,7 +64,9 @@ func (p *Pool) idleLocked(m *member) (release bool) {
 	m.keepUntil = d.KeepUntil
 	if d.Prewarms() {
 		key, keepUntil := m.key, d.KeepUntil
-		time.AfterFunc(max(time.Until(d.PrewarmAt), 0), func() { p.prewarmAction(key, keepUntil) })
+		t := &prewarmTimer{}
+		t.timer = time.AfterFunc(max(time.Until(d.PrewarmAt), 0), func() { p.prewarmAction(t, key, keepUntil) })
+		p.prewarmTimers[t] = struct{}{}
 		return true
 	}
 	return !d.KeepUntil.After(now)
@@ -76,8 +78,30 @@ func (p *Pool) becameIdleLocked(m *member) {
 	release := p.idleLocked(m)
 	p.moveLocked(m, stateReady)
 	if release && m.state == stateReady { // a waiting job may have taken it
+		p.releasedLocked(m, keepalive.Expired)
 		p.removeLocked(m, "the keep-alive policy released it")
 	}
+}
+
+// releasedLocked tells the policy that idle m goes, and why.
+func (p *Pool) releasedLocked(m *member, why keepalive.Release) {
+	if p.cfg.KeepAlive != nil && m.key != "" {
+		p.cfg.KeepAlive.Released(m.key, time.Now(), why)
+	}
+}
+
+// prewarmTimer is a prewarm the policy asked for, not yet due. The timer
+// is set under p.mu after AfterFunc returns, and read only under p.mu.
+type prewarmTimer struct{ timer *time.Timer }
+
+// stopPrewarmTimersLocked stops the prewarms not yet due: Close leaves no
+// timer behind (a prewarm due after it would do nothing, but the timer and
+// what it holds would live until it fired, up to the policy's horizon).
+func (p *Pool) stopPrewarmTimersLocked() {
+	for t := range p.prewarmTimers {
+		t.timer.Stop()
+	}
+	clear(p.prewarmTimers)
 }
 
 // pauseGraceLocked is how long ready m waits before it is paused: the
@@ -130,9 +154,10 @@ func (p *Pool) victimLocked(idle []*member) int {
 // until keepUntil. It does nothing when a container of key is idle or
 // starting already, or when the memory budget has no room: a prewarm
 // never evicts.
-func (p *Pool) prewarmAction(key string, keepUntil time.Time) {
+func (p *Pool) prewarmAction(t *prewarmTimer, key string, keepUntil time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	delete(p.prewarmTimers, t)
 	k := p.known[key]
 	if p.closed || k == nil || !keepUntil.After(time.Now()) {
 		return

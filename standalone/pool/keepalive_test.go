@@ -1,6 +1,9 @@
 package pool
 
 import (
+	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,14 +124,78 @@ func (s *suite) evictByPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := s.newPool(t, Config{MemoryMB: 512, KeepAlive: tt.policy})
+			var rec *releases
+			cfg := Config{MemoryMB: 512}
+			if tt.policy != nil {
+				rec = &releases{Policy: tt.policy}
+				cfg.KeepAlive = rec
+			}
+			p := s.newPool(t, cfg)
 			for range callsOfA {
 				run(t, p, s.action("a"), `{"quiet":true}`)
 			}
 			run(t, p, s.action("b"), `{"quiet":true}`)
 			assertEvictedFor(t, p, s.action("c"), tt.kept)
+			if rec != nil {
+				assert.Equal(t, []keepalive.Release{keepalive.Evicted}, rec.whys(), "the policy hears of the eviction it chose")
+			}
 		})
 	}
+}
+
+// releases records what the pool tells its policy of released containers.
+type releases struct {
+	keepalive.Policy
+	mu  sync.Mutex
+	got []keepalive.Release
+}
+
+func (r *releases) Released(fn string, t time.Time, why keepalive.Release) {
+	r.mu.Lock()
+	r.got = append(r.got, why)
+	r.mu.Unlock()
+	r.Policy.Released(fn, t, why)
+}
+
+func (r *releases) whys() []keepalive.Release {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// prewarmLater releases every idle container at its done and prewarms one
+// an hour later.
+type prewarmLater struct{ *keepalive.Fixed }
+
+func (prewarmLater) Decide(_ string, doneAt time.Time) keepalive.Decision {
+	return keepalive.Decision{PrewarmAt: doneAt.Add(time.Hour), KeepUntil: doneAt.Add(2 * time.Hour)}
+}
+
+// prewarmTimersStopAtClose: the container released at its done is
+// reported to the policy as expired, and the prewarm asked for an hour
+// later is pending until Close, which stops it.
+func (s *suite) prewarmTimersStopAtClose(t *testing.T) {
+	rec := &releases{Policy: prewarmLater{keepalive.NewFixed(0)}}
+	p := s.newPool(t, Config{PauseGrace: time.Hour, KeepAlive: rec})
+	require.Equal(t, entity.StatusSuccess, run(t, p, s.action("later"), `{"quiet":true}`).Response.Status)
+	eventuallyStates(t, p)
+	assert.Equal(t, []keepalive.Release{keepalive.Expired}, rec.whys())
+	p.mu.Lock()
+	var pending []*prewarmTimer
+	for pt := range p.prewarmTimers {
+		pending = append(pending, pt)
+	}
+	p.mu.Unlock()
+	require.Len(t, pending, 1, "the prewarm waits for its time")
+
+	ctx, cancel := context.WithTimeout(context.Background(), activationBound)
+	defer cancel()
+	require.NoError(t, p.Close(ctx))
+	p.mu.Lock()
+	assert.Empty(t, p.prewarmTimers)
+	p.mu.Unlock()
+	assert.False(t, pending[0].timer.Stop(), "Close stopped the timer already")
+	assert.Equal(t, int64(0), p.Snapshot().Stats.ActionPrewarms)
 }
 
 // keepAliveFromDone: the policy's keep-alive runs from the activation's

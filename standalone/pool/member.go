@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/backend"
 	"github.com/epilogue-dev/epilogue/standalone/containerclient"
@@ -220,6 +221,7 @@ func (p *Pool) pauseTimer(m *member, gen uint64) {
 		return
 	}
 	if p.keepAliveOverLocked(m) { // before its pause grace passed
+		p.releasedLocked(m, keepalive.Expired)
 		p.removeLocked(m, "its keep-alive ended")
 		return
 	}
@@ -235,6 +237,7 @@ func (p *Pool) idleTimer(m *member, gen uint64) {
 	if m.gen != gen || m.state != statePaused || p.closed {
 		return
 	}
+	p.releasedLocked(m, keepalive.Expired)
 	p.removeLocked(m, "it was idle for the idle timeout")
 }
 

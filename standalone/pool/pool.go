@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 )
 
@@ -58,6 +59,9 @@ type Pool struct {
 	// known are the actions the keep-alive policy may prewarm, by warm
 	// key (keepalive.go); guarded by mu.
 	known map[string]*known
+	// prewarmTimers are the keep-alive policy's prewarms not yet due
+	// (keepalive.go); Close stops them. Guarded by mu.
+	prewarmTimers map[*prewarmTimer]struct{}
 	// events records the containers' timelines for subscribers (events.go).
 	events *recorder
 }
@@ -74,7 +78,7 @@ func New(cfg Config) (*Pool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	opsCtx, opsCancel := context.WithCancel(context.Background())
 	p := &Pool{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, opsCtx: opsCtx, opsCancel: opsCancel, members: map[*member]struct{}{},
-		known: map[string]*known{}, events: newRecorder(SubscriptionBuffer)}
+		known: map[string]*known{}, prewarmTimers: map[*prewarmTimer]struct{}{}, events: newRecorder(SubscriptionBuffer)}
 	if cfg.TracerProvider != nil {
 		p.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
@@ -269,6 +273,7 @@ func (p *Pool) evictLocked(mem int) {
 		idle = slices.Delete(idle, i, i+1)
 		need -= m.memoryMB
 		p.stats.Evictions++
+		p.releasedLocked(m, keepalive.Evicted)
 		p.removeLocked(m, "evicted to make room for an activation")
 	}
 }
@@ -401,6 +406,7 @@ func (p *Pool) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
+	p.stopPrewarmTimersLocked()
 	waiting := p.waiting
 	p.waiting = nil
 	for _, w := range waiting {

@@ -125,6 +125,7 @@ func runSuite(t *testing.T, gateHost string, newBackend func(t *testing.T) backe
 		"PrewarmInitOnly":      s.prewarmInitOnly,
 		"EvictByPolicy":        s.evictByPolicy,
 		"KeepAliveFromDone":    s.keepAliveFromDone,
+		"PrewarmTimersClose":   s.prewarmTimersStopAtClose,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
