@@ -21,6 +21,9 @@ const Bucket = 5 * time.Minute
 type Config struct {
 	// MemoryMB is the memory budget of all instances; 0 = no limit.
 	MemoryMB int
+	// Until ends the replay this far into the trace (a live replay's
+	// window: replay/live); 0 = the trace's days.
+	Until time.Duration
 }
 
 // Result is one policy's outcome on one trace.
@@ -135,13 +138,6 @@ type instance struct {
 	prewarmed bool // started by a prewarm, not yet used
 }
 
-// bucket flags, per function and bucket.
-const (
-	bActive    = 1 << iota // a call came
-	bWarmFirst             // the first call found a warm instance
-	bIdleHeld              // an idle instance was held
-)
-
 // sim is one simulation's state.
 type sim struct {
 	t       *Trace
@@ -153,8 +149,8 @@ type sim struct {
 	usedMB  int
 	idle    [][]*instance // per function, the idle instances
 	prewarm []int         // per function, the generation of its pending prewarm
-	buckets [][]uint8
-	appCold map[string][2]int // app → calls, cold starts
+	buckets Buckets
+	appCold AppColdStarts
 	r       Result
 	wasted  float64 // MB·s
 	busy    float64 // s
@@ -164,12 +160,14 @@ type sim struct {
 
 // Simulate replays t against p on a virtual clock.
 func Simulate(t *Trace, p keepalive.Policy, cfg Config) Result {
-	nb := int(time.Duration(t.Days) * 24 * time.Hour / Bucket)
-	s := &sim{t: t, p: p, cfg: cfg, end: Epoch.Add(time.Duration(t.Days) * 24 * time.Hour),
+	end := time.Duration(t.Days) * 24 * time.Hour
+	if cfg.Until > 0 {
+		end = min(end, cfg.Until)
+	}
+	s := &sim{t: t, p: p, cfg: cfg, end: Epoch.Add(end),
 		idle: make([][]*instance, len(t.Functions)), prewarm: make([]int, len(t.Functions)),
-		buckets: make([][]uint8, len(t.Functions)), appCold: map[string][2]int{}, r: Result{Policy: p.Name()}}
+		buckets: NewBuckets(len(t.Functions), end), appCold: AppColdStarts{}, r: Result{Policy: p.Name()}}
 	for i := range t.Functions {
-		s.buckets[i] = make([]uint8, nb)
 		if m := s.nextMinute(i, 0); m >= 0 {
 			s.push(&event{at: minuteAt(m), kind: evMinute, fn: i})
 		}
@@ -243,18 +241,10 @@ func (s *sim) minute(e *event) {
 	}
 }
 
-func (s *sim) bucket(at time.Time) int { return int(at.Sub(Epoch) / Bucket) }
-
 func (s *sim) call(fn int, at time.Time) {
 	f := &s.t.Functions[fn]
 	s.p.Arrival(f.Key(), at)
 	s.r.Calls++
-	ac := s.appCold[f.AppKey()]
-	ac[0]++
-	b := s.bucket(at)
-	first := s.buckets[fn][b]&bActive == 0
-	s.buckets[fn][b] |= bActive
-
 	var in *instance
 	start := at
 	if idle := s.idle[fn]; len(idle) > 0 {
@@ -265,18 +255,15 @@ func (s *sim) call(fn int, at time.Time) {
 			s.r.PrewarmHits++
 			in.prewarmed = false
 		}
-		if first {
-			s.buckets[fn][b] |= bWarmFirst
-		}
 	} else {
 		s.r.ColdStarts++
-		ac[1]++
 		s.makeRoom(f.MemoryMB, at, true)
 		s.usedMB += f.MemoryMB
 		in = &instance{fn: fn}
 		start = at.Add(f.ColdStart)
 	}
-	s.appCold[f.AppKey()] = ac
+	s.appCold.Add(f.AppKey(), start != at)
+	s.buckets.Called(fn, at, start == at)
 	done := start.Add(f.Duration + f.Linger)
 	s.busy += done.Sub(at).Seconds()
 	s.linger += f.Linger.Seconds()
@@ -333,9 +320,7 @@ func (s *sim) unidle(in *instance, at time.Time) {
 	sec := max(0, at.Sub(in.idleSince).Seconds())
 	s.wasted += float64(s.t.Functions[in.fn].MemoryMB) * sec
 	s.idleSec += sec
-	for b := s.bucket(in.idleSince); b <= s.bucket(at) && b < len(s.buckets[in.fn]); b++ {
-		s.buckets[in.fn][b] |= bIdleHeld
-	}
+	s.buckets.Held(in.fn, in.idleSince, at)
 }
 
 // release ends an idle instance at at.
@@ -383,27 +368,8 @@ func (s *sim) result() Result {
 	if r.Calls > 0 {
 		r.ColdStartRatio = float64(r.ColdStarts) / float64(r.Calls)
 	}
-	var ratios []float64
-	for _, ac := range s.appCold {
-		ratios = append(ratios, float64(ac[1])/float64(ac[0]))
-	}
-	r.ColdStartRatioP75App = percentile(ratios, 0.75)
-	var hit, alarm, miss int
-	for _, fb := range s.buckets {
-		for _, b := range fb {
-			switch {
-			case b&bActive != 0 && b&bWarmFirst != 0:
-				hit++
-			case b&bActive != 0:
-				miss++
-			case b&bIdleHeld != 0:
-				alarm++
-			}
-		}
-	}
-	if n := hit + alarm + miss; n > 0 {
-		r.PrewarmAccuracy = float64(hit) / float64(n)
-	}
+	r.ColdStartRatioP75App = s.appCold.P75()
+	r.PrewarmAccuracy = s.buckets.PrewarmAccuracy()
 	if total := s.busy + s.idleSec; total > 0 {
 		r.LingerShare = s.linger / total
 	}

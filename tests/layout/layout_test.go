@@ -176,6 +176,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"keepalive", nil},
 		// The replay simulator runs the policies, nothing of the platform.
 		{"replay", []string{module + "/keepalive"}},
+		// The live replay runs the simulator's trace against the real pool
+		// on the process backend, and serves its action through the SDK.
+		{"replay/live", slices.Concat([]string{module + "/replay", module + "/sdk", module + "/durable",
+			module + "/standalone/backend/process", module + "/standalone/pool"}, poolDeps)},
 		{"chaos", chaos},
 		// Through the suite's result types the report depends on what the
 		// suite does; TestReportImportsOnlyTheSuite checks its own imports.
