@@ -13,6 +13,7 @@ import (
 	"github.com/epilogue-dev/epilogue"
 	"github.com/epilogue-dev/epilogue/actionbuild"
 	"github.com/epilogue-dev/epilogue/internal/cli"
+	"github.com/epilogue-dev/epilogue/replay/live"
 )
 
 // version is the source tree's VERSION, embedded by the root package: the
@@ -98,7 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "k8s":
 		return runK8s(ctx, args[1:], stdout, stderr)
 	case "replay":
-		return runReplay(args[1:], stdout, stderr)
+		return runReplay(ctx, args[1:], stdout, stderr)
+	case replayActionCommand: // not listed: the live replay's containers run it
+		live.ServeAction()
+		return exitOK
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/epilogue-dev/epilogue/internal/cli"
 	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/replay"
+	"github.com/epilogue-dev/epilogue/replay/live"
 )
 
 const replayUsage = `Usage: epilogue replay [flags] DIR
@@ -31,8 +36,17 @@ function_durations_percentiles.anon.dNN.csv and
 app_memory_percentiles.anon.dNN.csv). --synthetic generates a seeded trace
 in that format instead (--write DIR keeps it).
 
+--live replays the trace instead against the real standalone pool on the
+process backend (epilogue-proxy processes, an action that runs and lingers
+each call's times), --speedup times faster than the trace: the same
+policies, under the pool, decide in trace time. It keeps what fits the
+machine: the first --live-functions functions with calls in the first
+--live-minutes of the trace, and refuses a trace too dense for the
+speed-up. The results have the same shape.
+
   epilogue replay --synthetic --seed 1 --days 7 --json
   epilogue replay ~/azurefunctions-dataset2019 --sample 0.1 --memory 0,20480
+  epilogue replay --synthetic --live --speedup 60 --policies fixed,histogram
 
 Flags:
 `
@@ -49,6 +63,8 @@ type replayOptions struct {
 	write     string
 	reportDir string
 	sample    float64
+	live      bool
+	liveCfg   live.Config
 }
 
 func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
@@ -64,6 +80,11 @@ func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON (several --memory budgets: {\"runs\":[{\"memoryMB\":…,\"policies\":[…]}]})")
 	fs.StringVar(&o.write, "write", "", "write the synthetic trace into this `directory`, in the dataset's format")
 	fs.StringVar(&o.reportDir, "report", "", "write README.md and an SVG chart into this `directory`")
+	fs.BoolVar(&o.live, "live", false, "replay against the real standalone pool on the process backend, in accelerated wall time")
+	fs.Float64Var(&o.liveCfg.Speedup, "speedup", live.DefaultSpeedup, "with --live: how many times faster than the trace")
+	fs.IntVar(&o.liveCfg.Functions, "live-functions", live.DefaultFunctions, "with --live: how many of the trace's functions to replay")
+	liveMinutes := fs.Int("live-minutes", 0, "with --live: the trace minutes to replay, from its start; 0 = what lasts "+live.DefaultWall.String()+" at the speed-up")
+	fs.StringVar(&o.liveCfg.ProxyPath, "proxy", "", "with --live: the epilogue-proxy `binary` (default: next to this executable, then in PATH)")
 	positional, err := parseInterspersed(fs, args)
 	if err != nil {
 		return o, err
@@ -83,7 +104,16 @@ func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
 		return o, fs.Fail("--sample narrows a dataset: use --functions with --synthetic")
 	case o.write != "" && !o.synthetic:
 		return o, fs.Fail("--write writes a synthetic trace: add --synthetic")
+	case !o.live && liveOnlySet(fs.FlagSet):
+		return o, fs.Fail("--speedup, --live-functions, --live-minutes and --proxy set up a live replay: add --live")
+	case o.live && o.liveCfg.Speedup < 1:
+		return o, fs.Fail("--speedup %g: want 1 or more (how many times faster than the trace)", o.liveCfg.Speedup)
+	case o.live && o.liveCfg.Functions < 1:
+		return o, fs.Fail("--live-functions %d: want at least 1", o.liveCfg.Functions)
+	case o.live && *liveMinutes < 0:
+		return o, fs.Fail("--live-minutes %d: want a number of minutes, 0 for the default", *liveMinutes)
 	}
+	o.liveCfg.Window = time.Duration(*liveMinutes) * time.Minute
 	if len(positional) == 1 {
 		o.dir = positional[0]
 	}
@@ -97,10 +127,13 @@ func parseReplayArgs(args []string, stderr io.Writer) (replayOptions, error) {
 		}
 		o.memoryMB = append(o.memoryMB, mb)
 	}
+	if o.live && len(o.memoryMB) > 1 {
+		return o, fs.Fail("--memory with --live: one budget (a live replay runs in wall time; run it once per budget)")
+	}
 	return o, nil
 }
 
-func runReplay(args []string, stdout, stderr io.Writer) int {
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseReplayArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -132,9 +165,21 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 			command += fmt.Sprintf(" --sample %g", o.sample)
 		}
 	}
+	if o.live {
+		if tr, err = live.Cut(tr, o.liveCfg); err != nil {
+			fmt.Fprintln(stderr, "epilogue replay --live:", err)
+			return exitError
+		}
+		window := o.liveCfg.Window
+		if window == 0 {
+			window = time.Duration(float64(live.DefaultWall) * o.liveCfg.Speedup).Truncate(time.Minute)
+		}
+		source += fmt.Sprintf("; live at %g×: %d functions, the first %s", o.liveCfg.Speedup, len(tr.Functions), window)
+		command += fmt.Sprintf(" --live --speedup %g --live-functions %d --live-minutes %d", o.liveCfg.Speedup, o.liveCfg.Functions, int(window/time.Minute))
+	}
 	rep := replay.Report{Trace: source, Command: command + " --policies " + strings.Join(o.policies, ",")}
 	for _, mb := range o.memoryMB {
-		rs, err := replay.Compare(tr, o.policies, replay.Config{MemoryMB: mb})
+		rs, err := compare(ctx, tr, o, mb, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "epilogue replay:", err)
 			return exitError
@@ -181,6 +226,42 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// liveOnlySet reports whether a flag of the live mode was given.
+func liveOnlySet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		set = set || f.Name == "speedup" || f.Name == "live-functions" || f.Name == "live-minutes" || f.Name == "proxy"
+	})
+	return set
+}
+
+// compare runs the policies on tr under the budget mb: simulated, or live.
+func compare(ctx context.Context, tr *replay.Trace, o replayOptions, mb int, stderr io.Writer) ([]replay.Result, error) {
+	if !o.live {
+		return replay.Compare(tr, o.policies, replay.Config{MemoryMB: mb})
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this executable, which serves the live replay's action: %w", err)
+	}
+	cfg := o.liveCfg
+	cfg.MemoryMB, cfg.Action = mb, []string{self, replayActionCommand}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	outcomes, err := live.Compare(ctx, tr, o.policies, cfg)
+	if err != nil {
+		return nil, err
+	}
+	rs := make([]replay.Result, len(outcomes))
+	for i, out := range outcomes {
+		rs[i] = out.Result
+	}
+	return rs, nil
+}
+
+// replayActionCommand is the hidden command that serves the live replay's
+// action: the pool's containers run it (through epilogue-proxy).
+const replayActionCommand = "replay-action"
 
 // jsonRun is one budget's results in the JSON of several budgets.
 type jsonRun struct {

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/keepalive"
+	"github.com/epilogue-dev/epilogue/replay/live"
 )
 
 func TestParseReplayArgs(t *testing.T) {
@@ -45,6 +47,25 @@ func TestParseReplayArgs(t *testing.T) {
 		{name: "bad sample", args: []string{"data", "--sample", "2"}, wantErr: "--sample 2: want a share from 0 to 1"},
 		{name: "sample of synthetic", args: []string{"--synthetic", "--sample", "0.5"}, wantErr: "--sample narrows a dataset"},
 		{name: "write without synthetic", args: []string{"data", "--write", "out"}, wantErr: "--write writes a synthetic trace"},
+		{name: "live", args: []string{"--synthetic", "--live", "--speedup", "120", "--live-functions", "2", "--live-minutes", "90", "--proxy", "bin/p"},
+			check: func(t *testing.T, o replayOptions) {
+				assert.True(t, o.live)
+				assert.Equal(t, 120.0, o.liveCfg.Speedup)
+				assert.Equal(t, 2, o.liveCfg.Functions)
+				assert.Equal(t, 90*time.Minute, o.liveCfg.Window)
+				assert.Equal(t, "bin/p", o.liveCfg.ProxyPath)
+			}},
+		{name: "live defaults", args: []string{"data", "--live"}, check: func(t *testing.T, o replayOptions) {
+			assert.Equal(t, float64(live.DefaultSpeedup), o.liveCfg.Speedup)
+			assert.Equal(t, live.DefaultFunctions, o.liveCfg.Functions)
+			assert.Zero(t, o.liveCfg.Window, "the window live picks for the speed-up")
+		}},
+		{name: "speedup without live", args: []string{"--synthetic", "--speedup", "10"}, wantErr: "set up a live replay: add --live"},
+		{name: "live-minutes without live", args: []string{"--synthetic", "--live-minutes", "10"}, wantErr: "add --live"},
+		{name: "speedup below 1", args: []string{"--synthetic", "--live", "--speedup", "0.5"}, wantErr: "--speedup 0.5: want 1 or more"},
+		{name: "no functions", args: []string{"--synthetic", "--live", "--live-functions", "0"}, wantErr: "--live-functions 0: want at least 1"},
+		{name: "negative minutes", args: []string{"--synthetic", "--live", "--live-minutes", "-1"}, wantErr: "--live-minutes -1"},
+		{name: "live with budgets", args: []string{"--synthetic", "--live", "--memory", "0,1024"}, wantErr: "--memory with --live: one budget"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

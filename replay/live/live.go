@@ -93,8 +93,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%d functions: want at least 1", c.Functions)
 	case c.Window < time.Minute:
 		return c, fmt.Errorf("a window of %s: want at least a minute of trace time", c.Window)
-	case len(c.Action) == 0:
-		return c, errors.New("no action program: name the program that serves ServeAction (epilogue replay-action)")
 	}
 	return c, nil
 }
@@ -208,6 +206,9 @@ func Run(ctx context.Context, t *replay.Trace, name string, cfg Config) (Outcome
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Outcome{}, err
+	}
+	if len(cfg.Action) == 0 {
+		return Outcome{}, errors.New("no action program: name the program that serves ServeAction (epilogue replay-action)")
 	}
 	policy, err := keepalive.New(name)
 	if err != nil {
