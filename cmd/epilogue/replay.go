@@ -166,14 +166,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	if o.live {
-		if tr, err = live.Cut(tr, o.liveCfg); err != nil {
+		if tr, o.liveCfg, err = live.Cut(tr, o.liveCfg); err != nil {
 			fmt.Fprintln(stderr, "epilogue replay --live:", err)
 			return exitError
 		}
 		window := o.liveCfg.Window
-		if window == 0 {
-			window = time.Duration(float64(live.DefaultWall) * o.liveCfg.Speedup).Truncate(time.Minute)
-		}
 		source += fmt.Sprintf("; live at %g×: %d functions, the first %s", o.liveCfg.Speedup, len(tr.Functions), window)
 		command += fmt.Sprintf(" --live --speedup %g --live-functions %d --live-minutes %d", o.liveCfg.Speedup, o.liveCfg.Functions, int(window/time.Minute))
 	}

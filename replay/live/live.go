@@ -99,17 +99,23 @@ func (c Config) withDefaults() (Config, error) {
 
 // Cut returns the part of t a live replay runs: the first cfg.Functions
 // functions with calls in the window's minutes, their calls after it
-// dropped. It refuses a window denser than cfg.MaxRate calls per wall
-// second.
-func Cut(t *replay.Trace, cfg Config) (*replay.Trace, error) {
+// dropped; and cfg with its defaults, the window resolved (the default
+// one is cut to the trace), for Run. It refuses a window denser than
+// cfg.MaxRate calls per wall second.
+func Cut(t *replay.Trace, cfg Config) (*replay.Trace, Config, error) {
+	defaultWindow := cfg.Window == 0
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, cfg, err
+	}
+	whole := time.Duration(t.Days) * 24 * time.Hour
+	if defaultWindow {
+		cfg.Window = min(cfg.Window, whole)
+	}
+	if cfg.Window > whole {
+		return nil, cfg, fmt.Errorf("a window of %s is longer than the trace's %d days", cfg.Window, t.Days)
 	}
 	minutes := int(cfg.Window / time.Minute)
-	if limit := t.Days * replay.MinutesPerDay; minutes > limit {
-		return nil, fmt.Errorf("a window of %s is longer than the trace's %d days", cfg.Window, t.Days)
-	}
 	out := &replay.Trace{Days: t.Days}
 	calls := 0
 	for _, f := range t.Functions {
@@ -128,14 +134,14 @@ func Cut(t *replay.Trace, cfg Config) (*replay.Trace, error) {
 		calls += n
 	}
 	if len(out.Functions) == 0 {
-		return nil, fmt.Errorf("no function has calls in the trace's first %s", cfg.Window)
+		return nil, cfg, fmt.Errorf("no function has calls in the trace's first %s", cfg.Window)
 	}
 	wall := cfg.Window.Seconds() / cfg.Speedup
 	if rate := float64(calls) / wall; rate > cfg.MaxRate {
-		return nil, fmt.Errorf("the trace is too dense for a speed-up of %g on this machine: %d calls of %d functions in %s of trace time are %.1f calls per second of wall time (at most %g): lower the speed-up, the functions or the window",
+		return nil, cfg, fmt.Errorf("the trace is too dense for a speed-up of %g on this machine: %d calls of %d functions in %s of trace time are %.1f calls per second of wall time (at most %g): lower the speed-up, the functions or the window",
 			cfg.Speedup, calls, len(out.Functions), cfg.Window, rate, cfg.MaxRate)
 	}
-	return out, nil
+	return out, cfg, nil
 }
 
 // Outcome is one policy's live run.
