@@ -63,5 +63,5 @@ func (g *GreedyDual) Released(fn string, _ time.Time, why Release) {
 		return
 	}
 	delete(g.chosen, fn)
-	g.clock = max(g.clock, p)
+	g.clock = p
 }
