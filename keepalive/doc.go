@@ -32,7 +32,11 @@
 //     size.
 //
 // It does not own containers, memory accounting or time: the caller starts,
-// pauses and removes instances and tells the policy what happened. A
+// pauses and removes instances and tells the policy what happened (an
+// arrival, a done, a release: expired or evicted). NewWith sets what the
+// platform decides, the standard keep-alive (epilogue standalone
+// --idle-timeout). Scaled runs a policy K times faster than its caller's
+// clock, so that a live replay (replay/live) decides in trace time. A
 // prewarm starts a specialised instance (its /init done); it never runs the
 // action's handler: that is the caller's contract.
 package keepalive

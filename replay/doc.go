@@ -4,7 +4,8 @@
 // that format, and a virtual-clock simulator that replays a trace against
 // keepalive's policies and measures cold starts, wasted memory, prewarm
 // accuracy and lingering. It does not own the policies (package keepalive)
-// nor a live pool (standalone/pool; a live mode is not built yet).
+// nor the live replay against the real pool (replay/live, which shares
+// Buckets and AppColdStarts with the simulator so both measure alike).
 //
 // # The files it reads
 //

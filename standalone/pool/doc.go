@@ -16,7 +16,9 @@
 //     keep-alive from the activation's done ends; the policy may release
 //     it at once and prewarm a container of the action ahead of the call
 //     it predicts (created and /init run with the action's code, never its
-//     handler), and picks the eviction victims (keepalive.go);
+//     handler), and picks the eviction victims; it hears of every idle
+//     container released, expired or evicted; Close stops the prewarms
+//     not yet due (keepalive.go);
 //   - an activation that times out, crashes or answers something that is
 //     not a result destroys its container, as OpenWhisk does.
 //
