@@ -21,18 +21,21 @@ type actionParams struct {
 // replay-action; a test binary) is what Config.Action names.
 func ServeAction() {
 	sdk.Run(func(ctx context.Context, in actionParams) (map[string]any, error) {
-		if err := sleep(ctx, in.DurationMs); err != nil {
+		if err := sleep(ctx, millis(in.DurationMs)); err != nil {
 			return nil, err
 		}
 		if in.LingerMs > 0 {
-			sdk.Go(ctx, "linger", func(ctx context.Context) error { return sleep(ctx, in.LingerMs) })
+			sdk.Go(ctx, "linger", func(ctx context.Context) error { return sleep(ctx, millis(in.LingerMs)) })
 		}
 		return map[string]any{"ok": true}, nil
 	})
 }
 
-func sleep(ctx context.Context, ms float64) error {
-	t := time.NewTimer(time.Duration(ms * float64(time.Millisecond)))
+func millis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

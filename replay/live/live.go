@@ -355,20 +355,7 @@ func (r *run) replay(ctx context.Context, scaled *keepalive.Scaled) (Outcome, er
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func sleepUntil(ctx context.Context, t time.Time) error { return sleep(ctx, time.Until(t)) }
 
 // awaitAll waits, bounded, for every invocation's final record.
 func awaitAll(ctx context.Context, invs []*pool.Invocation) ([]entity.Activation, error) {
