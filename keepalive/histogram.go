@@ -28,8 +28,8 @@ type HistogramConfig struct {
 	// ARIMA's one-step error) is below this share of it (0.5); else the
 	// instance is released at done. For a series with no structure the
 	// model is the mean and this is the idle times' coefficient of
-	// variation. Shahrad et al. trust every forecast; a window around an
-	// idle time that cannot be told holds memory for calls that come
+	// variation. Shahrad et al.'s policy has no such rule: a window around
+	// an idle time that cannot be told holds memory for calls that come
 	// outside it.
 	MaxForecastCV float64
 }
@@ -199,8 +199,9 @@ func binCV(bins []int) float64 {
 }
 
 // forecast is the ARIMA forecast of s's next out-of-bounds idle time,
-// fitted in hours (durations in nanoseconds square past float64's exact
-// integers).
+// fitted in hours: in nanoseconds the normal equations' squares would be
+// of order 1e27, and the solver's tolerances are relative but its sums
+// lose the small terms.
 func (h *Histogram) forecast(s *histogram) oobForecast {
 	if s.forecast != nil {
 		return *s.forecast
