@@ -110,7 +110,7 @@ func fitARIMA(series []float64, p, d, lags int, floor float64) (ARIMA, error) {
 	if err != nil {
 		return ARIMA{}, err
 	}
-	m := ARIMA{P: p, D: d, Const: coef[0], Phi: coef[1:], tail: series[len(series)-p-d:]}
+	m := ARIMA{P: p, D: d, Const: coef[0], Phi: coef[1:], tail: append([]float64(nil), series[len(series)-p-d:]...)}
 	var sse float64
 	for t := lags; t < len(series); t++ {
 		i := t - d
@@ -143,7 +143,7 @@ func (m ARIMA) Next() float64 {
 		w = diff(w)
 	}
 	next := m.predictDiff(w)
-	if m.D == 1 {
+	if m.D == 1 { // maxDiffOrder
 		// Undo the differencing: the next value is the last plus the
 		// forecast difference.
 		next += m.tail[len(m.tail)-1]

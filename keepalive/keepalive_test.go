@@ -75,10 +75,7 @@ func TestHistogramWindows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := keepalive.NewHistogram(keepalive.HistogramConfig{})
-			for _, it := range tt.its {
-				h.Observe("f", it)
-			}
+			h := observed(tt.its)
 			prewarm, keep, branch := h.Windows("f")
 			assert.Equal(t, tt.branch, branch)
 			assert.Equal(t, tt.prewarm, prewarm)
@@ -129,10 +126,7 @@ func TestHistogramForecastsOutOfBoundsIdleTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := keepalive.NewHistogram(keepalive.HistogramConfig{})
-			for _, it := range tt.its {
-				h.Observe("f", it)
-			}
+			h := observed(tt.its)
 			prewarm, keep, branch := h.Windows("f")
 			require.Equal(t, tt.branch, branch)
 			if tt.branch != "forecast" {
@@ -143,6 +137,15 @@ func TestHistogramForecastsOutOfBoundsIdleTimes(t *testing.T) {
 			assert.InDelta(t, float64(scale(tt.next*1.1)), float64(keep), float64(time.Millisecond))
 		})
 	}
+}
+
+// observed is a histogram policy that observed its of action "f".
+func observed(its []time.Duration) *keepalive.Histogram {
+	h := keepalive.NewHistogram(keepalive.HistogramConfig{})
+	for _, it := range its {
+		h.Observe("f", it)
+	}
+	return h
 }
 
 func rep(it time.Duration, n int) []time.Duration {
