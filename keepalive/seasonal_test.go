@@ -99,6 +99,39 @@ func TestSeasonalWeeklyNeedsTwoWeeks(t *testing.T) {
 	assert.True(t, s.Weekly("f"), "two weeks since the first call")
 }
 
+// TestSeasonalWeeklyRidgeDampsAnOutage: an action busy 08–20 every day,
+// but silent on the first Wednesday and Thursday (an outage), with just
+// over two weeks of history. The weekly terms take the outage for a
+// weekly pattern; their ridge shrinks it, so fewer of the next week's
+// quarter-hours are predicted wrong than without it.
+func TestSeasonalWeeklyRidgeDampsAnOutage(t *testing.T) {
+	wrong := func(ridge float64) int {
+		s := keepalive.NewSeasonal(keepalive.SeasonalConfig{WeeklyRidge: ridge})
+		for d := range 15 {
+			if d == 2 || d == 3 {
+				continue
+			}
+			for m := 8 * 60; m < 20*60; m += 5 {
+				s.Arrival("f", t0.AddDate(0, 0, d).Add(time.Duration(m)*time.Minute))
+			}
+		}
+		s.Arrival("f", t0.AddDate(0, 0, 15))
+		require.True(t, s.Weekly("f"))
+		n := 0
+		for q := range 7 * 24 * 4 {
+			at := t0.AddDate(0, 0, 21).Add(time.Duration(q) * 15 * time.Minute)
+			active, _ := s.Active("f", at)
+			if active != (at.Hour() >= 8 && at.Hour() < 20) {
+				n++
+			}
+		}
+		return n
+	}
+	without, with := wrong(1e-9), wrong(0)
+	t.Logf("quarter-hours wrong: %d without the ridge, %d with", without, with)
+	assert.Less(t, with, without)
+}
+
 // TestSeasonalWeeklyPrewarmsForMonday: on Friday evening after a busy
 // weekday, the weekly fit releases the instance and prewarms it for Monday;
 // the daily-only fit keeps it (it predicts Saturday like any day).
