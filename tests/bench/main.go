@@ -397,7 +397,9 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream s
 			N: n, Warmup: warmup, TimeoutS: timeout.Seconds(), RunBody: string(runBody("b")),
 			Proxy: proxyBin, ProxyVersion: proxyVersion(ctx, proxyAbs), Action: actionBin, ActionBytes: len(action),
 			Client: "one goroutine, strictly sequential; net/http client with http.DefaultTransport's settings (no proxy); " +
-				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives; one-connection: prepared request bytes on one kept-alive connection, a minimal reader",
+				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives (Connection: close); " +
+				"new-connection (invoker-style): prepared request bytes on a new connection per request asking for keep-alive, a minimal reader, closed by the client after the answer; " +
+				"one-connection: prepared request bytes on one kept-alive connection, a minimal reader",
 		},
 		Modes: map[string]*modeResult{},
 	}
