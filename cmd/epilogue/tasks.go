@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -54,6 +56,7 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	insecure := fs.Bool("i", false, "recover: skip TLS verification, as wsk -i")
 	lease := fs.Duration("lease", durable.DefaultLease, "recover: the lease, the same as the actions' "+durable.EnvLease)
 	poll := fs.Duration("poll", recoverer.DefaultPoll, "recover: the time between two looks at the store")
+	health := fs.String("health-listen", "", "recover: serve "+recoverer.HealthPath+" at this address (e.g. :8081): 200 while the task store answers, else 503")
 	err := fs.Parse(args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -93,6 +96,14 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			_ = fs.Fail("%v", err)
 			return exitUsage
 		}
+		if *health != "" {
+			stop, err := serveHealth(*health, rec)
+			if err != nil {
+				_ = fs.Fail("--health-listen: %v", err)
+				return exitUsage
+			}
+			defer stop()
+		}
 		fmt.Fprintf(stdout, "epilogue tasks recover: watching %s, re-invoking through %s (lease %s)\n", *addr, *apiHost, *lease)
 		if err := rec.Run(ctx); err != nil {
 			fmt.Fprintln(stderr, "epilogue tasks recover:", err)
@@ -107,6 +118,25 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitError
 	}
 	return exitOK
+}
+
+// serveHealth serves the recoverer's health at addr until stop.
+func serveHealth(addr string, rec *recoverer.Recoverer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+recoverer.HealthPath, rec.Health())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }
 
 func tasksCommand(ctx context.Context, st *durable.Store, sub, id string, stdout io.Writer) error {
