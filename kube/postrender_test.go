@@ -85,6 +85,11 @@ func TestPostRenderErrors(t *testing.T) {
 		{"a bad pull policy", docker, Options{ShimPullPolicy: "Sometimes"}, nil, []string{`"Sometimes"`, "IfNotPresent"}},
 		{"a bad quantity", docker, Options{MemoryLimit: "lots"}, nil, []string{`shim memory limit "lots"`}},
 		{"a bad metrics port", docker, Options{MetricsPort: 70000}, nil, []string{"metrics port 70000 is not a TCP port"}},
+		{"a task store that is no address", kubernetes, Options{TasksRedis: "http://redis"}, nil, []string{"--tasks-redis", `"http://redis"`, "host:port"}},
+		{"a tasks lease below a second", kubernetes, Options{TasksRedis: "r:6379", TasksLease: time.Millisecond}, nil, []string{"tasks lease 1ms is below a second"}},
+		{"a recoverer key deploy-kube has not", docker, Options{TasksRedis: "r:6379", RecovererAuthKey: "admin"}, nil, []string{`recoverer auth key "admin"`, "guest and system"}},
+		{"no controller Service for the recoverer", strings.Replace(kubernetes, "  name: owdev-controller\n  labels:\n    name: owdev-controller\n", "  name: owdev-gone\n  labels:\n    name: owdev-controller\n", 1), Options{TasksRedis: "r:6379"}, nil,
+			[]string{"no Service owdev-controller"}},
 		{"the metrics port on the notify port", docker, Options{MetricsPort: DefaultNotifyPort}, nil, []string{"metrics port 7543 is the notify port"}},
 	}
 	for _, tt := range tests {

@@ -27,7 +27,8 @@ Durable tasks (sdk.Task, sdk.Start) in the task store at ADDR (host:port
 or redis://[:password@]host:port[/db]; default $EPILOGUE_TASKS_REDIS):
 
   recover [--apihost URL --auth UUID:KEY] re-invoke the actions of tasks whose lease lapsed, until stopped;
-                                          the API host and key default to wsk's ($WSK_CONFIG_FILE, ~/.wskprops)
+                                          the key defaults to $EPILOGUE_TASKS_AUTH, the API host and key to
+                                          wsk's ($WSK_CONFIG_FILE, ~/.wskprops)
   list                                    the pending tasks and the dead letters
   show ID                                 one pending task (its state and errors) or dead letter, as JSON
   retry DEAD_ID                           run a dead-lettered task again (same task id, fresh attempts)
@@ -52,7 +53,7 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	addr := fs.String("redis", os.Getenv(durable.EnvRedis), "the task store's Redis address")
 	apiHost := fs.String("apihost", "", "recover: OpenWhisk's API host, as wsk's --apihost (default: wsk's APIHOST property)")
-	auth := fs.String("auth", "", "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth (default: wsk's AUTH property)")
+	auth := fs.String("auth", os.Getenv(durable.EnvAuth), "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth (default: $"+durable.EnvAuth+", else wsk's AUTH property)")
 	insecure := fs.Bool("i", false, "recover: skip TLS verification, as wsk -i")
 	lease := fs.Duration("lease", durable.DefaultLease, "recover: the lease, the same as the actions' "+durable.EnvLease)
 	poll := fs.Duration("poll", recoverer.DefaultPoll, "recover: the time between two looks at the store")

@@ -67,6 +67,7 @@ func TestTasksOperatorCommands(t *testing.T) {
 
 func TestTasksUsageErrors(t *testing.T) {
 	t.Setenv(durable.EnvRedis, "")
+	t.Setenv(durable.EnvAuth, "")
 	t.Setenv("WSK_CONFIG_FILE", t.TempDir()+"/none") // no wsk properties to fall back on
 	for _, tc := range []struct {
 		args []string
