@@ -167,6 +167,7 @@ func FuzzPostRender(f *testing.F) {
 	f.Add([]byte("---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - name: invoker\n"))
 	f.Add([]byte("---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - name: invoker\n"))
 	f.Add([]byte("--- #\n---\n\n...\n"))
+	f.Add([]byte("---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x-invoker\nspec:\n  template:\n    spec:\n      containers:\n      - name: invoker\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: x-controller\nspec:\n  ports:\n  - port: 8080\n    name: http\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		assert.Equal(t, string(in), string(joinDocuments(splitDocuments(in))))
 		res, err := PostRender(in, Options{})
@@ -175,6 +176,17 @@ func FuzzPostRender(f *testing.F) {
 		}
 		again, err := PostRender(res.Manifests, Options{})
 		require.NoError(t, err, "the output of a successful patch does not patch again")
+		assert.Equal(t, string(res.Manifests), string(again.Manifests))
+
+		// With the recoverer: the controller Service is read from the
+		// input too.
+		tasks := Options{TasksRedis: "redis.tasks:6379"}
+		res, err = PostRender(in, tasks)
+		if err != nil {
+			return
+		}
+		again, err = PostRender(res.Manifests, tasks)
+		require.NoError(t, err, "the output of a successful patch with --tasks-redis does not patch again")
 		assert.Equal(t, string(res.Manifests), string(again.Manifests))
 	})
 }

@@ -70,7 +70,7 @@ func controllerAPI(docs []document, release string) (string, error) {
 	}
 	var svc corev1.Service
 	if err := yaml.Unmarshal(docs[i].body, &svc); err != nil {
-		return "", fmt.Errorf("Service %s: %w", name, err)
+		return "", fmt.Errorf("the rendered Service %s: %w", name, err)
 	}
 	for _, p := range svc.Spec.Ports {
 		if p.Name == controllerPortName {
