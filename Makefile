@@ -128,7 +128,7 @@ fuzz:
 	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode ./standalone/entity FuzzDecodePackagePut ./standalone/entity FuzzParseQualifiedName ./standalone/entity FuzzDecodeRulePut \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
-	  ./replay FuzzRead ./tests/observe FuzzRender \
+	  ./replay FuzzRead ./keepalive FuzzFitARIMA ./tests/observe FuzzRender \
 	  ./standalone/api FuzzParseWebPath ./standalone/api FuzzDecodeWebBody ./standalone/api FuzzRenderWeb \
 	  ./durable FuzzReadReply ./durable FuzzParseAddr ./sdk FuzzResumeRef ./cmd/epilogue FuzzParseWskProps
 
