@@ -7,6 +7,7 @@ GO           ?= go
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X github.com/epilogue-dev/epilogue/proxy.Version=$(VERSION)"
 IMAGE        ?= epilogue/action-go
 SHIM_IMAGE   ?= epilogue/shim
+EPILOGUE_IMAGE ?= epilogue/epilogue
 STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME     ?= 15s
 # UPSTREAM_PROXY: upstream's proxy binary, measured beside ours by `make bench`.
@@ -61,7 +62,8 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## image: epilogue/action-go and epilogue/shim, FROM scratch with the static binaries built here (no registry needed)
+## image: epilogue/action-go, epilogue/shim and epilogue/epilogue (the durable-task recoverer on Kubernetes), FROM scratch
+## with the static binaries built here (no registry needed)
 image: build
 	rm -rf out/image && mkdir -p out/image/rootfs/bin out/image/rootfs/tmp out/image/rootfs/epilogue out/image/rootfs/etc/ssl/certs
 	chmod 1777 out/image/rootfs/tmp
@@ -71,6 +73,10 @@ image: build
 	rm -rf out/shim-image && mkdir -p out/shim-image/rootfs/bin
 	cp bin/epilogue-shim out/shim-image/rootfs/bin/
 	docker build -q -f deploy/docker/shim.Dockerfile -t $(SHIM_IMAGE):latest -t $(SHIM_IMAGE):$(VERSION) out/shim-image
+	rm -rf out/epilogue-image && mkdir -p out/epilogue-image/rootfs/bin out/epilogue-image/rootfs/etc/ssl/certs
+	cp bin/epilogue out/epilogue-image/rootfs/bin/
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp /etc/ssl/certs/ca-certificates.crt out/epilogue-image/rootfs/etc/ssl/certs/; fi
+	docker build -q -f deploy/docker/epilogue.Dockerfile -t $(EPILOGUE_IMAGE):latest -t $(EPILOGUE_IMAGE):$(VERSION) out/epilogue-image
 
 ## demo: epilogue standalone + examples/async-write + a real redis-server, under epilogue and vanilla semantics
 demo: build deps
@@ -122,7 +128,7 @@ fuzz:
 	  ./actionloop FuzzRoundTrip ./actionloop FuzzParseMessage ./actionloop FuzzParseRequest ./actionloop FuzzAppendFrame \
 	  ./standalone/pool FuzzCollector ./standalone/entity FuzzParseActionPut ./standalone/entity FuzzIsBinaryCode ./standalone/entity FuzzDecodePackagePut ./standalone/entity FuzzParseQualifiedName ./standalone/entity FuzzDecodeRulePut \
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
-	  ./replay FuzzRead ./tests/observe FuzzRender \
+	  ./replay FuzzRead ./keepalive FuzzFitARIMA ./tests/observe FuzzRender \
 	  ./standalone/api FuzzParseWebPath ./standalone/api FuzzDecodeWebBody ./standalone/api FuzzRenderWeb \
 	  ./durable FuzzReadReply ./durable FuzzParseAddr ./sdk FuzzResumeRef ./cmd/epilogue FuzzParseWskProps
 

@@ -40,6 +40,10 @@ const (
 	// EnvLease (or a bound parameter of that name) overrides DefaultLease
 	// in the SDK, as a Go duration; the recoverer must use the same.
 	EnvLease = "EPILOGUE_TASKS_LEASE"
+	// EnvAuth is where epilogue tasks recover reads its uuid:key when
+	// --auth is not given: a variable, so that a Kubernetes Secret reaches
+	// it without the key in the process's arguments.
+	EnvAuth = "EPILOGUE_TASKS_AUTH"
 	// DefaultLease is how long an intent's owner may go without a
 	// heartbeat before the recoverer takes the intent over.
 	DefaultLease = 30 * time.Second

@@ -19,14 +19,21 @@
 //     keep-alive (fixed's 10 minutes; the paper uses 4 hours, see
 //     HistogramConfig.Standard) while the histogram is not representative
 //     (fewer than 10 idle times, or a bin-count CV below 2); when most idle
-//     times are beyond 4 hours, a forecast of the next one, the mean of the
-//     recent ones ± 10% (a stand-in for the paper's ARIMA, which this package
-//     does not implement), or release at done when they vary too much to
-//     forecast (CV above 0.5).
+//     times are beyond 4 hours, a forecast of the next one ± 10%: the
+//     paper's ARIMA, here ARIMA(p, d, 0) with p ≤ 2 and d ≤ 1 chosen by
+//     AIC and fitted by conditional least squares on the last 32 such
+//     idle times (FitARIMA says why no moving-average terms); or release
+//     at done when the forecast's standard error exceeds half of it (the
+//     project's rule, not in the paper's policy: a window around an idle
+//     time that cannot be told holds memory in vain).
 //   - seasonal: arrivals per 5-minute bucket forecast by a least-squares
-//     Fourier-series regression on the time of day (the seed paper's
-//     Prophet idea, daily seasonality only); an instance is kept through a
-//     run of buckets predicted active and prewarmed before the next one.
+//     Fourier-series regression (the seed paper's Prophet idea): on the
+//     time of day (order 4) and, once the history covers two weeks
+//     (Prophet's rule), on the time of the week too (order 5, under a
+//     ridge prior that weighs most when the history is short); an
+//     instance is kept through a run of buckets predicted active and
+//     prewarmed before the next one (looked for a day ahead, a week once
+//     weekly).
 //   - greedydual: FaasCache (ASPLOS'21): instances are kept until memory is
 //     needed; the victim is the lowest clock + frequency × cold-start cost /
 //     size.

@@ -1,102 +1,87 @@
 package keepalive
 
-import (
-	"errors"
-	"math"
-)
+import "math"
 
-// Fourier is a least-squares regression of a series on a Fourier series of
-// one period: y(b) ≈ c0 + Σk ak·sin(2πkb/P) + bk·cos(2πkb/P), k = 1..Order.
+// Seasonality is one Fourier series of a regression: Order harmonics of
+// Period (in the regression's x units).
+type Seasonality struct {
+	Period float64
+	Order  int
+	// Ridge is added to the diagonal of the normal equations for each of
+	// its coefficients: the maximum a posteriori fit under a Gaussian prior
+	// of mean 0 on them (Prophet's seasonality prior), so that a short
+	// history, whose data term is small, cannot push them far. Its weight
+	// fades as points are added (each adds about 1/2 per coefficient).
+	Ridge float64
+}
+
+// Fourier is a least-squares regression of a series on Fourier series:
+// y(x) ≈ c0 + Σs Σk as,k·sin(2πkx/Ps) + bs,k·cos(2πkx/Ps), k = 1..Orders.
 // It keeps the normal equations, so that adding a point costs O(terms²)
 // whatever the series' length: a replay adds one point per 5-minute bucket
 // per action for days.
 type Fourier struct {
-	Period float64
-	Order  int
-	xtx    [][]float64
-	xty    []float64
-	n      int
+	Seasonalities []Seasonality
+	eq            normalEquations
+	n             int
 }
 
-// NewFourier returns an empty regression.
-func NewFourier(period float64, order int) *Fourier {
-	m := 1 + 2*order
-	f := &Fourier{Period: period, Order: order, xtx: make([][]float64, m), xty: make([]float64, m)}
-	for i := range f.xtx {
-		f.xtx[i] = make([]float64, m)
+// NewFourier returns an empty regression on the seasonalities.
+func NewFourier(ss ...Seasonality) *Fourier {
+	terms := 1
+	for _, s := range ss {
+		terms += 2 * s.Order
 	}
-	return f
+	return &Fourier{Seasonalities: ss, eq: newNormalEquations(terms)}
 }
 
 // features are the regressors at x.
 func (f *Fourier) features(x float64) []float64 {
-	v := make([]float64, 1+2*f.Order)
+	v := make([]float64, 1, len(f.eq.xty))
 	v[0] = 1
-	for k := 1; k <= f.Order; k++ {
-		w := 2 * math.Pi * float64(k) * x / f.Period
-		v[2*k-1], v[2*k] = math.Sin(w), math.Cos(w)
+	for _, s := range f.Seasonalities {
+		for k := 1; k <= s.Order; k++ {
+			w := 2 * math.Pi * float64(k) * x / s.Period
+			v = append(v, math.Sin(w), math.Cos(w))
+		}
 	}
 	return v
 }
 
 // Add adds the point (x, y).
 func (f *Fourier) Add(x, y float64) {
-	v := f.features(x)
-	for i := range v {
-		for j := range v {
-			f.xtx[i][j] += v[i] * v[j]
-		}
-		f.xty[i] += v[i] * y
-	}
+	f.eq.add(f.features(x), y)
 	f.n++
 }
 
 // Len is how many points were added.
 func (f *Fourier) Len() int { return f.n }
 
-// errSingular: too few or degenerate points for the terms.
-var errSingular = errors.New("fourier: singular normal equations")
+// Fit returns the coefficients of every seasonality: c0, then each
+// seasonality's a1, b1, a2, b2, … in order.
+func (f *Fourier) Fit() ([]float64, error) { return f.FitFirst(len(f.Seasonalities)) }
 
-// Fit solves the normal equations (Gaussian elimination with partial
-// pivoting) and returns the coefficients: c0, a1, b1, a2, b2, ….
-func (f *Fourier) Fit() ([]float64, error) {
-	m := len(f.xty)
-	a := make([][]float64, m)
-	for i := range a {
-		a[i] = append(append([]float64(nil), f.xtx[i]...), f.xty[i])
-	}
-	for col := range m {
-		p := col
-		for r := col + 1; r < m; r++ {
-			if math.Abs(a[r][col]) > math.Abs(a[p][col]) {
-				p = r
-			}
-		}
-		if math.Abs(a[p][col]) < 1e-9 {
-			return nil, errSingular
-		}
-		a[col], a[p] = a[p], a[col]
-		for r := range m {
-			if r == col {
-				continue
-			}
-			k := a[r][col] / a[col][col]
-			for c := col; c <= m; c++ {
-				a[r][c] -= k * a[col][c]
-			}
+// FitFirst fits the intercept and the first n seasonalities only, the
+// others left out of the model (not set to 0 in a joint fit): the points
+// added so far serve either model.
+func (f *Fourier) FitFirst(n int) ([]float64, error) {
+	// The terms are laid out in order: the first n seasonalities' are a
+	// prefix.
+	use, ridge := []int{0}, []float64{0}
+	for _, s := range f.Seasonalities[:n] {
+		for range 2 * s.Order {
+			use = append(use, len(use))
+			ridge = append(ridge, s.Ridge)
 		}
 	}
-	coef := make([]float64, m)
-	for i := range coef {
-		coef[i] = a[i][m] / a[i][i]
-	}
-	return coef, nil
+	return f.eq.solve(use, ridge)
 }
 
-// Predict is the fitted series at x.
+// Predict is the fitted series at x; coef is from Fit or FitFirst (its
+// length says which seasonalities it has).
 func (f *Fourier) Predict(coef []float64, x float64) float64 {
 	y := 0.0
-	for i, v := range f.features(x) {
+	for i, v := range f.features(x)[:len(coef)] {
 		y += coef[i] * v
 	}
 	return y

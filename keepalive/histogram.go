@@ -24,9 +24,13 @@ type HistogramConfig struct {
 	// OOBShare: when more than this share of an action's idle times are out
 	// of bounds, the forecaster decides (0.5).
 	OOBShare float64
-	// MaxForecastCV: the forecast is trusted when the recent out-of-bounds
-	// idle times vary less than this (their CV; 0.5); else the instance is
-	// released at done.
+	// MaxForecastCV: the forecast is trusted when its standard error (the
+	// ARIMA's one-step error) is below this share of it (0.5); else the
+	// instance is released at done. For a series with no structure the
+	// model is the mean and this is the idle times' coefficient of
+	// variation. Shahrad et al.'s policy has no such rule: a window around
+	// an idle time that cannot be told holds memory for calls that come
+	// outside it.
 	MaxForecastCV float64
 }
 
@@ -70,13 +74,23 @@ type histogram struct {
 	total int             // in-range idle times
 	oob   []time.Duration // the recent out-of-bounds idle times, newest last
 	nOOB  int
+	// forecast is the fit of oob, nil until needed after each new
+	// out-of-bounds idle time.
+	forecast *oobForecast
+}
+
+// oobForecast is the forecaster's answer for one history.
+type oobForecast struct {
+	next time.Duration
+	ok   bool // a forecast to trust: enough idle times, a small enough error
 }
 
 // minForecast is how many out-of-bounds idle times a forecast needs.
 const minForecast = 3
 
-// oobMemory is how many out-of-bounds idle times the forecaster averages.
-const oobMemory = 8
+// oobMemory is how many out-of-bounds idle times the forecaster fits: the
+// recent ones, enough for FitARIMA's largest orders.
+const oobMemory = 32
 
 // NewHistogram returns the hybrid histogram policy.
 func NewHistogram(cfg HistogramConfig) *Histogram {
@@ -108,6 +122,7 @@ func (h *Histogram) Observe(fn string, it time.Duration) {
 		if len(s.oob) > oobMemory {
 			s.oob = s.oob[1:]
 		}
+		s.forecast = nil
 		return
 	}
 	s.bins[int(it/h.cfg.Bin)]++
@@ -122,13 +137,13 @@ func (h *Histogram) Windows(fn string) (prewarm, keep time.Duration, branch stri
 		return 0, h.cfg.Standard, "standard"
 	}
 	if n := s.total + s.nOOB; n > 0 && float64(s.nOOB)/float64(n) > h.cfg.OOBShare {
-		next, cv := meanCV(s.oob)
-		if len(s.oob) < minForecast || cv > h.cfg.MaxForecastCV {
+		f := h.forecast(s)
+		if !f.ok {
 			// Every idle time is beyond the range and the next cannot be
 			// told: an instance kept after the call is never used.
 			return 0, 0, "release"
 		}
-		return scale(next, 1-h.cfg.Margin), scale(next, 1+h.cfg.Margin), "forecast"
+		return scale(f.next, 1-h.cfg.Margin), scale(f.next, 1+h.cfg.Margin), "forecast"
 	}
 	if s.total < h.cfg.MinSample || binCV(s.bins) < h.cfg.MinCV {
 		return 0, h.cfg.Standard, "standard"
@@ -183,17 +198,32 @@ func binCV(bins []int) float64 {
 	return math.Sqrt(sq/float64(len(bins))) / mean
 }
 
-// meanCV is the mean of ds and their coefficient of variation.
-func meanCV(ds []time.Duration) (time.Duration, float64) {
-	var sum, sq float64
-	for _, d := range ds {
-		sum += float64(d)
+// forecast is the ARIMA forecast of s's next out-of-bounds idle time,
+// fitted in hours: in nanoseconds the normal equations' squares would be
+// of order 1e27, and the solver's tolerances are relative but its sums
+// lose the small terms.
+func (h *Histogram) forecast(s *histogram) oobForecast {
+	if s.forecast != nil {
+		return *s.forecast
 	}
-	mean := sum / float64(len(ds))
-	for _, d := range ds {
-		sq += (float64(d) - mean) * (float64(d) - mean)
+	f := oobForecast{}
+	if len(s.oob) >= minForecast {
+		hours := make([]float64, len(s.oob))
+		for i, d := range s.oob {
+			hours[i] = d.Hours()
+		}
+		if m, err := FitARIMA(hours); err == nil {
+			next := m.Next()
+			// A forecast at or below zero is a trend past its end: no
+			// idle time to wait for. A forecast past the largest
+			// Duration is none either.
+			if next > 0 && next < math.MaxInt64/float64(time.Hour) && m.Sigma <= h.cfg.MaxForecastCV*next {
+				f = oobForecast{next: time.Duration(next * float64(time.Hour)), ok: true}
+			}
+		}
 	}
-	return time.Duration(mean), math.Sqrt(sq/float64(len(ds))) / mean
+	s.forecast = &f
+	return f
 }
 
 func scale(d time.Duration, f float64) time.Duration {

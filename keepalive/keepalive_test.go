@@ -54,13 +54,6 @@ func TestFixedKeepsTenMinutesFromDoneAndEvictsLRU(t *testing.T) {
 }
 
 func TestHistogramWindows(t *testing.T) {
-	rep := func(it time.Duration, n int) []time.Duration {
-		out := make([]time.Duration, n)
-		for i := range out {
-			out[i] = it
-		}
-		return out
-	}
 	tests := []struct {
 		name          string
 		its           []time.Duration
@@ -77,15 +70,12 @@ func TestHistogramWindows(t *testing.T) {
 		{"head at zero", append(rep(10*time.Second, 95), rep(10*time.Minute+5*time.Second, 5)...), 0, 12*time.Minute + 6*time.Second, "histogram"},
 		// Idle times spread evenly over the range: the CV test fails.
 		{"flat: CV fallback", spread(240), 0, 10 * time.Minute, "standard"},
-		// Mostly beyond 4 hours: the forecast, their mean ± 10%.
-		{"out of bounds", append(rep(5*time.Hour, 6), rep(7*time.Hour, 2)...), scale(5.5 * 0.9), scale(5.5 * 1.1), "forecast"},
+		// Mostly beyond 4 hours, always the same: the forecast, ± 10%.
+		{"out of bounds", append(rep(time.Minute, 2), rep(6*time.Hour, 8)...), scale(6 * 0.9), scale(6 * 1.1), "forecast"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := keepalive.NewHistogram(keepalive.HistogramConfig{})
-			for _, it := range tt.its {
-				h.Observe("f", it)
-			}
+			h := observed(tt.its)
 			prewarm, keep, branch := h.Windows("f")
 			assert.Equal(t, tt.branch, branch)
 			assert.Equal(t, tt.prewarm, prewarm)
@@ -104,6 +94,64 @@ func spread(n int) []time.Duration {
 	out := make([]time.Duration, n)
 	for i := range out {
 		out[i] = time.Duration(i)*time.Minute + 30*time.Second
+	}
+	return out
+}
+
+// TestHistogramForecastsOutOfBoundsIdleTimes: when most idle times are
+// beyond the range, the window is the ARIMA forecast of the next ± 10%; the
+// mean of the recent ones (the stand-in it replaced) would miss a trend or
+// an alternation.
+func TestHistogramForecastsOutOfBoundsIdleTimes(t *testing.T) {
+	hours := func(hs ...float64) []time.Duration {
+		out := make([]time.Duration, len(hs))
+		for i, h := range hs {
+			out[i] = time.Duration(h * float64(time.Hour))
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		its    []time.Duration
+		next   float64 // hours; 0: released at done
+		branch string
+	}{
+		{"growing by half an hour", hours(5, 5.5, 6, 6.5, 7, 7.5, 8, 8.5), 9, "forecast"},
+		{"alternating", hours(5, 10, 5, 10, 5, 10, 5, 10), 5, "forecast"},
+		{"too few to forecast", hours(5, 6), 0, "release"},
+		// No structure, and a spread (CV ≈ 0.8) no window can cover.
+		{"too variable", hours(5, 6, 30, 5, 4.5, 28, 40, 5, 12, 6, 25), 0, "release"},
+		// In-range idle times at most half: the histogram decides.
+		{"half in range", append(hours(5, 5, 5), rep(3*time.Minute, 3)...), 0, "standard"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := observed(tt.its)
+			prewarm, keep, branch := h.Windows("f")
+			require.Equal(t, tt.branch, branch)
+			if tt.branch != "forecast" {
+				assert.Equal(t, time.Duration(0), prewarm)
+				return
+			}
+			assert.InDelta(t, float64(scale(tt.next*0.9)), float64(prewarm), float64(time.Millisecond))
+			assert.InDelta(t, float64(scale(tt.next*1.1)), float64(keep), float64(time.Millisecond))
+		})
+	}
+}
+
+// observed is a histogram policy that observed its of action "f".
+func observed(its []time.Duration) *keepalive.Histogram {
+	h := keepalive.NewHistogram(keepalive.HistogramConfig{})
+	for _, it := range its {
+		h.Observe("f", it)
+	}
+	return h
+}
+
+func rep(it time.Duration, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = it
 	}
 	return out
 }
@@ -194,7 +242,7 @@ func TestFourierRecoversADailySine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := keepalive.NewFourier(288, tt.order)
+			f := keepalive.NewFourier(keepalive.Seasonality{Period: 288, Order: tt.order})
 			for b := range 3 * 288 {
 				f.Add(float64(b), f.Predict(tt.coef, float64(b)))
 			}
@@ -206,7 +254,7 @@ func TestFourierRecoversADailySine(t *testing.T) {
 			}
 		})
 	}
-	_, err := keepalive.NewFourier(288, 2).Fit()
+	_, err := keepalive.NewFourier(keepalive.Seasonality{Period: 288, Order: 2}).Fit()
 	assert.Error(t, err, "no points: singular")
 }
 

@@ -8,6 +8,23 @@ type SeasonalConfig struct {
 	Bucket time.Duration // 5 minutes: the seed paper's bucket
 	Period time.Duration // 24 hours: daily seasonality
 	Order  int           // 4: Prophet's default daily order
+	// WeeklyOrder is the order of the weekly seasonality (5; negative
+	// leaves it out). Prophet's default is 3: added to the daily terms,
+	// three or four harmonics of a weekday/weekend step ring into the
+	// weekend's middle hours and predict some of them active (a false
+	// prewarm on Saturday morning); five hold the error to a few edge
+	// buckets (TestSeasonalWeeklyCatchesTheWeekend).
+	WeeklyOrder int
+	// WeeklyHistory is how much history the weekly terms need (2 weeks:
+	// Prophet's automatic rule, each day of the week seen twice); before
+	// it the fit is daily only.
+	WeeklyHistory time.Duration
+	// WeeklyRidge is the weekly coefficients' ridge (Seasonality.Ridge; a
+	// day's buckets, 288 at 5 minutes): at two weeks of history it
+	// shrinks them by an eighth, at eight weeks by 3%, so that a weekly
+	// difference seen once or twice moves the forecast less than one seen
+	// every week.
+	WeeklyRidge float64
 	// Threshold is the predicted activity (the share of days the bucket
 	// saw a call) at which a bucket is predicted active (0.5).
 	Threshold float64
@@ -15,7 +32,7 @@ type SeasonalConfig struct {
 	// is fixed (one period).
 	MinHistory time.Duration
 	Horizon    time.Duration // 4 hours: how far a keep-alive runs on predicted buckets before the next done re-decides
-	Lookahead  time.Duration // 24 hours: how far ahead a prewarm is looked for
+	Lookahead  time.Duration // the fit's period (a day; a week once weekly): how far ahead a prewarm is looked for
 	Lead       time.Duration // 1 minute: a prewarm starts this long before its bucket
 	MinKeep    time.Duration // 1 minute: even an unpredicted call keeps its instance this long (bursts)
 	Refit      time.Duration // 1 hour: how stale a fit may get
@@ -31,12 +48,18 @@ func (c SeasonalConfig) withDefaults() SeasonalConfig {
 	set(&c.Period, 24*time.Hour)
 	set(&c.MinHistory, c.Period)
 	set(&c.Horizon, 4*time.Hour)
-	set(&c.Lookahead, 24*time.Hour)
 	set(&c.Lead, time.Minute)
 	set(&c.MinKeep, time.Minute)
 	set(&c.Refit, time.Hour)
+	set(&c.WeeklyHistory, 2*week)
 	if c.Order == 0 {
 		c.Order = 4
+	}
+	if c.WeeklyOrder == 0 {
+		c.WeeklyOrder = 5
+	}
+	if c.WeeklyRidge == 0 {
+		c.WeeklyRidge = float64(24 * time.Hour / c.Bucket)
 	}
 	if c.Threshold == 0 {
 		c.Threshold = 0.5
@@ -44,8 +67,12 @@ func (c SeasonalConfig) withDefaults() SeasonalConfig {
 	return c
 }
 
+// week is the weekly seasonality's period.
+const week = 7 * 24 * time.Hour
+
 // Seasonal forecasts, per action, whether each 5-minute bucket sees a call
-// from a Fourier regression of past buckets' activity on the time of day.
+// from a Fourier regression of past buckets' activity on the time of day
+// and, with two weeks of history, the time of the week.
 type Seasonal struct {
 	cfg   SeasonalConfig
 	fixed *Fixed
@@ -59,7 +86,7 @@ type series struct {
 	last     int64 // the bucket of the latest arrival
 	coef     []float64
 	fittedAt int64  // next at the time of the fit
-	phase    []bool // per bucket of the period, predicted active: the fit depends on the phase only
+	phase    []bool // per bucket of the period (of the week once weekly), predicted active: the fit depends on the phase only
 }
 
 // NewSeasonal returns the seasonal policy.
@@ -81,12 +108,35 @@ func (s *Seasonal) Arrival(fn string, t time.Time) {
 	b := s.bucket(t)
 	r := s.fns[fn]
 	if r == nil {
-		r = &series{fit: NewFourier(float64(s.cfg.Period/s.cfg.Bucket), s.cfg.Order), next: b, last: b}
+		r = &series{fit: NewFourier(s.seasonalities()...), next: b, last: b}
 		s.fns[fn] = r
 	}
 	s.advance(r, b)
 	r.last = b
 }
+
+// seasonalities are the regression's: daily, then weekly when configured
+// (its points are added from the start, its terms fitted only once the
+// history is long enough).
+func (s *Seasonal) seasonalities() []Seasonality {
+	ss := []Seasonality{{Period: float64(s.cfg.Period / s.cfg.Bucket), Order: s.cfg.Order}}
+	if s.cfg.WeeklyOrder > 0 {
+		ss = append(ss, Seasonality{Period: float64(week / s.cfg.Bucket), Order: s.cfg.WeeklyOrder, Ridge: s.cfg.WeeklyRidge})
+	}
+	return ss
+}
+
+// Weekly says whether fn's fit has weekly terms.
+func (s *Seasonal) Weekly(fn string) bool {
+	r := s.fns[fn]
+	return r != nil && s.refit(r) && len(r.phase) == int(week/s.cfg.Bucket)
+}
+
+func (s *Seasonal) weekly(r *series) bool {
+	return len(r.fit.Seasonalities) > 1 && s.history(r) >= s.cfg.WeeklyHistory
+}
+
+func (s *Seasonal) history(r *series) time.Duration { return time.Duration(r.fit.Len()) * s.cfg.Bucket }
 
 // advance adds every closed bucket before b to the fit: active (1) if it
 // saw a call, else 0. Arrivals come in time order, so only r.last can have
@@ -118,18 +168,23 @@ func (s *Seasonal) active(r *series, b int64) bool {
 // refit fits r if its fit is missing or stale; false while the history is
 // too short or degenerate.
 func (s *Seasonal) refit(r *series) bool {
-	if time.Duration(r.fit.Len())*s.cfg.Bucket < s.cfg.MinHistory {
+	if s.history(r) < s.cfg.MinHistory {
 		return false
 	}
-	if r.coef != nil && time.Duration(r.next-r.fittedAt)*s.cfg.Bucket < s.cfg.Refit {
+	weekly := s.weekly(r)
+	if r.coef != nil && time.Duration(r.next-r.fittedAt)*s.cfg.Bucket < s.cfg.Refit && weekly == (len(r.phase) == int(week/s.cfg.Bucket)) {
 		return true
 	}
-	coef, err := r.fit.Fit()
+	n, period := 1, s.cfg.Period
+	if weekly {
+		n, period = 2, week
+	}
+	coef, err := r.fit.FitFirst(n)
 	if err != nil {
 		return false
 	}
 	r.coef, r.fittedAt = coef, r.next
-	r.phase = make([]bool, int(s.cfg.Period/s.cfg.Bucket))
+	r.phase = make([]bool, int(period/s.cfg.Bucket))
 	for i := range r.phase {
 		r.phase[i] = r.fit.Predict(coef, float64(i)) >= s.cfg.Threshold
 	}
@@ -151,7 +206,11 @@ func (s *Seasonal) Decide(fn string, doneAt time.Time) Decision {
 		}
 		return Decision{KeepUntil: later(s.start(end), minKeep)}
 	}
-	for n := b + 2; n <= b+int64(s.cfg.Lookahead/s.cfg.Bucket); n++ {
+	lookahead := int64(len(r.phase))
+	if s.cfg.Lookahead > 0 {
+		lookahead = int64(s.cfg.Lookahead / s.cfg.Bucket)
+	}
+	for n := b + 2; n <= b+lookahead; n++ {
 		if !s.active(r, n) {
 			continue
 		}

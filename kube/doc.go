@@ -22,6 +22,12 @@
 //     action time limit plus the linger bound, so epilogue-proxy's drain
 //     finishes before SIGKILL, and the runtime's semantics are isolated.
 //
+// With Options.TasksRedis, under either factory, every action container is
+// given the durable-task store and lease (the invoker's extra env vars),
+// and the release gains a Deployment running epilogue tasks recover against
+// its controller Service, its key from deploy-kube's RELEASE-whisk.auth
+// Secret.
+//
 // Every other object is passed through byte for byte, patching is
 // idempotent, and a stream without an invoker is an error that says what
 // was looked for.

@@ -34,6 +34,10 @@ var goldenCases = []struct {
 	{"docker", "owdev-docker.yaml", kube.FactoryDocker, kube.Options{ShimImage: "epilogue/shim:0.1.0"}, 5 * time.Minute},
 	{"kubernetes", "owdev-kubernetes.yaml", kube.FactoryKubernetes, kube.Options{}, 5 * time.Minute},
 	{"kubernetes-long-limit", "owdev-kubernetes-10m.yaml", kube.FactoryKubernetes, kube.Options{MaxLinger: 2 * time.Minute}, 10 * time.Minute},
+	// With durable tasks: the store reaches the actions, and the recoverer
+	// joins the release.
+	{"docker-tasks", "owdev-docker.yaml", kube.FactoryDocker, kube.Options{ShimImage: "epilogue/shim:0.1.0", TasksRedis: "redis.tasks:6379", RecovererImage: "epilogue/epilogue:0.1.0"}, 5 * time.Minute},
+	{"kubernetes-tasks", "owdev-kubernetes.yaml", kube.FactoryKubernetes, kube.Options{TasksRedis: "redis://redis.tasks.svc:6379/2", TasksLease: 45 * time.Second, RecovererAuthKey: "system"}, 5 * time.Minute},
 }
 
 // postRender reads a case's input and patches it.
@@ -75,6 +79,13 @@ func TestPostRenderGolden(t *testing.T) {
 				kubetest.AssertKubernetes(t, objs, kubetest.Kubernetes{Release: "owdev", TimeLimit: tc.timeLimit, MaxLinger: linger})
 				assert.Equal(t, tc.timeLimit+linger, res.GracePeriod)
 				assert.Equal(t, res.GracePeriod, kubetest.GracePeriod(t, objs, "owdev"))
+			}
+			tasks := kubetest.Recoverer{Release: "owdev", TasksRedis: tc.opt.TasksRedis, Lease: tc.opt.TasksLease, Image: tc.opt.RecovererImage, AuthKey: tc.opt.RecovererAuthKey}
+			kubetest.AssertRecoverer(t, objs, tasks)
+			if tc.opt.TasksRedis != "" {
+				assert.Equal(t, "Deployment owdev-epilogue-recoverer", res.Recoverer)
+			} else {
+				assert.Empty(t, res.Recoverer)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -114,6 +115,20 @@ type Options struct {
 	MetricsPort int32
 	// The shim's resources; "" = the defaults above.
 	CPURequest, MemoryRequest, MemoryLimit string
+
+	// TasksRedis, if set, is the durable-task store (durable.EnvRedis):
+	// every action container is given it, and the release gets a
+	// Deployment running epilogue tasks recover on it. "" = neither.
+	TasksRedis string
+	// TasksLease is the actions' and the recoverer's lease; 0 =
+	// durable.DefaultLease.
+	TasksLease time.Duration
+	// RecovererImage carries the epilogue binary; "" =
+	// DefaultRecovererImage. It is pulled with ShimPullPolicy.
+	RecovererImage string
+	// RecovererAuthKey is the key of deploy-kube's RELEASE-whisk.auth
+	// Secret the recoverer invokes with; "" = DefaultRecovererAuthKey.
+	RecovererAuthKey string
 }
 
 // ErrNoInvoker is returned when the stream holds nothing to patch.
@@ -137,6 +152,9 @@ type Result struct {
 	// GracePeriod is the action pods' terminationGracePeriodSeconds
 	// (kubernetes factory).
 	GracePeriod time.Duration
+	// Recoverer is the durable-task recoverer's workload, when asked for:
+	// "Deployment owdev-epilogue-recoverer".
+	Recoverer string
 }
 
 // withDefaults fills the zero values and checks the rest.
@@ -165,7 +183,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MemoryLimit == "" {
 		o.MemoryLimit = DefaultMemoryLimit
 	}
-	var errs []error
+	o, errs := o.recovererDefaults()
 	if o.MaxLinger < reclaim.DefaultCancelGrace {
 		errs = append(errs, fmt.Errorf("max linger %s is below the runtime's cancel grace (%s): give at least that", o.MaxLinger, reclaim.DefaultCancelGrace))
 	}
@@ -204,9 +222,10 @@ func PostRender(in []byte, opt Options) (Result, error) {
 	}
 	docs := splitDocuments(in)
 	var (
-		res   Result
-		seen  []string
-		added []document // action pod ConfigMaps to append
+		res     Result
+		seen    []string
+		added   []document // action pod ConfigMaps to append
+		invoker header     // the last invoker patched
 	)
 	for i := 0; i < len(docs); i++ {
 		h, err := docs[i].header()
@@ -238,6 +257,7 @@ func PostRender(in []byte, opt Options) (Result, error) {
 		}
 		res.Factory = factory
 		res.Invokers = append(res.Invokers, h.describe())
+		invoker = h
 		release := releaseOf(h)
 		before := w.pod.DeepCopy()
 		switch factory {
@@ -266,6 +286,9 @@ func PostRender(in []byte, opt Options) (Result, error) {
 				added = append(added, document{sep: "---\n", body: body})
 			}
 		}
+		if opt.TasksRedis != "" {
+			wireTasks(&w.pod.Spec.Containers[w.container(InvokerContainer)], opt)
+		}
 		if equality.Semantic.DeepEqual(before, &w.pod) {
 			// Already patched: the text stays as it came, however encoded.
 			continue
@@ -283,6 +306,16 @@ func PostRender(in []byte, opt Options) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("%w: looked for an apps/v1 DaemonSet (invoker.containerFactory.impl: docker) or StatefulSet (impl: kubernetes) with a container named %q, found %s; pipe in the output of deploy-kube's openwhisk chart (with controller.lean false)", ErrNoInvoker, InvokerContainer, what)
 	}
+	if opt.TasksRedis != "" {
+		doc, err := addRecoverer(docs, invoker, opt)
+		if err != nil {
+			return Result{}, fmt.Errorf("kube: %w", err)
+		}
+		if doc != nil {
+			added = append(added, *doc)
+		}
+		res.Recoverer = "Deployment " + recovererName(releaseOf(invoker))
+	}
 	if len(added) > 0 {
 		if last := &docs[len(docs)-1]; len(last.body) > 0 && last.body[len(last.body)-1] != '\n' {
 			last.body = append(last.body, '\n')
@@ -291,6 +324,61 @@ func PostRender(in []byte, opt Options) (Result, error) {
 	}
 	res.Manifests = joinDocuments(docs)
 	return res, nil
+}
+
+// addRecoverer puts the release's recoverer Deployment in docs, replacing
+// one an earlier run added unless it already says the same; it returns the
+// document to append when there was none.
+func addRecoverer(docs []document, inv header, opt Options) (*document, error) {
+	release := releaseOf(inv)
+	api, err := controllerAPI(docs, release)
+	if err != nil {
+		return nil, err
+	}
+	d := recovererDeployment(inv, release, api, opt)
+	obj, err := withoutUnset(d)
+	if err != nil {
+		return nil, err
+	}
+	body, err := encode([]byte("# Source: epilogue k8s post-render: the durable-task recoverer of release "+release+"\n"), obj)
+	if err != nil {
+		return nil, err
+	}
+	if j := findObject(docs, "Deployment", d.Name); j >= 0 {
+		var got appsv1.Deployment
+		if yaml.Unmarshal(docs[j].body, &got) != nil || !equality.Semantic.DeepEqual(&got, d) {
+			docs[j].body = body
+		}
+		return nil, nil
+	}
+	return &document{sep: "---\n", body: body}, nil
+}
+
+// withoutUnset is obj as generic JSON without what a chart never writes
+// and the API server fills in: status and null creation timestamps.
+func withoutUnset(obj any) (map[string]any, error) {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	var drop func(v any)
+	drop = func(v any) {
+		if o, ok := v.(map[string]any); ok {
+			if ts, ok := o["creationTimestamp"]; ok && ts == nil {
+				delete(o, "creationTimestamp")
+			}
+			for _, c := range o {
+				drop(c)
+			}
+		}
+	}
+	drop(m)
+	return m, nil
 }
 
 // findObject returns the index of the document holding kind/name, or -1.

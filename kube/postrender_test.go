@@ -85,6 +85,11 @@ func TestPostRenderErrors(t *testing.T) {
 		{"a bad pull policy", docker, Options{ShimPullPolicy: "Sometimes"}, nil, []string{`"Sometimes"`, "IfNotPresent"}},
 		{"a bad quantity", docker, Options{MemoryLimit: "lots"}, nil, []string{`shim memory limit "lots"`}},
 		{"a bad metrics port", docker, Options{MetricsPort: 70000}, nil, []string{"metrics port 70000 is not a TCP port"}},
+		{"a task store that is no address", kubernetes, Options{TasksRedis: "http://redis"}, nil, []string{"--tasks-redis", `"http://redis"`, "host:port"}},
+		{"a tasks lease below a second", kubernetes, Options{TasksRedis: "r:6379", TasksLease: time.Millisecond}, nil, []string{"tasks lease 1ms is below a second"}},
+		{"a recoverer key deploy-kube has not", docker, Options{TasksRedis: "r:6379", RecovererAuthKey: "admin"}, nil, []string{`recoverer auth key "admin"`, "guest and system"}},
+		{"no controller Service for the recoverer", strings.Replace(kubernetes, "  name: owdev-controller\n  labels:\n    name: owdev-controller\n", "  name: owdev-gone\n  labels:\n    name: owdev-controller\n", 1), Options{TasksRedis: "r:6379"}, nil,
+			[]string{"no Service owdev-controller"}},
 		{"the metrics port on the notify port", docker, Options{MetricsPort: DefaultNotifyPort}, nil, []string{"metrics port 7543 is the notify port"}},
 	}
 	for _, tt := range tests {
@@ -162,6 +167,7 @@ func FuzzPostRender(f *testing.F) {
 	f.Add([]byte("---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - name: invoker\n"))
 	f.Add([]byte("---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - name: invoker\n"))
 	f.Add([]byte("--- #\n---\n\n...\n"))
+	f.Add([]byte("---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x-invoker\nspec:\n  template:\n    spec:\n      containers:\n      - name: invoker\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: x-controller\nspec:\n  ports:\n  - port: 8080\n    name: http\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		assert.Equal(t, string(in), string(joinDocuments(splitDocuments(in))))
 		res, err := PostRender(in, Options{})
@@ -170,6 +176,17 @@ func FuzzPostRender(f *testing.F) {
 		}
 		again, err := PostRender(res.Manifests, Options{})
 		require.NoError(t, err, "the output of a successful patch does not patch again")
+		assert.Equal(t, string(res.Manifests), string(again.Manifests))
+
+		// With the recoverer: the controller Service is read from the
+		// input too.
+		tasks := Options{TasksRedis: "redis.tasks:6379"}
+		res, err = PostRender(in, tasks)
+		if err != nil {
+			return
+		}
+		again, err = PostRender(res.Manifests, tasks)
+		require.NoError(t, err, "the output of a successful patch with --tasks-redis does not patch again")
 		assert.Equal(t, string(res.Manifests), string(again.Manifests))
 	})
 }

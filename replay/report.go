@@ -74,7 +74,9 @@ func (rep Report) Markdown() string {
 		"Wasted memory is the memory of idle, kept-alive or prewarmed instances over time (GiB·h here, MB·s in --json), and against fixed. " +
 		"Prewarm accuracy is hits / (hits + false alarms + misses) over 5-minute buckets per function (a hit: the bucket's first call found a warm instance; " +
 		"a false alarm: an idle instance held through a bucket without calls). The definitions are in package replay's doc; " +
-		"the policies' in package keepalive's (the histogram's standard keep-alive is fixed's 10 minutes, where Shahrad et al. keep 4 hours). " +
+		"the policies' in package keepalive's (the histogram's standard keep-alive is fixed's 10 minutes, where Shahrad et al. keep 4 hours; " +
+		"its idle times beyond 4 hours are forecast by an ARIMA; seasonal adds weekly terms to its daily ones once a function has two weeks of history, " +
+		"so a shorter trace is fitted daily only). " +
 		"Under a budget, a cold start evicts idle instances (each policy's victim) and a prewarm that does not fit is skipped.\n\n")
 	fmt.Fprintf(&b, "![cold starts against memory](%s)\n\n", ChartFile)
 	for _, run := range rep.Runs {

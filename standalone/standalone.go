@@ -101,8 +101,10 @@ type Config struct {
 	Ready func(url string)
 	// TasksRedis, if set, is the durable-task store (host:port or
 	// redis://...): the server then runs the task recoverer built in,
-	// re-invoking through its own API with the guest's key (or, without
-	// one, the first of Keys by uuid).
+	// re-invoking each intent's action through its own API with the key of
+	// the intent's namespace (one of Keys; an intent of a namespace
+	// without one fails its recovery, logged, and is dead-lettered after
+	// the recoverer's limit).
 	TasksRedis string
 	// TasksLease is the recoverer's lease; 0 = durable.DefaultLease. It
 	// must equal the actions' EPILOGUE_TASKS_LEASE.
@@ -347,7 +349,7 @@ func startRecoverer(ctx context.Context, cfg Config, url string, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("standalone: the task store: %w", err)
 	}
-	rec, err := recoverer.New(recoverer.Config{Store: tasks, APIHost: url, Auth: recovererAuth(cfg.Keys), Lease: cfg.TasksLease,
+	rec, err := recoverer.New(recoverer.Config{Store: tasks, APIHost: url, AuthFor: recovererAuth(cfg.Keys), Lease: cfg.TasksLease,
 		Logger: log.With("component", "task-recoverer")})
 	if err != nil {
 		tasks.Close()
@@ -363,14 +365,22 @@ func startRecoverer(ctx context.Context, cfg Config, url string, log *slog.Logge
 	return func() { cancel(); <-done; tasks.Close() }, nil
 }
 
-// recovererAuth picks the credentials the built-in recoverer invokes with.
-func recovererAuth(keys map[string]string) string {
+// recovererAuth gives the built-in recoverer the key of each namespace:
+// an intent is re-invoked as the namespace that started it, which is the
+// only one its action's own API key (and OpenWhisk's rules) allow.
+func recovererAuth(keys map[string]string) func(namespace string) (string, error) {
 	if len(keys) == 0 {
-		return api.GuestUUID + ":" + api.GuestKey
+		keys = map[string]string{api.GuestUUID: api.GuestKey}
 	}
-	if k, ok := keys[api.GuestUUID]; ok {
-		return api.GuestUUID + ":" + k
+	byNamespace := make(map[string]string, len(keys))
+	for uuid, key := range keys {
+		byNamespace[api.NamespaceOf(uuid)] = uuid + ":" + key
 	}
-	uuid := slices.Min(slices.Collect(maps.Keys(keys)))
-	return uuid + ":" + keys[uuid]
+	known := slices.Sorted(maps.Keys(byNamespace))
+	return func(namespace string) (string, error) {
+		if auth, ok := byNamespace[namespace]; ok {
+			return auth, nil
+		}
+		return "", fmt.Errorf("the standalone has no key of namespace %q (it has those of %v): run epilogue tasks recover --auth with that namespace's key, or give the standalone the key (Config.Keys); then epilogue tasks retry the dead letter", namespace, known)
+	}
 }

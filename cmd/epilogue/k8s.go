@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/epilogue-dev/epilogue/durable"
 	"github.com/epilogue-dev/epilogue/internal/cli"
 	"github.com/epilogue-dev/epilogue/kube"
 	"github.com/epilogue-dev/epilogue/reclaim"
@@ -27,6 +28,10 @@ patching twice is patching once.
   kubernetes factory (invoker StatefulSet): an action pod template whose
     terminationGracePeriodSeconds is the longest action time limit plus
     --max-linger, and EPILOGUE_SEMANTICS=isolated in every action container.
+  --tasks-redis ADDR (either factory): every action container is given the
+    durable-task store, and a Deployment RELEASE-epilogue-recoverer runs
+    epilogue tasks recover against the release's controller with the key of
+    deploy-kube's Secret RELEASE-whisk.auth.
 
   Helm 3: helm install ... --post-renderer epilogue --post-renderer-args k8s --post-renderer-args post-render
   Helm 4: helm plugin install deploy/helm/plugin; helm install ... --post-renderer epilogue-k8s
@@ -65,6 +70,14 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cpu := fs.String("shim-cpu-request", kube.DefaultCPURequest, "the shim's CPU request")
 	memReq := fs.String("shim-memory-request", kube.DefaultMemoryRequest, "the shim's memory request")
 	memLim := fs.String("shim-memory-limit", kube.DefaultMemoryLimit, "the shim's memory limit")
+	defaultRecoverer := kube.DefaultRecovererImage
+	if version != "dev" {
+		defaultRecoverer = "epilogue/epilogue:" + version
+	}
+	tasksRedis := fs.String("tasks-redis", "", "the durable-task store (host:port or redis://...; reachable from action pods): every action container gets it as "+durable.EnvRedis+", and a Deployment RELEASE-epilogue-recoverer runs epilogue tasks recover on it")
+	tasksLease := fs.Duration("tasks-lease", durable.DefaultLease, "with --tasks-redis: the actions' "+durable.EnvLease+" and the recoverer's --lease")
+	recovererImage := fs.String("recoverer-image", defaultRecoverer, "with --tasks-redis: the image carrying the epilogue binary (make image builds it); pulled with --shim-pull-policy")
+	recovererKey := fs.String("recoverer-auth", kube.DefaultRecovererAuthKey, "with --tasks-redis: the key of deploy-kube's Secret RELEASE-whisk.auth the recoverer invokes with (guest or system)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -93,6 +106,7 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ShimImage: *shimImage, ShimPullPolicy: *pull, MaxTimeLimit: *timeLimit, MaxLinger: *maxLinger,
 		NotifyKeySecret: *secret, JournalHostPath: *journal, NotifyPort: int32(*port), MetricsPort: int32(*metricsPort),
 		CPURequest: *cpu, MemoryRequest: *memReq, MemoryLimit: *memLim,
+		TasksRedis: *tasksRedis, TasksLease: *tasksLease, RecovererImage: *recovererImage, RecovererAuthKey: *recovererKey,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "epilogue k8s post-render:", err)
@@ -107,6 +121,9 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	msg := fmt.Sprintf("epilogue k8s post-render: patched %s (%s factory)", strings.Join(res.Invokers, ", "), res.Factory)
 	if res.GracePeriod > 0 {
 		msg += fmt.Sprintf("; action pods' grace period %s", res.GracePeriod)
+	}
+	if res.Recoverer != "" {
+		msg += fmt.Sprintf("; durable tasks on %s, recovered by %s", *tasksRedis, res.Recoverer)
 	}
 	fmt.Fprintln(stderr, msg)
 	return exitOK

@@ -27,7 +27,8 @@ trace in seconds) and compares them: cold-start ratio (overall and for the
 (against fixed), prewarm accuracy over 5-minute buckets, and the share of
 instance time spent lingering (post-response work: idle time runs from
 done). Policies: fixed (OpenWhisk's 10 min), histogram (Shahrad et al.'s
-hybrid histogram), seasonal (a Fourier forecast of 5-minute buckets),
+hybrid histogram, ARIMA beyond 4 h), seasonal (a Fourier forecast of
+5-minute buckets, weekly terms after two weeks),
 greedydual (FaasCache's eviction).
 
 DIR holds the Azure Functions 2019 dataset's files

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -25,7 +27,8 @@ Durable tasks (sdk.Task, sdk.Start) in the task store at ADDR (host:port
 or redis://[:password@]host:port[/db]; default $EPILOGUE_TASKS_REDIS):
 
   recover [--apihost URL --auth UUID:KEY] re-invoke the actions of tasks whose lease lapsed, until stopped;
-                                          the API host and key default to wsk's ($WSK_CONFIG_FILE, ~/.wskprops)
+                                          the key defaults to $EPILOGUE_TASKS_AUTH, the API host and key to
+                                          wsk's ($WSK_CONFIG_FILE, ~/.wskprops)
   list                                    the pending tasks and the dead letters
   show ID                                 one pending task (its state and errors) or dead letter, as JSON
   retry DEAD_ID                           run a dead-lettered task again (same task id, fresh attempts)
@@ -50,10 +53,11 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	addr := fs.String("redis", os.Getenv(durable.EnvRedis), "the task store's Redis address")
 	apiHost := fs.String("apihost", "", "recover: OpenWhisk's API host, as wsk's --apihost (default: wsk's APIHOST property)")
-	auth := fs.String("auth", "", "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth (default: wsk's AUTH property)")
+	auth := fs.String("auth", os.Getenv(durable.EnvAuth), "recover: uuid:key allowed to invoke the tasks' actions, as wsk's --auth (default: $"+durable.EnvAuth+", else wsk's AUTH property)")
 	insecure := fs.Bool("i", false, "recover: skip TLS verification, as wsk -i")
 	lease := fs.Duration("lease", durable.DefaultLease, "recover: the lease, the same as the actions' "+durable.EnvLease)
 	poll := fs.Duration("poll", recoverer.DefaultPoll, "recover: the time between two looks at the store")
+	health := fs.String("health-listen", "", "recover: serve "+recoverer.HealthPath+" at this address (e.g. :8081): 200 while the task store answers, else 503")
 	err := fs.Parse(args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -93,6 +97,14 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			_ = fs.Fail("%v", err)
 			return exitUsage
 		}
+		if *health != "" {
+			stop, err := serveHealth(*health, rec)
+			if err != nil {
+				_ = fs.Fail("--health-listen: %v", err)
+				return exitUsage
+			}
+			defer stop()
+		}
 		fmt.Fprintf(stdout, "epilogue tasks recover: watching %s, re-invoking through %s (lease %s)\n", *addr, *apiHost, *lease)
 		if err := rec.Run(ctx); err != nil {
 			fmt.Fprintln(stderr, "epilogue tasks recover:", err)
@@ -107,6 +119,25 @@ func runTasks(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitError
 	}
 	return exitOK
+}
+
+// serveHealth serves the recoverer's health at addr until stop.
+func serveHealth(addr string, rec *recoverer.Recoverer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+recoverer.HealthPath, rec.Health())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }
 
 func tasksCommand(ctx context.Context, st *durable.Store, sub, id string, stdout io.Writer) error {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/durable"
+	"github.com/epilogue-dev/epilogue/durable/recoverer"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
 
@@ -63,6 +67,7 @@ func TestTasksOperatorCommands(t *testing.T) {
 
 func TestTasksUsageErrors(t *testing.T) {
 	t.Setenv(durable.EnvRedis, "")
+	t.Setenv(durable.EnvAuth, "")
 	t.Setenv("WSK_CONFIG_FILE", t.TempDir()+"/none") // no wsk properties to fall back on
 	for _, tc := range []struct {
 		args []string
@@ -87,4 +92,57 @@ func TestTasksHelp(t *testing.T) {
 		assert.Equal(t, exitOK, run(context.Background(), args, &out, &errOut), args)
 		assert.Contains(t, out.String()+errOut.String(), "Usage: epilogue tasks COMMAND", args)
 	}
+}
+
+// TestTasksRecoverHealth: --health-listen answers 200 while the task store
+// answers, 503 naming the store while it is down, and 200 again once it is
+// back (a real redis-server, killed and restarted).
+func TestTasksRecoverHealth(t *testing.T) {
+	srv := testenv.RequireDurableRedis(t, t.TempDir())
+	if srv == nil {
+		return
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	healthAddr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"tasks", "recover", "--redis", srv.Addr(), "--apihost", "http://127.0.0.1:1", "--auth", "a:b",
+			"--health-listen", healthAddr}, &out, &errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			assert.Equal(t, exitOK, code, errOut.String())
+		case <-time.After(time.Minute):
+			t.Error("epilogue tasks recover did not stop")
+		}
+	})
+	health := func() (int, string) {
+		res, err := http.Get("http://" + healthAddr + recoverer.HealthPath)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const bound = 2 * time.Minute
+	var body string
+	require.Eventually(t, func() bool { code, _ := health(); return code == http.StatusOK }, bound, 20*time.Millisecond, "healthy while the store answers")
+
+	require.NoError(t, srv.Stop())
+	require.Eventually(t, func() bool {
+		var code int
+		code, body = health()
+		return code == http.StatusServiceUnavailable
+	}, bound, 20*time.Millisecond, "unhealthy while the store is down")
+	assert.Contains(t, body, "the task store "+srv.Addr()+" does not answer")
+
+	require.NoError(t, srv.Restart())
+	require.Eventually(t, func() bool { code, _ := health(); return code == http.StatusOK }, bound, 20*time.Millisecond, "healthy again once the store is back")
 }

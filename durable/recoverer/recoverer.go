@@ -33,6 +33,11 @@ type Config struct {
 	// http://127.0.0.1:3233; Auth is a uuid:key allowed to invoke the
 	// tasks' actions (as wsk's --auth).
 	APIHost, Auth string
+	// AuthFor, if set, gives the uuid:key to invoke namespace's actions
+	// with, and Auth is not used: a recoverer holding every namespace's
+	// key (the standalone's) invokes each intent as its own namespace. An
+	// error (no key for that namespace) fails that intent's recovery.
+	AuthFor func(namespace string) (string, error)
 	// Insecure skips TLS verification (as wsk -i).
 	Insecure bool
 	// Lease must be the SDK's (EPILOGUE_TASKS_LEASE); 0 = durable.DefaultLease.
@@ -61,7 +66,7 @@ func New(cfg Config) (*Recoverer, error) {
 		return nil, errors.New("recoverer: no task store: pass --redis host:port")
 	case cfg.APIHost == "":
 		return nil, errors.New("recoverer: no OpenWhisk API host: pass --apihost (as wsk's), e.g. http://127.0.0.1:3233")
-	case !strings.Contains(cfg.Auth, ":"):
+	case cfg.AuthFor == nil && !strings.Contains(cfg.Auth, ":"):
 		return nil, errors.New("recoverer: the auth must be uuid:key (as wsk's --auth) of a subject allowed to invoke the tasks' actions")
 	case cfg.Lease < 0 || cfg.Poll < 0 || cfg.MaxRecoveries < 0:
 		return nil, errors.New("recoverer: the lease, the poll interval and the recovery limit must not be negative")
@@ -207,10 +212,44 @@ func (r *Recoverer) client(namespace string) (*whisk.Client, error) {
 	if c := r.clients[namespace]; c != nil {
 		return c, nil
 	}
-	c, err := whisk.NewClient(&http.Client{Timeout: callBound}, &whisk.Config{Host: r.cfg.APIHost, AuthToken: r.cfg.Auth, Namespace: namespace, Insecure: r.cfg.Insecure})
+	auth := r.cfg.Auth
+	if r.cfg.AuthFor != nil {
+		var err error
+		if auth, err = r.cfg.AuthFor(namespace); err != nil {
+			return nil, err
+		}
+	}
+	c, err := whisk.NewClient(&http.Client{Timeout: callBound}, &whisk.Config{Host: r.cfg.APIHost, AuthToken: auth, Namespace: namespace, Insecure: r.cfg.Insecure})
 	if err != nil {
 		return nil, fmt.Errorf("cannot make an OpenWhisk client for %s: %w", r.cfg.APIHost, err)
 	}
 	r.clients[namespace] = c
 	return c, nil
+}
+
+// HealthPath is where Health is served (epilogue tasks recover
+// --health-listen): a Kubernetes probe's path.
+const HealthPath = "/healthz"
+
+// healthBound bounds the store's answer to a health check, below a
+// probe's usual timeout.
+const healthBound = 2 * time.Second
+
+// Health answers 200 while the task store answers, and 503 with the reason
+// otherwise: a recoverer cut off from its store recovers nothing, so
+// restarting it (or not routing to it) is the right response, while an
+// unreachable OpenWhisk is retried per intent and says nothing about the
+// process.
+func (r *Recoverer) Health() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		c, cancel := context.WithTimeout(req.Context(), healthBound)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := r.cfg.Store.Ping(c); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "the task store %s does not answer: %v\n", r.cfg.Store.Addr(), err)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 }

@@ -29,8 +29,17 @@ const bound = 2 * time.Minute
 
 const guestAuth = api.GuestUUID + ":" + api.GuestKey
 
-// startStandalone runs a real standalone on the process backend.
-// With tasksRedis it runs the recoverer built in.
+// The keys of the standalones these tests start: the guest's and alice's,
+// a namespace of its own.
+const (
+	aliceUUID = "a11ce000-0000-4000-8000-000000000001"
+	aliceAuth = aliceUUID + ":alice-key-of-at-least-some-length"
+)
+
+var standaloneKeys = map[string]string{api.GuestUUID: api.GuestKey, aliceUUID: strings.TrimPrefix(aliceAuth, aliceUUID+":")}
+
+// startStandalone runs a real standalone on the process backend, with
+// standaloneKeys. With tasksRedis it runs the recoverer built in.
 func startStandalone(t *testing.T, tasksRedis string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -40,7 +49,7 @@ func startStandalone(t *testing.T, tasksRedis string) string {
 	done := make(chan error, 1)
 	cfg := standalone.Config{Listener: ln, DataDir: t.TempDir(), Backend: standalone.BackendProcess,
 		ProxyPath: testenv.BuildStatic(t, "./cmd/epilogue-proxy"), Ready: func(u string) { ready <- u },
-		TasksRedis: tasksRedis, TasksLease: time.Second}
+		TasksRedis: tasksRedis, TasksLease: time.Second, Keys: standaloneKeys}
 	go func() { done <- standalone.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
@@ -92,8 +101,11 @@ func TestKilledContainerTaskFinishesInRecovery(t *testing.T) {
 		if builtIn {
 			name = "built into the standalone"
 		}
-		t.Run(name, func(t *testing.T) { killAndRecover(t, builtIn) })
+		t.Run(name, func(t *testing.T) { killAndRecover(t, builtIn, guestAuth) })
 	}
+	// The guest's key cannot invoke alice's action (403): the built-in
+	// recoverer must invoke it with alice's.
+	t.Run("built in, an action of another namespace than the guest's", func(t *testing.T) { killAndRecover(t, true, aliceAuth) })
 }
 
 // deployed is the test action on a standalone.
@@ -107,7 +119,8 @@ type deployed struct {
 // deploy starts Redis and a standalone (with the recoverer built in when
 // builtIn) and creates the test action "tasks", built outside the
 // repository as epilogue build does, with the time limit timeoutMs.
-func deploy(t *testing.T, ctx context.Context, builtIn bool, timeoutMs int) *deployed {
+// auth is the key of the namespace the action is created in.
+func deploy(t *testing.T, ctx context.Context, builtIn bool, timeoutMs int, auth string) *deployed {
 	t.Helper()
 	d := &deployed{redis: testenv.RequireRedis(t), gate: testenv.NewGate(t)}
 	if builtIn {
@@ -122,7 +135,7 @@ func deploy(t *testing.T, ctx context.Context, builtIn bool, timeoutMs int) *dep
 	b, err := os.ReadFile(zip)
 	require.NoError(t, err)
 	code := base64.StdEncoding.EncodeToString(b)
-	d.wc, err = whisk.NewClient(nil, &whisk.Config{Host: d.url, AuthToken: guestAuth, Namespace: "_", Insecure: true})
+	d.wc, err = whisk.NewClient(nil, &whisk.Config{Host: d.url, AuthToken: auth, Namespace: "_", Insecure: true})
 	require.NoError(t, err)
 	_, _, err = d.wc.Actions.Insert(&whisk.Action{Name: "tasks",
 		Exec:       &whisk.Exec{Kind: "blackbox", Image: "epilogue/action-go:latest", Code: &code},
@@ -167,10 +180,10 @@ func (d *deployed) acknowledged(t *testing.T, ctx context.Context) {
 	}, bound, 50*time.Millisecond, "the task is acknowledged")
 }
 
-func killAndRecover(t *testing.T, builtIn bool) {
+func killAndRecover(t *testing.T, builtIn bool, auth string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
 	defer cancel()
-	d := deploy(t, ctx, builtIn, 60000)
+	d := deploy(t, ctx, builtIn, 60000, auth)
 	res, _, err := d.wc.Actions.Invoke("tasks", map[string]any{"gate": d.gateBase}, true, false)
 	require.NoError(t, err)
 	first, _ := res.(map[string]any)["activationId"].(string)
@@ -183,7 +196,7 @@ func killAndRecover(t *testing.T, builtIn bool) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 
 	if !builtIn {
-		rec, err := recoverer.New(recoverer.Config{Store: d.st, APIHost: d.url, Auth: guestAuth, Lease: time.Second, Poll: 50 * time.Millisecond})
+		rec, err := recoverer.New(recoverer.Config{Store: d.st, APIHost: d.url, Auth: auth, Lease: time.Second, Poll: 50 * time.Millisecond})
 		require.NoError(t, err)
 		rctx, stop := context.WithCancel(ctx)
 		stopped := make(chan struct{})
@@ -205,7 +218,7 @@ func killAndRecover(t *testing.T, builtIn bool) {
 func TestLongTaskContinuesInANewActivation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
 	defer cancel()
-	d := deploy(t, ctx, true, 3000)
+	d := deploy(t, ctx, true, 3000, guestAuth)
 	res, _, err := d.wc.Actions.Invoke("tasks", map[string]any{"gate": d.gateBase, "task": "long"}, true, false)
 	require.NoError(t, err)
 	first, _ := res.(map[string]any)["activationId"].(string)
@@ -297,4 +310,27 @@ func TestRecoverDeadLetters(t *testing.T) {
 			assert.Empty(t, pending)
 		})
 	}
+}
+
+// TestBuiltInRecovererWithoutTheNamespacesKey: an intent of a namespace the
+// standalone has no key of is not invoked with another namespace's key; it
+// is dead-lettered with a message naming the namespace and the fix.
+func TestBuiltInRecovererWithoutTheNamespacesKey(t *testing.T) {
+	redisAddr := testenv.RequireRedis(t)
+	startStandalone(t, redisAddr)
+	st, err := durable.Open(redisAddr)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*bound)
+	defer cancel()
+	_, err = st.Append(ctx, durable.Intent{Task: "t", Action: "/bob/order", Attempts: 3, Payload: []byte(`{}`)}, "gone")
+	require.NoError(t, err)
+	var dead []durable.Dead
+	require.Eventually(t, func() bool {
+		dead, err = st.ListDead(ctx, 10)
+		return err == nil && len(dead) == 1
+	}, 3*bound, 50*time.Millisecond, "the intent is dead-lettered after the recoverer's attempts")
+	errs := strings.Join(dead[0].Errors, "\n")
+	assert.Contains(t, errs, `no key of namespace "bob"`)
+	assert.Contains(t, errs, "epilogue tasks recover --auth")
 }

@@ -3,7 +3,9 @@ package kubetest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"slices"
@@ -38,6 +40,9 @@ const (
 	envPodTemplate    = "CONFIG_whisk_kubernetes_podTemplate"
 	envExtraEnv       = "CONFIG_whisk_containerFactory_containerArgs_extraEnvVars_"
 	semantics         = "isolated"
+	envTasksRedis     = "EPILOGUE_TASKS_REDIS"
+	envTasksLease     = "EPILOGUE_TASKS_LEASE"
+	envTasksAuth      = "EPILOGUE_TASKS_AUTH"
 )
 
 // Object is one document of a rendered stream.
@@ -146,13 +151,13 @@ func ActionPodConfigMap(release string) string {
 
 // AssertOthersUnchanged: every object of before but the invoker is in
 // after byte for byte, in the same order, and after adds nothing but the
-// action pod template's ConfigMap.
+// action pod template's ConfigMap and the recoverer's Deployment.
 func AssertOthersUnchanged(t testing.TB, before, after []byte, release string) {
 	t.Helper()
 	others := func(stream []byte) [][]byte {
 		var docs [][]byte
 		for _, o := range Split(t, stream) {
-			if o.ID == "" || isInvoker(o.ID, release) || o.ID == ActionPodConfigMap(release) {
+			if o.ID == "" || isInvoker(o.ID, release) || o.ID == ActionPodConfigMap(release) || o.ID == RecovererDeployment(release) {
 				continue
 			}
 			docs = append(docs, o.Doc)
@@ -386,4 +391,120 @@ func GracePeriod(t testing.TB, objs map[string]any, release string) time.Duratio
 	require.NoError(t, yaml.UnmarshalStrict([]byte(cm.Data["action-pod.yaml"]), &pod))
 	require.NotNil(t, pod.Spec.TerminationGracePeriodSeconds)
 	return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+}
+
+// RecovererDeployment is the Deployment --tasks-redis adds.
+func RecovererDeployment(release string) string {
+	return "Deployment " + release + "-epilogue-recoverer"
+}
+
+// Recoverer is what the durable-task wiring is checked against; a zero
+// TasksRedis means none was asked for. Zero Lease, Image and AuthKey are
+// the defaults.
+type Recoverer struct {
+	Release, TasksRedis, Image, AuthKey string
+	Lease                               time.Duration
+}
+
+// AssertRecoverer checks the durable-task wiring of objs: the recoverer's
+// Deployment exists exactly when asked for, runs epilogue tasks recover
+// against the release's controller Service with the key of deploy-kube's
+// auth Secret (a reference, never a literal) and the actions' lease, with
+// a health check, resources and the release's labels; and every action
+// container is given the store and the lease.
+func AssertRecoverer(t testing.TB, objs map[string]any, want Recoverer) {
+	t.Helper()
+	_, _, inv := invokerOf(t, objs, want.Release)
+	extra := map[string]string{}
+	for _, e := range inv.Env {
+		if strings.HasPrefix(e.Name, envExtraEnv) {
+			k, v, _ := strings.Cut(e.Value, "=")
+			extra[k] = v
+		}
+	}
+	d, ok := objs[RecovererDeployment(want.Release)].(*appsv1.Deployment)
+	if want.TasksRedis == "" {
+		assert.False(t, ok, "a recoverer was not asked for")
+		assert.NotContains(t, extra, envTasksRedis, "the actions were given a task store not asked for")
+		return
+	}
+	lease := cmp.Or(want.Lease, 30*time.Second)
+	assert.Equal(t, want.TasksRedis, extra[envTasksRedis], "the actions' task store")
+	assert.Equal(t, lease.String(), extra[envTasksLease], "the actions' lease")
+
+	require.True(t, ok, "no %s", RecovererDeployment(want.Release))
+	require.NotNil(t, d.Spec.Replicas)
+	assert.GreaterOrEqual(t, *d.Spec.Replicas, int32(1))
+	require.NotNil(t, d.Spec.Selector)
+	for k, v := range d.Spec.Selector.MatchLabels {
+		assert.Equal(t, v, d.Spec.Template.Labels[k], "the selector does not select the pods")
+	}
+	assert.Equal(t, want.Release, d.Labels["release"])
+	assert.Equal(t, want.Release, d.Spec.Template.Labels["release"])
+	c := Container(d.Spec.Template.Spec.Containers, kube.RecovererContainer)
+	require.NotNil(t, c, "no %s container", kube.RecovererContainer)
+	assert.Equal(t, cmp.Or(want.Image, "epilogue/epilogue:latest"), c.Image)
+	assert.Equal(t, []string{"/bin/epilogue"}, c.Command)
+	require.GreaterOrEqual(t, len(c.Args), 2)
+	assert.Equal(t, []string{"tasks", "recover"}, c.Args[:2])
+
+	// --apihost names the release's controller Service, on its http port.
+	svc, ok := objs["Service "+want.Release+"-controller"].(*corev1.Service)
+	require.True(t, ok, "the release has no controller Service")
+	port := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
+	require.GreaterOrEqual(t, port, 0)
+	assert.Contains(t, c.Args, fmt.Sprintf("--apihost=http://%s:%d", svc.Name, svc.Spec.Ports[port].Port))
+	assert.Contains(t, c.Args, "--lease="+lease.String(), "the recoverer's lease is not the actions'")
+
+	// The store is the actions'; the key comes from the Secret.
+	var auth *corev1.EnvVar
+	for i, e := range c.Env {
+		switch e.Name {
+		case envTasksRedis:
+			assert.Equal(t, want.TasksRedis, e.Value)
+		case envTasksAuth:
+			auth = &c.Env[i]
+		}
+	}
+	require.NotNil(t, auth, "the recoverer has no %s", envTasksAuth)
+	assert.Empty(t, auth.Value, "the key is a literal")
+	require.NotNil(t, auth.ValueFrom)
+	require.NotNil(t, auth.ValueFrom.SecretKeyRef, "the key does not come from a Secret")
+	secret, ok := objs["Secret "+auth.ValueFrom.SecretKeyRef.Name].(*corev1.Secret)
+	require.True(t, ok, "the Secret %s is not deploy-kube's", auth.ValueFrom.SecretKeyRef.Name)
+	assert.Equal(t, want.Release+"-whisk.auth", secret.Name)
+	assert.Equal(t, cmp.Or(want.AuthKey, "guest"), auth.ValueFrom.SecretKeyRef.Key)
+	assert.Contains(t, secret.Data, auth.ValueFrom.SecretKeyRef.Key)
+	for _, a := range c.Args {
+		assert.False(t, strings.HasPrefix(a, "--auth"), "the key is an argument: %s", a)
+	}
+
+	// The probes ask the health endpoint the recoverer serves.
+	health := ""
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--health-listen=:"); ok {
+			health = v
+		}
+	}
+	require.NotEmpty(t, health, "the recoverer serves no health endpoint")
+	for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		require.NotNil(t, p, "no %s probe", name)
+		require.NotNil(t, p.HTTPGet, "%s probe", name)
+		assert.Equal(t, "/healthz", p.HTTPGet.Path)
+		i := slices.IndexFunc(c.Ports, func(cp corev1.ContainerPort) bool { return cp.Name == p.HTTPGet.Port.StrVal })
+		require.GreaterOrEqual(t, i, 0, "the %s probe's port is not the container's", name)
+		assert.Equal(t, health, fmt.Sprint(c.Ports[i].ContainerPort))
+	}
+	assert.False(t, c.Resources.Requests.Cpu().IsZero(), "no CPU request")
+	assert.False(t, c.Resources.Limits.Memory().IsZero(), "no memory limit")
+}
+
+// invokerOf is the release's invoker under either factory.
+func invokerOf(t testing.TB, objs map[string]any, release string) (metav1.ObjectMeta, *corev1.PodTemplateSpec, *corev1.Container) {
+	t.Helper()
+	kind := "StatefulSet"
+	if _, ok := objs["DaemonSet "+release+"-invoker"]; ok {
+		kind = "DaemonSet"
+	}
+	return invoker(t, objs, kind, release)
 }

@@ -46,12 +46,12 @@ func (s *server) user(r *http.Request) (caller, bool) {
 	if !known || subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
 		return caller{}, false
 	}
-	return caller{namespace: namespaceOf(uuid), apiKey: uuid + ":" + key}, true
+	return caller{namespace: NamespaceOf(uuid), apiKey: uuid + ":" + key}, true
 }
 
-// namespaceOf returns the namespace of the user with uuid: "guest" and
+// NamespaceOf returns the namespace of the user with uuid: "guest" and
 // "whisk.system" for the well-known uuids, the uuid itself for any other.
-func namespaceOf(uuid string) string {
+func NamespaceOf(uuid string) string {
 	switch uuid {
 	case GuestUUID:
 		return "guest"

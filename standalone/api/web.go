@@ -155,7 +155,7 @@ func (s *server) owner(ns string) (caller, bool) {
 	}
 	sort.Strings(uuids) // one answer when a key map names a namespace twice
 	for _, uuid := range uuids {
-		c := caller{namespace: namespaceOf(uuid), apiKey: uuid + ":" + s.keys[uuid]}
+		c := caller{namespace: NamespaceOf(uuid), apiKey: uuid + ":" + s.keys[uuid]}
 		if c.namespace == ns {
 			return c, true
 		}

@@ -170,7 +170,17 @@ const (
 	// oneConn is a one-connection load loop, as wrk -c1: one kept-alive
 	// connection, prepared request bytes, a minimal reader (rawClient).
 	oneConn = "one-connection"
+	// invokerConn is a new connection per request as the invoker opens
+	// them (ApacheBlockingContainerClient, NoConnectionReuseStrategy): the
+	// request asks for keep-alive, and the client closes the connection
+	// once it has read the answer; prepared bytes, a minimal reader
+	// (rawClient), so that the client's own cost dilutes the servers'
+	// difference as little as it can.
+	invokerConn = "new-connection (invoker-style)"
 )
+
+// allConns are the connection modes in the order the tables show them.
+var allConns = []string{keepAlive, newConn, invokerConn, oneConn}
 
 // modeResult is one row of the table.
 type modeResult struct {
@@ -274,6 +284,7 @@ func run() int {
 	standaloneN := flag.Int("standalone-n", defaultStandaloneN, fmt.Sprintf("measured requests per standalone row (-short: %d unless given)", shortStandaloneN))
 	standaloneOnly := flag.Bool("standalone-only", false, "run only the standalone section")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (the client, and the standalone that runs in it) to this file")
+	conns := flag.String("conns", "", "measure the /run modes of only these connection modes, comma-separated ("+strings.Join(allConns, ", ")+"); \"\" = all")
 	upstream := flag.String("upstream", "", "upstream's proxy (go build ./main in a checkout of apache/openwhisk-runtime-go), measured beside ours in a private network namespace; \"\" = ours only")
 	flag.Parse()
 	nSet := false
@@ -320,7 +331,12 @@ func run() int {
 	if *standaloneOnly {
 		rep = &report{Machine: benchstat.DescribeMachine(), Modes: map[string]*modeResult{}}
 	} else {
-		rep, err = benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *upstream, *n, *sdkN, *warmup, *block, *initMiB, *timeout)
+		var only []string
+		if only, err = parseConns(*conns); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 2
+		}
+		rep, err = benchAll(ctx, *proxyBin, *actionBin, *sdkActionBin, *upstream, *n, *sdkN, *warmup, *block, *initMiB, *timeout, only)
 	}
 	if err == nil && *hello != "" {
 		err = standaloneSection(ctx, rep, *proxyBin, *hello, *standaloneN, *warmup, *block, *timeout)
@@ -349,7 +365,7 @@ func run() int {
 }
 
 // benchAll runs every mode in turn. On error it returns what it has so far.
-func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream string, n, sdkN, warmup, block, initMiB int, timeout time.Duration) (*report, error) {
+func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream string, n, sdkN, warmup, block, initMiB int, timeout time.Duration, conns []string) (*report, error) {
 	proxyAbs, err := filepath.Abs(proxyBin)
 	if err != nil {
 		return nil, err
@@ -381,14 +397,16 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream s
 			N: n, Warmup: warmup, TimeoutS: timeout.Seconds(), RunBody: string(runBody("b")),
 			Proxy: proxyBin, ProxyVersion: proxyVersion(ctx, proxyAbs), Action: actionBin, ActionBytes: len(action),
 			Client: "one goroutine, strictly sequential; net/http client with http.DefaultTransport's settings (no proxy); " +
-				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives; one-connection: prepared request bytes on one kept-alive connection, a minimal reader",
+				"keep-alive: MaxIdleConnsPerHost 256; new-connection: DisableKeepAlives (Connection: close); " +
+				"new-connection (invoker-style): prepared request bytes on a new connection per request asking for keep-alive, a minimal reader, closed by the client after the answer; " +
+				"one-connection: prepared request bytes on one kept-alive connection, a minimal reader",
 		},
 		Modes: map[string]*modeResult{},
 	}
 	if sdkAction != nil {
 		rep.Config.SDKAction, rep.Config.SDKActionBytes, rep.Config.SDKN = sdkActionBin, len(sdkAction), sdkN
 	}
-	b := &bencher{n: n, warmup: warmup, timeout: timeout}
+	b := &bencher{n: n, warmup: warmup, timeout: timeout, conns: conns}
 
 	sched := "interleaved: after its warm-up, the /run modes take turns in blocks of " + strconv.Itoa(block) +
 		" requests, the order rotating each round; elapsed and req/s are the sums over a mode's blocks"
@@ -462,6 +480,37 @@ func benchAll(ctx context.Context, proxyBin, actionBin, sdkActionBin, upstream s
 type bencher struct {
 	n, warmup int
 	timeout   time.Duration
+	conns     []string // the /run modes' connection modes to measure; nil = all
+}
+
+// selected returns the connection modes of conns that b measures.
+func (b *bencher) selected(conns []string) []string {
+	if b.conns == nil {
+		return conns
+	}
+	var out []string
+	for _, c := range conns {
+		if slices.Contains(b.conns, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// parseConns reads -conns: connection modes, comma-separated.
+func parseConns(v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, c := range strings.Split(v, ",") {
+		c = strings.TrimSpace(c)
+		if !slices.Contains(allConns, c) {
+			return nil, fmt.Errorf("-conns: unknown connection mode %q: use %s", c, strings.Join(allConns, ", "))
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // client returns a client for conn mode, counting the connections it dials.
@@ -687,7 +736,12 @@ func (m *meter) perRequest(n int) *cpuUse {
 }
 
 func ratios(modes map[string]*modeResult) map[string]any {
-	st := func(k string) benchstat.Stats { return modes[k].Stats }
+	st := func(k string) benchstat.Stats {
+		if m := modes[k]; m != nil {
+			return m.Stats
+		}
+		return benchstat.Stats{} // a mode -conns left out
+	}
 	r := map[string]any{
 		"definition": "p50_ratio, p99_ratio = latency of the first / the second (above 1: first slower); " +
 			"throughput_ratio = req/s of the first / the second (below 1: first slower); deltas in µs",

@@ -19,18 +19,23 @@ import (
 // answer read with a minimal parser, so that the client's own cost (what
 // net/http's client adds per request) stays out of the measurement as far
 // as it can. A broken connection is redialled on the next request.
+//
+// With closeEach it is the invoker's client instead (invokerConn): a new
+// connection for every request, which asks for keep-alive as Apache
+// HttpClient does, and which the client closes once it has read the answer.
 type rawClient struct {
-	addr    string
-	timeout time.Duration
-	dials   *atomic.Int64
+	addr      string
+	timeout   time.Duration
+	dials     *atomic.Int64
+	closeEach bool
 
 	conn net.Conn
 	br   *bufio.Reader
 	req  []byte
 }
 
-func newRawClient(addr string, timeout time.Duration, dials *atomic.Int64) *rawClient {
-	return &rawClient{addr: addr, timeout: timeout, dials: dials}
+func newRawClient(addr string, timeout time.Duration, dials *atomic.Int64, closeEach bool) *rawClient {
+	return &rawClient{addr: addr, timeout: timeout, dials: dials, closeEach: closeEach}
 }
 
 // post sends POST path with body and returns the answer.
@@ -47,13 +52,17 @@ func (c *rawClient) post(path string, body []byte) (*http.Response, []byte, erro
 	c.req = append(c.req, path...)
 	c.req = append(c.req, " HTTP/1.1\r\nHost: "...)
 	c.req = append(c.req, c.addr...)
-	c.req = append(c.req, "\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: "...)
+	c.req = append(c.req, "\r\nContent-Type: application/json\r\nAccept: application/json\r\n"...)
+	if c.closeEach {
+		c.req = append(c.req, "Connection: Keep-Alive\r\n"...)
+	}
+	c.req = append(c.req, "Content-Length: "...)
 	c.req = strconv.AppendInt(c.req, int64(len(body)), 10)
 	c.req = append(c.req, "\r\n\r\n"...)
 	c.req = append(c.req, body...)
 	_ = c.conn.SetDeadline(time.Now().Add(c.timeout))
 	resp, respBody, err := c.roundTrip()
-	if err != nil {
+	if err != nil || c.closeEach {
 		c.close()
 	}
 	return resp, respBody, err

@@ -84,10 +84,10 @@ func (b *bencher) newRunMode(key, url, conn string, n int, val []byte, phases []
 		hdr:     http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}},
 		samples: make([]time.Duration, 0, n),
 	}
-	if conn == oneConn {
+	if conn == oneConn || conn == invokerConn {
 		u, err := neturl.Parse(url)
 		if err == nil {
-			r.raw = newRawClient(u.Host, b.timeout, &r.dials)
+			r.raw = newRawClient(u.Host, b.timeout, &r.dials, conn == invokerConn)
 		}
 		r.path = u.Path
 	} else {
@@ -329,7 +329,7 @@ type target struct {
 // block 0 runs each mode's n requests in one go, one after the other.
 func (b *bencher) runModes(ctx context.Context, bin, upstream string, action, sdkAction []byte, sdkN, block int) ([]keyedMode, error) {
 	var rows []keyedMode
-	conns := []string{keepAlive, newConn, oneConn}
+	conns := allConns
 	fixture := []target{
 		{key: "tracking_on", label: "proxy, tracking on (extended)", tracking: "on", action: action, n: b.n, val: value, phases: []string{"done"}, conns: conns},
 		{key: "tracking_off", label: "proxy, tracking off (upstream mode)", tracking: "off", action: action, n: b.n, val: value, phases: []string{"done"},
@@ -409,7 +409,7 @@ func (b *bencher) runGroup(ctx context.Context, bin string, targets []target, fl
 			_ = srv.Shutdown(sctx)
 		}()
 		floorURL := "http://" + ln.Addr().String() + "/run"
-		for _, conn := range []string{keepAlive, newConn, oneConn} {
+		for _, conn := range b.selected(allConns) {
 			m := &modeResult{Label: "HTTP floor (net/http in-process), " + conn, Target: "floor", Tracking: "n/a",
 				Connection: conn, Measures: "POST /run"}
 			modes = append(modes, b.newRunMode("floor_"+connKey(conn), floorURL, conn, b.n, value, nil, nil, m))
@@ -426,7 +426,7 @@ func (b *bencher) runGroup(ctx context.Context, bin string, targets []target, fl
 			return collect(false), fmt.Errorf("%s: %w", t.key, err)
 		}
 		defer p.stop()
-		for _, conn := range t.conns {
+		for _, conn := range b.selected(t.conns) {
 			key, label, measures := t.key+"_"+connKey(conn), t.label+", "+conn, "POST /run"
 			if t.awaitEach {
 				key, measures = t.key, "POST /run + GET /epilogue/await"
@@ -497,6 +497,8 @@ func connKey(conn string) string {
 		return "keepalive"
 	case oneConn:
 		return "oneconn"
+	case invokerConn:
+		return "invokerconn"
 	}
 	return "newconn"
 }

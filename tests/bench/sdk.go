@@ -86,6 +86,9 @@ const sdkCriterion = "p50 of POST /run, SDK action with tracking on − the same
 // sdkVerdict computes the SDK's tracking cost from the SDK modes.
 func sdkVerdict(modes map[string]*modeResult) *sdkTracking {
 	delta := func(on, off *modeResult) sdkDelta {
+		if on == nil || off == nil {
+			return sdkDelta{} // a mode -conns left out
+		}
 		c := benchstat.Compare(on.Stats, off.Stats)
 		d := sdkDelta{
 			OnP50Micros: on.P50Us, OffP50Micros: off.P50Us, P50DeltaMicros: c.P50DeltaUs, P50Ratio: c.P50Ratio,

@@ -121,7 +121,7 @@ func compareUpstream(modes map[string]*modeResult) []upstreamPair {
 		{"fixture, tracking on (extended: every activation tracked)", "tracking_on", "upstream"},
 		{"SDK action, tracking on", "sdk_tracking_on", "sdk_upstream"},
 	} {
-		for _, conn := range []string{keepAlive, newConn, oneConn} {
+		for _, conn := range allConns {
 			o, t := modes[c.ours+"_"+connKey(conn)], modes[c.theirs+"_"+connKey(conn)]
 			if o == nil || t == nil {
 				continue

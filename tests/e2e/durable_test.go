@@ -37,19 +37,26 @@ func TestDurableOrderSurvivesItsContainer(t *testing.T) {
 		{"four orders at once, every other killed", 4, map[int]bool{0: true, 2: true}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { killOrders(t, tt.orders, tt.killed) })
+		t.Run(tt.name, func(t *testing.T) {
+			redisAddr := testenv.RequireRedis(t)
+			s := startServer(t, standalone.BackendProcess, standalone.Config{TasksRedis: redisAddr, TasksLease: time.Second})
+			killOrders(t, s, redisAddr, whisk.KeyValueArr{{Key: durable.EnvRedis, Value: redisAddr}, {Key: durable.EnvLease, Value: "1s"}}, tt.orders, tt.killed)
+		})
 	}
 }
 
-func killOrders(t *testing.T, orders int, killed map[int]bool) {
-	redisAddr := testenv.RequireRedis(t)
-	s := startServer(t, standalone.BackendProcess, standalone.Config{TasksRedis: redisAddr, TasksLease: time.Second})
+// killOrders creates examples/durable-order on s with the task store's
+// settings in params, kills the containers of the orders in killed while
+// their charge is held, and checks that whatever recovers tasks for s (its
+// built-in recoverer or another) runs each killed charge again in an
+// activation linked by recoveryOf, every order charged exactly once.
+func killOrders(t *testing.T, s *server, redisAddr string, params whisk.KeyValueArr, orders int, killed map[int]bool) {
 	g := testenv.NewGate(t)
 	c := s.client(t)
 	code := base64.StdEncoding.EncodeToString(actionZip(t, "examples/durable-order"))
 	_, _, err := c.Actions.Insert(&whisk.Action{Name: "order",
 		Exec:       &whisk.Exec{Kind: "blackbox", Image: "epilogue/action-go:latest", Code: &code},
-		Parameters: whisk.KeyValueArr{{Key: durable.EnvRedis, Value: redisAddr}, {Key: durable.EnvLease, Value: "1s"}},
+		Parameters: params,
 	}, false)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), recordBound)

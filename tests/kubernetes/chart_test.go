@@ -45,6 +45,10 @@ func TestStandInMatchesDeployKube(t *testing.T) {
 				assert.Contains(t, want, ref)
 				assert.Contains(t, got, ref)
 			}
+			// What the recoverer (--tasks-redis) is built from is deploy-kube's.
+			for _, ref := range []string{"Service owdev-controller", "Secret owdev-whisk.auth"} {
+				assert.Equal(t, want[ref], got[ref], "the stand-in's %s differs from deploy-kube's (%s): fix testdata/openwhisk", ref, tt.real)
+			}
 		})
 	}
 }
@@ -66,6 +70,9 @@ var valuesSets = []valuesSet{
 		opt: kube.Options{ShimImage: "epilogue/shim:0.1.0"}, factory: kube.FactoryDocker},
 	{name: "docker with a registry", set: []string{"invoker.containerFactory.impl=docker", "docker.registry.name=registry.example.com/", "docker.registry.username=ow", "docker.registry.password=secret"},
 		opt: kube.Options{ShimImage: "registry.example.com/epilogue/shim:0.1.0", MaxLinger: 90 * time.Second}, factory: kube.FactoryDocker},
+	{name: "kubernetes with durable tasks", opt: kube.Options{TasksRedis: "redis.tasks:6379", TasksLease: time.Minute, RecovererImage: "epilogue/epilogue:0.1.0"}, factory: kube.FactoryKubernetes},
+	{name: "docker with durable tasks", set: []string{"invoker.containerFactory.impl=docker"},
+		opt: kube.Options{ShimImage: "epilogue/shim:0.1.0", TasksRedis: "redis://redis.tasks:6379/1", RecovererImage: "epilogue/epilogue:0.1.0", RecovererAuthKey: "system"}, factory: kube.FactoryDocker},
 }
 
 // timeLimit is the values' whisk.limits.actions.time.max.
@@ -157,6 +164,8 @@ func TestPostRenderThroughHelm(t *testing.T) {
 				// Computed from the values, not merely at least that.
 				assert.Equal(t, limit+linger, kubetest.GracePeriod(t, objs, release))
 			}
+			kubetest.AssertRecoverer(t, objs, kubetest.Recoverer{Release: release, TasksRedis: vs.opt.TasksRedis, Lease: vs.opt.TasksLease,
+				Image: vs.opt.RecovererImage, AuthKey: vs.opt.RecovererAuthKey})
 
 			// Post-rendering the output changes nothing, in process and
 			// through the binary.

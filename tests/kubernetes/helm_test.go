@@ -138,6 +138,18 @@ func flags(opt kube.Options) []string {
 	if opt.MaxLinger != 0 {
 		f = append(f, "--max-linger="+opt.MaxLinger.String())
 	}
+	if opt.TasksRedis != "" {
+		f = append(f, "--tasks-redis="+opt.TasksRedis)
+	}
+	if opt.TasksLease != 0 {
+		f = append(f, "--tasks-lease="+opt.TasksLease.String())
+	}
+	if opt.RecovererImage != "" {
+		f = append(f, "--recoverer-image="+opt.RecovererImage)
+	}
+	if opt.RecovererAuthKey != "" {
+		f = append(f, "--recoverer-auth="+opt.RecovererAuthKey)
+	}
 	return f
 }
 

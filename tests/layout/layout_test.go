@@ -188,9 +188,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		// never reaches into the standalone server or the runtime.
 		{"invoker-shim", slices.Concat([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient, promClient)},
 		// The post-renderer writes Kubernetes objects: their types and the
-		// reclaim bounds it derives the grace period from; never Docker, the
-		// shim or the runtime (it describes them, it does not run them).
-		{"kube", append([]string{module + "/reclaim", module + "/completion"}, k8sAPI...)},
+		// reclaim bounds it derives the grace period from, durable's names of
+		// the task store's settings; never Docker, the shim or the runtime
+		// (it describes them, it does not run them).
+		{"kube", append([]string{module + "/reclaim", module + "/completion", module + "/durable"}, k8sAPI...)},
 		{"cmd/epilogue-shim", slices.Concat([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli",
 			module + "/telemetry"}, dockerClient, otelExport, promClient)},
 	}
