@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/durable"
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 )
 
 // AllSemantics are the semantics a run has unless told otherwise, in the
@@ -100,7 +101,7 @@ func (s *scenario) awaitTasks(ctx context.Context) error {
 		if pending == 0 || time.Now().After(deadline) {
 			return nil // what has not landed is counted unrecovered
 		}
-		if err := sleep(ctx, recoveryPoll); err != nil {
+		if err := ctxtime.Sleep(ctx, recoveryPoll); err != nil {
 			return err
 		}
 	}

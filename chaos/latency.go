@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 	"github.com/epilogue-dev/epilogue/reclaim"
 )
 
@@ -66,7 +67,7 @@ func (s *scenario) sweep(ctx context.Context, mode string, samples int) ([]Laten
 		if err != nil {
 			return 0, err
 		}
-		return rtt, sleep(ctx, time.Duration(asyncMs+settleMs)*time.Millisecond)
+		return rtt, ctxtime.Sleep(ctx, time.Duration(asyncMs+settleMs)*time.Millisecond)
 	}
 	if _, err := invoke(0); err != nil { // the cold start
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
 	"github.com/epilogue-dev/epilogue/standalone/api"
@@ -169,7 +170,7 @@ func (s *scenario) drive(ctx context.Context, f fault) (pool.Snapshot, error) {
 	// Give the last activations' work the time it needs before the server
 	// stops, so that what is lost was lost to the platform's own
 	// reclaiming, not to the end of the scenario.
-	settleErr := sleep(ctx, time.Duration(s.maxDelayMs()+settleSlackMs)*time.Millisecond)
+	settleErr := ctxtime.Sleep(ctx, time.Duration(s.maxDelayMs()+settleSlackMs)*time.Millisecond)
 	if settleErr == nil && s.semantics == SemanticsDurable {
 		settleErr = s.awaitTasks(ctx)
 	}
@@ -258,7 +259,7 @@ func (s *scenario) invokeAll(ctx context.Context, f fault) error {
 				return fmt.Errorf("inject %s after activation %d: %w", s.fault, i, err)
 			}
 		}
-		if err := sleep(ctx, time.Duration(s.draw(s.gapMs))*time.Millisecond); err != nil {
+		if err := ctxtime.Sleep(ctx, time.Duration(s.draw(s.gapMs))*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -404,18 +405,6 @@ func (s *scenario) call(ctx context.Context, method, path string, body []byte) (
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIReply))
 	return resp.StatusCode, reply, err
-}
-
-// sleep waits for d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 )
 
 // Policy is how reclaim decisions treat pending work.
@@ -222,7 +223,7 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 			if g.now().Sub(firstFailure) >= b.Unreachable {
 				return Decision{Allow: true, Forced: true, Reason: fmt.Sprintf("%s forced: no answer from the runtime for %s (%v)", op, b.Unreachable, err)}, nil
 			}
-			if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			if err := ctxtime.Sleep(ctx, 100*time.Millisecond); err != nil {
 				return Decision{}, err
 			}
 			continue
@@ -246,21 +247,10 @@ func (g *Gate) Wait(ctx context.Context, op Op) (Decision, error) {
 			}
 			if !errors.Is(err, completion.ErrNotDone) {
 				// The await failed outright; do not spin on it.
-				if err := sleep(ctx, 50*time.Millisecond); err != nil {
+				if err := ctxtime.Sleep(ctx, 50*time.Millisecond); err != nil {
 					return Decision{}, err
 				}
 			}
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 	"github.com/epilogue-dev/epilogue/sdk"
 )
 
@@ -21,26 +22,14 @@ type actionParams struct {
 // replay-action; a test binary) is what Config.Action names.
 func ServeAction() {
 	sdk.Run(func(ctx context.Context, in actionParams) (map[string]any, error) {
-		if err := sleep(ctx, millis(in.DurationMs)); err != nil {
+		if err := ctxtime.Sleep(ctx, millis(in.DurationMs)); err != nil {
 			return nil, err
 		}
 		if in.LingerMs > 0 {
-			sdk.Go(ctx, "linger", func(ctx context.Context) error { return sleep(ctx, millis(in.LingerMs)) })
+			sdk.Go(ctx, "linger", func(ctx context.Context) error { return ctxtime.Sleep(ctx, millis(in.LingerMs)) })
 		}
 		return map[string]any{"ok": true}, nil
 	})
 }
 
 func millis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
-
-// sleep waits for d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/replay"
@@ -355,7 +356,7 @@ func (r *run) replay(ctx context.Context, scaled *keepalive.Scaled) (Outcome, er
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func sleepUntil(ctx context.Context, t time.Time) error { return sleep(ctx, time.Until(t)) }
+func sleepUntil(ctx context.Context, t time.Time) error { return ctxtime.Sleep(ctx, time.Until(t)) }
 
 // awaitAll waits, bounded, for every invocation's final record.
 func awaitAll(ctx context.Context, invs []*pool.Invocation) ([]entity.Activation, error) {

@@ -115,7 +115,7 @@ var chaos = slices.Concat([]string{module, module + "/standalone", module + "/re
 // poolDeps is what the container pool may depend on: it runs on any
 // backend and never pulls in Docker; it asks keepalive's policies, which
 // are decision logic only.
-var poolDeps = append([]string{module + "/actionloop", module + "/completion", module + "/reclaim", module + "/keepalive",
+var poolDeps = append([]string{module + "/actionloop", module + "/completion", module + "/reclaim", module + "/internal/ctxtime", module + "/keepalive",
 	module + "/standalone/backend", module + "/standalone/containerclient", module + "/standalone/entity",
 	module + "/standalone/store", "go.etcd.io/bbolt", "golang.org/x/sys"}, slices.Concat(otelAPI, promClient)...)
 
@@ -148,7 +148,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		// repository; the root package (matched exactly, see below) is all
 		// it takes from the module.
 		{"actionbuild", []string{module}},
-		{"reclaim", []string{module + "/completion"}},
+		{"reclaim", []string{module + "/completion", module + "/internal/ctxtime"}},
 		// The OpenTelemetry setup: the SDK and the exporters, nothing of Epilogue.
 		{"telemetry", otelExport},
 		{"standalone/entity", nil},
@@ -171,6 +171,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/faultnet", nil},
 		{"internal/cli", nil},
 		{"internal/svgtext", nil},
+		{"internal/ctxtime", nil},
 		// The keep-alive policies are decision logic on the caller's clock:
 		// the standard library only, so that the pool can link them.
 		{"keepalive", nil},
@@ -186,13 +187,13 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"chaos/report", append([]string{module + "/chaos"}, chaos...)},
 		// The shim owns Docker API semantics; the policy is reclaim's. It
 		// never reaches into the standalone server or the runtime.
-		{"invoker-shim", slices.Concat([]string{module + "/completion", module + "/reclaim", module + "/invoker-shim/journal"}, dockerClient, promClient)},
+		{"invoker-shim", slices.Concat([]string{module + "/completion", module + "/reclaim", module + "/internal/ctxtime", module + "/invoker-shim/journal"}, dockerClient, promClient)},
 		// The post-renderer writes Kubernetes objects: their types and the
 		// reclaim bounds it derives the grace period from, durable's names of
 		// the task store's settings; never Docker, the shim or the runtime
 		// (it describes them, it does not run them).
-		{"kube", append([]string{module + "/reclaim", module + "/completion", module + "/durable"}, k8sAPI...)},
-		{"cmd/epilogue-shim", slices.Concat([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/cli",
+		{"kube", append([]string{module + "/reclaim", module + "/internal/ctxtime", module + "/completion", module + "/durable"}, k8sAPI...)},
+		{"cmd/epilogue-shim", slices.Concat([]string{module + "/invoker-shim", module + "/completion", module + "/reclaim", module + "/internal/ctxtime", module + "/internal/cli",
 			module + "/telemetry"}, dockerClient, otelExport, promClient)},
 	}
 	for _, tt := range tests {
