@@ -147,6 +147,14 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 
 	state, reason := outcome(op, dec, err)
 	gone := cerrdefs.IsNotFound(err) || (op == removeOp && err == nil)
+	// The outcome is journaled before the slot is left: a call that
+	// waited for this one then finds its outcome on disk, whatever the
+	// scheduler does between the two.
+	s.metrics.decided(op, state)
+	endReclaim(span, state, reason, dec, d.entry.ID)
+	if _, jerr := s.journal.Resolve(d.entry.ID, state, reason, dec.Activations); jerr != nil {
+		s.log.Error("the outcome could not be journaled; the next start reconciles it with the daemon", "container", c.name, "journal", d.entry.ID, "error", jerr)
+	}
 	c.mu.Lock()
 	d.leaveSlotLocked()
 	switch {
@@ -159,11 +167,6 @@ func (d *deferred) run(entry journal.Entry, resumed bool) {
 	c.mu.Unlock()
 	if gone {
 		s.forget(c.id)
-	}
-	s.metrics.decided(op, state)
-	endReclaim(span, state, reason, dec, d.entry.ID)
-	if _, jerr := s.journal.Resolve(d.entry.ID, state, reason, dec.Activations); jerr != nil {
-		s.log.Error("the outcome could not be journaled; the next start reconciles it with the daemon", "container", c.name, "journal", d.entry.ID, "error", jerr)
 	}
 	attrs := []any{"container", c.name, "op", op, "journal", d.entry.ID, "waited", time.Since(start).Round(time.Millisecond), "outcome", state}
 	switch state {
