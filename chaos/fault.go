@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/internal/ctxtime"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone/pool"
 )
@@ -219,7 +220,7 @@ func (s *scenario) kill(ctx context.Context, c pool.ContainerInfo, proxyOnly boo
 // of the server (nothing lingers to wait for), and starts a new one on the
 // same data directory, whose recoverer takes over the killed tasks.
 func (s *scenario) crashServer(ctx context.Context) error {
-	snap, err := s.poolSnapshot(ctx)
+	snap, err := s.createdSnapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -231,6 +232,25 @@ func (s *scenario) crashServer(ctx context.Context) error {
 		return err
 	}
 	return s.start(ctx)
+}
+
+// createdSnapshot is the pool's state once every container in it has
+// been created: a container still being created (a cold start, a
+// prewarm) has no ID to kill yet, and left alive it would outlive the
+// crash it stands for. ctx bounds the wait.
+func (s *scenario) createdSnapshot(ctx context.Context) (pool.Snapshot, error) {
+	for {
+		snap, err := s.poolSnapshot(ctx)
+		if err != nil {
+			return snap, err
+		}
+		if !slices.ContainsFunc(snap.Containers, func(c pool.ContainerInfo) bool { return c.ID == "" }) {
+			return snap, nil
+		}
+		if err := ctxtime.Sleep(ctx, 50*time.Millisecond); err != nil {
+			return snap, fmt.Errorf("chaos: a container was still being created when the crash was due: %w", err)
+		}
+	}
 }
 
 // killSession SIGKILLs every process of the session pid leads: a process
