@@ -381,6 +381,6 @@ func recovererAuth(keys map[string]string) func(namespace string) (string, error
 		if auth, ok := byNamespace[namespace]; ok {
 			return auth, nil
 		}
-		return "", fmt.Errorf("the standalone has no key of namespace %q (it has those of %v): run epilogue tasks recover --auth with that namespace's key, or give the standalone the key (Config.Keys); then epilogue tasks retry the dead letter", namespace, known)
+		return "", fmt.Errorf("the standalone has no key of namespace %q (it has those of %v): run epilogue tasks recover --auth with that namespace's key, or start the standalone with that key (epilogue standalone --auth UUID:KEY); then epilogue tasks retry the dead letter", namespace, known)
 	}
 }

@@ -68,6 +68,8 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 	keepFor := fs.Duration("keep-activations-for", 0, "delete activation records older than this, e.g. 168h (0: any age)")
 	tasksRedis := fs.String("tasks-redis", "", "run the durable-task recoverer built in, on this task store (host:port or redis://...; the actions' "+durable.EnvRedis+")")
 	tasksLease := fs.Duration("tasks-lease", durable.DefaultLease, "the built-in recoverer's lease (the actions' "+durable.EnvLease+")")
+	keys := authKeys{api.GuestUUID: api.GuestKey}
+	fs.Var(keys, "auth", "another UUID:KEY the API accepts besides the guest key (repeatable); its namespace is the UUID ("+api.SystemUUID+": whisk.system), as in wsk --auth")
 	verbose := fs.Bool("v", false, "log every reclaim decision")
 	if err := fs.Parse(args); err != nil {
 		return standalone.Config{}, err
@@ -117,7 +119,7 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		level = slog.LevelDebug
 	}
 	return standalone.Config{
-		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy, GoBin: *goBin,
+		Port: *port, DataDir: *data, Backend: *backendName, ProxyPath: *proxy, GoBin: *goBin, Keys: keys,
 		DockerNetwork: *network, DockerNamePrefix: *prefix, DockerHost: *dockerHost,
 		Retention:  store.Retention{MaxPerNamespace: keepAll(*keep), MaxAge: *keepFor},
 		TasksRedis: *tasksRedis, TasksLease: *tasksLease,
@@ -127,6 +129,26 @@ func parseStandaloneArgs(args []string, stderr io.Writer) (standalone.Config, er
 		},
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
+}
+
+// authKeys is --auth: the credentials the API accepts, uuid → key.
+type authKeys map[string]string
+
+func (k authKeys) String() string { return "" }
+
+func (k authKeys) Set(s string) error {
+	uuid, key, ok := strings.Cut(s, ":")
+	switch {
+	case !ok || uuid == "" || key == "":
+		return fmt.Errorf("%q is not UUID:KEY (wsk's --auth form)", s)
+	case uuid == api.GuestUUID:
+		return fmt.Errorf("the guest uuid %s keeps its well-known key; give another uuid", uuid)
+	}
+	if _, dup := k[uuid]; dup {
+		return fmt.Errorf("uuid %s is given twice", uuid)
+	}
+	k[uuid] = key
+	return nil
 }
 
 // keepAlivePolicy is the pool's keep-alive policy named name: nil for

@@ -11,6 +11,7 @@ import (
 	"github.com/epilogue-dev/epilogue/keepalive"
 	"github.com/epilogue-dev/epilogue/reclaim"
 	"github.com/epilogue-dev/epilogue/standalone"
+	"github.com/epilogue-dev/epilogue/standalone/api"
 )
 
 func TestParseStandaloneArgs(t *testing.T) {
@@ -49,6 +50,17 @@ func TestParseStandaloneArgs(t *testing.T) {
 		{name: "unknown keep-alive policy", args: []string{"--keepalive", "lru"},
 			wantErr: `--keepalive: unknown keep-alive policy "lru" (want one of fixed, histogram, seasonal, greedydual)`},
 		{name: "stray argument", args: []string{"now"}, wantErr: `unexpected argument "now"`},
+		{name: "the guest key alone by default", args: nil,
+			check: func(t *testing.T, cfg standalone.Config) {
+				assert.Equal(t, map[string]string{api.GuestUUID: api.GuestKey}, cfg.Keys)
+			}},
+		{name: "more namespaces' keys", args: []string{"--auth", "alice-uuid:s3cret", "--auth", api.SystemUUID + ":sys:key"},
+			check: func(t *testing.T, cfg standalone.Config) {
+				assert.Equal(t, map[string]string{api.GuestUUID: api.GuestKey, "alice-uuid": "s3cret", api.SystemUUID: "sys:key"}, cfg.Keys)
+			}},
+		{name: "auth without a key", args: []string{"--auth", "alice-uuid"}, wantErr: `"alice-uuid" is not UUID:KEY`},
+		{name: "auth given twice", args: []string{"--auth", "a:1", "--auth", "a:2"}, wantErr: "uuid a is given twice"},
+		{name: "the guest uuid with another key", args: []string{"--auth", api.GuestUUID + ":other"}, wantErr: "keeps its well-known key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
