@@ -26,7 +26,9 @@
 // given the durable-task store and lease (the invoker's extra env vars),
 // and the release gains a Deployment running epilogue tasks recover against
 // its controller Service, its key from deploy-kube's RELEASE-whisk.auth
-// Secret.
+// Secret; the store's address (which may carry a password) lives in a
+// Secret RELEASE-epilogue-tasks that both pod specs refer to, never as a
+// literal.
 //
 // Every other object is passed through byte for byte, patching is
 // idempotent, and a stream without an invoker is an error that says what

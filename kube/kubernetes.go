@@ -104,13 +104,15 @@ func timeLimit(inv *corev1.Container, flag time.Duration) (time.Duration, error)
 }
 
 // extraEnvSlot is the extra-env-vars entry for name: the one already
-// setting it, or the first free index (deploy-kube uses 0).
+// setting it (literally, or from a Secret's key named name), or the first
+// free index (deploy-kube uses 0).
 func extraEnvSlot(inv *corev1.Container, name string) string {
 	used := map[string]bool{}
 	var idx []string
 	for _, e := range inv.Env {
 		if n, ok := strings.CutPrefix(e.Name, envExtraEnvPrefix); ok {
-			if strings.HasPrefix(e.Value, name+"=") {
+			fromSecret := e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Key == name
+			if strings.HasPrefix(e.Value, name+"=") || fromSecret {
 				return e.Name
 			}
 			used[n] = true

@@ -287,7 +287,7 @@ func PostRender(in []byte, opt Options) (Result, error) {
 			}
 		}
 		if opt.TasksRedis != "" {
-			wireTasks(&w.pod.Spec.Containers[w.container(InvokerContainer)], opt)
+			wireTasks(&w.pod.Spec.Containers[w.container(InvokerContainer)], release, opt)
 		}
 		if equality.Semantic.DeepEqual(before, &w.pod) {
 			// Already patched: the text stays as it came, however encoded.
@@ -307,13 +307,11 @@ func PostRender(in []byte, opt Options) (Result, error) {
 		return Result{}, fmt.Errorf("%w: looked for an apps/v1 DaemonSet (invoker.containerFactory.impl: docker) or StatefulSet (impl: kubernetes) with a container named %q, found %s; pipe in the output of deploy-kube's openwhisk chart (with controller.lean false)", ErrNoInvoker, InvokerContainer, what)
 	}
 	if opt.TasksRedis != "" {
-		doc, err := addRecoverer(docs, invoker, opt)
+		docsAdded, err := addRecoverer(docs, invoker, opt)
 		if err != nil {
 			return Result{}, fmt.Errorf("kube: %w", err)
 		}
-		if doc != nil {
-			added = append(added, *doc)
-		}
+		added = append(added, docsAdded...)
 		res.Recoverer = "Deployment " + recovererName(releaseOf(invoker))
 	}
 	if len(added) > 0 {
@@ -326,32 +324,44 @@ func PostRender(in []byte, opt Options) (Result, error) {
 	return res, nil
 }
 
-// addRecoverer puts the release's recoverer Deployment in docs, replacing
-// one an earlier run added unless it already says the same; it returns the
-// document to append when there was none.
-func addRecoverer(docs []document, inv header, opt Options) (*document, error) {
+// addRecoverer puts the release's tasks Secret and recoverer Deployment in
+// docs, replacing those an earlier run added unless they already say the
+// same; it returns the documents to append where there were none.
+func addRecoverer(docs []document, inv header, opt Options) ([]document, error) {
 	release := releaseOf(inv)
 	api, err := controllerAPI(docs, release)
 	if err != nil {
 		return nil, err
 	}
-	d := recovererDeployment(inv, release, api, opt)
-	obj, err := withoutUnset(d)
-	if err != nil {
-		return nil, err
-	}
-	body, err := encode([]byte("# Source: epilogue k8s post-render: the durable-task recoverer of release "+release+"\n"), obj)
-	if err != nil {
-		return nil, err
-	}
-	if j := findObject(docs, "Deployment", d.Name); j >= 0 {
-		var got appsv1.Deployment
-		if yaml.Unmarshal(docs[j].body, &got) != nil || !equality.Semantic.DeepEqual(&got, d) {
-			docs[j].body = body
+	var added []document
+	for _, o := range []struct {
+		obj     any
+		kind    string
+		name    string
+		what    string
+		decoded func() any
+	}{
+		{tasksSecret(inv, release, opt), "Secret", tasksSecretName(release), "the durable-task store's address", func() any { return &corev1.Secret{} }},
+		{recovererDeployment(inv, release, api, opt), "Deployment", recovererName(release), "the durable-task recoverer", func() any { return &appsv1.Deployment{} }},
+	} {
+		obj, err := withoutUnset(o.obj)
+		if err != nil {
+			return nil, err
 		}
-		return nil, nil
+		body, err := encode([]byte("# Source: epilogue k8s post-render: "+o.what+" of release "+release+"\n"), obj)
+		if err != nil {
+			return nil, err
+		}
+		if j := findObject(docs, o.kind, o.name); j >= 0 {
+			got := o.decoded()
+			if yaml.Unmarshal(docs[j].body, got) != nil || !equality.Semantic.DeepEqual(got, o.obj) {
+				docs[j].body = body
+			}
+			continue
+		}
+		added = append(added, document{sep: "---\n", body: body})
 	}
-	return &document{sep: "---\n", body: body}, nil
+	return added, nil
 }
 
 // withoutUnset is obj as generic JSON without what a chart never writes
@@ -499,13 +509,22 @@ func (w *workload) container(name string) int {
 
 // setEnv sets name to value in c, in place if present.
 func setEnv(c *corev1.Container, name, value string) {
+	putEnv(c, corev1.EnvVar{Name: name, Value: value})
+}
+
+// setEnvFrom sets name in c to a value from from (a Secret's key).
+func setEnvFrom(c *corev1.Container, name string, from *corev1.EnvVarSource) {
+	putEnv(c, corev1.EnvVar{Name: name, ValueFrom: from})
+}
+
+func putEnv(c *corev1.Container, e corev1.EnvVar) {
 	for i := range c.Env {
-		if c.Env[i].Name == name {
-			c.Env[i] = corev1.EnvVar{Name: name, Value: value}
+		if c.Env[i].Name == e.Name {
+			c.Env[i] = e
 			return
 		}
 	}
-	c.Env = append(c.Env, corev1.EnvVar{Name: name, Value: value})
+	c.Env = append(c.Env, e)
 }
 
 // env returns name's literal value in c.

@@ -46,6 +46,40 @@ const (
 // recovererName is the release's recoverer Deployment.
 func recovererName(release string) string { return release + "-epilogue-recoverer" }
 
+// tasksSecretName is the Secret the patch adds for the task store's
+// address: a redis:// URL may carry a password, so neither the invoker's
+// pod spec nor the recoverer's holds it literally (kubectl describe, and
+// anyone who may read pods but not Secrets, sees only the reference).
+func tasksSecretName(release string) string { return release + "-epilogue-tasks" }
+
+// The tasks Secret's keys: the store's address, for the recoverer, and the
+// invoker's extra-env line that hands it to every action container (the
+// invoker takes KEY=VALUE lines; the key is the variable it sets, which is
+// how extraEnvSlot finds the entry again).
+const (
+	tasksSecretURLKey = "url"
+	tasksSecretEnvKey = durable.EnvRedis
+)
+
+// tasksSecret holds the task store's address for release.
+func tasksSecret(inv header, release string, opt Options) *corev1.Secret {
+	labels := map[string]string{"release": release, "app.kubernetes.io/managed-by": "epilogue"}
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: tasksSecretName(release), Namespace: inv.Metadata.Namespace, Labels: labels},
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{
+			tasksSecretURLKey: opt.TasksRedis,
+			tasksSecretEnvKey: durable.EnvRedis + "=" + opt.TasksRedis,
+		},
+	}
+}
+
+// secretRef is an env var's value from key of Secret name.
+func secretRef(name, key string) *corev1.EnvVarSource {
+	return &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key}}
+}
+
 // authSecretName is deploy-kube's Secret of the guest and system keys
 // (ow-whisk-secret.yaml).
 func authSecretName(release string) string { return release + "-whisk.auth" }
@@ -54,10 +88,9 @@ func authSecretName(release string) string { return release + "-whisk.auth" }
 // lease, through the invoker's extra env vars: both factories pass them to
 // the containers they create (under the kubernetes factory it is the only
 // way, the invoker replacing the template container's env).
-func wireTasks(inv *corev1.Container, opt Options) {
-	for _, kv := range [][2]string{{durable.EnvRedis, opt.TasksRedis}, {durable.EnvLease, opt.TasksLease.String()}} {
-		setEnv(inv, extraEnvSlot(inv, kv[0]), kv[0]+"="+kv[1])
-	}
+func wireTasks(inv *corev1.Container, release string, opt Options) {
+	setEnvFrom(inv, extraEnvSlot(inv, durable.EnvRedis), secretRef(tasksSecretName(release), tasksSecretEnvKey))
+	setEnv(inv, extraEnvSlot(inv, durable.EnvLease), durable.EnvLease+"="+opt.TasksLease.String())
 }
 
 // controllerAPI is the in-cluster URL of the release's controller, from
@@ -117,10 +150,8 @@ func recovererDeployment(inv header, release, apiHost string, opt Options) *apps
 			"--health-listen=:" + strconv.Itoa(recovererHealthPort),
 		},
 		Env: []corev1.EnvVar{
-			{Name: durable.EnvRedis, Value: opt.TasksRedis},
-			{Name: durable.EnvAuth, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: authSecretName(release)}, Key: opt.RecovererAuthKey,
-			}}},
+			{Name: durable.EnvRedis, ValueFrom: secretRef(tasksSecretName(release), tasksSecretURLKey)},
+			{Name: durable.EnvAuth, ValueFrom: secretRef(authSecretName(release), opt.RecovererAuthKey)},
 		},
 		Ports: []corev1.ContainerPort{{Name: recovererHealthName, ContainerPort: recovererHealthPort, Protocol: corev1.ProtocolTCP}},
 		// Ready and alive while the task store answers: cut off from it

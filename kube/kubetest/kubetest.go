@@ -151,13 +151,14 @@ func ActionPodConfigMap(release string) string {
 
 // AssertOthersUnchanged: every object of before but the invoker is in
 // after byte for byte, in the same order, and after adds nothing but the
-// action pod template's ConfigMap and the recoverer's Deployment.
+// action pod template's ConfigMap, the recoverer's Deployment and the task
+// store's Secret.
 func AssertOthersUnchanged(t testing.TB, before, after []byte, release string) {
 	t.Helper()
 	others := func(stream []byte) [][]byte {
 		var docs [][]byte
 		for _, o := range Split(t, stream) {
-			if o.ID == "" || isInvoker(o.ID, release) || o.ID == ActionPodConfigMap(release) || o.ID == RecovererDeployment(release) {
+			if o.ID == "" || isInvoker(o.ID, release) || o.ID == ActionPodConfigMap(release) || o.ID == RecovererDeployment(release) || o.ID == TasksSecret(release) {
 				continue
 			}
 			docs = append(docs, o.Doc)
@@ -398,6 +399,30 @@ func RecovererDeployment(release string) string {
 	return "Deployment " + release + "-epilogue-recoverer"
 }
 
+// TasksSecret is the ID of the Secret holding the task store's address.
+func TasksSecret(release string) string {
+	return "Secret " + release + "-epilogue-tasks"
+}
+
+// secretValue is e's value: its literal, or the key of a Secret in objs
+// it refers to (data or stringData, as the API server merges them).
+func secretValue(t testing.TB, objs map[string]any, e corev1.EnvVar) string {
+	t.Helper()
+	if e.ValueFrom == nil {
+		return e.Value
+	}
+	ref := e.ValueFrom.SecretKeyRef
+	require.NotNil(t, ref, "env %s: a value from something but a Secret", e.Name)
+	secret, ok := objs["Secret "+ref.Name].(*corev1.Secret)
+	require.True(t, ok, "env %s refers to Secret %s, which the stream does not hold", e.Name, ref.Name)
+	if v, ok := secret.StringData[ref.Key]; ok {
+		return v
+	}
+	v, ok := secret.Data[ref.Key]
+	require.True(t, ok, "env %s refers to key %s, which Secret %s does not hold", e.Name, ref.Key, ref.Name)
+	return string(v)
+}
+
 // Recoverer is what the durable-task wiring is checked against; a zero
 // TasksRedis means none was asked for. Zero Lease, Image and AuthKey are
 // the defaults.
@@ -418,8 +443,12 @@ func AssertRecoverer(t testing.TB, objs map[string]any, want Recoverer) {
 	extra := map[string]string{}
 	for _, e := range inv.Env {
 		if strings.HasPrefix(e.Name, envExtraEnv) {
-			k, v, _ := strings.Cut(e.Value, "=")
+			k, v, _ := strings.Cut(secretValue(t, objs, e), "=")
 			extra[k] = v
+			if want.TasksRedis != "" {
+				// A redis:// URL may carry a password: never literal in a pod spec.
+				assert.NotContains(t, e.Value, want.TasksRedis, "the invoker's env holds the task store's address literally")
+			}
 		}
 	}
 	d, ok := objs[RecovererDeployment(want.Release)].(*appsv1.Deployment)
@@ -461,7 +490,8 @@ func AssertRecoverer(t testing.TB, objs map[string]any, want Recoverer) {
 	for i, e := range c.Env {
 		switch e.Name {
 		case envTasksRedis:
-			assert.Equal(t, want.TasksRedis, e.Value)
+			assert.Empty(t, e.Value, "the task store's address is a literal")
+			assert.Equal(t, want.TasksRedis, secretValue(t, objs, e))
 		case envTasksAuth:
 			auth = &c.Env[i]
 		}

@@ -88,6 +88,24 @@ func (m manifests) get(t *testing.T, kind, name string, obj any) bool {
 	return ok
 }
 
+// secretData is the data of the rendered Secret name (stringData
+// included, as the API server merges it); false if the stream has none.
+func (m manifests) secretData(t *testing.T, name string) (map[string][]byte, bool) {
+	t.Helper()
+	var s corev1.Secret
+	if !m.get(t, "Secret", name, &s) {
+		return nil, false
+	}
+	data := map[string][]byte{}
+	for k, v := range s.Data {
+		data[k] = v
+	}
+	for k, v := range s.StringData {
+		data[k] = []byte(v)
+	}
+	return data, true
+}
+
 // podTemplate is the pod template of a patched invoker, named as
 // kube.Result.Invokers names it ("DaemonSet owdev-invoker").
 func (m manifests) podTemplate(t *testing.T, workload string) corev1.PodTemplateSpec {
@@ -136,17 +154,29 @@ func envValue(c corev1.Container, name string) (string, bool) {
 // actionEnv is what the invoker adds to every action container's
 // environment: whisk.container-factory.container-args.extra-env-vars
 // (CONFIG_..._extraEnvVars_N, each KEY=VALUE), in index order.
-func actionEnv(inv corev1.Container) []string {
+func actionEnv(t *testing.T, m manifests, inv corev1.Container) []string {
+	t.Helper()
 	const prefix = "CONFIG_whisk_containerFactory_containerArgs_extraEnvVars_"
 	idx := map[int]string{}
 	var keys []int
 	for _, e := range inv.Env {
-		if n, ok := strings.CutPrefix(e.Name, prefix); ok {
-			if i, err := strconv.Atoi(n); err == nil && e.ValueFrom == nil {
-				idx[i] = e.Value
-				keys = append(keys, i)
-			}
+		n, ok := strings.CutPrefix(e.Name, prefix)
+		i, err := strconv.Atoi(n)
+		if !ok || err != nil {
+			continue
 		}
+		v := e.Value
+		if f := e.ValueFrom; f != nil {
+			// The kubelet resolves a Secret's key before the invoker reads
+			// its env; anything else is not what the invoker would see.
+			require.NotNilf(t, f.SecretKeyRef, "invoker env %s: only a Secret's key is resolved here", e.Name)
+			data, found := m.secretData(t, f.SecretKeyRef.Name)
+			b, has := data[f.SecretKeyRef.Key]
+			require.Truef(t, found && has, "invoker env %s refers to Secret %s key %s, which the rendered stream does not hold", e.Name, f.SecretKeyRef.Name, f.SecretKeyRef.Key)
+			v = string(b)
+		}
+		idx[i] = v
+		keys = append(keys, i)
 	}
 	sort.Ints(keys)
 	var env []string
@@ -290,15 +320,7 @@ func (p *kubePod) env(c corev1.Container) []string {
 // secretData is Secret name's data: the rendered one, or the operator's.
 func (p *kubePod) secretData(name string) map[string][]byte {
 	p.t.Helper()
-	var s corev1.Secret
-	if p.m.get(p.t, "Secret", name, &s) {
-		data := map[string][]byte{}
-		for k, v := range s.Data {
-			data[k] = v
-		}
-		for k, v := range s.StringData {
-			data[k] = []byte(v)
-		}
+	if data, ok := p.m.secretData(p.t, name); ok {
 		return data
 	}
 	data, ok := p.secrets[name]

@@ -54,7 +54,7 @@ func TestKubeWiringRecoverer(t *testing.T) {
 	// What the invoker gives every action container, as the action's
 	// parameters (the standalone binds them; the SDK reads either).
 	var params whisk.KeyValueArr
-	for _, kv := range actionEnv(namedContainer(t, tmpl.Spec.Containers, kube.InvokerContainer)) {
+	for _, kv := range actionEnv(t, m, namedContainer(t, tmpl.Spec.Containers, kube.InvokerContainer)) {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == durable.EnvRedis || k == durable.EnvLease {
 			params = append(params, whisk.KeyValue{Key: k, Value: v})

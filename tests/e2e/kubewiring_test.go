@@ -133,7 +133,7 @@ func TestKubeWiringDockerFactory(t *testing.T) {
 	removeWhenDone(t, cli, name, true) // directly on the daemon, should the test fail first
 	args := []string{"run", "-d", "--cpu-shares", "256", "--memory", "256m", "--memory-swap", "256m",
 		"--network", network, "-e", "__OW_API_HOST=" + apiHost}
-	for _, kv := range actionEnv(inv) {
+	for _, kv := range actionEnv(t, m, inv) {
 		args = append(args, "-e", kv)
 	}
 	args = append(args, "--name", name, "--cap-drop", "NET_RAW", "--cap-drop", "NET_ADMIN",
@@ -305,7 +305,7 @@ func TestKubeWiringPodDeletion(t *testing.T) {
 
 	// The invoker replaces the template container's env with its own,
 	// extra env vars included: that is the action container's.
-	env := actionEnv(inv)
+	env := actionEnv(t, m, inv)
 	require.Contains(t, env, completion.EnvSemantics+"="+string(completion.Isolated))
 	drainOnStop(ctx, t, cli, startActionContainer(ctx, t, cli, env...), grace)
 }
