@@ -64,6 +64,10 @@ func parseAddr(s string) (addr, password string, db int, err error) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "6379")
 	}
+	if host, _, err := net.SplitHostPort(addr); err != nil || host == "" {
+		// url.Parse takes redis://::1 (host "::1"), which no dialer does.
+		return "", "", 0, fmt.Errorf("the Redis address %q has no host:port a dialer takes: write redis://host:port, with an IPv6 host in brackets (redis://[::1]:6379)", s)
+	}
 	if u.User != nil {
 		password, _ = u.User.Password()
 		if password == "" {

@@ -177,11 +177,11 @@ func TestEmptyStore(t *testing.T) {
 }
 
 func TestOpenRejectsBadAddresses(t *testing.T) {
-	for _, addr := range []string{"", "localhost", "http://x:1", "redis://h:1/x", "redis:///0"} {
+	for _, addr := range []string{"", "localhost", "http://x:1", "redis://h:1/x", "redis:///0", "redis://::0", "redis://:6379"} {
 		_, err := durable.Open(addr)
 		assert.Error(t, err, addr)
 	}
-	for _, addr := range []string{"127.0.0.1:6379", "redis://h", "redis://:pw@h:1/2", "redis://user:pw@h:1"} {
+	for _, addr := range []string{"127.0.0.1:6379", "redis://h", "redis://:pw@h:1/2", "redis://user:pw@h:1", "redis://[::1]:6379", "redis://[::1]"} {
 		_, err := durable.Open(addr)
 		assert.NoError(t, err, addr)
 	}
