@@ -220,10 +220,27 @@ func (r *recorder) update(name string, f func(c *ContainerTimeline, now time.Tim
 	defer r.mu.Unlock()
 	c := r.live[name]
 	if c == nil {
+		// Removed already: a lingering activation's watch may learn its end
+		// from the removal itself (its await fails when the container is
+		// killed) and record it after the removal; it still belongs on the
+		// container's timeline.
+		c = r.removedLocked(name)
+	}
+	if c == nil {
 		return
 	}
 	f(c, r.now())
 	r.publishLocked(c)
+}
+
+// removedLocked is the kept timeline of removed container name, or nil.
+func (r *recorder) removedLocked(name string) *ContainerTimeline {
+	for i := len(r.removed) - 1; i >= 0; i-- {
+		if r.removed[i].Name == name {
+			return r.removed[i]
+		}
+	}
+	return nil
 }
 
 // moved records container name entering state to; action is its

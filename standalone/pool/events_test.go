@@ -101,6 +101,20 @@ func TestRecorderTimelines(t *testing.T) {
 			state: "paused",
 		},
 		{
+			// The watch learns the end from the removal itself (its await
+			// fails when the container is killed), and the removal may be
+			// recorded first: the outcome still lands on the timeline.
+			name: "stock semantics remove a lingering activation's container before its watch ends",
+			steps: func(r *recorder) {
+				answer(r, OutcomeLingering)
+				reclaimTo(r, statePaused)
+				reclaimTo(r, stateRemoved)
+				r.finished("c", "a1", nil, false)
+			},
+			want:  ActivationTimeline{ID: "a1", Action: "guest/act", Outcome: OutcomeUnknown, Reclaim: "paused"},
+			state: "removed",
+		},
+		{
 			name: "a gate's forced reclaim marks the pending activations",
 			steps: func(r *recorder) {
 				answer(r, OutcomeDone)
