@@ -275,15 +275,8 @@ func PostRender(in []byte, opt Options) (Result, error) {
 			if err != nil {
 				return Result{}, err
 			}
-			// Patching again replaces the ConfigMap an earlier run added,
-			// unless it already says the same: Helm 4 re-encodes what a
-			// post-renderer returns, and patching that must change nothing.
-			if j := findObject(docs, "ConfigMap", cm.Name); j >= 0 {
-				if !sameConfigMap(docs[j], cm) {
-					docs[j].body = body
-				}
-			} else {
-				added = append(added, document{sep: "---\n", body: body})
+			if d := place(docs, "ConfigMap", cm.Name, body, cm, &corev1.ConfigMap{}); d != nil {
+				added = append(added, *d)
 			}
 		}
 		if opt.TasksRedis != "" {
@@ -352,16 +345,27 @@ func addRecoverer(docs []document, inv header, opt Options) ([]document, error) 
 		if err != nil {
 			return nil, err
 		}
-		if j := findObject(docs, o.kind, o.name); j >= 0 {
-			got := o.decoded()
-			if yaml.Unmarshal(docs[j].body, got) != nil || !equality.Semantic.DeepEqual(got, o.obj) {
-				docs[j].body = body
-			}
-			continue
+		if d := place(docs, o.kind, o.name, body, o.obj, o.decoded()); d != nil {
+			added = append(added, *d)
 		}
-		added = append(added, document{sep: "---\n", body: body})
 	}
 	return added, nil
+}
+
+// place puts body, the encoding of obj (kind/name), in docs: it replaces
+// the document an earlier run added unless that already decodes (into
+// decoded, an empty value of obj's type) to obj, and returns the document to
+// append when there is none. Helm 4 re-encodes what a post-renderer
+// returns, and patching that again must change nothing.
+func place(docs []document, kind, name string, body []byte, obj, decoded any) *document {
+	j := findObject(docs, kind, name)
+	if j < 0 {
+		return &document{sep: "---\n", body: body}
+	}
+	if yaml.Unmarshal(docs[j].body, decoded) != nil || !equality.Semantic.DeepEqual(decoded, obj) {
+		docs[j].body = body
+	}
+	return nil
 }
 
 // withoutUnset is obj as generic JSON without what a chart never writes
@@ -399,15 +403,6 @@ func findObject(docs []document, kind, name string) int {
 		}
 	}
 	return -1
-}
-
-// sameConfigMap reports whether d holds cm, as decoded objects.
-func sameConfigMap(d document, cm *corev1.ConfigMap) bool {
-	var got corev1.ConfigMap
-	if err := yaml.Unmarshal(d.body, &got); err != nil {
-		return false
-	}
-	return equality.Semantic.DeepEqual(&got, cm)
 }
 
 // releaseOf is the Helm release: deploy-kube labels its objects with it,
