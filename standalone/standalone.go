@@ -190,6 +190,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		defer cancel()
 		err = errors.Join(err, be.Close(sctx))
 	}()
+	listeners := []net.Listener{ln}
+	if d, ok := be.(*docker.Backend); ok {
+		if cln, err := listenForContainers(ctx, d); err != nil {
+			log.Warn("actions in containers cannot reach the API: their __OW_API_HOST is the server's own address", "apiHost", url, "error", err)
+		} else {
+			defer cln.Close()
+			listeners = append(listeners, cln)
+		}
+	}
 
 	pcfg := cfg.Pool
 	pcfg.Backend, pcfg.Store = be, st
@@ -244,15 +253,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	// An open page must not hold the shutdown up: end its stream.
 	srv.RegisterOnShutdown(view.Close)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	served := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { served <- srv.Serve(l) }()
+	}
 	log.Info("serving OpenWhisk's API", "url", url, "metrics", url+MetricsPath, "backend", be.Name(), "semantics", p.Policy(), "data", cfg.DataDir,
 		"liveView", url+liveview.ViewPath)
+	if len(listeners) > 1 {
+		log.Info("containers reach the API at their network's gateway", "apiHost", "http://"+listeners[1].Addr().String())
+	}
 	if cfg.TasksRedis != "" {
 		stop, err := startRecoverer(ctx, cfg, url, log)
 		if err != nil {
 			_ = srv.Close()
-			<-served
+			awaitServes(served, len(listeners))
 			return err
 		}
 		defer stop()
@@ -272,7 +286,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
 	}
-	<-served
+	awaitServes(served, len(listeners))
 	// Then the sequences still chaining components, while the pool (closed
 	// by a deferred call) still runs them.
 	if err := apiHandler.Drain(sctx); err != nil {
@@ -287,6 +301,31 @@ func metricsHandler(p *pool.Pool) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(p.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: 10 * time.Second})
+}
+
+// listenForContainers serves the API where d's containers reach this
+// machine too, on a port of its own at their network's gateway, and makes
+// that their __OW_API_HOST: the server's own address is usually loopback,
+// which inside a container names the container (actions that call the API,
+// such as a feed firing its trigger, would reach nothing).
+func listenForContainers(ctx context.Context, d *docker.Backend) (net.Listener, error) {
+	gw, err := d.Gateway(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("listen on the Docker network's gateway %s (an engine on another machine has its gateway there): %w", gw, err)
+	}
+	d.SetAPIHost("http://" + ln.Addr().String())
+	return ln, nil
+}
+
+// awaitServes waits for the n Serve calls that report on served to return.
+func awaitServes(served <-chan error, n int) {
+	for range n {
+		<-served
+	}
 }
 
 // newBackend creates the configured backend.

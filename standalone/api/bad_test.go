@@ -38,7 +38,6 @@ func TestBadRequests(t *testing.T) {
 		{"other namespace", guestAuth, "GET", "/api/v1/namespaces/whisk.system/actions", "", 403, "The supplied authentication is not authorized to access 'whisk.system'."},
 		{"other namespace invoke", guestAuth, "POST", "/api/v1/namespaces/other/actions/act", "{}", 403, ""},
 		{"unknown path", guestAuth, "GET", "/api/v1/namespaces/_/limits", "", 404, msgNotFound},
-		{"trigger with a feed", guestAuth, "PUT", "/api/v1/namespaces/_/triggers/t", `{"annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`, 501, ""},
 		{"trigger malformed", guestAuth, "PUT", "/api/v1/namespaces/_/triggers/t", `{"parameters":`, 400, ""},
 		{"fire a missing trigger", guestAuth, "POST", "/api/v1/namespaces/_/triggers/missing", "{}", 404, msgNotFound},
 		{"fire with a non-object", guestAuth, "POST", "/api/v1/namespaces/_/triggers/missing", "[1]", 404, msgNotFound},

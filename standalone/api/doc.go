@@ -24,7 +24,7 @@
 //	GET    /api/v1/namespaces/{ns}/packages/{name}      with its actions
 //	DELETE /api/v1/namespaces/{ns}/packages/{name}      ?force=; 409 while it holds actions
 //	GET    /api/v1/namespaces/{ns}/triggers             ?limit=&skip=
-//	PUT    /api/v1/namespaces/{ns}/triggers/{name}      ?overwrite=; a feed answers 501
+//	PUT    /api/v1/namespaces/{ns}/triggers/{name}      ?overwrite=; a feed's annotation is stored
 //	GET    /api/v1/namespaces/{ns}/triggers/{name}      with the rules naming it
 //	DELETE /api/v1/namespaces/{ns}/triggers/{name}
 //	POST   /api/v1/namespaces/{ns}/triggers/{name}      fire: 202 {"activationId"}, 204 without an active rule

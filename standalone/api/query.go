@@ -94,7 +94,6 @@ var messageErrors = []struct {
 	status   int
 }{
 	{errBadRequest, http.StatusBadRequest},
-	{entity.ErrUnsupported, http.StatusNotImplemented},
 	{entity.ErrInvalid, http.StatusBadRequest},
 	{store.ErrBadBinding, http.StatusBadRequest},
 	{store.ErrBinding, http.StatusBadRequest},

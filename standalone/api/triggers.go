@@ -21,7 +21,7 @@ func (s *server) listTriggers(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// putTrigger: PUT …/triggers/NAME?overwrite=; a feed answers 501.
+// putTrigger: PUT …/triggers/NAME?overwrite=.
 func (s *server) putTrigger(w http.ResponseWriter, r *http.Request) {
 	req, ok := readPut(w, r, s.maxInvoke)
 	if !ok {

@@ -11,12 +11,15 @@ const (
 	RuleInactive = "inactive"
 )
 
-// AnnotationFeed marks a trigger created with a feed (wsk trigger create
-// --feed); this server runs no feeds.
-const AnnotationFeed = "feed"
-
 // Trigger is OpenWhisk's trigger document (WhiskTrigger). Rules is filled
 // in on GET from the rules that name the trigger.
+//
+// A trigger created with a feed (wsk trigger create --feed) carries a
+// "feed" annotation naming the feed action, which the server only stores,
+// as OpenWhisk's controller does: the wsk CLI runs the feed's lifecycle
+// (it invokes the feed action with lifecycleEvent CREATE, READ, UPDATE or
+// DELETE, triggerName and authKey), and the feed fires the trigger through
+// the API with that key.
 type Trigger struct {
 	Namespace   string              `json:"namespace"`
 	Name        string              `json:"name"`
@@ -80,8 +83,7 @@ type TriggerPut struct {
 	Publish     *bool
 }
 
-// DecodeTriggerPut decodes a PUT body. A feed annotation is refused: this
-// server runs no feeds. Every error wraps ErrInvalid.
+// DecodeTriggerPut decodes a PUT body. Every error wraps ErrInvalid.
 func DecodeTriggerPut(body []byte) (TriggerPut, error) {
 	var in struct {
 		Parameters  json.RawMessage `json:"parameters"`
@@ -99,17 +101,8 @@ func DecodeTriggerPut(body []byte) (TriggerPut, error) {
 	if put.Parameters, put.Annotations, put.Version, err = decodeShared(in.Parameters, in.Annotations, in.Version); err != nil {
 		return TriggerPut{}, err
 	}
-	if put.Annotations != nil {
-		if _, feed := put.Annotations.Get(AnnotationFeed); feed {
-			return TriggerPut{}, fmt.Errorf("%w: feeds are not supported by epilogue standalone; create the trigger without --feed and fire it with `wsk trigger fire`", ErrUnsupported)
-		}
-	}
 	return put, nil
 }
-
-// ErrUnsupported wraps errors about OpenWhisk features this server lacks
-// (an HTTP layer answers 501).
-var ErrUnsupported = fmt.Errorf("%w: not supported", ErrInvalid)
 
 // Apply returns old (the zero Trigger for a create) with the fields present
 // in p; Version is p's, or empty so that the store sets it.

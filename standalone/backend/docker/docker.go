@@ -86,12 +86,12 @@ type Backend struct {
 	owned      *client.Client // closed by Close; nil when the client was given
 	host       string         // the engine's address, for messages
 	network    string
-	apiHost    string
 	prefix     string
 	userMemory int
 	owner      string // the LabelOwner value
 
 	mu        sync.Mutex
+	apiHost   string                      // guarded by mu
 	live      map[string]*dockerContainer // by container ID; guarded by mu
 	closed    bool                        // guarded by mu
 	creating  sync.WaitGroup              // Creates in flight; Add under mu while !closed
@@ -155,6 +155,15 @@ func newOwnerID() string {
 	return hex.EncodeToString(b)
 }
 
+// SetAPIHost sets the __OW_API_HOST of the containers created from now on
+// (Config.APIHost until then): a server learns the address at which
+// containers reach it from Gateway, after New.
+func (b *Backend) SetAPIHost(url string) {
+	b.mu.Lock()
+	b.apiHost = url
+	b.mu.Unlock()
+}
+
 // Name returns "docker".
 func (b *Backend) Name() string { return "docker" }
 
@@ -211,9 +220,11 @@ func (b *Backend) create(ctx context.Context, spec backend.Spec) (*dockerContain
 	name := b.ContainerName(spec)
 	memory := int64(spec.Memory()) << 20
 	env := map[string]string{}
+	b.mu.Lock()
 	if b.apiHost != "" {
 		env["__OW_API_HOST"] = b.apiHost
 	}
+	b.mu.Unlock()
 	maps.Copy(env, spec.Env)
 	envList := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {

@@ -7,13 +7,18 @@ import (
 	"strings"
 
 	networktypes "github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
 )
+
+// networkInspector is the one engine call Gateway makes; *client.Client
+// has it.
+type networkInspector interface {
+	NetworkInspect(ctx context.Context, network string, options networktypes.InspectOptions) (networktypes.Inspect, error)
+}
 
 // Gateway returns the IPv4 gateway of the engine's network: the address at
 // which containers on it reach this machine (where a service they must
 // reach, e.g. a test's Redis, has to listen).
-func Gateway(ctx context.Context, cli *client.Client, network string) (string, error) {
+func Gateway(ctx context.Context, cli networkInspector, network string) (string, error) {
 	info, err := cli.NetworkInspect(ctx, network, networktypes.InspectOptions{})
 	if err != nil {
 		return "", fmt.Errorf("backend/docker: inspect network %s: %w", network, err)
@@ -36,4 +41,10 @@ func Gateway(ctx context.Context, cli *client.Client, network string) (string, e
 		}
 	}
 	return "", fmt.Errorf("backend/docker: network %s has no IPv4 gateway (IPAM %+v, options %v); use a bridge network", network, info.IPAM.Config, info.Options)
+}
+
+// Gateway returns the IPv4 gateway of the backend's network (see the
+// package function Gateway).
+func (b *Backend) Gateway(ctx context.Context) (string, error) {
+	return Gateway(ctx, b.eng, b.network)
 }
