@@ -11,19 +11,37 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/store"
 )
 
-// listActions: GET …/actions?limit=&skip= → [action summary…], newest first.
+// listActions: GET …/actions?limit=&skip=&count= → [action summary…],
+// newest first.
 func (s *server) listActions(w http.ResponseWriter, r *http.Request) {
 	if ns, ok := namespace(w, r); ok {
-		list(w, r, func(limit, skip int) ([]entity.Action, error) { return s.store.ListActions(ns, limit, skip) }, entity.Action.Summary)
+		list(w, r, "actions", func(limit, skip int) ([]entity.Action, error) { return s.store.ListActions(ns, limit, skip) },
+			func() (int, error) { return s.store.CountActions(ns) }, entity.Action.Summary)
 	}
 }
 
 // list answers GET …/COLLECTION?limit=&skip= with the summaries of what
-// read returns for that page.
-func list[T, S any](w http.ResponseWriter, r *http.Request, read func(limit, skip int) ([]T, error), summary func(T) S) {
-	limit, skip, err := page(r.URL.Query())
+// read returns for that page, or with ?count=true {"COLLECTION": N}, N
+// being what count returns less skip, as the controller's countEntities.
+func list[T, S any](w http.ResponseWriter, r *http.Request, collection string, read func(limit, skip int) ([]T, error), count func() (int, error), summary func(T) S) {
+	q := r.URL.Query()
+	limit, skip, err := page(q)
 	if err != nil {
 		fail(w, err)
+		return
+	}
+	counting, err := boolParam(q, "count", false)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if counting {
+		n, err := count()
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{collection: max(n-skip, 0)})
 		return
 	}
 	docs, err := read(limit, skip)

@@ -11,7 +11,9 @@ import (
 )
 
 // listActivations: GET …/activations?name=&since=&upto=&limit=&skip=&docs=
-// → newest first; summaries without logs and result unless docs=true.
+// → newest first; summaries without logs and result unless docs=true. With
+// count=true: {"activations": N}, the matching activations less skip (and
+// 400 with docs=true), as the controller answers.
 func (s *server) listActivations(w http.ResponseWriter, r *http.Request) {
 	ns, ok := namespace(w, r)
 	if !ok {
@@ -38,9 +40,26 @@ func (s *server) listActivations(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	acts, err := s.store.ListActivations(ns, store.ActivationFilter{
-		Name: q.Get("name"), Since: since, Upto: upto, Limit: limit, Skip: skip,
-	})
+	counting, err := boolParam(q, "count", false)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	filter := store.ActivationFilter{Name: q.Get("name"), Since: since, Upto: upto, Limit: limit, Skip: skip}
+	if counting {
+		if docs {
+			writeError(w, http.StatusBadRequest, msgDocsWithCount)
+			return
+		}
+		n, err := s.store.CountActivations(ns, filter)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"activations": n})
+		return
+	}
+	acts, err := s.store.ListActivations(ns, filter)
 	if err != nil {
 		fail(w, err)
 		return

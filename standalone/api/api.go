@@ -191,6 +191,7 @@ func (s *server) routes() http.Handler {
 	ns := func(path string, h http.HandlerFunc, method string) {
 		r.HandleFunc(namespacesPrefix+path, h).Methods(method)
 	}
+	ns("/{ns}/limits", s.limits, http.MethodGet)
 	ns("/{ns}/actions", s.listActions, http.MethodGet)
 	ns("/{ns}/actions/{name:.+}", s.putAction, http.MethodPut)
 	ns("/{ns}/actions/{name:.+}", s.getAction, http.MethodGet)

@@ -9,26 +9,27 @@
 //	GET    /ping                                        "pong"
 //	GET    /api/v1                                      a small info document
 //	GET    /api/v1/namespaces                           ["<the caller's namespace>"]
-//	GET    /api/v1/namespaces/{ns}/actions              ?limit=&skip= (limit ≤ 200)
+//	GET    /api/v1/namespaces/{ns}/limits               the bounds of an action's limits
+//	GET    /api/v1/namespaces/{ns}/actions              ?limit=&skip= (limit ≤ 200); ?count=true: {"actions": N}, as every list
 //	GET    /api/v1/namespaces/{ns}/actions/{pkg}/       the actions of a package (or of a binding's package)
 //	PUT    /api/v1/namespaces/{ns}/actions/{name}       ?overwrite=
 //	GET    /api/v1/namespaces/{ns}/actions/{name}       ?code=
 //	DELETE /api/v1/namespaces/{ns}/actions/{name}
 //	POST   /api/v1/namespaces/{ns}/actions/{name}       ?blocking=&result=&timeout=
-//	GET    /api/v1/namespaces/{ns}/activations          ?name=&since=&upto=&limit=&skip=&docs=
+//	GET    /api/v1/namespaces/{ns}/activations          ?name=&since=&upto=&limit=&skip=&docs=&count=
 //	GET    /api/v1/namespaces/{ns}/activations/{id}
 //	GET    /api/v1/namespaces/{ns}/activations/{id}/logs
 //	GET    /api/v1/namespaces/{ns}/activations/{id}/result
-//	GET    /api/v1/namespaces/{ns}/packages             ?limit=&skip=
+//	GET    /api/v1/namespaces/{ns}/packages             ?limit=&skip=&count=
 //	PUT    /api/v1/namespaces/{ns}/packages/{name}      ?overwrite=; {"binding":{…}} makes a binding
 //	GET    /api/v1/namespaces/{ns}/packages/{name}      with its actions
 //	DELETE /api/v1/namespaces/{ns}/packages/{name}      ?force=; 409 while it holds actions
-//	GET    /api/v1/namespaces/{ns}/triggers             ?limit=&skip=
+//	GET    /api/v1/namespaces/{ns}/triggers             ?limit=&skip=&count=
 //	PUT    /api/v1/namespaces/{ns}/triggers/{name}      ?overwrite=; a feed's annotation is stored
 //	GET    /api/v1/namespaces/{ns}/triggers/{name}      with the rules naming it
 //	DELETE /api/v1/namespaces/{ns}/triggers/{name}
 //	POST   /api/v1/namespaces/{ns}/triggers/{name}      fire: 202 {"activationId"}, 204 without an active rule
-//	GET    /api/v1/namespaces/{ns}/rules                ?limit=&skip=
+//	GET    /api/v1/namespaces/{ns}/rules                ?limit=&skip=&count=
 //	PUT    /api/v1/namespaces/{ns}/rules/{name}         ?overwrite=; {"trigger":"/_/t","action":"/_/a"}
 //	GET    /api/v1/namespaces/{ns}/rules/{name}
 //	DELETE /api/v1/namespaces/{ns}/rules/{name}

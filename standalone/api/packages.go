@@ -8,10 +8,11 @@ import (
 	"github.com/epilogue-dev/epilogue/standalone/entity"
 )
 
-// listPackages: GET …/packages?limit=&skip= → [package summary…].
+// listPackages: GET …/packages?limit=&skip=&count= → [package summary…].
 func (s *server) listPackages(w http.ResponseWriter, r *http.Request) {
 	if ns, ok := namespace(w, r); ok {
-		list(w, r, func(limit, skip int) ([]entity.Package, error) { return s.store.ListPackages(ns, limit, skip) }, entity.Package.Summary)
+		list(w, r, "packages", func(limit, skip int) ([]entity.Package, error) { return s.store.ListPackages(ns, limit, skip) },
+			func() (int, error) { return s.store.CountPackages(ns) }, entity.Package.Summary)
 	}
 }
 
@@ -100,17 +101,32 @@ func (s *server) deletePackage(w http.ResponseWriter, r *http.Request) {
 // listPackageActions: GET …/actions/PKG/ (wsk action list PKG) → the
 // actions of a package, or of the package a binding binds.
 func (s *server) listPackageActions(w http.ResponseWriter, r *http.Request, ns, pkg string) {
-	list(w, r, func(limit, skip int) ([]entity.Action, error) {
-		p, err := s.store.GetPackage(ns, pkg)
+	list(w, r, "actions", func(limit, skip int) ([]entity.Action, error) {
+		home, err := s.actionsHome(ns, pkg)
 		if err != nil {
 			return nil, err
 		}
-		home := p.Path()
-		if p.IsBinding() {
-			home = p.Binding.Path()
-		}
 		return s.store.ListActions(home, limit, skip)
+	}, func() (int, error) {
+		home, err := s.actionsHome(ns, pkg)
+		if err != nil {
+			return 0, err
+		}
+		return s.store.CountActions(home)
 	}, entity.Action.Summary)
+}
+
+// actionsHome is where the actions of package ns/pkg are stored: its own
+// path, or the bound package's for a binding.
+func (s *server) actionsHome(ns, pkg string) (string, error) {
+	p, err := s.store.GetPackage(ns, pkg)
+	if err != nil {
+		return "", err
+	}
+	if p.IsBinding() {
+		return p.Binding.Path(), nil
+	}
+	return p.Path(), nil
 }
 
 // resolveAction returns the action at ns/name for GET and invoke, with the

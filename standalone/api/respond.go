@@ -11,8 +11,9 @@ import (
 
 // Messages the controller sends, verbatim, so wsk prints what users know.
 const (
-	msgNotFound     = "The requested resource does not exist."
-	msgUnauthorized = "The supplied authentication is invalid"
+	msgNotFound      = "The requested resource does not exist."
+	msgUnauthorized  = "The supplied authentication is invalid"
+	msgDocsWithCount = "The parameter 'docs' is not permitted with 'count'."
 )
 
 // errorBody is the controller's ErrorResponse: both fields are needed for

@@ -14,10 +14,11 @@ import (
 // recorded as an activation whose logs say, per active rule, which
 // non-blocking activation of the rule's action it started.
 
-// listTriggers: GET …/triggers?limit=&skip=.
+// listTriggers: GET …/triggers?limit=&skip=&count=.
 func (s *server) listTriggers(w http.ResponseWriter, r *http.Request) {
 	if ns, ok := namespace(w, r); ok {
-		list(w, r, func(limit, skip int) ([]entity.Trigger, error) { return s.store.ListTriggers(ns, limit, skip) }, func(t entity.Trigger) entity.Trigger { return t })
+		list(w, r, "triggers", func(limit, skip int) ([]entity.Trigger, error) { return s.store.ListTriggers(ns, limit, skip) },
+			func() (int, error) { return s.store.CountTriggers(ns) }, func(t entity.Trigger) entity.Trigger { return t })
 	}
 }
 
@@ -159,10 +160,11 @@ func (s *server) fireRule(ctx context.Context, c caller, rule entity.Rule, paylo
 	return inv.ID(), nil
 }
 
-// listRules: GET …/rules?limit=&skip=.
+// listRules: GET …/rules?limit=&skip=&count=.
 func (s *server) listRules(w http.ResponseWriter, r *http.Request) {
 	if ns, ok := namespace(w, r); ok {
-		list(w, r, func(limit, skip int) ([]entity.Rule, error) { return s.store.ListRules(ns, limit, skip) }, func(r entity.Rule) entity.Rule { return r })
+		list(w, r, "rules", func(limit, skip int) ([]entity.Rule, error) { return s.store.ListRules(ns, limit, skip) },
+			func() (int, error) { return s.store.CountRules(ns) }, func(r entity.Rule) entity.Rule { return r })
 	}
 }
 

@@ -157,6 +157,12 @@ func (s *Store) DeleteAction(namespace, name string) (entity.Action, error) {
 	return a, err
 }
 
+// CountActions returns how many actions ListActions lists under namespace
+// ("guest", or "guest/pkg"), limit and skip aside.
+func (s *Store) CountActions(namespace string) (int, error) {
+	return countDocs(s, bucketActions, []byte(namespace+"/"))
+}
+
 // ListActions returns the actions under namespace, most recently updated
 // first (ties by name), as the controller's list: namespace "guest" lists
 // every action of the namespace, packaged ones included, and "guest/pkg" the

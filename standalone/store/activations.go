@@ -247,58 +247,91 @@ func (s *Store) ListActivations(namespace string, f ActivationFilter) ([]entity.
 	s.awaitStaged(namespace)
 	limit, skip := listBounds(f.Limit, f.Skip)
 	out := []entity.Activation{}
-	if f.Since > 0 && f.Upto > 0 && f.Since > f.Upto {
-		return out, nil
-	}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		nsb := tx.Bucket(bucketActivations).Bucket([]byte(namespace))
-		if nsb == nil {
-			return nil
-		}
-		byStart, _, byName, err := subBuckets(nsb, false)
-		if err != nil {
-			return err
-		}
-		index, prefix := byStart, []byte(nil)
-		if f.Name != "" {
-			index, prefix = byName, namePrefix(f.Name)
-		}
-		seek := prefix
-		if f.Upto > 0 {
-			seek = append(append([]byte(nil), prefix...), invStart(f.Upto)...)
-		}
-		c := index.Cursor()
-		for k, v := c.Seek(seek); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
-			rest := k[len(prefix):]
-			if len(rest) < 8 {
-				return fmt.Errorf("malformed index key %q", k)
-			}
-			start := int64(^binary.BigEndian.Uint64(rest[:8]))
-			if start < f.Since {
-				break
-			}
+		return eachActivation(tx, namespace, f, func(byStart *bolt.Bucket, key, doc []byte) (bool, error) {
 			if skip > 0 {
 				skip--
-				continue
+				return true, nil
 			}
-			if f.Name != "" {
-				v = byStart.Get(rest)
-				if v == nil {
-					return fmt.Errorf("name index entry %q points at a missing record", k)
+			if doc == nil {
+				if doc = byStart.Get(key); doc == nil {
+					return false, fmt.Errorf("name index entry %q points at a missing record", key)
 				}
 			}
 			var a entity.Activation
-			if err := decodeActivation(v, &a); err != nil {
-				return err
+			if err := decodeActivation(doc, &a); err != nil {
+				return false, err
 			}
 			out = append(out, a)
-		}
-		return nil
+			return len(out) < limit, nil
+		})
 	})
 	if err != nil {
 		return nil, s.wrapTx(err)
 	}
 	return out, nil
+}
+
+// CountActivations returns how many activations ListActivations would
+// return with no limit: those matching f, less f.Skip. It reads index keys
+// only.
+func (s *Store) CountActivations(namespace string, f ActivationFilter) (int, error) {
+	s.awaitStaged(namespace)
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return eachActivation(tx, namespace, f, func(*bolt.Bucket, []byte, []byte) (bool, error) {
+			n++
+			return true, nil
+		})
+	})
+	if err != nil {
+		return 0, s.wrapTx(err)
+	}
+	return max(n-max(f.Skip, 0), 0), nil
+}
+
+// eachActivation calls visit for each activation in namespace that matches
+// f's name and bounds, newest first, until visit returns false. visit gets
+// the namespace's start index, the activation's key in it, and its record
+// when the walk is on that index (nil on a name's index).
+func eachActivation(tx *bolt.Tx, namespace string, f ActivationFilter, visit func(byStart *bolt.Bucket, key, doc []byte) (bool, error)) error {
+	if f.Since > 0 && f.Upto > 0 && f.Since > f.Upto {
+		return nil
+	}
+	nsb := tx.Bucket(bucketActivations).Bucket([]byte(namespace))
+	if nsb == nil {
+		return nil
+	}
+	byStart, _, byName, err := subBuckets(nsb, false)
+	if err != nil {
+		return err
+	}
+	index, prefix := byStart, []byte(nil)
+	if f.Name != "" {
+		index, prefix = byName, namePrefix(f.Name)
+	}
+	seek := prefix
+	if f.Upto > 0 {
+		seek = append(append([]byte(nil), prefix...), invStart(f.Upto)...)
+	}
+	c := index.Cursor()
+	for k, v := c.Seek(seek); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		key := k[len(prefix):]
+		if len(key) < 8 {
+			return fmt.Errorf("malformed index key %q", k)
+		}
+		if start := int64(^binary.BigEndian.Uint64(key[:8])); start < f.Since {
+			return nil
+		}
+		if f.Name != "" {
+			v = nil
+		}
+		more, err := visit(byStart, key, v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // subBuckets returns the three index buckets of one namespace, creating them

@@ -106,6 +106,20 @@ func deleteDoc[T any](s *Store, bucket []byte, kind string, key []byte, before f
 	return out, nil
 }
 
+// countDocs returns how many documents of bucket listDocs would list under
+// prefix, limit and skip aside; it reads keys only.
+func countDocs(s *Store, bucket, prefix []byte) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, s.wrapTx(err)
+}
+
 // listDocs returns the documents whose key starts with prefix, most
 // recently updated first (ties by path), limit and skip applied as
 // listBounds says; order gives a document's update time and path.

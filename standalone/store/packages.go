@@ -116,6 +116,11 @@ func (s *Store) DeletePackage(namespace, name string, force bool) (entity.Packag
 	})
 }
 
+// CountPackages returns how many packages and bindings ListPackages lists.
+func (s *Store) CountPackages(namespace string) (int, error) {
+	return countDocs(s, bucketPackages, []byte(namespace+"/"))
+}
+
 // ListPackages returns the packages and bindings of namespace, most recently
 // updated first, with ListActions' limit and skip.
 func (s *Store) ListPackages(namespace string, limit, skip int) ([]entity.Package, error) {

@@ -35,6 +35,9 @@ func TestPackages(t *testing.T) {
 			list, err := s.ListPackages("guest", 0, 0)
 			require.NoError(t, err)
 			require.Len(t, list, 1, "a namespace that is a prefix of another is not mixed")
+			n, err := s.CountPackages("guest")
+			require.NoError(t, err)
+			assert.Equal(t, 1, n, "a namespace that is a prefix of another is not counted")
 			assert.Equal(t, again.Path(), list[0].Path())
 			assert.Equal(t, again.Parameters, list[0].Parameters)
 		}},

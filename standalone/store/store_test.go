@@ -285,6 +285,12 @@ func TestListActions(t *testing.T) {
 				assert.NotEmpty(t, a.Version)
 			}
 			assert.Equal(t, tt.want, got)
+
+			all, err := s.ListActions(tt.namespace, MaxListLimit, 0)
+			require.NoError(t, err)
+			n, err := s.CountActions(tt.namespace)
+			require.NoError(t, err)
+			assert.Equal(t, len(all), n, "count: every action the list holds, limit and skip aside")
 		})
 	}
 }
@@ -426,6 +432,14 @@ func TestListActivations(t *testing.T) {
 				assert.Equal(t, byStart[a.Start], a)
 			}
 			assert.Equal(t, tt.want, got)
+
+			unlimited := tt.filter
+			unlimited.Limit = MaxListLimit
+			all, err := s.ListActivations("guest", unlimited)
+			require.NoError(t, err)
+			n, err := s.CountActivations("guest", tt.filter)
+			require.NoError(t, err)
+			assert.Equal(t, len(all), n, "count: what the list holds with no limit, skip applied")
 		})
 	}
 
@@ -433,6 +447,9 @@ func TestListActivations(t *testing.T) {
 		list, err := s.ListActivations("nobody", ActivationFilter{})
 		require.NoError(t, err)
 		assert.Equal(t, []entity.Activation{}, list)
+		n, err := s.CountActivations("nobody", ActivationFilter{})
+		require.NoError(t, err)
+		assert.Zero(t, n)
 	})
 }
 

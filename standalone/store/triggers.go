@@ -64,6 +64,16 @@ func (s *Store) DeleteTrigger(namespace, name string) (entity.Trigger, error) {
 	return named(s, bucketTriggers, kindTrigger, namespace, name, deleteUnchecked[entity.Trigger])
 }
 
+// CountTriggers returns how many triggers ListTriggers lists.
+func (s *Store) CountTriggers(namespace string) (int, error) {
+	return countDocs(s, bucketTriggers, []byte(namespace+"/"))
+}
+
+// CountRules returns how many rules ListRules lists.
+func (s *Store) CountRules(namespace string) (int, error) {
+	return countDocs(s, bucketRules, []byte(namespace+"/"))
+}
+
 // ListTriggers returns the namespace's triggers, most recently updated first.
 func (s *Store) ListTriggers(namespace string, limit, skip int) ([]entity.Trigger, error) {
 	return listDocs(s, bucketTriggers, kindTrigger, []byte(namespace+"/"), limit, skip, func(t entity.Trigger) (int64, string) { return t.Updated, t.Path() })
