@@ -295,13 +295,45 @@ func (d *initDecoder) space() (c byte, ok bool, err error) {
 	return c, ok, nil
 }
 
-func (d *initDecoder) value(place jsonPlace, depth int) error {
+// peek skips white space and returns the next byte without taking it;
+// errStop when the input ends first.
+func (d *initDecoder) peek() (byte, error) {
 	c, ok, err := d.space()
+	if err == nil && !ok {
+		err = errStop
+	}
+	return c, err
+}
+
+// next takes the byte peek returns.
+func (d *initDecoder) next() (byte, error) {
+	c, err := d.peek()
+	if err == nil {
+		d.r++
+	}
+	return c, err
+}
+
+// separator takes what follows an object member or an array element: end
+// (the container's closing byte, done) or ','; anything else is bad.
+func (d *initDecoder) separator(end byte) (done bool, err error) {
+	c, err := d.next()
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case end:
+		return true, d.emit(c)
+	case ',':
+		return false, d.emit(c)
+	}
+	return false, d.bad(c)
+}
+
+func (d *initDecoder) value(place jsonPlace, depth int) error {
+	c, err := d.peek()
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return errStop
 	}
 	switch {
 	case c == '{' || c == '[':
@@ -344,23 +376,21 @@ func (d *initDecoder) value(place jsonPlace, depth int) error {
 }
 
 func (d *initDecoder) object(place jsonPlace, depth int) error {
-	c, ok, err := d.space()
+	c, err := d.peek()
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return errStop
 	}
 	if c == '}' {
 		d.r++
 		return d.emit(c)
 	}
 	for {
+		if c, err = d.next(); err != nil {
+			return err
+		}
 		if c != '"' {
-			d.r++
 			return d.bad(c)
 		}
-		d.r++
 		inner := placeIgnore
 		switch place {
 		case placeKeep:
@@ -376,12 +406,9 @@ func (d *initDecoder) object(place jsonPlace, depth int) error {
 		if err != nil {
 			return err
 		}
-		if c, ok, err = d.space(); err != nil {
+		if c, err = d.next(); err != nil {
 			return err
-		} else if !ok {
-			return errStop
 		}
-		d.r++
 		if c != ':' {
 			return d.bad(c)
 		}
@@ -391,26 +418,8 @@ func (d *initDecoder) object(place jsonPlace, depth int) error {
 		if err := d.value(inner, depth); err != nil {
 			return err
 		}
-		if c, ok, err = d.space(); err != nil {
+		if done, err := d.separator('}'); done || err != nil {
 			return err
-		} else if !ok {
-			return errStop
-		}
-		d.r++
-		switch c {
-		case '}':
-			return d.emit(c)
-		case ',':
-			if err := d.emit(c); err != nil {
-				return err
-			}
-		default:
-			return d.bad(c)
-		}
-		if c, ok, err = d.space(); err != nil {
-			return err
-		} else if !ok {
-			return errStop
 		}
 	}
 }
@@ -434,12 +443,9 @@ func fieldPlace(place jsonPlace, key string) jsonPlace {
 }
 
 func (d *initDecoder) array(place jsonPlace, depth int) error {
-	c, ok, err := d.space()
+	c, err := d.peek()
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return errStop
 	}
 	if c == ']' {
 		d.r++
@@ -449,21 +455,8 @@ func (d *initDecoder) array(place jsonPlace, depth int) error {
 		if err := d.value(place, depth); err != nil {
 			return err
 		}
-		if c, ok, err = d.space(); err != nil {
+		if done, err := d.separator(']'); done || err != nil {
 			return err
-		} else if !ok {
-			return errStop
-		}
-		d.r++
-		switch c {
-		case ']':
-			return d.emit(c)
-		case ',':
-			if err := d.emit(c); err != nil {
-				return err
-			}
-		default:
-			return d.bad(c)
 		}
 	}
 }
