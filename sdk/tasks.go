@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -230,9 +231,18 @@ func (a *Activation) taskStore() (*durable.Store, time.Duration, error) {
 	return st, lease, nil
 }
 
+// taskParamKey is the reserved parameter as the recoverer writes it.
+var taskParamKey = []byte(`"` + durable.TaskParam + `"`)
+
 // resumeRef returns the reserved parameter's value when the activation is
-// a recovery or continuation of a task.
+// a recovery or continuation of a task. Parameters that do not hold the
+// key's plain text are not decoded here: every activation passes through,
+// and the handler decodes them again. A key spelled with escapes is an
+// ordinary parameter (the recoverer never escapes it).
 func resumeRef(params json.RawMessage) (durable.Resume, bool, error) {
+	if !bytes.Contains(params, taskParamKey) {
+		return durable.Resume{}, false, nil
+	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(params, &m) != nil {
 		return durable.Resume{}, false, nil

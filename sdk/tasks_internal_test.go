@@ -2,9 +2,12 @@ package sdk
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/epilogue-dev/epilogue/durable"
 )
 
 func TestResumeRef(t *testing.T) {
@@ -19,6 +22,8 @@ func TestResumeRef(t *testing.T) {
 		{`{"__epilogue_task":{"id":"1-0","recoveryOf":"a"}}`, true, "1-0", false},
 		{`{"__epilogue_task":{"recoveryOf":"a"}}`, true, "", true},
 		{`{"__epilogue_task":"1-0"}`, true, "", true},
+		{`{"x":"__epilogue_task"}`, false, "", false},
+		{`{"\u005f_epilogue_task":{"id":"1-0"}}`, false, "", false},
 	} {
 		r, isTask, err := resumeRef(json.RawMessage(tc.params))
 		assert.Equal(t, tc.isTask, isTask, tc.params)
@@ -40,6 +45,9 @@ func FuzzResumeRef(f *testing.F) {
 		r, isTask, err := resumeRef(json.RawMessage(params))
 		if isTask && err == nil && r.ID == "" {
 			t.Fatalf("accepted a task reference without an id: %s", params)
+		}
+		if isTask && !strings.Contains(params, `"`+durable.TaskParam+`"`) {
+			t.Fatalf("took parameters without the key's plain text for a task: %s", params)
 		}
 	})
 }
