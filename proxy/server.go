@@ -231,7 +231,6 @@ func Run(ctx context.Context, cfg Config) error {
 // down within a bound: the requests being answered finish, idle
 // connections close. It returns ErrDrainCut when the drain cut pending work.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	deferAccept(ln)
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,

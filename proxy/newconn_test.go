@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
@@ -53,28 +52,6 @@ func statusOnNewConn(t testing.TB, addr string, pause time.Duration) int {
 	_, err = io.Copy(io.Discard, resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode
-}
-
-func TestServeDefersAccept(t *testing.T) {
-	s := newTestServer(t)
-	ln := serveLoopback(t, s)
-	addr := ln.Addr().String()
-
-	// Served before the option is read: Serve has set it by then.
-	require.Equal(t, http.StatusOK, statusOnNewConn(t, addr, 0))
-	rc, err := ln.(*net.TCPListener).SyscallConn()
-	require.NoError(t, err)
-	var v int
-	var gerr error
-	require.NoError(t, rc.Control(func(fd uintptr) {
-		v, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT)
-	}))
-	require.NoError(t, gerr)
-	assert.Positive(t, v, "TCP_DEFER_ACCEPT is not set on the listener")
-
-	// A client that connects and waits past the deferral before it sends
-	// its request is still served.
-	assert.Equal(t, http.StatusOK, statusOnNewConn(t, addr, 1500*time.Millisecond))
 }
 
 // BenchmarkStatusNewConnection is one GET /epilogue/status per connection,
