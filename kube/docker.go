@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -123,10 +122,7 @@ func shimContainer(sockVolume string, opt Options) corev1.Container {
 			{Name: shimJournalVolume, MountPath: shimJournalDir},
 			{Name: shimKeyVolume, MountPath: shimKeyDir, ReadOnly: true},
 		},
-		Resources: corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(opt.CPURequest), corev1.ResourceMemory: resource.MustParse(opt.MemoryRequest)},
-			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(opt.MemoryLimit)},
-		},
+		Resources: opt.Shim.requirements(),
 		// Up to a minute to reach the daemon and replay the journal.
 		StartupProbe:   probe(1, 60),
 		ReadinessProbe: probe(10, 3),

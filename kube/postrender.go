@@ -12,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/epilogue-dev/epilogue/reclaim"
@@ -78,13 +77,10 @@ const (
 
 // Defaults for Options' zero values.
 const (
-	DefaultShimImage     = "epilogue/shim:latest"
-	DefaultNotifyPort    = 7543
-	DefaultMetricsPort   = 9464
-	DefaultJournalRoot   = "/var/lib/epilogue-shim"
-	DefaultCPURequest    = "50m"
-	DefaultMemoryRequest = "32Mi"
-	DefaultMemoryLimit   = "256Mi"
+	DefaultShimImage   = "epilogue/shim:latest"
+	DefaultNotifyPort  = 7543
+	DefaultMetricsPort = 9464
+	DefaultJournalRoot = "/var/lib/epilogue-shim"
 )
 
 // Options configure the patch. Zero values are the defaults.
@@ -113,8 +109,9 @@ type Options struct {
 	// MetricsPort is where Prometheus scrapes the shim's /metrics on the
 	// pod's IP; 0 = DefaultMetricsPort.
 	MetricsPort int32
-	// The shim's resources; "" = the defaults above.
-	CPURequest, MemoryRequest, MemoryLimit string
+	// Shim is the shim's resources; empty fields take
+	// DefaultShimResources'.
+	Shim Resources
 
 	// TasksRedis, if set, is the durable-task store (durable.EnvRedis):
 	// every action container is given it, and the release gets a
@@ -129,6 +126,9 @@ type Options struct {
 	// RecovererAuthKey is the key of deploy-kube's RELEASE-whisk.auth
 	// Secret the recoverer invokes with; "" = DefaultRecovererAuthKey.
 	RecovererAuthKey string
+	// Recoverer is the recoverer's resources; empty fields take
+	// DefaultRecovererResources'.
+	Recoverer Resources
 }
 
 // ErrNoInvoker is returned when the stream holds nothing to patch.
@@ -174,16 +174,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MetricsPort == 0 {
 		o.MetricsPort = DefaultMetricsPort
 	}
-	if o.CPURequest == "" {
-		o.CPURequest = DefaultCPURequest
-	}
-	if o.MemoryRequest == "" {
-		o.MemoryRequest = DefaultMemoryRequest
-	}
-	if o.MemoryLimit == "" {
-		o.MemoryLimit = DefaultMemoryLimit
-	}
+	o.Shim = o.Shim.orDefault(DefaultShimResources)
 	o, errs := o.recovererDefaults()
+	errs = append(errs, o.Shim.check("shim")...)
 	if o.MaxLinger < reclaim.DefaultCancelGrace {
 		errs = append(errs, fmt.Errorf("max linger %s is below the runtime's cancel grace (%s): give at least that", o.MaxLinger, reclaim.DefaultCancelGrace))
 	}
@@ -203,11 +196,6 @@ func (o Options) withDefaults() (Options, error) {
 		errs = append(errs, fmt.Errorf("metrics port %d is not a TCP port", o.MetricsPort))
 	case o.MetricsPort == o.NotifyPort:
 		errs = append(errs, fmt.Errorf("metrics port %d is the notify port: choose another", o.MetricsPort))
-	}
-	for _, q := range []struct{ name, v string }{{"shim cpu request", o.CPURequest}, {"shim memory request", o.MemoryRequest}, {"shim memory limit", o.MemoryLimit}} {
-		if _, err := resource.ParseQuantity(q.v); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q is not a Kubernetes quantity (e.g. 50m, 64Mi)", q.name, q.v))
-		}
 	}
 	return o, errors.Join(errs...)
 }

@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -158,10 +157,7 @@ func recovererDeployment(inv header, release, apiHost string, opt Options) *apps
 		// the recoverer recovers nothing, and a restart redials.
 		ReadinessProbe: probe(3),
 		LivenessProbe:  probe(6),
-		Resources: corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
-			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
-		},
+		Resources:      opt.Recoverer.requirements(),
 		SecurityContext: &corev1.SecurityContext{
 			RunAsUser:                &uid,
 			RunAsNonRoot:             &yes,
@@ -206,6 +202,8 @@ func (o Options) recovererDefaults() (Options, []error) {
 	if o.TasksLease == 0 {
 		o.TasksLease = durable.DefaultLease
 	}
+	o.Recoverer = o.Recoverer.orDefault(DefaultRecovererResources)
+	errs = append(errs, o.Recoverer.check("recoverer")...)
 	if st, err := durable.Open(o.TasksRedis); err != nil {
 		errs = append(errs, fmt.Errorf("--tasks-redis: %w", err))
 	} else {

@@ -67,9 +67,8 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	journal := fs.String("shim-journal", "", "the node directory of the shim's journal (default "+kube.DefaultJournalRoot+"/RELEASE)")
 	port := fs.Int("shim-notify-port", kube.DefaultNotifyPort, "the pod port where action containers push events to the shim (its probes check it)")
 	metricsPort := fs.Int("shim-metrics-port", kube.DefaultMetricsPort, "the pod port where Prometheus scrapes the shim's /metrics")
-	cpu := fs.String("shim-cpu-request", kube.DefaultCPURequest, "the shim's CPU request")
-	memReq := fs.String("shim-memory-request", kube.DefaultMemoryRequest, "the shim's memory request")
-	memLim := fs.String("shim-memory-limit", kube.DefaultMemoryLimit, "the shim's memory limit")
+	var shim, recoverer kube.Resources
+	resourceFlags(fs, "shim", "the shim's", &shim, kube.DefaultShimResources)
 	defaultRecoverer := kube.DefaultRecovererImage
 	if version != "dev" {
 		defaultRecoverer = "epilogue/epilogue:" + version
@@ -78,6 +77,7 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tasksLease := fs.Duration("tasks-lease", durable.DefaultLease, "with --tasks-redis: the actions' "+durable.EnvLease+" and the recoverer's --lease")
 	recovererImage := fs.String("recoverer-image", defaultRecoverer, "with --tasks-redis: the image carrying the epilogue binary (make image builds it); pulled with --shim-pull-policy")
 	recovererKey := fs.String("recoverer-auth", kube.DefaultRecovererAuthKey, "with --tasks-redis: the key of deploy-kube's Secret RELEASE-whisk.auth the recoverer invokes with (guest or system)")
+	resourceFlags(fs, "recoverer", "with --tasks-redis: the recoverer's", &recoverer, kube.DefaultRecovererResources)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -105,8 +105,8 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	res, err := kube.PostRender(in, kube.Options{
 		ShimImage: *shimImage, ShimPullPolicy: *pull, MaxTimeLimit: *timeLimit, MaxLinger: *maxLinger,
 		NotifyKeySecret: *secret, JournalHostPath: *journal, NotifyPort: int32(*port), MetricsPort: int32(*metricsPort),
-		CPURequest: *cpu, MemoryRequest: *memReq, MemoryLimit: *memLim,
-		TasksRedis: *tasksRedis, TasksLease: *tasksLease, RecovererImage: *recovererImage, RecovererAuthKey: *recovererKey,
+		Shim:       shim,
+		TasksRedis: *tasksRedis, TasksLease: *tasksLease, RecovererImage: *recovererImage, RecovererAuthKey: *recovererKey, Recoverer: recoverer,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "epilogue k8s post-render:", err)
@@ -127,4 +127,12 @@ func runK8sIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, msg)
 	return exitOK
+}
+
+// resourceFlags defines --WHO-cpu-request, --WHO-memory-request and
+// --WHO-memory-limit into r, with def's values as defaults.
+func resourceFlags(fs *cli.FlagSet, who, whose string, r *kube.Resources, def kube.Resources) {
+	fs.StringVar(&r.CPURequest, who+"-cpu-request", def.CPURequest, whose+" CPU request")
+	fs.StringVar(&r.MemoryRequest, who+"-memory-request", def.MemoryRequest, whose+" memory request")
+	fs.StringVar(&r.MemoryLimit, who+"-memory-limit", def.MemoryLimit, whose+" memory limit")
 }
