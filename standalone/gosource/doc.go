@@ -21,7 +21,11 @@
 // {"error": …}, as the invoker records a failed /init. A compiled action is
 // kept in the cache directory under the digest of its exec, so an action
 // compiles once per server data directory, not once per container; the
-// least recently used beyond Config.MaxCached are removed.
+// least recently used beyond Config.MaxCached are removed. A developer
+// error is remembered in memory for Config.FailureTTL, so that invoking
+// code that does not compile costs one compile a minute, not one per
+// invoke (OpenWhisk's runtime compiles at every /init); a compile that ran
+// out of time is not remembered.
 //
 // Untrusted input is bounded: a zip is unpacked with a cap on its entries
 // and bytes, and only to relative paths inside the build directory (no

@@ -31,6 +31,9 @@ const (
 	// every update of an action's code compiles anew, so without a bound
 	// the cache grows with every edit.
 	DefaultMaxCached = 256
+	// DefaultFailureTTL is how long a compile's developer error answers
+	// for the same code without compiling it again.
+	DefaultFailureTTL = time.Minute
 )
 
 // MaxErrorBytes caps the compiler output shown as an activation's error
@@ -53,8 +56,13 @@ type Config struct {
 	// Image is the image prepared actions run on; "" = DefaultImage.
 	Image string
 	// MaxCached is how many compiled actions are kept; the least recently
-	// used go first. 0 = DefaultMaxCached.
+	// used go first. 0 = DefaultMaxCached. It bounds the remembered
+	// failures too.
 	MaxCached int
+	// FailureTTL is how long code that failed to compile fails at once
+	// with the same developer error; 0 = DefaultFailureTTL. A compile
+	// that ran out of time is not remembered.
+	FailureTTL time.Duration
 }
 
 // Compiler prepares Go source actions and wsk --native zips for the runtime
@@ -65,6 +73,7 @@ type Compiler struct {
 
 	mu       sync.Mutex
 	building map[string]chan struct{} // digest → closed when its compile ends
+	failures map[string]failure       // digest → its developer error, for FailureTTL
 
 	pruneMu sync.Mutex // one prune at a time
 }
@@ -74,16 +83,17 @@ func New(cfg Config) (*Compiler, error) {
 	if cfg.CacheDir == "" {
 		return nil, errors.New("gosource: Config.CacheDir is empty: name the directory compiled actions are kept in")
 	}
-	if cfg.Timeout < 0 || cfg.MaxCached < 0 {
-		return nil, errors.New("gosource: Config.Timeout and Config.MaxCached must not be negative; use 0 for the default")
+	if cfg.Timeout < 0 || cfg.MaxCached < 0 || cfg.FailureTTL < 0 {
+		return nil, errors.New("gosource: Config.Timeout, Config.MaxCached and Config.FailureTTL must not be negative; use 0 for the default")
 	}
 	cfg.MaxCached = cmp.Or(cfg.MaxCached, DefaultMaxCached)
+	cfg.FailureTTL = cmp.Or(cfg.FailureTTL, DefaultFailureTTL)
 	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 	cfg.Image = cmp.Or(cfg.Image, DefaultImage)
 	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("gosource: cannot create the cache directory %s: %w", cfg.CacheDir, err)
 	}
-	return &Compiler{cfg: cfg, building: map[string]chan struct{}{}}, nil
+	return &Compiler{cfg: cfg, building: map[string]chan struct{}{}, failures: map[string]failure{}}, nil
 }
 
 // Runs reports whether e is a Go source action or a wsk --native zip.
@@ -113,6 +123,9 @@ func (c *Compiler) Prepare(ctx context.Context, e entity.Exec) (prepared entity.
 	if x, ok := c.cached(cached); ok {
 		return x, "", nil
 	}
+	if msg, ok := c.failed(key); ok {
+		return entity.Exec{}, msg, nil
+	}
 	release, err := c.claim(ctx, key)
 	if err != nil {
 		return entity.Exec{}, "", err
@@ -121,7 +134,58 @@ func (c *Compiler) Prepare(ctx context.Context, e entity.Exec) (prepared entity.
 	if x, ok := c.cached(cached); ok { // compiled while this one waited
 		return x, "", nil
 	}
-	return c.compile(ctx, e, cached)
+	if msg, ok := c.failed(key); ok { // failed while this one waited
+		return entity.Exec{}, msg, nil
+	}
+	x, msg, lasting, err := c.compile(ctx, e, cached)
+	if msg != "" && lasting {
+		c.remember(key, msg)
+	}
+	return x, msg, err
+}
+
+// failure is a developer error and until when it answers for its code.
+type failure struct {
+	msg   string
+	until time.Time
+}
+
+// failed is the developer error remembered for key, if it has not expired.
+// OpenWhisk's Go runtime compiles at every /init, so code that does not
+// compile would cost a compile per invoke: a few CPU-seconds that anyone
+// who may invoke it can ask for over and over. The error is remembered for
+// a while rather than for good because a compile can also fail for a time
+// (a module proxy that is down).
+func (c *Compiler) failed(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.failures[key]
+	if !ok || time.Now().After(f.until) {
+		return "", false
+	}
+	return f.msg, true
+}
+
+// remember keeps key's developer error for FailureTTL, within MaxCached
+// entries: expired ones go first, then the one that expires soonest.
+func (c *Compiler) remember(key, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if len(c.failures) >= c.cfg.MaxCached {
+		soonest := ""
+		for k, f := range c.failures {
+			if now.After(f.until) {
+				delete(c.failures, k)
+			} else if soonest == "" || f.until.Before(c.failures[soonest].until) {
+				soonest = k
+			}
+		}
+		if len(c.failures) >= c.cfg.MaxCached {
+			delete(c.failures, soonest)
+		}
+	}
+	c.failures[key] = failure{msg: msg, until: now.Add(c.cfg.FailureTTL)}
 }
 
 // cached is the exec of the compiled zip at path, if there is one. Its
@@ -211,56 +275,60 @@ func (c *Compiler) claim(ctx context.Context, key string) (release func(), err e
 }
 
 // compile builds e in a fresh directory and keeps the zip at cached.
-func (c *Compiler) compile(ctx context.Context, e entity.Exec, cached string) (entity.Exec, string, error) {
+// lasting says a developer error would be the same on the next try (not a
+// compile that ran out of time).
+func (c *Compiler) compile(ctx context.Context, e entity.Exec, cached string) (x entity.Exec, developerError string, lasting bool, err error) {
 	tmp, err := os.MkdirTemp(c.cfg.CacheDir, "build-")
 	if err != nil {
-		return entity.Exec{}, "", fmt.Errorf("gosource: cannot create a build directory in %s: %w", c.cfg.CacheDir, err)
+		return entity.Exec{}, "", false, fmt.Errorf("gosource: cannot create a build directory in %s: %w", c.cfg.CacheDir, err)
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
 	src := filepath.Join(tmp, "src")
 	tree, err := writeSource(e, src)
 	switch {
 	case err != nil:
-		return entity.Exec{}, "", err
+		return entity.Exec{}, "", false, err
 	case tree.problem != "":
-		return entity.Exec{}, tree.problem, nil
+		return entity.Exec{}, tree.problem, true, nil
 	case tree.prebuilt:
 		// A zip with a compiled exec: OpenWhisk's Go runtime runs it as it
 		// is. Kept like a compiled one, so later invokes do not unpack it.
-		return c.keep(tmp, cached, tree.code)
+		x, err := c.keep(tmp, cached, tree.code)
+		return x, "", false, err
 	}
 	goBin := c.cfg.GoBin
 	if goBin == "" {
 		goBin = "go"
 	}
 	if _, err := exec.LookPath(goBin); err != nil {
-		return entity.Exec{}, "", fmt.Errorf("gosource: Go source actions compile on this server's host, which has no go command (%w): install Go, or name it with epilogue standalone --go-bin PATH", err)
+		return entity.Exec{}, "", false, fmt.Errorf("gosource: Go source actions compile on this server's host, which has no go command (%w): install Go, or name it with epilogue standalone --go-bin PATH", err)
 	}
 	bctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	out := filepath.Join(tmp, "action.zip")
 	_, err = actionbuild.Build(bctx, actionbuild.Options{Dir: src, Output: out, GoBin: goBin, CacheDir: c.cfg.CacheDir})
 	switch {
-	case errors.Is(err, actionbuild.ErrCompile):
-		return entity.Exec{}, capError(actionbuild.CompilerOutput(err)), nil
-	case errors.Is(err, actionbuild.ErrNoMain), errors.Is(err, actionbuild.ErrNotGo):
-		return entity.Exec{}, "The action's code is not a Go main package: " + tree.hint, nil
 	case err != nil && ctx.Err() == nil && bctx.Err() != nil:
-		return entity.Exec{}, fmt.Sprintf("The action's Go code did not compile within %s.", c.cfg.Timeout), nil
+		return entity.Exec{}, fmt.Sprintf("The action's Go code did not compile within %s.", c.cfg.Timeout), false, nil
+	case errors.Is(err, actionbuild.ErrCompile):
+		return entity.Exec{}, capError(actionbuild.CompilerOutput(err)), true, nil
+	case errors.Is(err, actionbuild.ErrNoMain), errors.Is(err, actionbuild.ErrNotGo):
+		return entity.Exec{}, "The action's code is not a Go main package: " + tree.hint, true, nil
 	case err != nil:
-		return entity.Exec{}, "", fmt.Errorf("gosource: cannot compile the action: %w", err)
+		return entity.Exec{}, "", false, fmt.Errorf("gosource: cannot compile the action: %w", err)
 	}
 	zip, err := os.ReadFile(out)
 	if err != nil {
-		return entity.Exec{}, "", fmt.Errorf("gosource: %w", err)
+		return entity.Exec{}, "", false, fmt.Errorf("gosource: %w", err)
 	}
-	return c.keep(tmp, cached, zip)
+	x, err = c.keep(tmp, cached, zip)
+	return x, "", false, err
 }
 
 // keep puts the zip that runs an action into the cache at cached, through
 // a file in tmp renamed into place (a reader never sees half a zip), and
 // returns its exec.
-func (c *Compiler) keep(tmp, cached string, zip []byte) (entity.Exec, string, error) {
+func (c *Compiler) keep(tmp, cached string, zip []byte) (entity.Exec, error) {
 	f, err := os.CreateTemp(tmp, "keep-*.zip")
 	if err == nil {
 		_, err = f.Write(zip)
@@ -270,10 +338,10 @@ func (c *Compiler) keep(tmp, cached string, zip []byte) (entity.Exec, string, er
 		err = os.Rename(f.Name(), cached)
 	}
 	if err != nil {
-		return entity.Exec{}, "", fmt.Errorf("gosource: cannot keep the compiled action in %s: %w", c.cfg.CacheDir, err)
+		return entity.Exec{}, fmt.Errorf("gosource: cannot keep the compiled action in %s: %w", c.cfg.CacheDir, err)
 	}
 	c.prune()
-	return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), "", nil
+	return c.blackbox(base64.StdEncoding.EncodeToString(zip), true), nil
 }
 
 // capError trims the compiler output to MaxErrorBytes, saying so.

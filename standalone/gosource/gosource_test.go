@@ -285,7 +285,7 @@ func TestPrepareCompilesOnce(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []gosource.Config{{}, {CacheDir: t.TempDir(), Timeout: -time.Second}, {CacheDir: t.TempDir(), MaxCached: -1}} {
+	for _, cfg := range []gosource.Config{{}, {CacheDir: t.TempDir(), Timeout: -time.Second}, {CacheDir: t.TempDir(), MaxCached: -1}, {CacheDir: t.TempDir(), FailureTTL: -time.Second}} {
 		_, err := gosource.New(cfg)
 		assert.Error(t, err, "%+v", cfg)
 	}
@@ -375,4 +375,60 @@ func TestPrepareKeepsMaxCached(t *testing.T) {
 	zips, err := filepath.Glob(filepath.Join(cache, "*.zip"))
 	require.NoError(t, err)
 	assert.Len(t, zips, 1)
+}
+
+// TestPrepareRemembersFailures: code that does not compile fails again at
+// once with the same developer error, without running go, until
+// FailureTTL has passed; then it compiles again.
+func TestPrepareRemembersFailures(t *testing.T) {
+	t.Parallel()
+	realGo, err := exec.LookPath("go")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	countingGo := filepath.Join(dir, "go")
+	require.NoError(t, os.WriteFile(countingGo, []byte("#!/bin/sh\necho run >> "+calls+"\nexec "+realGo+" \"$@\"\n"), 0o755))
+	runs := func() int {
+		b, err := os.ReadFile(calls)
+		if os.IsNotExist(err) {
+			return 0
+		}
+		require.NoError(t, err)
+		return strings.Count(string(b), "run\n")
+	}
+
+	for _, tt := range []struct {
+		name       string
+		ttl        time.Duration
+		remembered bool
+	}{
+		{"within the TTL: no compile", time.Hour, true},
+		{"past the TTL: compiled again", time.Millisecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := gosource.New(gosource.Config{CacheDir: filepath.Join(dir, tt.name), GoBin: countingGo, FailureTTL: tt.ttl})
+			require.NoError(t, err)
+			e := entity.Exec{Kind: "go:1.22", Code: compileError}
+			_, first, err := prepare(t, c, e)
+			require.NoError(t, err)
+			require.Contains(t, first, "undefined: undefinedThing")
+			before := runs()
+			require.Positive(t, before, "the first Prepare ran go")
+			if !tt.remembered {
+				time.Sleep(2 * tt.ttl)
+			}
+			_, again, err := prepare(t, c, e)
+			require.NoError(t, err)
+			assert.Equal(t, first, again, "the same developer error")
+			if tt.remembered {
+				assert.Equal(t, before, runs(), "go ran again for code that failed a moment ago")
+			} else {
+				assert.Greater(t, runs(), before, "an expired failure was not compiled again")
+			}
+			// Other code still compiles.
+			_, developerError, err := prepare(t, c, entity.Exec{Kind: "go:1.22", Code: owHello})
+			require.NoError(t, err)
+			assert.Empty(t, developerError)
+		})
+	}
 }
