@@ -20,10 +20,8 @@ func TestCount(t *testing.T) {
 	for _, a := range []string{"a", "b"} {
 		f.seedAction(t, "guest", a, imgAction)
 	}
-	for _, p := range []string{`{"name":"p"}`, `{"name":"bnd","binding":{"namespace":"_","name":"p"}}`} {
-		var name struct{ Name string }
-		require.NoError(t, json.Unmarshal([]byte(p), &name))
-		status, _, body := f.do(t, guestAuth, "PUT", "/api/v1/namespaces/_/packages/"+name.Name, p)
+	for _, p := range [][2]string{{"p", `{}`}, {"bnd", `{"binding":{"namespace":"_","name":"p"}}`}} {
+		status, _, body := f.do(t, guestAuth, "PUT", "/api/v1/namespaces/_/packages/"+p[0], p[1])
 		require.Equal(t, http.StatusOK, status, body)
 	}
 	f.seedAction(t, "guest", "p/c", imgAction)
