@@ -132,9 +132,9 @@ func (s *suite) evictByPolicy(t *testing.T) {
 			}
 			p := s.newPool(t, cfg)
 			for range callsOfA {
-				run(t, p, s.action("a"), `{"quiet":true}`)
+				runOK(t, p, s.action("a"), `{"quiet":true}`)
 			}
-			run(t, p, s.action("b"), `{"quiet":true}`)
+			runOK(t, p, s.action("b"), `{"quiet":true}`)
 			assertEvictedFor(t, p, s.action("c"), tt.kept)
 			if rec != nil {
 				assert.Equal(t, []keepalive.Release{keepalive.Evicted}, rec.whys(), "the policy hears of the eviction it chose")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,9 @@ const (
 // engine (the pid and a random part).
 var dockerPrefix = fmt.Sprintf("wsk97_%d%s_", os.Getpid(), randomHex(3))
 
+// backends numbers the Docker backends the suite creates, for their prefixes.
+var backends atomic.Int64
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -72,7 +76,12 @@ func TestDockerBackend(t *testing.T) {
 	runSuite(t, gw, func(t *testing.T) backend.Backend {
 		ctx, cancel := context.WithTimeout(context.Background(), stateBound)
 		defer cancel()
-		b, err := docker.New(ctx, docker.Config{Client: cli, NamePrefix: dockerPrefix})
+		// A prefix per backend: the subtests run in parallel, each pool
+		// numbers its containers from 1, and two pools running actions of
+		// the same name (EvictLRU's and EvictByPolicy's a, b, c) would ask
+		// the daemon for the same container name, and one create would fail.
+		prefix := fmt.Sprintf("%s%d_", dockerPrefix, backends.Add(1))
+		b, err := docker.New(ctx, docker.Config{Client: cli, NamePrefix: prefix})
 		require.NoError(t, err)
 		closeAtEnd(t, b)
 		return b
@@ -227,6 +236,16 @@ func completed(t *testing.T, p *Pool, inv *Invocation) entity.Activation {
 func run(t *testing.T, p *Pool, a entity.Action, params string) entity.Activation {
 	t.Helper()
 	return wait(t, start(t, p, a, params))
+}
+
+// runOK runs a to its record and requires it to have succeeded: a test
+// whose later steps rest on this activation's container fails here, with
+// the record, instead of with a consequence of the lost container.
+func runOK(t *testing.T, p *Pool, a entity.Action, params string) entity.Activation {
+	t.Helper()
+	rec := run(t, p, a, params)
+	require.Equal(t, entity.StatusSuccess, rec.Response.Status, "%s: %s, logs %q", a.Path(), rec.Response.Result, rec.Logs)
+	return rec
 }
 
 func annotation(rec entity.Activation, key string) (string, bool) {
@@ -541,9 +560,9 @@ func (s *suite) developerErrors(t *testing.T) {
 // when the memory budget is used.
 func (s *suite) evictLRU(t *testing.T) {
 	p := s.newPool(t, Config{MemoryMB: 512})
-	run(t, p, s.action("a"), `{"quiet":true}`)
-	run(t, p, s.action("b"), `{"quiet":true}`)
-	run(t, p, s.action("a"), `{"quiet":true}`) // b is now the least recently used
+	runOK(t, p, s.action("a"), `{"quiet":true}`)
+	runOK(t, p, s.action("b"), `{"quiet":true}`)
+	runOK(t, p, s.action("a"), `{"quiet":true}`) // b is now the least recently used
 	assertEvictedFor(t, p, s.action("c"), "guest/a")
 }
 
@@ -551,8 +570,7 @@ func (s *suite) evictLRU(t *testing.T) {
 // checks that kept's container is the one left beside a's.
 func assertEvictedFor(t *testing.T, p *Pool, a entity.Action, kept string) {
 	t.Helper()
-	rec := run(t, p, a, `{"quiet":true}`)
-	assert.Equal(t, entity.StatusSuccess, rec.Response.Status)
+	runOK(t, p, a, `{"quiet":true}`)
 	require.Eventually(t, func() bool { return len(states(p)) == 2 }, stateBound, poll)
 	var actions []string
 	for _, c := range p.Snapshot().Containers {
