@@ -16,6 +16,45 @@ import (
 // The hand-written readers and writers must agree with encoding/json: these
 // targets hold them to a reference written with it.
 
+// field is one member of a JSON object.
+type field struct {
+	key string
+	raw json.RawMessage
+}
+
+// lastInOrder lists the members of the JSON object line in the order of
+// the line, each key once, at its last occurrence (the one encoding/json
+// keeps); line must be an object encoding/json accepts.
+func lastInOrder(line []byte) []field {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	var all []field
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil
+		}
+		all = append(all, field{key: tok.(string), raw: raw})
+	}
+	last := map[string]int{}
+	for i, f := range all {
+		last[f.key] = i
+	}
+	var out []field
+	for i, f := range all {
+		if last[f.key] == i {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // referenceMessage is ParseMessage written with encoding/json.
 func referenceMessage(line []byte) (Message, bool) {
 	var fields map[string]json.RawMessage
@@ -33,7 +72,11 @@ func referenceMessage(line []byte) (Message, bool) {
 		return m, true
 	}
 	m := Message{Value: fields["value"], Context: map[string]string{}}
-	for k, raw := range fields {
+	// In the order of the line: two keys that differ only in case name the
+	// same variable, and the later one is its value (a map's order would
+	// make the reference itself random).
+	for _, f := range lastInOrder(line) {
+		k, raw := f.key, f.raw
 		switch k {
 		case "value":
 			if string(raw) == "null" {
