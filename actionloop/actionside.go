@@ -43,6 +43,9 @@ type Message struct {
 	// Context holds the request's other top-level keys as the environment
 	// variables OpenWhisk's runtimes export for an activation:
 	// "__OW_"+UPPER(key), a string as it is, any other JSON value compact.
+	// Keys that differ only in case name one variable: the later member of
+	// the line sets it (upstream's launcher, iterating a map, picks one at
+	// random).
 	Context map[string]string
 }
 
