@@ -255,7 +255,7 @@ func (s *Store) ListActivations(namespace string, f ActivationFilter) ([]entity.
 			}
 			if doc == nil {
 				if doc = byStart.Get(key); doc == nil {
-					return false, fmt.Errorf("name index entry %q points at a missing record", key)
+					return false, fmt.Errorf("name index entry %q for %q points at a missing record", key, f.Name)
 				}
 			}
 			var a entity.Activation
