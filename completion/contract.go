@@ -68,6 +68,9 @@ const (
 	// EnvDrainTimeout bounds the drain after SIGTERM (a Go duration, e.g.
 	// 90s; default: the latest pending deadline plus the cancel grace).
 	EnvDrainTimeout = "EPILOGUE_DRAIN_TIMEOUT"
+	// EnvBusyPoll is how long the proxy may poll for a fast action's
+	// answer instead of sleeping (a Go duration; 0 turns it off).
+	EnvBusyPoll = "EPILOGUE_BUSY_POLL"
 )
 
 // OpenWhisk's own proxy variables, which epilogue-proxy honours as

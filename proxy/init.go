@@ -153,6 +153,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request) (int, string
 		Env:        s.actionEnv(req.Env),
 		WaitForAck: s.cfg.WaitForAck,
 		AckTimeout: s.cfg.AckTimeout,
+		BusyPoll:   s.cfg.BusyPoll,
 		Stdout:     s.cfg.Stdout,
 		Stderr:     s.cfg.Stderr,
 		MaxLine:    s.cfg.MaxResult,

@@ -39,6 +39,7 @@ var settings = [][2]string{
 	{telemetry.EnvEndpoint, "an OTLP collector: turns tracing and metrics on (also " + telemetry.EnvTracesEndpoint + ", " + telemetry.EnvMetricsEndpoint + ")"},
 	{telemetry.EnvProtocol, telemetry.ProtocolHTTP + " (default) or " + telemetry.ProtocolGRPC},
 	{telemetry.EnvServiceName, "the service name in traces (default epilogue-proxy); OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_METRIC_EXPORT_INTERVAL as usual"},
+	{completion.EnvBusyPoll, "how long to poll for a fast action's answer instead of sleeping, e.g. 100us; 0 = never (default 200us when the container may use two CPUs or more, else 0)"},
 	{"GOMAXPROCS", "processors the proxy uses (default 1)"},
 }
 
@@ -91,7 +92,7 @@ func main() {
 		// with one. GOMAXPROCS in the environment still decides.
 		runtime.GOMAXPROCS(1)
 	}
-	cfg, err := configFromEnv(os.Environ())
+	cfg, err := configFromEnv(os.Environ(), cpuBudget(cgroupRoot, runtime.NumCPU()))
 	var tel *telemetry.Telemetry
 	if err == nil {
 		tel, err = telemetry.Setup(context.Background(), "epilogue-proxy", telemetry.WithMetrics())
@@ -134,7 +135,14 @@ func drainOnSignal() (context.Context, <-chan struct{}) {
 	return ctx, stop
 }
 
-func configFromEnv(environ []string) (proxy.Config, error) {
+// maxBusyPoll bounds EPILOGUE_BUSY_POLL: an action slower than this is
+// slow enough that the wake-up no longer matters, and a mistyped unit
+// (200ms for 200us) should not burn a CPU per request.
+const maxBusyPoll = 10 * time.Millisecond
+
+// configFromEnv reads the proxy's settings; cpus is how many CPUs the
+// container may keep busy (cpuBudget), which decides the busy-poll default.
+func configFromEnv(environ []string, cpus float64) (proxy.Config, error) {
 	env := map[string]string{}
 	actionEnv := map[string]string{}
 	for _, kv := range environ {
@@ -158,6 +166,17 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 			return proxy.Config{}, fmt.Errorf("%s=%q: want a positive Go duration such as 90s or 5m", completion.EnvDrainTimeout, v)
 		}
 	}
+	// Polling for an answer needs a CPU to spare: on one, the spin would
+	// only delay the action it waits for.
+	busyPoll := time.Duration(0)
+	if cpus >= 2 {
+		busyPoll = proxy.DefaultBusyPoll
+	}
+	if v := env[completion.EnvBusyPoll]; v != "" {
+		if busyPoll, err = time.ParseDuration(v); err != nil || busyPoll < 0 || busyPoll > maxBusyPoll {
+			return proxy.Config{}, fmt.Errorf("%s=%q: want a Go duration from 0 (off) to 10ms, such as 100us", completion.EnvBusyPoll, v)
+		}
+	}
 	var ln net.Listener
 	if v := env[completion.EnvListenFD]; v != "" {
 		if ln, err = inheritedListener(v); err != nil {
@@ -177,6 +196,7 @@ func configFromEnv(environ []string) (proxy.Config, error) {
 		NotifyToken:  env[completion.EnvNotifyToken],
 		Instance:     env[completion.EnvInstance],
 		DrainTimeout: drain,
+		BusyPoll:     busyPoll,
 	}, nil
 }
 

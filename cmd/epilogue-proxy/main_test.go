@@ -13,20 +13,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/proxy"
 )
 
 func TestConfigFromEnv(t *testing.T) {
 	cfg, err := configFromEnv([]string{
 		"__OW_API_HOST=https://h.example/?a=b=c", "PATH=/bin", "OW_WAIT_FOR_ACK=1",
 		completion.EnvSemantics + "=overlap", completion.EnvListen + "=127.0.0.1:9", "junk",
-	})
+	}, 1)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"__OW_API_HOST": "https://h.example/?a=b=c"}, cfg.ActionEnv, "values containing '=' are kept whole")
 	assert.True(t, cfg.WaitForAck)
 	assert.Equal(t, completion.Overlap, cfg.Semantics)
 	assert.Equal(t, "127.0.0.1:9", cfg.Listen)
 
-	_, err = configFromEnv([]string{completion.EnvSemantics + "=eventual"})
+	_, err = configFromEnv([]string{completion.EnvSemantics + "=eventual"}, 1)
 	assert.ErrorContains(t, err, `use "isolated" or "overlap"`)
 }
 
@@ -44,7 +45,7 @@ func TestConfigFromEnvDrainTimeout(t *testing.T) {
 		{value: "-1s", err: "want a positive Go duration"},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
-			cfg, err := configFromEnv([]string{completion.EnvDrainTimeout + "=" + tc.value})
+			cfg, err := configFromEnv([]string{completion.EnvDrainTimeout + "=" + tc.value}, 1)
 			if tc.err != "" {
 				assert.ErrorContains(t, err, tc.err)
 				assert.ErrorContains(t, err, completion.EnvDrainTimeout)
@@ -52,6 +53,41 @@ func TestConfigFromEnvDrainTimeout(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, cfg.DrainTimeout)
+		})
+	}
+}
+
+func TestConfigFromEnvBusyPoll(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value string
+		cpus  float64
+		want  time.Duration
+		err   string
+	}{
+		{name: "default on two CPUs", cpus: 2, want: proxy.DefaultBusyPoll},
+		{name: "default on one CPU is off", cpus: 1, want: 0},
+		{name: "default under a quota of 1.5 CPUs is off", cpus: 1.5, want: 0},
+		{name: "set on one CPU", value: "50us", cpus: 1, want: 50 * time.Microsecond},
+		{name: "turned off", value: "0", cpus: 8, want: 0},
+		{name: "largest", value: "10ms", cpus: 2, want: 10 * time.Millisecond},
+		{name: "no unit", value: "200", cpus: 2, err: "want a Go duration"},
+		{name: "negative", value: "-1us", cpus: 2, err: "from 0 (off) to 10ms"},
+		{name: "a unit too large", value: "200ms", cpus: 2, err: "from 0 (off) to 10ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var env []string
+			if tc.value != "" {
+				env = append(env, completion.EnvBusyPoll+"="+tc.value)
+			}
+			cfg, err := configFromEnv(env, tc.cpus)
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				assert.ErrorContains(t, err, completion.EnvBusyPoll)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cfg.BusyPoll)
 		})
 	}
 }
@@ -87,10 +123,10 @@ func TestInheritedListener(t *testing.T) {
 
 func TestInheritedListenerErrors(t *testing.T) {
 	for _, v := range []string{"x", "1", "-3"} {
-		_, err := configFromEnv([]string{completion.EnvListenFD + "=" + v})
+		_, err := configFromEnv([]string{completion.EnvListenFD + "=" + v}, 1)
 		assert.ErrorContains(t, err, "not an inherited descriptor", v)
 	}
-	_, err := configFromEnv([]string{completion.EnvListenFD + "=99"})
+	_, err := configFromEnv([]string{completion.EnvListenFD + "=99"}, 1)
 	assert.ErrorContains(t, err, "not a listening socket")
 }
 

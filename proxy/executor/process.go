@@ -59,6 +59,9 @@ type Config struct {
 	// It runs before the answer is handed to Exchange, so an owner sees an
 	// activation's response before its done frame. It must not block.
 	OnFrame func(actionloop.Frame)
+	// BusyPoll is how long the fd 3 reader may keep reading an empty pipe
+	// for a due answer before it sleeps (see busyPoller); 0 = never.
+	BusyPoll time.Duration
 	// OnStray receives a line that belongs to no request (or a malformed
 	// frame), which is dropped so it can never be taken for a later result.
 	OnStray func(line []byte, err error)
@@ -70,6 +73,7 @@ type Process struct {
 	cmd      *exec.Cmd
 	stdin    *os.File
 	in       *actionloop.ProxyWriter // requests and cancels on stdin
+	poll     *busyPoller             // fd 3, read by the reader alone
 	stdout   *relay
 	stderr   *relay
 	extended bool
@@ -155,8 +159,14 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	// lets the fd 3 reader see EOF when the process exits.
 	_ = inR.Close()
 	_ = fd3W.Close()
+	poll, err := newBusyPoller(fd3R, cfg.BusyPoll)
+	if err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		closeAll()
+		return nil, fmt.Errorf("executor: reading the action's fd 3: %w", err)
+	}
 	p := &Process{
-		cfg: cfg, cmd: cmd, stdin: inW, in: actionloop.NewProxyWriter(inW),
+		cfg: cfg, cmd: cmd, stdin: inW, in: actionloop.NewProxyWriter(inW), poll: poll,
 		turn: make(chan struct{}, 1), exited: make(chan struct{}), ack: make(chan ackResult, 1),
 		readerDone: make(chan struct{}),
 	}
@@ -169,7 +179,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		return nil, fmt.Errorf("executor: relaying the action's output: %w", err)
 	}
 	go p.wait()
-	go p.read(fd3R, actionloop.NewProxyReader(fd3R, cfg.MaxLine))
+	go p.read(fd3R, actionloop.NewProxyReader(poll, cfg.MaxLine))
 
 	if err := p.started(ctx); err != nil {
 		p.Kill()
@@ -274,6 +284,7 @@ func (p *Process) answer(f actionloop.Frame, line []byte) {
 		p.stray(line, fmt.Errorf("response for request %d, which is not waiting", f.Seq))
 		return
 	}
+	p.poll.answered()
 	f.Seq = c.seq
 	p.cfg.OnFrame(f)
 	c.answer <- f
@@ -330,6 +341,7 @@ func (p *Process) Exchange(ctx context.Context, seq uint64, body []byte, tracepa
 		p.mu.Lock()
 		if p.waiting == c {
 			p.waiting = nil
+			p.poll.gaveUp()
 		}
 		p.mu.Unlock()
 	}
@@ -337,6 +349,9 @@ func (p *Process) Exchange(ctx context.Context, seq uint64, body []byte, tracepa
 	if p.extended {
 		lineSeq = seq
 	}
+	// Armed before the write, so that even an answer faster than this
+	// goroutine's next step finds its request's time recorded.
+	p.poll.arm()
 	if err := p.send(func() error { return p.in.Request(body, lineSeq, traceparent) }); err != nil {
 		forget()
 		return actionloop.Frame{}, ErrExited

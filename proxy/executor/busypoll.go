@@ -1,0 +1,137 @@
+package executor
+
+import (
+	"errors"
+	"io"
+	"math/bits"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// busyPoller is the fd 3 reader's source. Parked in the runtime's poller,
+// the reader is woken by the kernel when the answer arrives, and on a
+// virtual machine that wake-up of an idle CPU costs tens of microseconds:
+// for a fast action, a large share of the whole exchange. So while an
+// answer is due, the reader may instead keep reading the pipe for up to
+// the budget (the action runs meanwhile on another CPU), as Linux's
+// SO_BUSY_POLL does for sockets: CPU traded for latency.
+//
+// The trade is only worth it when answers do come within the budget, so
+// the poller keeps the last eight outcomes (answered within the budget or
+// not, whether it spun or slept) and spins only while most of them were
+// in time: an action that turns slow costs at most three budgets, after
+// which the reader sleeps as before, and it spins again once six answers
+// in eight are fast.
+type busyPoller struct {
+	f      *os.File
+	raw    syscall.RawConn
+	budget int64 // nanoseconds; 0 = never spin
+
+	// due is when the outstanding request was armed (UnixNano) if the
+	// reader should spin for its answer; 0 = no answer is due, or the
+	// reader should sleep.
+	due atomic.Int64
+	// armed is when the outstanding request was armed, spinning or not:
+	// what answered measures against the budget.
+	armed atomic.Int64
+	// inTime holds the last eight outcomes, the newest in bit 0. Only the
+	// reader's answered (or an exchange that gave up, whose answer never
+	// came) writes it, one request at a time.
+	inTime atomic.Uint32
+	// emptyReads counts the reads that found the pipe empty and spun on:
+	// the cost side of the trade, which tests observe.
+	emptyReads atomic.Uint64
+}
+
+// spinWhen is how many of the last eight answers must have come within
+// the budget for the next exchange to spin.
+const spinWhen = 6
+
+// aLongTimeAgo is a read deadline that has passed: setting it wakes the
+// reader parked in the poller (net/http uses the same trick).
+var aLongTimeAgo = time.Unix(1, 0)
+
+func newBusyPoller(f *os.File, budget time.Duration) (*busyPoller, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &busyPoller{f: f, raw: raw, budget: int64(budget)}, nil
+}
+
+// arm is called by the exchange just before it writes a request. If
+// recent answers were fast it makes the reader spin for this one, waking
+// it from the poller where it sleeps between requests (with one P the
+// reader runs once the exchange waits, after the write).
+func (b *busyPoller) arm() {
+	now := time.Now().UnixNano()
+	b.armed.Store(now)
+	if b.budget == 0 || bits.OnesCount8(uint8(b.inTime.Load())) < spinWhen {
+		return
+	}
+	b.due.Store(now)
+	_ = b.f.SetReadDeadline(aLongTimeAgo)
+}
+
+// answered is called by the reader when the answer has arrived: it stops
+// the spin and records whether the answer came within the budget.
+func (b *busyPoller) answered() {
+	b.record(time.Now().UnixNano()-b.armed.Load() <= b.budget)
+}
+
+// gaveUp is called by an exchange that stopped waiting (deadline, exit):
+// its answer never came, which counts as slow.
+func (b *busyPoller) gaveUp() { b.record(false) }
+
+func (b *busyPoller) record(inTime bool) {
+	b.due.Store(0)
+	if b.budget == 0 {
+		return
+	}
+	bit := uint32(0)
+	if inTime {
+		bit = 1
+	}
+	b.inTime.Store(b.inTime.Load()<<1 | bit)
+}
+
+// Read reads fd 3, spinning on an empty pipe while an answer is due and
+// the budget lasts, and sleeping in the poller otherwise.
+func (b *busyPoller) Read(p []byte) (int, error) {
+	for {
+		var n int
+		var rerr error
+		err := b.raw.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = syscall.Read(int(fd), p)
+				if rerr == syscall.EINTR {
+					continue
+				}
+				if rerr != syscall.EAGAIN {
+					return true
+				}
+				due := b.due.Load()
+				if due == 0 || time.Now().UnixNano()-due > b.budget {
+					return false // sleep until the pipe is readable
+				}
+				b.emptyReads.Add(1)
+			}
+		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// arm's wake-up: clear it and read again, now spinning.
+			_ = b.f.SetReadDeadline(time.Time{})
+			continue
+		}
+		switch {
+		case err != nil:
+			return 0, err
+		case rerr != nil:
+			return 0, &os.PathError{Op: "read", Path: b.f.Name(), Err: rerr}
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
