@@ -102,9 +102,9 @@
 // p99 against issue 14's goals (-standalone-n, -standalone-only,
 // -standalone-action "" skips it).
 //
-// The output is a table, ratios (tracking on vs off, proxy vs HTTP floor, and
-// ours vs upstream when given), and a JSON file with the same numbers and the
-// machine's description.
+// The output is a table, ratios (tracking on vs off, busy polling on vs
+// off, proxy vs HTTP floor, and ours vs upstream when given), and a JSON
+// file with the same numbers and the machine's description.
 package main
 
 import (
@@ -756,6 +756,20 @@ func ratios(modes map[string]*modeResult) map[string]any {
 			"tracking_off_newconn":   benchstat.Compare(st("tracking_off_newconn"), st("floor_newconn")),
 		},
 	}
+	poll := map[string]benchstat.Comparison{}
+	pollCPU := map[string]float64{}
+	for _, conn := range []string{keepAlive, invokerConn} {
+		on, off := "tracking_off_"+connKey(conn), "tracking_off_nopoll_"+connKey(conn)
+		if modes[on] == nil || modes[off] == nil {
+			continue // a mode -conns left out
+		}
+		poll[conn] = benchstat.Compare(st(on), st(off))
+		if modes[on].CPU != nil && modes[off].CPU != nil {
+			pollCPU[conn] = benchstat.Ratio(modes[on].CPU.Proxy, modes[off].CPU.Proxy)
+		}
+	}
+	r["busy_poll_on_vs_off"] = poll
+	r["busy_poll_proxy_cpu_ratio"] = pollCPU
 	pair, aw, rn, on := st("await_run_plus_await"), st("await_await_only"), st("await_run_only"), st("tracking_on_keepalive")
 	r["await"] = map[string]float64{
 		"await_p50_us":                            aw.P50Us,
@@ -843,6 +857,14 @@ func printReport(w io.Writer, rep *report) {
 	onOff := rep.Ratios["tracking_on_vs_off"].(map[string]benchstat.Comparison)
 	cmpRow("tracking on vs off, keep-alive", onOff[keepAlive])
 	cmpRow("tracking on vs off, new-connection", onOff[newConn])
+	if poll, ok := rep.Ratios["busy_poll_on_vs_off"].(map[string]benchstat.Comparison); ok {
+		cpu, _ := rep.Ratios["busy_poll_proxy_cpu_ratio"].(map[string]float64)
+		for _, conn := range []string{keepAlive, invokerConn} {
+			if c, ok := poll[conn]; ok {
+				cmpRow(fmt.Sprintf("busy polling on vs off, %s (proxy CPU %.2f×)", conn, cpu[conn]), c)
+			}
+		}
+	}
 	pf := rep.Ratios["proxy_vs_floor"].(map[string]benchstat.Comparison)
 	for _, k := range []string{"tracking_on_keepalive", "tracking_off_keepalive", "tracking_on_newconn", "tracking_off_newconn"} {
 		cmpRow("proxy "+modeWords(k)+" vs HTTP floor (same run)", pf[k])

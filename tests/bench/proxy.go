@@ -53,6 +53,9 @@ type proxySpec struct {
 	// is told, serves no /epilogue/status, and runs with OW_WAIT_FOR_ACK as
 	// its image does.
 	foreign bool
+	// noBusyPoll turns the proxy's busy polling for answers off
+	// (EPILOGUE_BUSY_POLL=0), the baseline its gain is measured against.
+	noBusyPoll bool
 	// otlp, when set, is the OTLP/HTTP endpoint the proxy traces to
 	// (OTEL_EXPORTER_OTLP_ENDPOINT); "" = tracing off.
 	otlp string
@@ -128,6 +131,9 @@ func startProxyOnce(ctx context.Context, name, bin string, spec proxySpec, timeo
 	}
 	if !spec.noAck {
 		cmd.Env = append(cmd.Env, completion.EnvWaitForAck+"=1")
+	}
+	if spec.noBusyPoll {
+		cmd.Env = append(cmd.Env, completion.EnvBusyPoll+"=0")
 	}
 	if spec.otlp != "" {
 		// A short batch delay keeps the export of a block's spans within

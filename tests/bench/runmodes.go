@@ -334,6 +334,10 @@ func (b *bencher) runModes(ctx context.Context, bin, upstream string, action, sd
 		{key: "tracking_on", label: "proxy, tracking on (extended)", tracking: "on", action: action, n: b.n, val: value, phases: []string{"done"}, conns: conns},
 		{key: "tracking_off", label: "proxy, tracking off (upstream mode)", tracking: "off", action: action, n: b.n, val: value, phases: []string{"done"},
 			spec: proxySpec{upstream: true}, conns: conns},
+		// The baseline of busy polling's gain and cost: the same proxy
+		// and action, sleeping until every answer comes.
+		{key: "tracking_off_nopoll", label: "proxy, tracking off, busy polling off", tracking: "off", action: action, n: b.n, val: value, phases: []string{"done"},
+			spec: proxySpec{upstream: true, noBusyPoll: true}, conns: []string{keepAlive, invokerConn}},
 	}
 	if upstream != "" {
 		fixture = append(fixture, target{key: "upstream", label: "upstream proxy, fixture (upstream mode)", tracking: "n/a", action: action, bin: upstream,
