@@ -18,14 +18,13 @@ const cgroupRoot = "/sys/fs/cgroup"
 // unreadable or absent quota means none. A quota on a parent cgroup is
 // not seen, which inside a container is the container's own.
 func cpuBudget(root string, online int) float64 {
-	budget := float64(online)
-	quota, period, ok := cfsQuota(root)
-	if ok && period > 0 && quota > 0 {
-		budget = min(budget, quota/period)
+	if quota, period, ok := cfsQuota(root); ok {
+		return min(float64(online), quota/period)
 	}
-	return budget
+	return float64(online)
 }
 
+// cfsQuota is the cgroup's quota and period, both positive, if it has one.
 func cfsQuota(root string) (quota, period float64, ok bool) {
 	if b, err := os.ReadFile(filepath.Join(root, "cpu.max")); err == nil {
 		// "max 100000" (no quota) or "50000 100000".

@@ -159,12 +159,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	// lets the fd 3 reader see EOF when the process exits.
 	_ = inR.Close()
 	_ = fd3W.Close()
-	poll, err := newBusyPoller(fd3R, cfg.BusyPoll)
-	if err != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		closeAll()
-		return nil, fmt.Errorf("executor: reading the action's fd 3: %w", err)
-	}
+	poll, errPoll := newBusyPoller(fd3R, cfg.BusyPoll)
 	p := &Process{
 		cfg: cfg, cmd: cmd, stdin: inW, in: actionloop.NewProxyWriter(inW), poll: poll,
 		turn: make(chan struct{}, 1), exited: make(chan struct{}), ack: make(chan ackResult, 1),
@@ -173,10 +168,10 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	var errOut, errErr error
 	p.stdout, errOut = newRelay(outR, outW, cfg.Stdout)
 	p.stderr, errErr = newRelay(errR, errW, cfg.Stderr)
-	if err := errors.Join(errOut, errErr); err != nil {
+	if err := errors.Join(errPoll, errOut, errErr); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		closeAll()
-		return nil, fmt.Errorf("executor: relaying the action's output: %w", err)
+		return nil, fmt.Errorf("executor: reading the action's fd 3 and output: %w", err)
 	}
 	go p.wait()
 	go p.read(fd3R, actionloop.NewProxyReader(poll, cfg.MaxLine))
