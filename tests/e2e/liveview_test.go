@@ -73,13 +73,19 @@ func TestLiveViewInChromium(t *testing.T) {
 		defer cancel()
 		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(sel)), "the page did not show %s (%s) within %s", what, sel, pageBound)
 	}
-	// value runs a on the page, at most pageBound.
-	value := func(what string, a chromedp.Action[string]) string {
+	// textOf waits until the page shows text in sel and returns it, at
+	// most pageBound. It finds and reads the element in one evaluation:
+	// the page re-renders every 500 ms, and chromedp.Text's two round
+	// trips (find the node, then read it) can read a node the render has
+	// just detached, which reads as "".
+	textOf := func(what string, sel chromedp.CSS) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(browser, pageBound)
 		defer cancel()
-		v, err := chromedp.Run(ctx, a)
-		require.NoError(t, err, "read %s from the page", what)
+		v, err := chromedp.Run(ctx, chromedp.PollFunction[string](
+			`(sel) => document.querySelector(sel)?.textContent`,
+			chromedp.WithPollingArgs(string(sel)), chromedp.WithPollingTimeout(0)))
+		require.NoError(t, err, "the page did not show %s (%s) within %s", what, sel, pageBound)
 		return v
 	}
 	ctx, cancel := context.WithTimeout(browser, pageBound)
@@ -109,7 +115,7 @@ func TestLiveViewInChromium(t *testing.T) {
 	}
 	failed := invoke(`{"quiet":true,"linger_ms":1,"fail_after":true}`)
 	show("the failed work highlighted", row(failed, `.failed[data-outcome="failed"]`))
-	assert.Contains(t, value("its errors", chromedp.Text(row(failed, " .errors"))), "post-response write failed")
+	assert.Contains(t, textOf("its errors", row(failed, " .errors")), "post-response write failed")
 	show("the first activation still lingering", row(held, `[data-outcome="lingering"]`))
 
 	g.Open("work")
