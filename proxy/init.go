@@ -148,17 +148,18 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request) (int, string
 	exe := filepath.Join(binDir, "exec")
 	_ = os.Chmod(exe, 0o755)
 	p, err := executor.Start(r.Context(), executor.Config{
-		Path:       exe,
-		Args0:      "./" + filepath.ToSlash(exe),
-		Env:        s.actionEnv(req.Env),
-		WaitForAck: s.cfg.WaitForAck,
-		AckTimeout: s.cfg.AckTimeout,
-		BusyPoll:   s.cfg.BusyPoll,
-		Stdout:     s.cfg.Stdout,
-		Stderr:     s.cfg.Stderr,
-		MaxLine:    s.cfg.MaxResult,
-		OnFrame:    s.onFrame,
-		OnStray:    s.onStray,
+		Path:          exe,
+		Args0:         "./" + filepath.ToSlash(exe),
+		Env:           s.actionEnv(req.Env),
+		WaitForAck:    s.cfg.WaitForAck,
+		AckTimeout:    s.cfg.AckTimeout,
+		BusyPoll:      s.cfg.BusyPoll,
+		BusyPollStats: &s.busyPoll,
+		Stdout:        s.cfg.Stdout,
+		Stderr:        s.cfg.Stderr,
+		MaxLine:       s.cfg.MaxResult,
+		OnFrame:       s.onFrame,
+		OnStray:       s.onStray,
 	})
 	if err != nil {
 		_ = os.RemoveAll(dir)

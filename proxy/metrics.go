@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/epilogue-dev/epilogue/completion"
+	"github.com/epilogue-dev/epilogue/proxy/executor"
 )
 
 // meterName is the instrumentation scope of the proxy's metrics.
@@ -97,6 +98,38 @@ func (c *counters) register(mp metric.MeterProvider, instance string) error {
 	}, activations, runs, responded, post)
 	if err != nil {
 		return fmt.Errorf("proxy: register the OTLP metrics: %w", err)
+	}
+	return nil
+}
+
+// registerBusyPoll observes the fd 3 reader's spins through mp's
+// instruments: whether busy polling pays on this host is answered by how
+// many spins caught the action's data against how many slept anyway, and
+// what the spinning cost.
+func registerBusyPoll(mp metric.MeterProvider, instance string, stats *executor.BusyPollStats) error {
+	m := mp.Meter(meterName)
+	spins, err := m.Int64ObservableCounter("epilogue.proxy.busy_poll.spins",
+		metric.WithDescription("Spins on the action's fd 3 while an answer was due, by outcome: caught (its data came while spinning: a wake-up saved) or slept (the budget ran out, or the exchange gave up)."))
+	if err != nil {
+		return err
+	}
+	spinning, err := m.Float64ObservableCounter("epilogue.proxy.busy_poll.time", metric.WithUnit("s"),
+		metric.WithDescription("Time spent spinning for an action's answer: the CPU busy polling costs."))
+	if err != nil {
+		return err
+	}
+	inst := attribute.String("service.instance.id", instance)
+	caught := metric.WithAttributes(inst, attribute.String("outcome", "caught"))
+	slept := metric.WithAttributes(inst, attribute.String("outcome", "slept"))
+	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		c := stats.Counts()
+		o.ObserveInt64(spins, int64(c.Caught), caught)
+		o.ObserveInt64(spins, int64(c.Slept), slept)
+		o.ObserveFloat64(spinning, c.Spinning.Seconds(), metric.WithAttributes(inst))
+		return nil
+	}, spins, spinning)
+	if err != nil {
+		return fmt.Errorf("proxy: register the OTLP busy-poll metrics: %w", err)
 	}
 	return nil
 }

@@ -24,7 +24,8 @@ type Server struct {
 	notifier *notifier // nil when no NotifyURL
 	tracing  *tracing  // nil when not tracing
 	counters counters
-	cold     atomic.Bool // tracing: the next /run is the first since /init
+	busyPoll executor.BusyPollStats // the fd 3 reader's spins, over every process
+	cold     atomic.Bool            // tracing: the next /run is the first since /init
 	strays   atomic.Uint64
 	seq      atomic.Uint64
 	awaiters atomic.Int64 // GET /epilogue/await calls waiting now
@@ -90,6 +91,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MeterProvider != nil {
 		if err := s.counters.register(cfg.MeterProvider, cfg.Instance); err != nil {
 			return nil, err
+		}
+		if cfg.BusyPoll > 0 {
+			if err := registerBusyPoll(cfg.MeterProvider, cfg.Instance, &s.busyPoll); err != nil {
+				return nil, err
+			}
 		}
 	}
 	acfg.OnEvent = func(ev completion.Event) {

@@ -40,9 +40,51 @@ type busyPoller struct {
 	// reader's answered (or an exchange that gave up, whose answer never
 	// came) writes it, one request at a time.
 	inTime atomic.Uint32
-	// emptyReads counts the reads that found the pipe empty and spun on:
-	// the cost side of the trade, which tests observe.
+	// emptyReads counts the reads that found the pipe empty and spun on,
+	// which tests observe.
 	emptyReads atomic.Uint64
+	// stats counts how the spins ended, for the owner's metrics.
+	stats *BusyPollStats
+}
+
+// BusyPollStats counts the fd 3 reader's spins while an answer is due:
+// how many ended with data read (a wake-up saved) and how many ran out of
+// budget and slept, and the time spent spinning (the CPU the trade costs).
+// An owner that keeps one across processes passes it in
+// Config.BusyPollStats; it is safe for concurrent use.
+type BusyPollStats struct {
+	caught, slept, spinNanos atomic.Uint64
+}
+
+// BusyPollCounts is a snapshot of BusyPollStats.
+type BusyPollCounts struct {
+	// Caught counts the spins that ended with data read: the answer, or
+	// in the extended protocol a frame before it.
+	Caught uint64
+	// Slept counts the spins that ended without: the budget ran out or
+	// the exchange gave up, and the reader slept in the poller.
+	Slept uint64
+	// Spinning is the time spent spinning, summed over both.
+	Spinning time.Duration
+}
+
+// Counts returns the counts so far.
+func (s *BusyPollStats) Counts() BusyPollCounts {
+	return BusyPollCounts{
+		Caught: s.caught.Load(), Slept: s.slept.Load(),
+		Spinning: time.Duration(s.spinNanos.Load()),
+	}
+}
+
+// spun records one spin that began at since (UnixNano) and ended at now,
+// with data read (caught) or not.
+func (s *BusyPollStats) spun(since, now int64, caught bool) {
+	if caught {
+		s.caught.Add(1)
+	} else {
+		s.slept.Add(1)
+	}
+	s.spinNanos.Add(uint64(now - since))
 }
 
 // spinWhen is how many of the last eight answers must have come within
@@ -53,12 +95,17 @@ const spinWhen = 6
 // reader parked in the poller (net/http uses the same trick).
 var aLongTimeAgo = time.Unix(1, 0)
 
-func newBusyPoller(f *os.File, budget time.Duration) (*busyPoller, error) {
+// newBusyPoller reads f with the given budget, counting its spins in
+// stats (nil = counted for nobody).
+func newBusyPoller(f *os.File, budget time.Duration, stats *BusyPollStats) (*busyPoller, error) {
 	raw, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	return &busyPoller{f: f, raw: raw, budget: int64(budget)}, nil
+	if stats == nil {
+		stats = new(BusyPollStats)
+	}
+	return &busyPoller{f: f, raw: raw, budget: int64(budget), stats: stats}, nil
 }
 
 // arm is called by the exchange just before it writes a request. If
@@ -103,6 +150,7 @@ func (b *busyPoller) Read(p []byte) (int, error) {
 	for {
 		var n int
 		var rerr error
+		var spinSince int64 // UnixNano; 0 = not spinning
 		err := b.raw.Read(func(fd uintptr) bool {
 			for {
 				n, rerr = syscall.Read(int(fd), p)
@@ -110,11 +158,22 @@ func (b *busyPoller) Read(p []byte) (int, error) {
 					continue
 				}
 				if rerr != syscall.EAGAIN {
+					if spinSince != 0 {
+						b.stats.spun(spinSince, time.Now().UnixNano(), true)
+					}
 					return true
 				}
+				now := time.Now().UnixNano()
 				due := b.due.Load()
-				if due == 0 || time.Now().UnixNano()-due > b.budget {
+				if due == 0 || now-due > b.budget {
+					if spinSince != 0 {
+						b.stats.spun(spinSince, now, false)
+						spinSince = 0
+					}
 					return false // sleep until the pipe is readable
+				}
+				if spinSince == 0 {
+					spinSince = now
 				}
 				b.emptyReads.Add(1)
 			}

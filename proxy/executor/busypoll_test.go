@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"io"
 	"os"
 	"slices"
@@ -16,7 +17,7 @@ func newTestPoller(t *testing.T, budget time.Duration) (*busyPoller, *os.File) {
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
-	b, err := newBusyPoller(r, budget)
+	b, err := newBusyPoller(r, budget, nil)
 	require.NoError(t, err)
 	return b, w
 }
@@ -69,17 +70,23 @@ func TestBusyPollerRecordsOutcomes(t *testing.T) {
 }
 
 // TestBusyPollerRead: whether the reader spins, sleeps, or is woken from
-// its sleep by arm, it returns exactly what was written, and EOF at the end.
+// its sleep by arm, it returns exactly what was written, and EOF at the end;
+// its spins are counted by how they ended.
 func TestBusyPollerRead(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		budget time.Duration
 		fast   bool // eight answers in time before the request, so arm spins
 		spins  bool // the reader is seen spinning on the empty pipe before the answer is written
+		giveUp bool // the exchange gives up while the reader spins
+		// the spins counted: caught (ended by the answer), slept (ended
+		// without it)
+		caught, slept uint64
 	}{
 		{name: "never spins", budget: 0},
-		{name: "spins until the answer", budget: time.Hour, fast: true, spins: true},
+		{name: "spins until the answer", budget: time.Hour, fast: true, spins: true, caught: 1},
 		{name: "spin budget runs out, then sleeps", budget: time.Nanosecond, fast: true},
+		{name: "the exchange gives up while it spins, then sleeps", budget: time.Hour, fast: true, spins: true, giveUp: true, slept: 1},
 		{name: "history slow, sleeps", budget: time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,9 +99,16 @@ func TestBusyPollerRead(t *testing.T) {
 			got := make(chan []byte, 1)
 			errs := make(chan error, 1)
 			go func() {
-				data, err := io.ReadAll(b)
-				got <- data
-				errs <- err
+				// As the executor's reader: the answer, then answered (or
+				// nothing, when the exchange gave up) before the next read.
+				first := make([]byte, len("answer\n"))
+				_, err := io.ReadFull(b, first)
+				if err == nil && !tc.giveUp {
+					b.answered()
+				}
+				rest, rerr := io.ReadAll(b)
+				got <- append(first, rest...)
+				errs <- errors.Join(err, rerr)
 			}()
 			// The reader sleeps on the empty pipe until arm wakes it (when
 			// the history is fast) or the data arrives.
@@ -103,9 +117,13 @@ func TestBusyPollerRead(t *testing.T) {
 				require.Eventually(t, func() bool { return b.emptyReads.Load() > 0 }, time.Minute, time.Millisecond,
 					"arm woke the sleeping reader, which now spins on the empty pipe")
 			}
+			if tc.giveUp {
+				b.gaveUp()
+				require.Eventually(t, func() bool { return b.stats.Counts().Slept > 0 }, time.Minute, time.Millisecond,
+					"the reader stops spinning once the exchange gave up")
+			}
 			_, err := w.Write([]byte("answer\n"))
 			require.NoError(t, err)
-			b.answered()
 			_, err = w.Write([]byte("done frame\n"))
 			require.NoError(t, err)
 			require.NoError(t, w.Close())
@@ -119,6 +137,9 @@ func TestBusyPollerRead(t *testing.T) {
 			case <-time.After(time.Minute):
 				t.Fatal("the reader did not return within a minute")
 			}
+			c := b.stats.Counts()
+			assert.Equal(t, [2]uint64{tc.caught, tc.slept}, [2]uint64{c.Caught, c.Slept}, "spins caught, slept")
+			assert.Equal(t, tc.spins, c.Spinning > 0, "time spent spinning: %s", c.Spinning)
 		})
 	}
 }

@@ -62,6 +62,8 @@ type Config struct {
 	// BusyPoll is how long the fd 3 reader may keep reading an empty pipe
 	// for a due answer before it sleeps (see busyPoller); 0 = never.
 	BusyPoll time.Duration
+	// BusyPollStats, if set, counts the fd 3 reader's spins.
+	BusyPollStats *BusyPollStats
 	// OnStray receives a line that belongs to no request (or a malformed
 	// frame), which is dropped so it can never be taken for a later result.
 	OnStray func(line []byte, err error)
@@ -159,7 +161,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	// lets the fd 3 reader see EOF when the process exits.
 	_ = inR.Close()
 	_ = fd3W.Close()
-	poll, errPoll := newBusyPoller(fd3R, cfg.BusyPoll)
+	poll, errPoll := newBusyPoller(fd3R, cfg.BusyPoll, cfg.BusyPollStats)
 	p := &Process{
 		cfg: cfg, cmd: cmd, stdin: inW, in: actionloop.NewProxyWriter(inW), poll: poll,
 		turn: make(chan struct{}, 1), exited: make(chan struct{}), ack: make(chan ackResult, 1),

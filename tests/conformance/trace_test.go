@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/tests/otlpsink"
 	"github.com/epilogue-dev/epilogue/tests/testenv"
 )
@@ -45,7 +46,8 @@ func TestTracesReachAnOTLPCollector(t *testing.T) {
 	exe, err := os.ReadFile(testenv.BuildStatic(t, "./examples/telemetry"))
 	require.NoError(t, err)
 	p := startProxy(t, withEnv("OW_WAIT_FOR_ACK=1", "OTEL_EXPORTER_OTLP_ENDPOINT="+sink.URL,
-		"OTEL_SERVICE_NAME=proxy-under-test", "OTEL_BSP_SCHEDULE_DELAY=50", "OTEL_METRIC_EXPORT_INTERVAL=100"))
+		"OTEL_SERVICE_NAME=proxy-under-test", "OTEL_BSP_SCHEDULE_DELAY=50", "OTEL_METRIC_EXPORT_INTERVAL=100",
+		completion.EnvBusyPoll+"=10ms"))
 	code := base64.StdEncoding.EncodeToString(zipBytes(t, false, entry{Name: "exec", Body: exe, Mode: 0o755}))
 	p.mustInit(t, initBody(t, code, true, "main", nil))
 
@@ -107,13 +109,18 @@ func TestTracesReachAnOTLPCollector(t *testing.T) {
 	assert.False(t, init.End.After(act.Start), "/init ended before /run began")
 
 	// The same endpoint receives the runtime's metrics: the activation,
-	// counted done once its work ended.
+	// counted done once its work ended, and with busy polling on, its
+	// spins (how many, one activation cannot say: its history is short).
 	require.Eventually(t, func() bool {
+		var done, spins, spinning bool
 		for _, pt := range sink.Points() {
-			if pt.Service == "proxy-under-test" && pt.Name == "epilogue.proxy.activations" && pt.Attrs["outcome"] == "done" && pt.Value == 1 {
-				return true
+			if pt.Service != "proxy-under-test" {
+				continue
 			}
+			done = done || pt.Name == "epilogue.proxy.activations" && pt.Attrs["outcome"] == "done" && pt.Value == 1
+			spins = spins || pt.Name == "epilogue.proxy.busy_poll.spins" && pt.Attrs["outcome"] == "caught"
+			spinning = spinning || pt.Name == "epilogue.proxy.busy_poll.time"
 		}
-		return false
+		return done && spins && spinning
 	}, time.Minute, 20*time.Millisecond, "metric points received: %+v", sink.Points())
 }
