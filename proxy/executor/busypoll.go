@@ -22,8 +22,8 @@ import (
 // (sched_yield): when nothing else is runnable there it goes on at once,
 // and when the action or the caller is queued on that CPU (more runnable
 // threads than CPUs, as on a busy host or a two-CPU container) they run
-// first, instead of waiting for the spin's budget to run out. Measured
-// against the plain spin: p99 0.72-0.90x, requests/s even or better.
+// first, instead of waiting for the spin's budget to run out (a plain
+// spin raised the p99: docs/performance.md).
 //
 // The trade is only worth it when answers do come within the budget, so
 // the poller keeps the last eight outcomes (answered within the budget or
