@@ -68,6 +68,18 @@ func joinDocuments(docs []document) []byte {
 	return b.Bytes()
 }
 
+// endsLine reports whether the document's text, its separator line
+// included, is empty or ends with a newline: a document appended after
+// one that does not would glue its "---" onto that last line (an input
+// ending in "---" without a newline would become "------", a scalar).
+func (d document) endsLine() bool {
+	tail := d.body
+	if len(tail) == 0 {
+		tail = []byte(d.sep)
+	}
+	return len(tail) == 0 || tail[len(tail)-1] == '\n'
+}
+
 // empty reports whether a document holds nothing but blanks and comments
 // (Helm leaves such documents for templates that rendered nothing).
 func (d document) empty() bool {

@@ -296,7 +296,7 @@ func PostRender(in []byte, opt Options) (Result, error) {
 		res.Recoverer = "Deployment " + recovererName(releaseOf(invoker))
 	}
 	if len(added) > 0 {
-		if last := &docs[len(docs)-1]; len(last.body) > 0 && last.body[len(last.body)-1] != '\n' {
+		if last := &docs[len(docs)-1]; !last.endsLine() {
 			last.body = append(last.body, '\n')
 		}
 		docs = append(docs, added...)

@@ -141,6 +141,30 @@ func TestParseHOCONDuration(t *testing.T) {
 	}
 }
 
+// TestPostRenderAppendsAfterAnUnterminatedLastLine: however the input's
+// last line ends (a body or a "---" without a newline), the documents the
+// post-renderer appends start on lines of their own, so its output
+// patches again to itself.
+func TestPostRenderAppendsAfterAnUnterminatedLastLine(t *testing.T) {
+	base := strings.TrimRight(string(readTestdata(t, "minimal-kubernetes.yaml")), "\n")
+	for _, tc := range []struct{ name, tail string }{
+		{name: "body without a newline"},
+		{name: "comment without a newline", tail: "\n# end"},
+		{name: "separator without a newline", tail: "\n---"},
+		{name: "separator with a comment, without a newline", tail: "\n--- # end"},
+		{name: "separator ending in CR", tail: "\n---\r"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := PostRender([]byte(base+tc.tail), Options{})
+			require.NoError(t, err)
+			assert.Contains(t, string(res.Manifests), "\n---\n# Source: epilogue k8s post-render", "the appended document starts on a line of its own")
+			again, err := PostRender(res.Manifests, Options{})
+			require.NoError(t, err, "the output patches again")
+			assert.Equal(t, string(res.Manifests), string(again.Manifests))
+		})
+	}
+}
+
 func TestSplitDocuments(t *testing.T) {
 	tests := []struct {
 		in   string
