@@ -271,3 +271,35 @@ func TestEveryPackageHasDocGo(t *testing.T) {
 		})
 	}
 }
+
+// TestNoBuiltBinaryIsTracked: a binary built in the checkout (go build
+// ./examples/... drops one at the root) once reached a commit and put 12 MB
+// into every clone. No tracked file is an executable image, and none is
+// larger than the biggest text the repository holds needs.
+func TestNoBuiltBinaryIsTracked(t *testing.T) {
+	root := goList(t, "-m", "-f", "{{.Dir}}")
+	require.Len(t, root, 1)
+	if err := exec.Command("git", "-C", root[0], "rev-parse", "--git-dir").Run(); err != nil {
+		t.Skip("not a git checkout: no file is tracked")
+	}
+	out, err := exec.Command("git", "-C", root[0], "ls-files", "-z").Output()
+	require.NoError(t, err, "git ls-files")
+	const maxTracked = 1 << 20
+	magics := map[string]string{"\x7fELF": "an ELF executable", "MZ": "a Windows executable", "\xcf\xfa\xed\xfe": "a Mach-O executable"}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		path := filepath.Join(root[0], name)
+		info, err := os.Lstat(path)
+		if err != nil || !info.Mode().IsRegular() {
+			continue // deleted in the work tree, or a symlink
+		}
+		assert.LessOrEqual(t, info.Size(), int64(maxTracked), "%s is tracked and %d bytes: a build output? git rm --cached it and ignore it", name, info.Size())
+		head := make([]byte, 4)
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		n, _ := f.Read(head)
+		f.Close()
+		for magic, kind := range magics {
+			assert.False(t, strings.HasPrefix(string(head[:n]), magic), "%s is tracked and is %s: git rm --cached it and ignore it", name, kind)
+		}
+	}
+}
