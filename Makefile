@@ -130,7 +130,7 @@ fuzz:
 	  ./invoker-shim FuzzRewriteCreate ./invoker-shim FuzzCreatePolicy ./invoker-shim FuzzRoute ./invoker-shim FuzzCall ./invoker-shim/journal FuzzOpen ./kube FuzzPostRender \
 	  ./replay FuzzRead ./keepalive FuzzFitARIMA ./tests/observe FuzzRender \
 	  ./standalone/api FuzzParseWebPath ./standalone/api FuzzDecodeWebBody ./standalone/api FuzzRenderWeb \
-	  ./durable FuzzReadReply ./durable FuzzParseAddr ./sdk FuzzResumeRef ./cmd/epilogue FuzzParseWskProps
+	  ./durable FuzzReadReply ./durable FuzzParseAddr ./sdk FuzzResumeRef ./cmd/epilogue FuzzParseWskProps ./internal/sysmon FuzzFilter
 
 clean:
 	rm -rf bin out

@@ -71,6 +71,20 @@ const (
 	// EnvBusyPoll is how long the proxy may poll for a fast action's
 	// answer instead of sleeping (a Go duration; 0 turns it off).
 	EnvBusyPoll = "EPILOGUE_BUSY_POLL"
+	// EnvSysmon is SysmonPoll (the default: the proxy keeps the Go
+	// runtime's monitor thread polling between requests) or SysmonSleep
+	// (the runtime's own behaviour); see internal/sysmon.
+	EnvSysmon = "EPILOGUE_SYSMON"
+	// EnvSysmonFDs is set by the proxy for its re-executed self alone: the
+	// descriptors of its standard error and of the pipe the runtime's own
+	// output is filtered through.
+	EnvSysmonFDs = "EPILOGUE_SYSMON_FDS"
+)
+
+// The values of EnvSysmon.
+const (
+	SysmonPoll  = "poll"
+	SysmonSleep = "sleep"
 )
 
 // OpenWhisk's own proxy variables, which epilogue-proxy honours as

@@ -16,6 +16,7 @@ import (
 
 	"github.com/epilogue-dev/epilogue/completion"
 	"github.com/epilogue-dev/epilogue/internal/cli"
+	"github.com/epilogue-dev/epilogue/internal/sysmon"
 	"github.com/epilogue-dev/epilogue/proxy"
 	"github.com/epilogue-dev/epilogue/telemetry"
 )
@@ -40,6 +41,7 @@ var settings = [][2]string{
 	{telemetry.EnvProtocol, telemetry.ProtocolHTTP + " (default) or " + telemetry.ProtocolGRPC},
 	{telemetry.EnvServiceName, "the service name in traces (default epilogue-proxy); OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_METRIC_EXPORT_INTERVAL as usual"},
 	{completion.EnvBusyPoll, "how long to poll for a fast action's answer instead of sleeping, e.g. 100us; 0 = never (default 200us when the container may use two CPUs or more, else 0)"},
+	{completion.EnvSysmon, completion.SysmonPoll + " (default: the Go runtime's monitor thread polls between requests instead of sleeping deeply; the proxy re-executes itself with GODEBUG=schedtrace for it) or " + completion.SysmonSleep + " (the runtime's default)"},
 	{"GOMAXPROCS", "processors the proxy uses (default 1)"},
 }
 
@@ -65,6 +67,11 @@ Environment:
 }
 
 func main() {
+	// Before anything else: it may re-execute the program.
+	if err := sysmon.Poll(); err != nil && !errors.Is(err, sysmon.ErrReexec) {
+		fmt.Fprintln(os.Stderr, "epilogue-proxy:", err)
+		os.Exit(1)
+	}
 	args := os.Args[1:]
 	if cli.IsVersion(args) {
 		cli.PrintVersion(os.Stdout, "epilogue-proxy", proxy.Version)

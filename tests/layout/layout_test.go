@@ -132,7 +132,7 @@ func TestImportsPointOneWay(t *testing.T) {
 		// The proxy creates spans from the provider it is handed: the API only.
 		{"proxy", append([]string{module + "/actionloop", module + "/completion", module + "/proxy/", "golang.org/x/sys"}, otelAPI...)},
 		{"cmd/epilogue-proxy", append([]string{module + "/actionloop", module + "/completion", module + "/proxy", module + "/internal/cli",
-			module + "/telemetry"}, otelExport...)},
+			module + "/internal/sysmon", module + "/telemetry"}, otelExport...)},
 		// The SDK is linked into every action: the standard library and the wire format only.
 		{"sdk", []string{module + "/actionloop", module + "/completion", module + "/durable"}},
 		// The task store's protocol is linked into every action through the
@@ -172,6 +172,9 @@ func TestImportsPointOneWay(t *testing.T) {
 		{"internal/cli", nil},
 		{"internal/svgtext", nil},
 		{"internal/ctxtime", nil},
+		// The proxy's re-execution for the runtime's monitor: the names of
+		// its settings, and the system calls.
+		{"internal/sysmon", []string{module + "/completion", "golang.org/x/sys"}},
 		// The keep-alive policies are decision logic on the caller's clock:
 		// the standard library only, so that the pool can link them.
 		{"keepalive", nil},
