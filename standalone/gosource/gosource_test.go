@@ -7,12 +7,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -156,14 +158,27 @@ func runAction(t *testing.T, e entity.Exec, value string) json.RawMessage {
 	fd3r, fd3w, err := os.Pipe()
 	require.NoError(t, err)
 	defer fd3r.Close()
-	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	cmd.ExtraFiles = []*os.File{fd3w}
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
 	var stderr syncbuf.Buffer // read while the action may still write
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	require.NoError(t, cmd.Start())
+	var cmd *exec.Cmd
+	var stdin io.WriteCloser
+	// The other tests of this package fork too (go build, their actions),
+	// and a child forked while exe was open for writing holds it until its
+	// own exec closes it: starting exe then fails with ETXTBSY
+	// (golang/go#22315). Such a start is tried again, boundedly.
+	for attempt := 1; ; attempt++ {
+		cmd = exec.CommandContext(ctx, exe)
+		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		cmd.ExtraFiles = []*os.File{fd3w}
+		stdin, err = cmd.StdinPipe()
+		require.NoError(t, err)
+		cmd.Stdout, cmd.Stderr = &stderr, &stderr
+		err = cmd.Start()
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == 100 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, err)
 	require.NoError(t, fd3w.Close())
 	_, err = io.WriteString(stdin, `{"value":`+value+`,"activation_id":"a1","deadline":"`+
 		strconv.FormatInt(time.Now().Add(runBound).UnixMilli(), 10)+`"}`+"\n")
