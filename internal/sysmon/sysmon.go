@@ -63,7 +63,9 @@ func reexec() error {
 	if err := unix.Pipe2(p[:], 0); err != nil { // no O_CLOEXEC: both ends outlive exec
 		return fmt.Errorf("%w: %w", ErrReexec, err)
 	}
-	stderr, err := unix.Dup(2)
+	// Both descriptors are above 2: the runtime opens /dev/null on any of
+	// 0, 1 and 2 a program starts without (runtime.checkfds).
+	stderr, err := unix.Dup(2) // no FD_CLOEXEC either
 	if err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
