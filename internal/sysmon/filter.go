@@ -38,17 +38,9 @@ func (f *Filter) Write(p []byte) (int, error) {
 			continue
 		}
 		f.held = append(f.held, line...)
-		switch traceLine(f.held) {
-		case notTrace:
-		case maybeTrace:
-			if len(f.held) <= maxHeld {
-				continue
-			}
-		case isTrace:
-			if len(f.held) > maxHeld {
-				break
-			}
-			if end > 0 { // a whole trace line: dropped
+		// A newline never matches, so a maybeTrace line is unfinished.
+		if m := traceLine(f.held); m != notTrace && len(f.held) <= maxHeld {
+			if m == isTrace && end > 0 { // a whole trace line: dropped
 				f.held = f.held[:0]
 			}
 			continue
